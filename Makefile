@@ -1,0 +1,39 @@
+# Two entry points: `make demo` and `make test`. Everything is installed into .venv.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+FLASK = $(BIN)/flask --app wsgi
+
+.PHONY: install migrate seed demo serve test lint workers bench-deps
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(FLASK) db-upgrade
+
+seed: migrate
+	$(FLASK) seed-demo
+
+demo: seed
+	@echo "Serving on http://127.0.0.1:5000  (API docs: /docs, spec: /openapi.json)"
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Production-like: gunicorn + RQ worker from the Procfile (needs REDIS_URL).
+workers: migrate
+	$(BIN)/honcho start
+
+test: install
+	bash scripts/run-tests.sh
+
+lint: install
+	$(BIN)/ruff check .
+
+bench-deps: install
+	$(BIN)/pip install -q -r requirements-bench.txt

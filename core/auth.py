@@ -1,0 +1,153 @@
+"""Passwords (argon2), bearer tokens for JSON APIs, session login for pages, role checks."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, g, request, session as web_session
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.actor import Actor
+from core.clock import now
+from core.db import get_session
+from core.errors import DomainError
+from core.models import ApiToken, User
+
+_hasher = PasswordHasher()
+
+
+class Unauthorized(DomainError):
+    status = 401
+    slug = "unauthorized"
+
+
+class WrongRole(DomainError):
+    status = 403
+    slug = "forbidden"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with that name and password, or None."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or not check_password(user, password):
+        return None
+    return user
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_tokens(session: Session, user: User, access_ttl_s: int,
+                 refresh_ttl_s: int, family: str | None = None) -> dict[str, object]:
+    """Create an access and a refresh token of one family; return the raw values."""
+    family = family or secrets.token_hex(16)
+    issued = now()
+    raw_access = secrets.token_urlsafe(32)
+    raw_refresh = secrets.token_urlsafe(32)
+    session.add_all([
+        ApiToken(user_id=user.id, token_hash=_digest(raw_access), kind="access",
+                 family=family, issued_at=issued,
+                 expires_at=issued + timedelta(seconds=access_ttl_s)),
+        ApiToken(user_id=user.id, token_hash=_digest(raw_refresh), kind="refresh",
+                 family=family, issued_at=issued,
+                 expires_at=issued + timedelta(seconds=refresh_ttl_s)),
+    ])
+    return {"access_token": raw_access, "refresh_token": raw_refresh,
+            "token_type": "Bearer", "expires_in": access_ttl_s}
+
+
+def find_token(session: Session, raw: str, kind: str) -> ApiToken | None:
+    """A live (unexpired, unrevoked) token of that kind, or None."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
+    if token is None or token.kind != kind or token.revoked_at is not None:
+        return None
+    if token.expires_at <= now() or not token.user.active:
+        return None
+    return token
+
+
+def revoke_family(session: Session, family: str, at: datetime | None = None) -> None:
+    """Revoke every token issued together (logout, refresh rotation)."""
+    session.execute(update(ApiToken)
+                    .where(ApiToken.family == family, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=at or now()))
+
+
+def actor_for(user: User) -> Actor:
+    return Actor(user_id=user.id, username=user.username, role=user.role,
+                 origin=request.remote_addr if request else None,
+                 customer_id=user.customer_id, technician_id=user.technician_id)
+
+
+def load_current_user() -> User | None:
+    """The user behind the bearer token, or behind the web session cookie."""
+    if "current_user" in g:
+        return g.current_user
+    user: User | None = None
+    header = request.headers.get("Authorization", "")
+    session = get_session()
+    if header:
+        scheme, _sep, raw = header.partition(" ")
+        if scheme.lower() != "bearer" or not raw.strip():
+            raise Unauthorized(_("Use an 'Authorization: Bearer <token>' header."))
+        token = find_token(session, raw.strip(), "access")
+        if token is None:
+            raise Unauthorized(_("The token is invalid, expired or revoked."))
+        user = token.user
+        g.token_family = token.family
+    elif web_session.get("user_id"):
+        user = session.get(User, web_session["user_id"])
+        if user is not None and not user.active:
+            user = None
+    g.current_user = user
+    return user
+
+
+def current_actor() -> Actor:
+    user = load_current_user()
+    if user is None:
+        raise Unauthorized(_("Log in first."))
+    return actor_for(user)
+
+
+def require_roles(*roles: str) -> Callable:
+    """Decorator: 401 without a valid login, 403 when the role is not one of `roles`."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            actor = current_actor()
+            if roles and actor.role not in roles:
+                raise WrongRole(_("Your role may not do this."), role=actor.role)
+            g.actor = actor
+            return view(*args, **kwargs)
+
+        wrapper._required_roles = roles  # read by the OpenAPI security decorator
+        return wrapper
+
+    return decorator
+
+
+def token_ttls() -> tuple[int, int]:
+    cfg = current_app.config
+    return cfg["ACCESS_TOKEN_TTL_S"], cfg["REFRESH_TOKEN_TTL_S"]

@@ -1,0 +1,61 @@
+"""Configuration from the environment, with safe development defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+
+def _secret_key() -> str:
+    """Read SECRET_KEY, or keep a random one in instance/ so sessions survive restarts."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = INSTANCE_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+class Config:
+    """Default configuration: embedded SQLite, inline jobs, Chinese UI."""
+
+    def __init__(self, **overrides: object) -> None:
+        self.SECRET_KEY = _secret_key()
+        self.DATABASE_URL = os.environ.get(
+            "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'dispatch.db'}"
+        )
+        # Empty REDIS_URL means background jobs run inline in the request.
+        self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        self.RQ_QUEUE = os.environ.get("RQ_QUEUE", "dispatch")
+        self.CITY_TZ = os.environ.get("CITY_TZ", "Asia/Shanghai")
+        self.ACCESS_TOKEN_TTL_S = int(os.environ.get("ACCESS_TOKEN_TTL_S", 8 * 3600))
+        self.REFRESH_TOKEN_TTL_S = int(os.environ.get("REFRESH_TOKEN_TTL_S", 30 * 86400))
+        self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 12 * 1024 * 1024))
+        self.PHOTO_DIR = os.environ.get("PHOTO_DIR", str(INSTANCE_DIR / "photos"))
+        self.BABEL_DEFAULT_LOCALE = "zh"
+        self.BABEL_SUPPORTED_LOCALES = ("zh", "en")
+        self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.WTF_CSRF_TIME_LIMIT = None
+        self.TESTING = False
+        # flask-smorest / OpenAPI
+        self.API_TITLE = "Broadband & IPTV field-service dispatch"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.OPENAPI_REDOC_PATH = None
+        self.OPENAPI_SWAGGER_UI_PATH = None
+        self.JSON_SORT_KEYS = False
+        for key, value in overrides.items():
+            setattr(self, key, value)
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: v for k, v in vars(self).items() if k.isupper()}

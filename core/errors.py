@@ -1,0 +1,135 @@
+"""One error format for every JSON answer: RFC 9457 problem details."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json, request
+from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE_BASE = "https://dispatch.example/problems/"
+
+
+class DomainError(Exception):
+    """A refusal the service explains in words; views turn it into a problem response."""
+
+    status = 400
+    slug = "bad-request"
+
+    def __init__(self, detail: str, **extensions: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+
+class NotFound(DomainError):
+    status = 404
+    slug = "not-found"
+
+
+class Forbidden(DomainError):
+    status = 403
+    slug = "forbidden"
+
+
+class Conflict(DomainError):
+    status = 409
+    slug = "conflict"
+
+
+class Invalid(DomainError):
+    status = 422
+    slug = "validation-error"
+
+
+def _titles() -> dict[int, str]:
+    return {
+        400: _("Bad request"),
+        401: _("Authentication required"),
+        403: _("Forbidden"),
+        404: _("Not found"),
+        405: _("Method not allowed"),
+        409: _("Conflict"),
+        413: _("Payload too large"),
+        415: _("Unsupported media type"),
+        422: _("Validation failed"),
+        429: _("Too many requests"),
+        500: _("Internal server error"),
+    }
+
+
+def problem(status: int, detail: str | None = None, slug: str | None = None,
+            **extensions: object) -> Response:
+    """Build an application/problem+json response."""
+    title = _titles().get(status, "Error")
+    body: dict[str, object] = {
+        "type": PROBLEM_TYPE_BASE + (slug or str(status)),
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.path if request else None
+    body.update(extensions)
+    resp = Response(json.dumps(body, ensure_ascii=False), status=status,
+                    mimetype="application/problem+json")
+    if status == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="dispatch"'
+    return resp
+
+
+def http_exception_problem(exc: HTTPException) -> Response:
+    """Turn any werkzeug/flask-smorest HTTP error into problem details."""
+    status = exc.code or 500
+    extensions: dict[str, object] = {}
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages") if isinstance(data, dict) else None
+    detail = None
+    if messages:
+        # webargs nests messages by location ("json", "query", "files"...).
+        errors: dict[str, object] = {}
+        for location, fields in messages.items():
+            if isinstance(fields, dict):
+                errors.update(fields)
+            else:
+                errors[location] = fields
+        extensions["errors"] = errors
+        detail = _("Some fields are missing or invalid.")
+    elif isinstance(data, dict) and data.get("message"):
+        detail = str(data["message"])
+    elif status == 413:
+        detail = _("The request body is larger than the server accepts.")
+    elif status == 400 and exc.description and "JSON" in exc.description:
+        detail = _("The request body is not valid JSON.")
+    elif exc.description and status != 500:
+        detail = exc.description
+    resp = problem(status, detail, **extensions)
+    if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+        resp.headers["Allow"] = ", ".join(exc.valid_methods)
+    return resp
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError) -> Response:
+        return problem(exc.status, exc.detail, exc.slug, **exc.extensions)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(_exc: StaleDataError) -> Response:
+        return problem(409, _("The record was changed by someone else; reload and retry."),
+                       "stale-version")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        return http_exception_problem(exc)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        if isinstance(exc, HTTPException):
+            return http_exception_problem(exc)
+        log.exception("unhandled error")
+        return problem(500, _("Something went wrong on our side; it has been logged."))

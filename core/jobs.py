@@ -1,0 +1,108 @@
+"""Background jobs: RQ on Redis when REDIS_URL is set, otherwise inline.
+
+A job's state lives in the `job_runs` table, so the web process can show
+progress whichever process runs it. Handlers are registered by name and take
+(session, job, report) where `report(progress: dict) -> bool` stores progress
+and returns True when a cancel was requested.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import traceback
+from collections.abc import Callable
+
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
+
+from core.clock import now
+from core.models import JobRun
+
+log = logging.getLogger(__name__)
+
+# kind -> "module:function"
+HANDLERS: dict[str, str] = {
+    "plan_day": "dispatch.jobs:plan_day_job",
+    "echo": "core.jobs:echo_job",
+}
+
+
+def echo_job(session: Session, job: JobRun, report: Callable[[dict], bool]) -> dict:
+    """A trivial job used to check the job machinery end to end."""
+    report({"phase": "echo", "percent": 50})
+    return {"echo": (job.params or {}).get("message")}
+
+
+def _handler(kind: str) -> Callable:
+    module_name, _sep, func_name = HANDLERS[kind].partition(":")
+    return getattr(importlib.import_module(module_name), func_name)
+
+
+def enqueue(session: Session, kind: str, params: dict, created_by: int | None) -> JobRun:
+    """Record a job and start it (on RQ, or inline before returning)."""
+    if kind not in HANDLERS:
+        raise ValueError(f"unknown job kind {kind!r}")
+    job = JobRun(kind=kind, params=params, status="queued", created_by=created_by,
+                 progress={"phase": "queued", "percent": 0})
+    session.add(job)
+    session.commit()
+    redis_url = current_app.config.get("REDIS_URL")
+    if redis_url:
+        from redis import Redis
+        from rq import Queue
+
+        queue = Queue(current_app.config["RQ_QUEUE"], connection=Redis.from_url(redis_url))
+        queue.enqueue("core.jobs.execute", job.id, job_timeout=3600)
+    else:
+        run(current_app, job.id)
+        session.refresh(job)
+    return job
+
+
+def execute(job_id: int) -> None:
+    """RQ entry point: build the app from the environment and run the job."""
+    from core import create_app
+
+    run(create_app(), job_id)
+
+
+def run(app: Flask, job_id: int) -> None:
+    """Run a recorded job with its own database session."""
+    maker = app.extensions["db_sessionmaker"]
+    with app.app_context():
+        session: Session = maker()
+        try:
+            job = session.get(JobRun, job_id)
+            if job is None:
+                log.error("job %s vanished", job_id)
+                return
+            job.status = "running"
+            session.commit()
+
+            def report(progress: dict) -> bool:
+                with maker() as progress_session:
+                    row = progress_session.get(JobRun, job_id)
+                    row.progress = dict(progress)
+                    progress_session.commit()
+                    return bool(row.cancel_requested)
+
+            try:
+                result = _handler(job.kind)(session, job, report)
+            except Exception as exc:  # noqa: BLE001 - a job's failure is data, not a crash
+                session.rollback()
+                job = session.get(JobRun, job_id)
+                job.status = "failed"
+                job.error = f"{type(exc).__name__}: {exc}"
+                job.finished_at = now()
+                log.error("job %s failed: %s", job_id, traceback.format_exc())
+                session.commit()
+                return
+            session.refresh(job)
+            job.status = "cancelled" if job.cancel_requested else "finished"
+            job.result = result
+            job.finished_at = now()
+            job.progress = {**(job.progress or {}), "phase": "done", "percent": 100}
+            session.commit()
+        finally:
+            session.close()

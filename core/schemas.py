@@ -1,0 +1,80 @@
+"""Schemas shared by several packages."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class ProblemSchema(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance = fields.String()
+    errors = fields.Dict()
+
+
+class LoginSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    password = fields.String(required=True, load_only=True,
+                             validate=validate.Length(min=1, max=200))
+
+
+class RefreshSchema(Schema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=10, max=200))
+
+
+class TokenSchema(Schema):
+    access_token = fields.String()
+    refresh_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+    role = fields.String()
+    user_id = fields.Integer()
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor_name = fields.String()
+    actor_role = fields.String()
+    origin = fields.String(allow_none=True)
+    action = fields.String()
+    entity_type = fields.String()
+    entity_id = fields.Integer(allow_none=True)
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+class JobSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    status = fields.String()
+    params = fields.Dict(allow_none=True)
+    progress = fields.Dict(allow_none=True)
+    result = fields.Dict(allow_none=True)
+    error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+
+
+class UserCreateSchema(Schema):
+    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,80}$"))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=200))
+    display_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    role = fields.String(required=True, validate=validate.OneOf(
+        ["dispatcher", "technician", "manager", "customer", "agent", "admin"]))
+    phone = fields.String(validate=validate.Length(max=30))
+    email = fields.Email()
+    customer_id = fields.Integer()
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    role = fields.String()
+    customer_id = fields.Integer(allow_none=True)
+    technician_id = fields.Integer(allow_none=True)
+    active = fields.Boolean()

@@ -1,0 +1,36 @@
+"""Background job handlers of the dispatch package."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from core.actor import Actor
+from core.models import JobRun, User
+from dispatch import service
+
+
+def plan_day_job(session: Session, job: JobRun, report: Callable[[dict], bool]) -> dict:
+    """Plan a day for an area, reporting progress and honouring a cancel request."""
+    params = job.params or {}
+    user = session.get(User, job.created_by) if job.created_by else None
+    actor = Actor(user_id=user.id if user else None,
+                  username=user.username if user else "system",
+                  role=user.role if user else "system", origin="job")
+    cancelled = {"flag": False}
+
+    def progress(update: dict) -> None:
+        cancelled["flag"] = report(update) or cancelled["flag"]
+
+    record = service.plan_day(
+        session, actor, date.fromisoformat(params["day"]), params.get("district"),
+        float(params.get("time_limit_s", 10)), progress=progress,
+        should_cancel=lambda: cancelled["flag"], job_id=job.id)
+    session.commit()
+    result = record.result
+    return {"plan_id": record.id, "status": result.get("status"),
+            "objective": result.get("objective"),
+            "unassigned": len(result.get("unassigned", [])),
+            "routes": sum(1 for r in result.get("routes", []) if r["stops"])}

@@ -1,0 +1,25 @@
+"""Dispatch schemas."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class PlanRequestSchema(Schema):
+    day = fields.Date(required=True)
+    district = fields.String(validate=validate.Length(max=40))
+    time_limit_s = fields.Float(load_default=10, validate=validate.Range(0.5, 600))
+
+
+class PlanSchema(Schema):
+    id = fields.Integer()
+    day = fields.Date()
+    district = fields.String(allow_none=True)
+    kind = fields.String()
+    status = fields.String()
+    job_id = fields.Integer(allow_none=True)
+    objective = fields.Integer(allow_none=True)
+    result = fields.Dict()
+    conflicts = fields.List(fields.Dict(), allow_none=True)
+    created_at = fields.NaiveDateTime()
+    decided_at = fields.NaiveDateTime(allow_none=True)

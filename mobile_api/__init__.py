@@ -1,0 +1,1 @@
+"""The technician's phone app API, versioned under /mobile/v1."""

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Run the whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set.
+# pytest's exit codes: 0 all passed; 1 failures; 2 interrupted; 3 internal error;
+# 4 usage error; 5 no tests collected. Anything but 0 fails the run, 5 included,
+# so an empty run is never mistaken for a green one.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PYTEST=".venv/bin/python -m pytest"
+
+run() {
+  local label="$1"; shift
+  echo "== test suite on ${label} =="
+  "$@"
+  local rc=$?
+  if [ "$rc" -eq 5 ]; then
+    echo "pytest collected no tests on ${label}: failing" >&2
+    exit 5
+  elif [ "$rc" -ne 0 ]; then
+    echo "pytest failed on ${label} (exit ${rc})" >&2
+    exit "$rc"
+  fi
+}
+
+.venv/bin/ruff check . || { echo "ruff found problems" >&2; exit 1; }
+
+pg_url="${TEST_DATABASE_URL:-}"
+TEST_DATABASE_URL= run "SQLite" $PYTEST "$@"
+if [ -n "$pg_url" ]; then
+  # The browser and solver-only tests do not touch the database: run them once.
+  TEST_DATABASE_URL="$pg_url" run "PostgreSQL" $PYTEST -m "not browser" \
+    --ignore=tests/standards --ignore=tests/dispatch/test_solver.py \
+    --ignore=tests/dispatch/test_matrix.py "$@"
+fi

@@ -1,0 +1,58 @@
+"""Technical standards of the broadband / IPTV install and repair service.
+
+Pure Python (no web framework, no database): the rule file loader, intake
+validation, the product catalogue, on-site checklists and SLA clocks. The rule
+data itself lives in versioned TOML files under ``standards/rules/``.
+"""
+
+from standards.catalog import (
+    ACCESS_TYPES,
+    KINDS,
+    PRIORITIES,
+    PRODUCTS,
+    SKILLS,
+    TIERS,
+    expected_duration_min,
+    required_skills,
+)
+from standards.checklists import ChecklistItem, checklist_for, validate_closeout
+from standards.findings import Finding
+from standards.intake import LineFacts, OrderFacts, validate_intake
+from standards.rules import RuleFileError, RuleSet, load_ruleset
+from standards.sla import (
+    Deadline,
+    SlaClock,
+    add_working_days,
+    complaint_deadlines,
+    response_deadline,
+    restore_deadline,
+    working_day_source,
+)
+
+__all__ = [
+    "ChecklistItem",
+    "ACCESS_TYPES",
+    "KINDS",
+    "PRIORITIES",
+    "PRODUCTS",
+    "SKILLS",
+    "TIERS",
+    "Deadline",
+    "Finding",
+    "LineFacts",
+    "OrderFacts",
+    "RuleFileError",
+    "RuleSet",
+    "SlaClock",
+    "add_working_days",
+    "checklist_for",
+    "complaint_deadlines",
+    "expected_duration_min",
+    "load_ruleset",
+    "required_skills",
+    "response_deadline",
+    "restore_deadline",
+    "validate_closeout",
+    "validate_intake",
+    "working_day_source",
+]

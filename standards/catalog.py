@@ -1,0 +1,67 @@
+"""Product catalogue: codes, skills a job needs and how long it takes on site."""
+
+from __future__ import annotations
+
+from standards.codes import (
+    ACCESS_TYPES,
+    CUSTOMER_KINDS,
+    ENTERPRISE_APPS,
+    ENTERPRISE_CIRCUITS,
+    KINDS,
+    PRIORITIES,
+    PRODUCTS,
+    RESIDENTIAL_PRODUCTS,
+    SKILLS,
+    TIERS,
+)
+from standards.rules import ProductRule, RuleSet, load_ruleset
+
+__all__ = [
+    "ACCESS_TYPES",
+    "CUSTOMER_KINDS",
+    "ENTERPRISE_APPS",
+    "ENTERPRISE_CIRCUITS",
+    "KINDS",
+    "PRIORITIES",
+    "PRODUCTS",
+    "RESIDENTIAL_PRODUCTS",
+    "SKILLS",
+    "TIERS",
+    "expected_duration_min",
+    "product_info",
+    "required_skills",
+]
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
+
+
+def product_info(product: str, rules: RuleSet | None = None) -> ProductRule:
+    """Catalogue entry (segment, access type, IPTV flag, names) for ``product``."""
+    return (rules or load_ruleset()).product(product)
+
+
+def required_skills(kind: str, product: str, rules: RuleSet | None = None) -> frozenset[str]:
+    """Skills a technician needs for a ``kind`` job on ``product``.
+
+    The skills table is per product and the same for every kind: a follow-up
+    visit checks the same service the install or repair delivered.
+    Raises ValueError for an unknown kind or product.
+    """
+    _check_kind(kind)
+    return (rules or load_ruleset()).product(product).skills
+
+
+def expected_duration_min(kind: str, product: str, rules: RuleSet | None = None) -> int:
+    """Expected time on site in minutes, from the rule file's durations table.
+
+    Uses the product row of the kind's table, else the kind's default.
+    Raises ValueError for an unknown kind or product.
+    """
+    _check_kind(kind)
+    ruleset = rules or load_ruleset()
+    ruleset.product(product)  # validates the code
+    table = ruleset.durations_min[kind]
+    return table.get(product, table["default"])

@@ -1,0 +1,786 @@
+"""Load and validate the versioned rule file (``standards/rules/install_code.toml``).
+
+The rule file is operator data: every problem in it must be reported with the
+file path and the line number, so whoever edited it can fix it without reading
+Python. Schema errors are located by scanning the file text for the offending
+key (tomllib does not keep positions).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+import threading
+import tomllib
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+from standards.codes import (
+    ACCESS_TYPES,
+    CHECKLIST_ITEM_TYPES,
+    CHECKLIST_RULE_IDS,
+    KINDS,
+    PRIORITIES,
+    PRODUCTS,
+    SEVERITIES,
+    SKILLS,
+    TIERS,
+)
+
+RULES_DIR = Path(__file__).resolve().parent / "rules"
+DEFAULT_RULE_FILE = RULES_DIR / "install_code.toml"
+
+KeyPath = tuple[str | int, ...]
+
+_ITEM_LABEL_PARAMS = frozenset({"item_id", "label_zh", "label_en"})
+_OVERRIDE_PARAMS = frozenset({"override_by", "override_reason"})
+
+# Message id -> placeholders its templates may use. A template naming anything
+# else would fail when rendered, so it is refused when the file is loaded.
+MESSAGE_PARAMS: dict[str, frozenset[str]] = {
+    "R1": frozenset({"measured", "limit", "unit", "product", "access_type"}),
+    "R1_UNKNOWN": frozenset({"limit", "unit", "product", "access_type"}),
+    "R2": frozenset({"measured", "limit", "unit", "switch_id", "product", "uplink_raised"}),
+    "R2_UNKNOWN": frozenset({"limit", "unit", "switch_id", "product"}),
+    "R2_SWITCH_UNKNOWN": frozenset({"product"}),
+    "ORDER_CODE": frozenset({"field", "value", "allowed"}),
+    "ORDER_PRODUCT_ACCESS": frozenset({"product", "access_type", "expected_access"}),
+    "ORDER_COORDS_MISSING": frozenset({"lat", "lon"}),
+    "ORDER_COORDS_RANGE": frozenset({"lat", "lon", "lat_min", "lat_max", "lon_min", "lon_max"}),
+    "ORDER_WINDOW_INCOMPLETE": frozenset({"start", "end"}),
+    "ORDER_WINDOW_ORDER": frozenset({"start", "end"}),
+    "ORDER_WINDOW_HOURS": frozenset({"start", "end", "hours_start", "hours_end"}),
+    "ORDER_LINE_MISSING": frozenset({"product", "kind"}),
+    "ORDER_LINE_MISSING_REPAIR": frozenset({"product", "kind"}),
+    "ORDER_LINE_DATA": frozenset({"field", "value"}),
+    "ORDER_TIER_MISSING": frozenset({"product"}),
+    "CLOSEOUT_MISSING": _ITEM_LABEL_PARAMS,
+    "CLOSEOUT_NOT_CONFIRMED": _ITEM_LABEL_PARAMS,
+    "CLOSEOUT_OUT_OF_RANGE": _ITEM_LABEL_PARAMS
+    | {"measured", "limit", "unit", "op", "min_value", "max_value"},
+    "CLOSEOUT_BAD_VALUE": _ITEM_LABEL_PARAMS | {"value", "unit"},
+    "CLOSEOUT_PHOTO_MISSING": _ITEM_LABEL_PARAMS | {"photos", "photos_required"},
+    "OVERRIDE_NOTE": _OVERRIDE_PARAMS,
+}
+
+
+class RuleFileError(Exception):
+    """A rule file is unreadable or breaks the schema.
+
+    The message always starts with ``<path>:<line>:`` so editors and CI logs
+    can jump to the spot.
+    """
+
+    def __init__(self, path: str | Path, line: int, problem: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        super().__init__(f"{self.path}:{line}: {problem}")
+
+
+# --------------------------------------------------------------------------
+# The parsed rule set
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProductRule:
+    """One product of the catalogue."""
+
+    code: str
+    segment: str  # "residential" | "enterprise"
+    access: str | None  # "adsl" | "lan" | None (circuits, applications)
+    iptv: bool
+    skills: frozenset[str]
+    name_zh: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class IntakeRules:
+    """Thresholds for order intake (R1, R2, window, coordinates)."""
+
+    iptv_adsl_max_route_m: float
+    lan_switch_occupancy_limit_pct: float
+    unknown_route_length_severity: str
+    unknown_switch_occupancy_severity: str
+    residential_start: time
+    residential_end: time
+    enterprise_24x7: bool
+    lat_min: float
+    lat_max: float
+    lon_min: float
+    lon_max: float
+
+
+@dataclass(frozen=True)
+class ChecklistRule:
+    """A checklist item definition with the filters that decide where it applies."""
+
+    id: str
+    rule_id: str
+    type: str
+    label_zh: str
+    label_en: str
+    unit: str | None
+    min_value: float | None
+    max_value: float | None
+    required: bool
+    photo_required: bool
+    required_if: str | None
+    kinds: frozenset[str]
+    access: frozenset[str]
+    iptv_only: bool
+    segments: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ProductRestore:
+    """An enterprise product row that wins over the tier row."""
+
+    hours: float | None
+    working_days: int | None
+
+
+@dataclass(frozen=True)
+class SlaRules:
+    """Response, restore and complaint time limits."""
+
+    response_min: dict[str, int]
+    residential_restore_h: dict[str, float]
+    enterprise_restore_h: dict[str, float]
+    enterprise_product_restore: dict[str, ProductRestore]
+    complaint_answer_h: float
+    complaint_first_handling_h: float
+    complaint_final_working_days: int
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    """Bilingual message and remedy templates for one message id."""
+
+    key: str
+    zh: str
+    en: str
+    remedy_zh: str | None
+    remedy_en: str | None
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Everything in one rule file, validated."""
+
+    path: str
+    version: str
+    intake: IntakeRules
+    products: dict[str, ProductRule]
+    durations_min: dict[str, dict[str, int]]
+    checklist: tuple[ChecklistRule, ...]
+    sla: SlaRules
+    messages: dict[str, MessageTemplate] = field(repr=False)
+
+    def product(self, code: str) -> ProductRule:
+        """Return the catalogue entry for ``code``; ValueError if unknown."""
+        try:
+            return self.products[code]
+        except KeyError:
+            raise ValueError(f"unknown product {code!r}; known: {', '.join(PRODUCTS)}") from None
+
+    def message(self, key: str) -> MessageTemplate:
+        """Return the templates for message id ``key``."""
+        return self.messages[key]
+
+
+# --------------------------------------------------------------------------
+# Locating keys in the file text
+# --------------------------------------------------------------------------
+_KEY_PART = r'(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|\'[^\']*\')'
+_DOTTED_KEY = rf"{_KEY_PART}(?:\s*\.\s*{_KEY_PART})*"
+_HEADER_RE = re.compile(rf"^\s*(\[\[?)\s*({_DOTTED_KEY})\s*\]\]?\s*(?:#.*)?$")
+_KEYLINE_RE = re.compile(rf"^\s*({_DOTTED_KEY})\s*=")
+_PART_RE = re.compile(_KEY_PART)
+
+
+def _split_dotted(key: str) -> tuple[str, ...]:
+    parts = []
+    for raw in _PART_RE.findall(key):
+        if raw[:1] in "\"'":
+            raw = raw[1:-1]
+        parts.append(raw)
+    return tuple(parts)
+
+
+def locate_key_line(text: str, keypath: KeyPath) -> int:
+    """Best-effort line number (1-based) of ``keypath`` in TOML ``text``.
+
+    Returns the line of the deepest table or key on the path that exists in
+    the file (so a missing key points at its table header), or 1.
+    """
+    best_line, best_depth = 1, 0
+    current: tuple[str | int, ...] = ()
+    array_counts: dict[tuple[str | int, ...], int] = {}
+    in_multiline = False
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        # Skip the bodies of multi-line strings; they may contain "x = y".
+        triple_count = raw.count('"""') + raw.count("'''")
+        if in_multiline:
+            if triple_count % 2 == 1:
+                in_multiline = False
+            continue
+        candidate: tuple[str | int, ...] | None = None
+        header = _HEADER_RE.match(raw)
+        if header:
+            parts = _split_dotted(header.group(2))
+            if header.group(1) == "[[":
+                index = array_counts.get(parts, -1) + 1
+                array_counts[parts] = index
+                current = parts + (index,)
+            else:
+                current = parts
+            candidate = current
+        else:
+            keyline = _KEYLINE_RE.match(raw)
+            if keyline:
+                candidate = current + _split_dotted(keyline.group(1))
+            if triple_count % 2 == 1:
+                in_multiline = True
+        if candidate is None:
+            continue
+        depth = len(candidate)
+        if depth > best_depth and depth <= len(keypath) and tuple(keypath[:depth]) == candidate:
+            best_line, best_depth = lineno, depth
+    return best_line
+
+
+def _dotted(keypath: KeyPath) -> str:
+    out = ""
+    for part in keypath:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out or "<root>"
+
+
+# --------------------------------------------------------------------------
+# Schema reader
+# --------------------------------------------------------------------------
+_MISSING: Any = object()
+
+
+class _Reader:
+    """Typed access to the parsed TOML that fails with file and line."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.text = text
+
+    def fail(self, keypath: KeyPath, problem: str) -> NoReturn:
+        raise RuleFileError(self.path, locate_key_line(self.text, keypath), problem)
+
+    def _get(self, table: dict[str, Any], where: KeyPath, key: str, default: Any) -> Any:
+        if key in table:
+            return table[key]
+        if default is _MISSING:
+            self.fail(where + (key,), f"missing key {_dotted(where + (key,))}")
+        return default
+
+    def only_keys(
+        self, table: dict[str, Any], where: KeyPath, allowed: set[str] | tuple[str, ...]
+    ) -> None:
+        for key in table:
+            if key not in allowed:
+                self.fail(
+                    where + (key,),
+                    f"unknown key {_dotted(where + (key,))}; allowed: {', '.join(sorted(allowed))}",
+                )
+
+    def table(
+        self, table: dict[str, Any], where: KeyPath, key: str, default: Any = _MISSING
+    ) -> dict[str, Any]:
+        value = self._get(table, where, key, default)
+        if not isinstance(value, dict):
+            self.fail(
+                where + (key,),
+                f"{_dotted(where + (key,))} must be a table, got {type(value).__name__}",
+            )
+        return value
+
+    def number(
+        self,
+        table: dict[str, Any],
+        where: KeyPath,
+        key: str,
+        *,
+        default: Any = _MISSING,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        integer: bool = False,
+    ) -> Any:
+        value = self._get(table, where, key, default)
+        if value is None:
+            return None
+        name = _dotted(where + (key,))
+        if integer:
+            if isinstance(value, bool) or not isinstance(value, int):
+                self.fail(
+                    where + (key,),
+                    f"{name} must be an integer, got {type(value).__name__} {value!r}",
+                )
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(
+                where + (key,), f"{name} must be a number, got {type(value).__name__} {value!r}"
+            )
+        if not math.isfinite(value):
+            self.fail(where + (key,), f"{name} must be finite, got {value!r}")
+        if minimum is not None and value < minimum:
+            self.fail(where + (key,), f"{name} must be >= {minimum}, got {value!r}")
+        if maximum is not None and value > maximum:
+            self.fail(where + (key,), f"{name} must be <= {maximum}, got {value!r}")
+        return value if integer else float(value)
+
+    def text_value(
+        self,
+        table: dict[str, Any],
+        where: KeyPath,
+        key: str,
+        *,
+        default: Any = _MISSING,
+        choices: tuple[str, ...] | None = None,
+    ) -> Any:
+        value = self._get(table, where, key, default)
+        if value is None:
+            return None
+        name = _dotted(where + (key,))
+        if not isinstance(value, str):
+            self.fail(
+                where + (key,), f"{name} must be a string, got {type(value).__name__} {value!r}"
+            )
+        if choices is not None and value not in choices:
+            self.fail(where + (key,), f"{name} is {value!r}; allowed: {', '.join(choices)}")
+        if choices is None and not value.strip():
+            self.fail(where + (key,), f"{name} must not be empty")
+        return value
+
+    def boolean(
+        self, table: dict[str, Any], where: KeyPath, key: str, *, default: Any = _MISSING
+    ) -> bool:
+        value = self._get(table, where, key, default)
+        if not isinstance(value, bool):
+            self.fail(
+                where + (key,), f"{_dotted(where + (key,))} must be true or false, got {value!r}"
+            )
+        return value
+
+    def clock_time(self, table: dict[str, Any], where: KeyPath, key: str) -> time:
+        value = self._get(table, where, key, _MISSING)
+        if not isinstance(value, time):
+            self.fail(
+                where + (key,),
+                f"{_dotted(where + (key,))} must be a TOML local time such as 08:00:00, "
+                f"got {value!r}",
+            )
+        return value
+
+    def code_list(
+        self,
+        table: dict[str, Any],
+        where: KeyPath,
+        key: str,
+        choices: tuple[str, ...],
+        *,
+        default: Any = _MISSING,
+    ) -> frozenset[str]:
+        value = self._get(table, where, key, default)
+        name = _dotted(where + (key,))
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(where + (key,), f"{name} must be a list of strings, got {value!r}")
+        for code in value:
+            if code not in choices:
+                self.fail(
+                    where + (key,),
+                    f"{name} has unknown code {code!r}; allowed: {', '.join(choices)}",
+                )
+        return frozenset(value)
+
+
+# --------------------------------------------------------------------------
+# Section parsers
+# --------------------------------------------------------------------------
+def _parse_intake(r: _Reader, root: dict[str, Any]) -> IntakeRules:
+    where: KeyPath = ("intake",)
+    intake = r.table(root, (), "intake")
+    r.only_keys(
+        intake,
+        where,
+        {
+            "iptv_adsl_max_route_m",
+            "lan_switch_occupancy_limit_pct",
+            "unknown_route_length_severity",
+            "unknown_switch_occupancy_severity",
+            "working_hours",
+            "service_area",
+        },
+    )
+    hours_where = where + ("working_hours",)
+    hours = r.table(intake, where, "working_hours")
+    r.only_keys(hours, hours_where, {"residential_start", "residential_end", "enterprise_24x7"})
+    area_where = where + ("service_area",)
+    area = r.table(intake, where, "service_area")
+    r.only_keys(area, area_where, {"lat_min", "lat_max", "lon_min", "lon_max"})
+    rules = IntakeRules(
+        iptv_adsl_max_route_m=r.number(intake, where, "iptv_adsl_max_route_m", minimum=0),
+        lan_switch_occupancy_limit_pct=r.number(
+            intake, where, "lan_switch_occupancy_limit_pct", minimum=0, maximum=100
+        ),
+        unknown_route_length_severity=r.text_value(
+            intake, where, "unknown_route_length_severity", choices=SEVERITIES
+        ),
+        unknown_switch_occupancy_severity=r.text_value(
+            intake, where, "unknown_switch_occupancy_severity", choices=SEVERITIES
+        ),
+        residential_start=r.clock_time(hours, hours_where, "residential_start"),
+        residential_end=r.clock_time(hours, hours_where, "residential_end"),
+        enterprise_24x7=r.boolean(hours, hours_where, "enterprise_24x7"),
+        lat_min=r.number(area, area_where, "lat_min", minimum=-90, maximum=90),
+        lat_max=r.number(area, area_where, "lat_max", minimum=-90, maximum=90),
+        lon_min=r.number(area, area_where, "lon_min", minimum=-180, maximum=180),
+        lon_max=r.number(area, area_where, "lon_max", minimum=-180, maximum=180),
+    )
+    if rules.residential_start >= rules.residential_end:
+        r.fail(
+            hours_where + ("residential_end",),
+            "intake.working_hours.residential_end must be after residential_start",
+        )
+    if rules.lat_min >= rules.lat_max:
+        r.fail(
+            area_where + ("lat_max",), "intake.service_area.lat_max must be greater than lat_min"
+        )
+    if rules.lon_min >= rules.lon_max:
+        r.fail(
+            area_where + ("lon_max",), "intake.service_area.lon_max must be greater than lon_min"
+        )
+    return rules
+
+
+def _parse_products(r: _Reader, root: dict[str, Any]) -> dict[str, ProductRule]:
+    table = r.table(root, (), "products")
+    r.only_keys(table, ("products",), PRODUCTS)
+    products: dict[str, ProductRule] = {}
+    for code in PRODUCTS:
+        where: KeyPath = ("products", code)
+        row = r.table(table, ("products",), code)
+        r.only_keys(row, where, {"segment", "access", "iptv", "skills", "name_zh", "name_en"})
+        access = r.text_value(row, where, "access", default=None, choices=ACCESS_TYPES)
+        iptv = r.boolean(row, where, "iptv", default=False)
+        if iptv and access is None:
+            r.fail(where + ("iptv",), f"products.{code}.iptv needs an access type")
+        products[code] = ProductRule(
+            code=code,
+            segment=r.text_value(row, where, "segment", choices=("residential", "enterprise")),
+            access=access,
+            iptv=iptv,
+            skills=r.code_list(row, where, "skills", SKILLS),
+            name_zh=r.text_value(row, where, "name_zh"),
+            name_en=r.text_value(row, where, "name_en"),
+        )
+    return products
+
+
+def _parse_durations(r: _Reader, root: dict[str, Any]) -> dict[str, dict[str, int]]:
+    table = r.table(root, (), "durations")
+    r.only_keys(table, ("durations",), KINDS)
+    durations: dict[str, dict[str, int]] = {}
+    for kind in KINDS:
+        where: KeyPath = ("durations", kind)
+        row = r.table(table, ("durations",), kind)
+        r.only_keys(row, where, ("default",) + PRODUCTS)
+        per_product = {
+            "default": r.number(row, where, "default", integer=True, minimum=1, maximum=24 * 60)
+        }
+        for code in row:
+            if code != "default":
+                per_product[code] = r.number(
+                    row, where, code, integer=True, minimum=1, maximum=24 * 60
+                )
+        durations[kind] = per_product
+    return durations
+
+
+_CHECKLIST_KEYS = {
+    "id",
+    "rule_id",
+    "type",
+    "label_zh",
+    "label_en",
+    "unit",
+    "min_value",
+    "max_value",
+    "required",
+    "photo_required",
+    "required_if",
+    "kinds",
+    "access",
+    "iptv_only",
+    "segments",
+}
+MEASUREMENT_UNITS: tuple[str, ...] = ("mm", "cm", "m", "km", "pct")
+
+
+def _parse_checklist(r: _Reader, root: dict[str, Any]) -> tuple[ChecklistRule, ...]:
+    rows = root.get("checklist", _MISSING)
+    if rows is _MISSING:
+        r.fail(("checklist",), "missing [[checklist]] items")
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        r.fail(("checklist",), "checklist must be an array of tables ([[checklist]])")
+    items: list[ChecklistRule] = []
+    seen: set[str] = set()
+    for index, row in enumerate(rows):
+        where: KeyPath = ("checklist", index)
+        r.only_keys(row, where, _CHECKLIST_KEYS)
+        item_id = r.text_value(row, where, "id")
+        if not re.fullmatch(r"[a-z0-9_]+", item_id):
+            r.fail(
+                where + ("id",),
+                f"checklist id {item_id!r} must be lower-case letters, digits and _",
+            )
+        if item_id in seen:
+            r.fail(where + ("id",), f"duplicate checklist id {item_id!r}")
+        seen.add(item_id)
+        item_type = r.text_value(row, where, "type", choices=CHECKLIST_ITEM_TYPES)
+        unit = r.text_value(row, where, "unit", default=None, choices=MEASUREMENT_UNITS)
+        min_value = r.number(row, where, "min_value", default=None)
+        max_value = r.number(row, where, "max_value", default=None)
+        if item_type == "measurement":
+            if unit is None:
+                r.fail(where + ("unit",), f"measurement {item_id!r} needs a unit")
+            if min_value is None and max_value is None:
+                r.fail(where, f"measurement {item_id!r} needs min_value or max_value")
+            if min_value is not None and max_value is not None and min_value > max_value:
+                r.fail(where + ("max_value",), f"{item_id!r}: max_value is below min_value")
+        elif unit is not None or min_value is not None or max_value is not None:
+            r.fail(
+                where + ("type",),
+                f"{item_type} item {item_id!r} cannot have unit/min_value/max_value",
+            )
+        items.append(
+            ChecklistRule(
+                id=item_id,
+                rule_id=r.text_value(row, where, "rule_id", choices=CHECKLIST_RULE_IDS),
+                type=item_type,
+                label_zh=r.text_value(row, where, "label_zh"),
+                label_en=r.text_value(row, where, "label_en"),
+                unit=unit,
+                min_value=min_value,
+                max_value=max_value,
+                required=r.boolean(row, where, "required", default=True),
+                photo_required=r.boolean(
+                    row, where, "photo_required", default=item_type == "photo"
+                ),
+                required_if=r.text_value(row, where, "required_if", default=None),
+                kinds=r.code_list(row, where, "kinds", KINDS, default=["install"]),
+                access=r.code_list(row, where, "access", ACCESS_TYPES, default=list(ACCESS_TYPES)),
+                iptv_only=r.boolean(row, where, "iptv_only", default=False),
+                segments=r.code_list(
+                    row, where, "segments", ("residential", "enterprise"), default=["residential"]
+                ),
+            )
+        )
+    by_id = {item.id: item for item in items}
+    for index, item in enumerate(items):
+        if item.required_if is not None:
+            target = by_id.get(item.required_if)
+            if target is None or target.type not in ("boolean", "consent"):
+                r.fail(
+                    ("checklist", index, "required_if"),
+                    f"{item.id!r}: required_if must name a boolean checklist item, "
+                    f"got {item.required_if!r}",
+                )
+    return tuple(items)
+
+
+def _parse_sla(r: _Reader, root: dict[str, Any]) -> SlaRules:
+    sla = r.table(root, (), "sla")
+    top: KeyPath = ("sla",)
+    r.only_keys(
+        sla,
+        top,
+        {
+            "response_min",
+            "residential_restore_h",
+            "enterprise_restore_h",
+            "enterprise_product_restore",
+            "complaints",
+        },
+    )
+
+    def code_table(key: str, codes: tuple[str, ...], integer: bool) -> dict[str, Any]:
+        row = r.table(sla, top, key)
+        r.only_keys(row, top + (key,), codes)
+        return {
+            code: r.number(row, top + (key,), code, integer=integer, minimum=0 if integer else 0.0)
+            for code in codes
+        }
+
+    overrides_table = r.table(sla, top, "enterprise_product_restore", default={})
+    overrides_where = top + ("enterprise_product_restore",)
+    r.only_keys(overrides_table, overrides_where, PRODUCTS)
+    overrides: dict[str, ProductRestore] = {}
+    for code in overrides_table:
+        where = overrides_where + (code,)
+        row = r.table(overrides_table, overrides_where, code)
+        r.only_keys(row, where, {"hours", "working_days"})
+        hours = r.number(row, where, "hours", default=None, minimum=0)
+        days = r.number(row, where, "working_days", default=None, integer=True, minimum=0)
+        if (hours is None) == (days is None):
+            r.fail(where, f"{_dotted(where)} needs exactly one of hours or working_days")
+        overrides[code] = ProductRestore(hours=hours, working_days=days)
+
+    complaints = r.table(sla, top, "complaints")
+    cwhere = top + ("complaints",)
+    r.only_keys(complaints, cwhere, {"answer_h", "first_handling_h", "final_working_days"})
+    return SlaRules(
+        response_min=code_table("response_min", PRIORITIES, True),
+        residential_restore_h=code_table("residential_restore_h", PRIORITIES, False),
+        enterprise_restore_h=code_table("enterprise_restore_h", TIERS, False),
+        enterprise_product_restore=overrides,
+        complaint_answer_h=r.number(complaints, cwhere, "answer_h", minimum=0),
+        complaint_first_handling_h=r.number(complaints, cwhere, "first_handling_h", minimum=0),
+        complaint_final_working_days=r.number(
+            complaints, cwhere, "final_working_days", integer=True, minimum=0
+        ),
+    )
+
+
+def _parse_messages(r: _Reader, root: dict[str, Any]) -> dict[str, MessageTemplate]:
+    table = r.table(root, (), "messages")
+    for key in table:
+        if key not in MESSAGE_PARAMS:
+            r.fail(("messages", key), f"unknown rule/message id {key!r} in [messages]")
+    messages: dict[str, MessageTemplate] = {}
+    formatter = string.Formatter()
+    for key, allowed in MESSAGE_PARAMS.items():
+        where: KeyPath = ("messages", key)
+        row = r.table(table, ("messages",), key)
+        r.only_keys(row, where, {"zh", "en", "remedy_zh", "remedy_en"})
+        texts: dict[str, str | None] = {}
+        for name in ("zh", "en", "remedy_zh", "remedy_en"):
+            value = r.text_value(
+                row, where, name, default=None if name.startswith("remedy") else _MISSING
+            )
+            if value is not None:
+                try:
+                    fields = [f for _, f, _, _ in formatter.parse(value) if f is not None]
+                except ValueError as exc:
+                    r.fail(where + (name,), f"messages.{key}.{name}: bad template: {exc}")
+                for placeholder in fields:
+                    if placeholder not in allowed:
+                        r.fail(
+                            where + (name,),
+                            f"messages.{key}.{name} uses unknown placeholder {{{placeholder}}}; "
+                            f"allowed: {', '.join(sorted(allowed))}",
+                        )
+            texts[name] = value
+        if (texts["remedy_zh"] is None) != (texts["remedy_en"] is None):
+            r.fail(where, f"messages.{key} needs both remedy_zh and remedy_en, or neither")
+        messages[key] = MessageTemplate(
+            key=key,
+            zh=texts["zh"] or "",
+            en=texts["en"] or "",
+            remedy_zh=texts["remedy_zh"],
+            remedy_en=texts["remedy_en"],
+        )
+    return messages
+
+
+def parse_ruleset(path: str | Path, text: str) -> RuleSet:
+    """Parse and validate rule-file ``text`` read from ``path`` (uncached)."""
+    path = Path(path)
+    try:
+        root = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleFileError(
+            path, _decode_error_line(exc, text), f"TOML syntax error: {exc}"
+        ) from exc
+    r = _Reader(path, text)
+    r.only_keys(
+        root, (), {"version", "intake", "products", "durations", "checklist", "sla", "messages"}
+    )
+    version = r.text_value(root, (), "version")
+    if not re.fullmatch(r"\d{4}\.\d+(\.\d+)?", version):
+        r.fail(("version",), f"version {version!r} must look like '2026.1'")
+    return RuleSet(
+        path=str(path),
+        version=version,
+        intake=_parse_intake(r, root),
+        products=_parse_products(r, root),
+        durations_min=_parse_durations(r, root),
+        checklist=_parse_checklist(r, root),
+        sla=_parse_sla(r, root),
+        messages=_parse_messages(r, root),
+    )
+
+
+def _decode_error_line(exc: tomllib.TOMLDecodeError, text: str) -> int:
+    lineno = getattr(exc, "lineno", None)  # Python 3.14+
+    if isinstance(lineno, int):
+        return lineno
+    match = re.search(r"at line (\d+)", str(exc))
+    if match:
+        return int(match.group(1))
+    # "at end of document"
+    return max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
+
+
+def read_rule_text(path: Path) -> str:
+    """Read a rule file as UTF-8 text; failures become RuleFileError."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleFileError(path, 0, f"cannot read rule file: {exc}") from exc
+
+
+def read_toml_file(path: Path) -> tuple[str, dict[str, Any]]:
+    """Read a TOML file; I/O and syntax errors become RuleFileError with a line."""
+    text = read_rule_text(path)
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleFileError(
+            path, _decode_error_line(exc, text), f"TOML syntax error: {exc}"
+        ) from exc
+
+
+# --------------------------------------------------------------------------
+# Cached loading
+# --------------------------------------------------------------------------
+_cache: dict[str, tuple[tuple[int, int], RuleSet]] = {}
+_cache_lock = threading.Lock()
+
+
+def load_ruleset(path: str | Path | None = None) -> RuleSet:
+    """Load, validate and cache the rule file (default: the shipped install code).
+
+    The cache is keyed by the resolved path and the file's mtime and size, so an
+    edited file is picked up on the next call. Raises RuleFileError naming the
+    file and line for any problem in it.
+    """
+    resolved = Path(path).resolve() if path is not None else DEFAULT_RULE_FILE
+    try:
+        stat = resolved.stat()
+    except OSError as exc:
+        raise RuleFileError(resolved, 0, f"cannot read rule file: {exc}") from exc
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    key = str(resolved)
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+    ruleset = parse_ruleset(resolved, read_rule_text(resolved))
+    with _cache_lock:
+        _cache[key] = (stamp, ruleset)
+    return ruleset
+
+
+def clear_ruleset_cache() -> None:
+    """Forget every cached rule set (tests, or after deploying a new file)."""
+    with _cache_lock:
+        _cache.clear()

@@ -1,0 +1,138 @@
+"""Shared fixtures: an app on a migrated database (SQLite by default, PostgreSQL when
+TEST_DATABASE_URL is set), a client, and helpers to log in with real role tokens."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from core import create_app
+from core.actor import Actor
+from core.config import Config
+from core.db import Base
+from core.migrate import upgrade
+
+PASSWORD = "secret-pass-1"
+ADMIN = Actor(user_id=None, username="test", role="admin", origin="test")
+
+
+def _database_url(tmp_root: Path) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_root / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    root = tmp_path_factory.mktemp("instance")
+    url = _database_url(root)
+    if url.startswith("postgresql"):
+        from sqlalchemy import create_engine
+
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    upgrade(url)
+    return Config(DATABASE_URL=url, TESTING=True, WTF_CSRF_ENABLED=True, REDIS_URL="",
+                  PHOTO_DIR=str(root / "photos"), SECRET_KEY="test-secret")
+
+
+@pytest.fixture(scope="session")
+def _app_session(app_config: Config):
+    return create_app(app_config)
+
+
+@pytest.fixture()
+def app(_app_session):
+    """The app with every table emptied before the test."""
+    engine = _app_session.extensions["db_engine"]
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+    yield _app_session
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture()
+def db(app) -> Iterator:
+    """A session outside any request, for arranging data and checking results."""
+    session = app.extensions["db_sessionmaker"]()
+    yield session
+    session.close()
+
+
+class World:
+    """Builds users, technicians, customers and sites through the real services."""
+
+    def __init__(self, app, client) -> None:
+        self.app, self.client = app, client
+
+    def session(self):
+        return self.app.extensions["db_sessionmaker"]()
+
+    def user(self, username: str, role: str, customer_id: int | None = None):
+        from core.views import create_user
+
+        with self.session() as s:
+            user = create_user(s, ADMIN, {"username": username, "password": PASSWORD,
+                                          "role": role, "display_name": username.title(),
+                                          "customer_id": customer_id})
+            s.commit()
+            return user.id
+
+    def token(self, username: str) -> str:
+        resp = self.client.post("/api/v1/auth/token",
+                                json={"username": username, "password": PASSWORD})
+        assert resp.status_code == 200, resp.get_json()
+        return resp.get_json()["access_token"]
+
+    def headers(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(username)}"}
+
+    def technician(self, username: str, skills: list[str], lat: float = 31.85,
+                   lon: float = 117.26, district: str = "蜀山区") -> int:
+        from technicians.service import create_technician
+
+        user_id = self.user(username, "technician")
+        with self.session() as s:
+            tech = create_technician(s, ADMIN, {
+                "name": username.title(), "skills": skills, "home_lat": lat,
+                "home_lon": lon, "district": district, "user_id": user_id})
+            s.commit()
+            return tech.id
+
+    def customer(self, name: str, kind: str = "residential", tier: str | None = None,
+                 access_type: str = "adsl", route_length_m: float | None = 1200,
+                 occupancy_pct: float | None = None, lat: float = 31.86,
+                 lon: float = 117.27, district: str = "蜀山区") -> dict[str, int]:
+        from workorders import service
+
+        with self.session() as s:
+            customer = service.create_customer(s, ADMIN, {
+                "name": name, "kind": kind, "enterprise_tier": tier, "phone": "13812345678"})
+            site = service.add_site(s, ADMIN, customer, {
+                "address": f"合肥市{district}黄山路1号", "district": district,
+                "lat": lat, "lon": lon})
+            line = service.add_line(s, ADMIN, site, {
+                "access_type": access_type, "route_length_m": route_length_m,
+                "switch_id": "SW-1" if access_type == "lan" else None,
+                "switch_occupancy_pct": occupancy_pct})
+            s.commit()
+            return {"customer_id": customer.id, "site_id": site.id, "line_id": line.id}
+
+
+@pytest.fixture()
+def world(app, client) -> World:
+    return World(app, client)

@@ -1,0 +1,1 @@
+"""Work orders: customers, sites, line records, orders and their lifecycle."""

@@ -1,0 +1,80 @@
+"""The work order state machine: one table of legal transitions and who may make them."""
+
+from __future__ import annotations
+
+from core.errors import Conflict
+
+DISPATCH = frozenset({"dispatcher", "admin"})
+INTAKE = frozenset({"dispatcher", "agent", "admin"})
+STAFF = frozenset({"dispatcher", "agent", "manager", "admin"})
+FIELD = frozenset({"technician"})
+
+STATES = (
+    "received", "validated", "scheduled", "assigned", "en_route", "on_site",
+    "completed", "followed_up", "closed", "cancelled", "needs_revisit",
+)
+OPEN_STATES = frozenset({"received", "validated", "scheduled", "assigned", "en_route",
+                         "on_site", "needs_revisit"})
+PLANNABLE_STATES = frozenset({"validated", "scheduled", "assigned", "needs_revisit"})
+TERMINAL_STATES = frozenset({"closed", "cancelled"})
+
+# current state -> {next state: roles allowed to make that move}
+TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
+    "received": {"validated": INTAKE, "cancelled": INTAKE},
+    "validated": {"scheduled": DISPATCH, "assigned": DISPATCH, "cancelled": INTAKE},
+    "scheduled": {"assigned": DISPATCH, "validated": DISPATCH, "cancelled": INTAKE},
+    "assigned": {"en_route": FIELD, "scheduled": DISPATCH, "validated": DISPATCH,
+                 "cancelled": INTAKE},
+    "en_route": {"on_site": FIELD, "needs_revisit": FIELD | DISPATCH,
+                 "assigned": DISPATCH, "cancelled": INTAKE},
+    "on_site": {"completed": FIELD, "needs_revisit": FIELD | DISPATCH},
+    "needs_revisit": {"scheduled": DISPATCH, "assigned": DISPATCH, "cancelled": INTAKE},
+    "completed": {"followed_up": STAFF | FIELD},
+    "followed_up": {"closed": STAFF},
+    "closed": {},
+    "cancelled": {},
+}
+
+STATE_LABELS = {
+    "received": ("已受理", "Received"),
+    "validated": ("已校验", "Validated"),
+    "scheduled": ("已排程", "Scheduled"),
+    "assigned": ("已派单", "Assigned"),
+    "en_route": ("在途", "En route"),
+    "on_site": ("现场处理中", "On site"),
+    "completed": ("已完工", "Completed"),
+    "followed_up": ("已回访", "Followed up"),
+    "closed": ("已归档", "Closed"),
+    "cancelled": ("已取消", "Cancelled"),
+    "needs_revisit": ("待再次上门", "Needs revisit"),
+}
+
+
+class IllegalTransition(Conflict):
+    slug = "illegal-transition"
+
+
+def allowed_next(state: str) -> list[str]:
+    """States reachable from `state` in one step, in table order."""
+    return list(TRANSITIONS.get(state, {}))
+
+
+def check(state: str, target: str, role: str) -> None:
+    """Raise IllegalTransition (409) unless `role` may move an order from `state` to `target`."""
+    moves = TRANSITIONS.get(state, {})
+    if target not in moves:
+        raise IllegalTransition(
+            f"Cannot go from '{state}' to '{target}'.",
+            current_state=state, requested_state=target, allowed=allowed_next(state),
+        )
+    if role not in moves[target] and role != "admin":
+        raise IllegalTransition(
+            f"Role '{role}' cannot move an order from '{state}' to '{target}'.",
+            current_state=state, requested_state=target, allowed=allowed_next(state),
+            allowed_for_role=[s for s, roles in moves.items() if role in roles],
+        )
+
+
+def label(state: str, lang: str = "zh") -> str:
+    zh, en = STATE_LABELS[state]
+    return en if lang == "en" else zh

@@ -1,0 +1,121 @@
+"""Customers, their sites and line records, and work orders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.clock import now
+from core.db import Base
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))  # residential | enterprise
+    enterprise_tier: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    contact_name: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+
+    sites: Mapped[list[Site]] = relationship(back_populates="customer")
+
+
+class Site(Base):
+    """An installation address with coordinates."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    address: Mapped[str] = mapped_column(String(255))
+    district: Mapped[str | None] = mapped_column(String(40), index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+
+    customer: Mapped[Customer] = relationship(back_populates="sites")
+    lines: Mapped[list[LineRecord]] = relationship(back_populates="site")
+
+
+class LineRecord(Base):
+    """The access line at a site, from the network resource system."""
+
+    __tablename__ = "line_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    access_type: Mapped[str] = mapped_column(String(10))  # adsl | lan
+    route_length_m: Mapped[float | None] = mapped_column(Float)
+    switch_id: Mapped[str | None] = mapped_column(String(40))
+    switch_model: Mapped[str | None] = mapped_column(String(60))
+    switch_occupancy_pct: Mapped[float | None] = mapped_column(Float)
+    uplink_raised: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    site: Mapped[Site] = relationship(back_populates="lines")
+
+
+class WorkOrder(Base):
+    __tablename__ = "work_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # install | repair | follow_up
+    product: Mapped[str] = mapped_column(String(40))
+    priority: Mapped[str] = mapped_column(String(2))  # P1 | P2 | P3
+    source: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), index=True, default="received")
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("line_records.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), index=True)
+
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    technician_id: Mapped[int | None] = mapped_column(
+        ForeignKey("technicians.id"), index=True
+    )
+
+    appointment_start: Mapped[datetime | None] = mapped_column(DateTime)
+    appointment_end: Mapped[datetime | None] = mapped_column(DateTime)
+    planned_start: Mapped[datetime | None] = mapped_column(DateTime)
+    planned_sequence: Mapped[int | None] = mapped_column(Integer)
+    response_deadline: Mapped[datetime] = mapped_column(DateTime)
+    restore_deadline: Mapped[datetime] = mapped_column(DateTime)
+    deadline_source: Mapped[str | None] = mapped_column(String(40))
+
+    required_skills: Mapped[list] = mapped_column(JSON, default=list)
+    duration_min: Mapped[int] = mapped_column(Integer, default=60)
+    rule_set_version: Mapped[str | None] = mapped_column(String(20))
+    findings: Mapped[list] = mapped_column(JSON, default=list)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    checklist: Mapped[dict] = mapped_column(JSON, default=dict)
+    closeout_findings: Mapped[list] = mapped_column(JSON, default=list)
+    override: Mapped[dict | None] = mapped_column(JSON)
+
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    arrived_at: Mapped[datetime | None] = mapped_column(DateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    state_reason: Mapped[str | None] = mapped_column(Text)
+
+    followup_method: Mapped[str | None] = mapped_column(String(10))  # phone | visit
+    followup_satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    followup_note: Mapped[str | None] = mapped_column(Text)
+
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=now, onupdate=now)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    customer: Mapped[Customer] = relationship()
+    site: Mapped[Site] = relationship()
+    line: Mapped[LineRecord | None] = relationship()
+    technician = relationship("Technician")
+    owner = relationship("User", foreign_keys=[owner_id])
+    parent: Mapped[WorkOrder | None] = relationship(remote_side=[id])

@@ -1,0 +1,222 @@
+"""Marshmallow schemas for customers, sites, line records and work orders."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from workorders.lifecycle import STATES
+
+KINDS = ("install", "repair", "follow_up")
+PRIORITIES = ("P1", "P2", "P3")
+SOURCES = ("hotline", "account_manager", "monitoring", "customer", "portal")
+TIERS = ("group", "provincial", "local_a", "local_b", "local_c")
+
+
+class CustomerCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    kind = fields.String(required=True, validate=validate.OneOf(["residential", "enterprise"]))
+    enterprise_tier = fields.String(allow_none=True, validate=validate.OneOf(TIERS))
+    phone = fields.String(validate=validate.Length(max=30))
+    contact_name = fields.String(validate=validate.Length(max=80))
+
+    @validates_schema
+    def _tier_fits_kind(self, data: dict, **_kw) -> None:
+        if data["kind"] == "enterprise" and not data.get("enterprise_tier"):
+            raise ValidationError("Enterprise customers need a tier.", "enterprise_tier")
+        if data["kind"] == "residential" and data.get("enterprise_tier"):
+            raise ValidationError("Residential customers have no tier.", "enterprise_tier")
+
+
+class CustomerSchema(CustomerCreateSchema):
+    id = fields.Integer(dump_only=True)
+
+
+class SiteCreateSchema(Schema):
+    address = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    district = fields.String(validate=validate.Length(max=40))
+    lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
+    lon = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
+
+
+class SiteSchema(SiteCreateSchema):
+    id = fields.Integer(dump_only=True)
+    customer_id = fields.Integer(dump_only=True)
+
+
+class LineCreateSchema(Schema):
+    access_type = fields.String(required=True, validate=validate.OneOf(["adsl", "lan"]))
+    route_length_m = fields.Float(allow_none=True, validate=validate.Range(0, 100_000))
+    switch_id = fields.String(allow_none=True, validate=validate.Length(max=40))
+    switch_model = fields.String(allow_none=True, validate=validate.Length(max=60))
+    switch_occupancy_pct = fields.Float(allow_none=True, validate=validate.Range(0, 100))
+    uplink_raised = fields.Boolean()
+
+
+class LineSchema(LineCreateSchema):
+    id = fields.Integer(dump_only=True)
+    site_id = fields.Integer(dump_only=True)
+
+
+class WorkOrderCreateSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    product = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    priority = fields.String(load_default="P3", validate=validate.OneOf(PRIORITIES))
+    source = fields.String(load_default="hotline", validate=validate.OneOf(SOURCES))
+    customer_id = fields.Integer(required=True)
+    site_id = fields.Integer(required=True)
+    line_id = fields.Integer(allow_none=True)
+    parent_id = fields.Integer(allow_none=True)
+    description = fields.String(validate=validate.Length(max=2000))
+    appointment_start = fields.NaiveDateTime(allow_none=True)
+    appointment_end = fields.NaiveDateTime(allow_none=True)
+
+    @validates_schema
+    def _window_order(self, data: dict, **_kw) -> None:
+        start, end = data.get("appointment_start"), data.get("appointment_end")
+        if (start is None) != (end is None):
+            raise ValidationError("Give both ends of the appointment window.",
+                                  "appointment_end")
+        if start and end and end <= start:
+            raise ValidationError("The window must end after it starts.", "appointment_end")
+
+
+class ChecklistAnswerSchema(Schema):
+    answers = fields.Dict(keys=fields.String(), required=True)
+
+
+class OverrideSchema(Schema):
+    by = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
+
+
+class FollowUpSchema(Schema):
+    method = fields.String(required=True, validate=validate.OneOf(["phone", "visit"]))
+    satisfied = fields.Boolean(required=True)
+    service_working = fields.Boolean(load_default=True)
+    note = fields.String(validate=validate.Length(max=2000))
+
+
+class TransitionSchema(Schema):
+    to = fields.String(required=True, validate=validate.OneOf(STATES))
+    version = fields.Integer(metadata={"description": "Expected order version (optimistic lock)."})
+    reason = fields.String(validate=validate.Length(min=1, max=500))
+    technician_id = fields.Integer()
+    planned_start = fields.NaiveDateTime()
+    lat = fields.Float(validate=validate.Range(-90, 90))
+    lon = fields.Float(validate=validate.Range(-180, 180))
+    checklist = fields.Dict(keys=fields.String())
+    override = fields.Nested(OverrideSchema)
+    followup = fields.Nested(FollowUpSchema)
+
+
+class HandoverSchema(Schema):
+    to_user_id = fields.Integer(required=True)
+    reason = fields.String(validate=validate.Length(max=500))
+
+
+class WorkOrderQuerySchema(Schema):
+    state = fields.String(validate=validate.OneOf(STATES))
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    priority = fields.String(validate=validate.OneOf(PRIORITIES))
+    district = fields.String()
+    technician_id = fields.Integer()
+    customer_id = fields.Integer()
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000))
+
+
+class FindingSchema(Schema):
+    rule_id = fields.String()
+    severity = fields.String()
+    measured = fields.Float(allow_none=True)
+    unit = fields.String(allow_none=True)
+    limit = fields.Float(allow_none=True)
+    message = fields.String()
+    message_zh = fields.String()
+    message_en = fields.String()
+    remedy_zh = fields.String(allow_none=True)
+    remedy_en = fields.String(allow_none=True)
+    params = fields.Dict()
+
+
+class WorkOrderSchema(Schema):
+    """The staff view of an order."""
+
+    id = fields.Integer()
+    code = fields.String()
+    kind = fields.String()
+    product = fields.String()
+    priority = fields.String()
+    source = fields.String()
+    description = fields.String(allow_none=True)
+    state = fields.String()
+    state_label = fields.String()
+    allowed_next = fields.List(fields.String())
+    customer_id = fields.Integer()
+    customer_name = fields.String()
+    customer_kind = fields.String()
+    enterprise_tier = fields.String(allow_none=True)
+    site_id = fields.Integer()
+    address = fields.String()
+    district = fields.String(allow_none=True)
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    line_id = fields.Integer(allow_none=True)
+    parent_id = fields.Integer(allow_none=True)
+    owner_id = fields.Integer(allow_none=True)
+    owner_name = fields.String(allow_none=True)
+    technician_id = fields.Integer(allow_none=True)
+    technician_name = fields.String(allow_none=True)
+    appointment_start = fields.NaiveDateTime(allow_none=True)
+    appointment_end = fields.NaiveDateTime(allow_none=True)
+    planned_start = fields.NaiveDateTime(allow_none=True)
+    response_deadline = fields.NaiveDateTime()
+    restore_deadline = fields.NaiveDateTime()
+    deadline_source = fields.String(allow_none=True)
+    required_skills = fields.List(fields.String())
+    duration_min = fields.Integer()
+    rule_set_version = fields.String(allow_none=True)
+    blocked = fields.Boolean()
+    findings = fields.List(fields.Dict())
+    checklist = fields.Dict()
+    closeout_findings = fields.List(fields.Dict())
+    override = fields.Dict(allow_none=True)
+    followup_method = fields.String(allow_none=True)
+    followup_satisfied = fields.Boolean(allow_none=True)
+    followup_note = fields.String(allow_none=True)
+    arrived_at = fields.NaiveDateTime(allow_none=True)
+    completed_at = fields.NaiveDateTime(allow_none=True)
+    closed_at = fields.NaiveDateTime(allow_none=True)
+    state_reason = fields.String(allow_none=True)
+    created_at = fields.NaiveDateTime()
+    updated_at = fields.NaiveDateTime()
+    version = fields.Integer()
+
+
+class TimelineEntrySchema(Schema):
+    state = fields.String()
+    state_label = fields.String()
+    at = fields.NaiveDateTime()
+
+
+class CustomerOrderSchema(Schema):
+    """What a customer sees of their own order: no staff names, no internal findings."""
+
+    id = fields.Integer()
+    code = fields.String()
+    kind = fields.String()
+    product = fields.String()
+    priority = fields.String()
+    state = fields.String()
+    state_label = fields.String()
+    address = fields.String()
+    description = fields.String(allow_none=True)
+    appointment_start = fields.NaiveDateTime(allow_none=True)
+    appointment_end = fields.NaiveDateTime(allow_none=True)
+    planned_start = fields.NaiveDateTime(allow_none=True)
+    response_deadline = fields.NaiveDateTime()
+    restore_deadline = fields.NaiveDateTime(metadata={"description": "Promised restore time."})
+    technician_name = fields.String(allow_none=True)
+    parent_id = fields.Integer(allow_none=True)
+    created_at = fields.NaiveDateTime()
+    timeline = fields.List(fields.Nested(TimelineEntrySchema))

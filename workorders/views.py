@@ -1,0 +1,190 @@
+"""Work order, customer, site and line endpoints. Thin: parse, call the service, return."""
+
+from __future__ import annotations
+
+from flask import g
+from flask.views import MethodView
+from marshmallow import Schema, fields, validate
+
+from core.api import BEARER, Blueprint, current_lang
+from core.audit import trail
+from core.auth import require_roles
+from core.db import get_session
+from core.errors import NotFound
+from core.schemas import AuditEventSchema
+from workorders import service
+from workorders.lifecycle import STAFF
+from workorders.schemas import (CustomerCreateSchema, CustomerOrderSchema, CustomerSchema,
+                                HandoverSchema, LineCreateSchema, LineSchema,
+                                SiteCreateSchema, SiteSchema, TransitionSchema,
+                                WorkOrderCreateSchema, WorkOrderQuerySchema,
+                                WorkOrderSchema)
+
+blp = Blueprint("workorders", __name__, url_prefix="/api/v1",
+                description="Work orders, customers, sites and line records")
+
+STAFF_ROLES = tuple(sorted(STAFF))
+READ_ROLES = STAFF_ROLES + ("technician", "customer")
+
+
+class OverrideRequestSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
+
+
+def _render(order):
+    """The staff view, or the customer's view for customers."""
+    if g.actor.role == "customer":
+        return CustomerOrderSchema().dump(
+            service.customer_view(get_session(), order, current_lang()))
+    return WorkOrderSchema().dump(service.staff_view(order, current_lang()))
+
+
+# ---------------------------------------------------------------- customers
+
+@blp.route("/customers")
+class Customers(MethodView):
+    @require_roles(*STAFF_ROLES)
+    @blp.arguments(CustomerCreateSchema)
+    @blp.response(201, CustomerSchema)
+    @blp.doc(security=BEARER)
+    def post(self, args):
+        """Register a customer."""
+        session = get_session()
+        customer = service.create_customer(session, g.actor, args)
+        session.commit()
+        return customer
+
+
+@blp.route("/customers/<int:customer_id>")
+@require_roles(*STAFF_ROLES, "customer")
+@blp.response(200, CustomerSchema)
+@blp.doc(security=BEARER)
+def customer_detail(customer_id: int):
+    """One customer (staff reads are audited)."""
+    session = get_session()
+    customer = service.get_customer_for(session, g.actor, customer_id)
+    session.commit()
+    return customer
+
+
+@blp.route("/customers/<int:customer_id>/sites", methods=["POST"])
+@require_roles(*STAFF_ROLES)
+@blp.arguments(SiteCreateSchema)
+@blp.response(201, SiteSchema)
+@blp.doc(security=BEARER)
+def add_site(args, customer_id: int):
+    """Add a site (address with coordinates) to a customer."""
+    session = get_session()
+    customer = service.get_customer_for(session, g.actor, customer_id)
+    site = service.add_site(session, g.actor, customer, args)
+    session.commit()
+    return site
+
+
+@blp.route("/sites/<int:site_id>/lines", methods=["POST"])
+@require_roles(*STAFF_ROLES)
+@blp.arguments(LineCreateSchema)
+@blp.response(201, LineSchema)
+@blp.doc(security=BEARER)
+def add_line(args, site_id: int):
+    """Record the access line at a site."""
+    session = get_session()
+    site = service.get_site_for(session, g.actor, site_id)
+    line = service.add_line(session, g.actor, site, args)
+    session.commit()
+    return line
+
+
+# ---------------------------------------------------------------- work orders
+
+@blp.route("/workorders")
+class WorkOrders(MethodView):
+    @require_roles(*STAFF_ROLES, "customer")
+    @blp.arguments(WorkOrderCreateSchema)
+    @blp.response(201, WorkOrderSchema)
+    @blp.doc(security=BEARER)
+    def post(self, args):
+        """Take a new order; it is validated against the installation code at once."""
+        session = get_session()
+        if g.actor.role == "customer":
+            args["source"] = "portal"
+        order = service.create_order(session, g.actor, args)
+        session.commit()
+        return _render(order)
+
+    @require_roles(*READ_ROLES)
+    @blp.arguments(WorkOrderQuerySchema, location="query")
+    @blp.response(200, WorkOrderSchema(many=True))
+    @blp.doc(security=BEARER)
+    def get(self, args):
+        """Orders the caller may see (customers: their own; technicians: assigned to them)."""
+        orders = service.list_orders(get_session(), g.actor, args)
+        return [_render(o) for o in orders]
+
+
+@blp.route("/workorders/<int:order_id>")
+@require_roles(*READ_ROLES)
+@blp.response(200, WorkOrderSchema)
+@blp.doc(security=BEARER)
+def order_detail(order_id: int):
+    """One order; customers get their view, others get 404 for orders not theirs."""
+    order = service.get_order_for(get_session(), g.actor, order_id)
+    return _render(order)
+
+
+@blp.route("/workorders/<int:order_id>/transitions", methods=["POST"])
+@require_roles(*STAFF_ROLES, "technician")
+@blp.arguments(TransitionSchema)
+@blp.response(200, WorkOrderSchema)
+@blp.alt_response(409, schema=None, description="Illegal transition or guard refused")
+@blp.doc(security=BEARER)
+def order_transition(args, order_id: int):
+    """Move an order to its next state; the answer names what is allowed when refused."""
+    session = get_session()
+    order = service.get_order_for(session, g.actor, order_id)
+    target = args.pop("to")
+    service.transition(session, g.actor, order, target, **args)
+    session.commit()
+    return _render(order)
+
+
+@blp.route("/workorders/<int:order_id>/handover", methods=["POST"])
+@require_roles(*STAFF_ROLES)
+@blp.arguments(HandoverSchema)
+@blp.response(200, WorkOrderSchema)
+@blp.doc(security=BEARER)
+def order_handover(args, order_id: int):
+    """Hand the order's ownership to another staff member."""
+    session = get_session()
+    order = service.get_order_for(session, g.actor, order_id)
+    service.handover(session, g.actor, order, args["to_user_id"], args.get("reason"))
+    session.commit()
+    return _render(order)
+
+
+@blp.route("/workorders/<int:order_id>/override", methods=["POST"])
+@require_roles("dispatcher", "manager", "admin")
+@blp.arguments(OverrideRequestSchema)
+@blp.response(200, WorkOrderSchema)
+@blp.doc(security=BEARER)
+def order_override(args, order_id: int):
+    """A supervisor lets the order close despite checklist gaps; name and reason recorded."""
+    session = get_session()
+    order = service.get_order_for(session, g.actor, order_id)
+    service.record_override(session, g.actor, order, args["reason"])
+    session.commit()
+    return _render(order)
+
+
+@blp.route("/workorders/<int:order_id>/audit")
+@require_roles(*STAFF_ROLES)
+@blp.response(200, AuditEventSchema(many=True))
+@blp.doc(security=BEARER)
+def order_audit(order_id: int):
+    """The order's audit trail, oldest first."""
+    session = get_session()
+    order = service.get_order_for(session, g.actor, order_id)
+    events = trail(session, "work_order", order.id)
+    if not events:
+        raise NotFound("No audit trail.")
+    return events
