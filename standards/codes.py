@@ -6,6 +6,8 @@ so they live in code; the rule file may only describe them, never add new ones.
 
 from __future__ import annotations
 
+from typing import Literal
+
 KINDS: tuple[str, ...] = ("install", "repair", "follow_up")
 PRIORITIES: tuple[str, ...] = ("P1", "P2", "P3")
 TIERS: tuple[str, ...] = ("group", "provincial", "local_a", "local_b", "local_c")
@@ -46,4 +48,5 @@ PRODUCTS: tuple[str, ...] = RESIDENTIAL_PRODUCTS + ENTERPRISE_CIRCUITS + ENTERPR
 # Rule ids a checklist item may belong to (R1 is re-measured at close-out).
 CHECKLIST_RULE_IDS: tuple[str, ...] = ("R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8")
 CHECKLIST_ITEM_TYPES: tuple[str, ...] = ("boolean", "measurement", "consent", "photo")
-SEVERITIES: tuple[str, ...] = ("block", "warn")
+Severity = Literal["block", "warn"]
+SEVERITIES: tuple[Severity, ...] = ("block", "warn")

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
+from standards.codes import Severity
 from standards.rules import RuleSet
 
-Severity = Literal["block", "warn"]
+__all__ = [
+    "Finding",
+    "Severity",
+    "downgrade",
+    "format_number",
+    "has_blocking",
+    "make_finding",
+    "render",
+]
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,9 @@ def _is_number(value: object) -> bool:
 
 
 def _bad_number(value: object) -> bool:
-    return not _is_number(value) or not math.isfinite(value)  # type: ignore[arg-type]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return True
+    return not math.isfinite(value)
 
 
 def validate_intake(
@@ -184,7 +186,7 @@ def _check_line(
             return [make_finding(rules, "ORDER_LINE", "ORDER_LINE_MISSING", "block", base)]
         if order.kind == "follow_up":
             return []
-        return [make_finding(rules, "ORDER_LINE", "ORDER_LINE_MISSING_REPAIR", "warn", base)]
+        return [make_finding(rules, "ORDER_LINE", "ORDER_LINE_MISSING_WARN", "warn", base)]
 
     findings: list[Finding] = []
     if line.access_type not in ACCESS_TYPES or line.access_type != product.access:
@@ -226,7 +228,7 @@ def _check_r1(
     if length_m is None:
         severity: Severity = (
             rules.intake.unknown_route_length_severity if technical == "block" else "warn"
-        )  # type: ignore[assignment]
+        )
         return [make_finding(rules, "R1", "R1_UNKNOWN", severity, params, unit="m", limit=limit_m)]
     if _bad_number(length_m) or length_m < 0:
         return [_line_data_finding(rules, "route_length_m", length_m)]
@@ -266,7 +268,7 @@ def _check_r2(
     if occupancy is None:
         severity: Severity = (
             rules.intake.unknown_switch_occupancy_severity if technical == "block" else "warn"
-        )  # type: ignore[assignment]
+        )
         params.pop("uplink_raised")
         findings.append(
             make_finding(rules, "R2", "R2_UNKNOWN", severity, params, unit="%", limit=limit_pct)

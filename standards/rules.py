@@ -28,6 +28,7 @@ from standards.codes import (
     SEVERITIES,
     SKILLS,
     TIERS,
+    Severity,
 )
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
@@ -54,7 +55,7 @@ MESSAGE_PARAMS: dict[str, frozenset[str]] = {
     "ORDER_WINDOW_ORDER": frozenset({"start", "end"}),
     "ORDER_WINDOW_HOURS": frozenset({"start", "end", "hours_start", "hours_end"}),
     "ORDER_LINE_MISSING": frozenset({"product", "kind"}),
-    "ORDER_LINE_MISSING_REPAIR": frozenset({"product", "kind"}),
+    "ORDER_LINE_MISSING_WARN": frozenset({"product", "kind"}),
     "ORDER_LINE_DATA": frozenset({"field", "value"}),
     "ORDER_TIER_MISSING": frozenset({"product"}),
     "CLOSEOUT_MISSING": _ITEM_LABEL_PARAMS,
@@ -103,8 +104,8 @@ class IntakeRules:
 
     iptv_adsl_max_route_m: float
     lan_switch_occupancy_limit_pct: float
-    unknown_route_length_severity: str
-    unknown_switch_occupancy_severity: str
+    unknown_route_length_severity: Severity
+    unknown_switch_occupancy_severity: Severity
     residential_start: time
     residential_end: time
     enterprise_24x7: bool

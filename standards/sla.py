@@ -41,6 +41,9 @@ __all__ = [
     "working_day_source",
 ]
 
+# An enterprise customer nobody has graded yet is an ordinary one.
+DEFAULT_ENTERPRISE_TIER = "local_c"
+
 # Only customer-caused waiting stops the clock; our own delays never do.
 PAUSE_REASONS: tuple[str, ...] = (
     "customer_absent",
@@ -108,9 +111,10 @@ def restore_deadline(
 
     Enterprise: the product row of the rule file if there is one (e.g.
     logistics_e: 3 working days), else the tier row in clock hours (24 x 7).
-    Residential: by priority, clock hours (defaults). Raises ValueError for an
-    unknown customer kind, product or priority, or an enterprise order
-    without a valid tier.
+    Residential: by priority, clock hours (defaults). An enterprise customer
+    with no tier on record is treated as local_c (ordinary, 普通聚类客户);
+    intake flags the missing tier. Raises ValueError for an unknown customer
+    kind, product, priority or tier.
     """
     require_naive("created_at", created_at)
     if customer_kind not in CUSTOMER_KINDS:
@@ -124,6 +128,8 @@ def restore_deadline(
     if customer_kind == "residential":
         hours = sla.residential_restore_h[priority]
         return Deadline(at=created_at + timedelta(hours=hours), source=SOURCE_CLOCK_HOURS)
+    if tier is None:
+        tier = DEFAULT_ENTERPRISE_TIER
     if tier not in TIERS:
         raise ValueError(
             f"enterprise restore deadline needs a tier in {', '.join(TIERS)}, got {tier!r}"

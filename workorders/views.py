@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import g, jsonify
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
@@ -31,12 +31,17 @@ class OverrideRequestSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
 
 
-def _render(order):
-    """The staff view, or the customer's view for customers."""
+def _render(order, status: int = 200):
+    """The staff view (dumped by the route's schema), or the customer's own view.
+
+    Customers get `CustomerOrderSchema`, returned as a finished response so the
+    route's staff schema does not apply to it.
+    """
     if g.actor.role == "customer":
-        return CustomerOrderSchema().dump(
+        body = CustomerOrderSchema().dump(
             service.customer_view(get_session(), order, current_lang()))
-    return WorkOrderSchema().dump(service.staff_view(order, current_lang()))
+        return jsonify(body), status
+    return service.staff_view(order, current_lang())
 
 
 # ---------------------------------------------------------------- customers
@@ -110,7 +115,7 @@ class WorkOrders(MethodView):
             args["source"] = "portal"
         order = service.create_order(session, g.actor, args)
         session.commit()
-        return _render(order)
+        return _render(order, 201)
 
     @require_roles(*READ_ROLES)
     @blp.arguments(WorkOrderQuerySchema, location="query")
@@ -118,8 +123,12 @@ class WorkOrders(MethodView):
     @blp.doc(security=BEARER)
     def get(self, args):
         """Orders the caller may see (customers: their own; technicians: assigned to them)."""
-        orders = service.list_orders(get_session(), g.actor, args)
-        return [_render(o) for o in orders]
+        session = get_session()
+        orders = service.list_orders(session, g.actor, args)
+        if g.actor.role == "customer":
+            return jsonify(CustomerOrderSchema(many=True).dump(
+                [service.customer_view(session, o, current_lang()) for o in orders]))
+        return [service.staff_view(o, current_lang()) for o in orders]
 
 
 @blp.route("/workorders/<int:order_id>")

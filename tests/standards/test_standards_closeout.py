@@ -56,8 +56,12 @@ def test_checklist_depends_on_product(product, present, absent):
     items = ids("install", product)
     assert present <= items
     assert not (absent & items)
-    assert {"r4_identity_verified", "r4_tariff_confirmed", "r4_payment_confirmed",
-            "r4_computer_config_noted"} <= items
+    assert {
+        "r4_identity_verified",
+        "r4_tariff_confirmed",
+        "r4_payment_confirmed",
+        "r4_computer_config_noted",
+    } <= items
 
 
 def test_checklist_covers_r3_to_r8_and_r1_for_iptv_over_adsl():
@@ -68,7 +72,11 @@ def test_checklist_covers_r3_to_r8_and_r1_for_iptv_over_adsl():
 
 
 def test_checklist_by_kind():
-    assert ids("repair", "adsl") == {"r3_line_no_fault", "r3_drop_twisted_pair", "r3_drop_no_joints"}
+    assert ids("repair", "adsl") == {
+        "r3_line_no_fault",
+        "r3_drop_twisted_pair",
+        "r3_drop_no_joints",
+    }
     assert ids("repair", "lan") == {"r7_rj45_crimped"}
     assert checklist_for("follow_up", "iptv_adsl") == []
     assert checklist_for("install", "sdh") == []
@@ -99,8 +107,11 @@ def test_complete_answers_close_cleanly(product):
 def test_all_missing_items_are_listed():
     findings = validate_closeout("install", "iptv_adsl", {}, {})
     missing = {f.params["item_id"] for f in findings if f.check == "CLOSEOUT_MISSING"}
-    required = {item.id for item in checklist_for("install", "iptv_adsl")
-                if item.required and item.type != "photo"}
+    required = {
+        item.id
+        for item in checklist_for("install", "iptv_adsl")
+        if item.required and item.type != "photo"
+    }
     assert missing == required
     photo_missing = {f.params["item_id"] for f in findings if f.check == "CLOSEOUT_PHOTO_MISSING"}
     assert photo_missing == {"r5_not_through_windows_doors", "r8_wiring_photo"}
@@ -208,8 +219,14 @@ def test_override_turns_blocks_into_named_warnings():
 
 @pytest.mark.parametrize(
     "override",
-    [{}, {"by": "supervisor_li"}, {"reason": "ok"}, {"by": "", "reason": "ok"},
-     {"by": "supervisor_li", "reason": "   "}, {"by": None, "reason": "ok"}],
+    [
+        {},
+        {"by": "supervisor_li"},
+        {"reason": "ok"},
+        {"by": "", "reason": "ok"},
+        {"by": "supervisor_li", "reason": "   "},
+        {"by": None, "reason": "ok"},
+    ],
 )
 def test_override_requires_name_and_reason(override):
     with pytest.raises(ValueError):
