@@ -24,6 +24,13 @@ from core.models import ApiToken, User
 _hasher = PasswordHasher()
 
 
+def configure_hasher(time_cost: int | None, memory_kib: int | None) -> None:
+    """Tune argon2 (tests use a cheap profile; production keeps the library's defaults)."""
+    global _hasher
+    if time_cost or memory_kib:
+        _hasher = PasswordHasher(time_cost=time_cost or 3, memory_cost=memory_kib or 65536)
+
+
 class Unauthorized(DomainError):
     status = 401
     slug = "unauthorized"

@@ -45,6 +45,9 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.WTF_CSRF_TIME_LIMIT = None
         self.TESTING = False
+        # Empty means argon2-cffi's defaults (RFC 9106 low-memory profile).
+        self.ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", 0)) or None
+        self.ARGON2_MEMORY_KIB = int(os.environ.get("ARGON2_MEMORY_KIB", 0)) or None
         # flask-smorest / OpenAPI
         self.API_TITLE = "Broadband & IPTV field-service dispatch"
         self.API_VERSION = "v1"

@@ -20,9 +20,11 @@ class DomainError(Exception):
     status = 400
     slug = "bad-request"
 
-    def __init__(self, detail: str, **extensions: object) -> None:
+    def __init__(self, detail: str, slug: str | None = None, **extensions: object) -> None:
         super().__init__(detail)
         self.detail = detail
+        if slug:
+            self.slug = slug
         self.extensions = extensions
 
 

@@ -24,12 +24,12 @@ TIER_RESTORE_H = {"group": 4, "provincial": 6, "local_a": 8, "local_b": 24, "loc
 
 # kind: (share, duration minutes, skills, typical priorities)
 ORDER_KINDS = {
-    "install_broadband": (0.30, 45, ("lan",), ("P3",)),
-    "install_iptv": (0.15, 60, ("lan", "iptv"), ("P3",)),
-    "install_adsl": (0.05, 50, ("adsl",), ("P3",)),
-    "repair_residential": (0.30, 35, ("lan",), ("P1", "P2", "P2", "P3")),
-    "repair_enterprise": (0.08, 60, ("enterprise",), ("P1", "P2")),
-    "follow_up": (0.12, 20, (), ("P3",)),
+    "install_broadband": (0.30, 40, ("lan",), ("P3",)),
+    "install_iptv": (0.15, 50, ("lan", "iptv"), ("P3",)),
+    "install_adsl": (0.05, 45, ("adsl",), ("P3",)),
+    "repair_residential": (0.30, 30, ("lan",), ("P1", "P2", "P2", "P3")),
+    "repair_enterprise": (0.08, 50, ("enterprise",), ("P1", "P2")),
+    "follow_up": (0.12, 15, (), ("P3",)),
 }
 
 

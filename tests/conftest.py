@@ -38,7 +38,8 @@ def app_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
         engine.dispose()
     upgrade(url)
     return Config(DATABASE_URL=url, TESTING=True, WTF_CSRF_ENABLED=True, REDIS_URL="",
-                  PHOTO_DIR=str(root / "photos"), SECRET_KEY="test-secret")
+                  PHOTO_DIR=str(root / "photos"), SECRET_KEY="test-secret",
+                  ARGON2_TIME_COST=1, ARGON2_MEMORY_KIB=1024)
 
 
 @pytest.fixture(scope="session")
