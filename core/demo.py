@@ -6,18 +6,19 @@ Coordinates come from a local table, never from a geocoding service.
 from __future__ import annotations
 
 import random
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.actor import Actor
+from core.auth import hash_password
 from core.clock import now
 from core.models import User
 from core.views import create_user
 from technicians.models import Technician
 from workorders import service as wo_service
-from workorders.models import Customer, LineRecord, Site
+from workorders.models import Customer, LineRecord, Site, WorkOrder
 
 DEMO_PASSWORD = "demo1234"
 
@@ -67,14 +68,17 @@ def seed_city(session: Session, technicians: int = 40, orders: int = 300,
               seed: int = 7) -> list[str]:
     """Seed the demo city once; a second run leaves an already seeded database alone."""
     if session.scalar(select(func.count()).select_from(User)):
-        return ["database already has users; demo seed skipped"]
+        return ["database already has users; demo seed skipped", *demo_logins(session)]
     rng = random.Random(seed)
     actor = Actor(user_id=None, username="seed", role="admin", origin="cli")
-    logins = []
+    shared_hash = hash_password(DEMO_PASSWORD)
+
+    def add_user(data: dict) -> User:
+        return create_user(session, actor, {**data, "password": DEMO_PASSWORD},
+                           password_hash=shared_hash)
+
     for username, role, name in STAFF:
-        create_user(session, actor, {"username": username, "password": DEMO_PASSWORD,
-                                     "role": role, "display_name": name})
-        logins.append(f"{role:<11} {username} / {DEMO_PASSWORD}")
+        add_user({"username": username, "role": role, "display_name": name})
     dispatcher = session.scalar(select(User).where(User.username == "dispatcher"))
     staff_actor = Actor(user_id=dispatcher.id, username="dispatcher", role="dispatcher",
                         origin="seed")
@@ -82,9 +86,8 @@ def seed_city(session: Session, technicians: int = 40, orders: int = 300,
     names = list(DISTRICTS)
     for i in range(technicians):
         district = names[i % len(names)]
-        user = create_user(session, actor, {
-            "username": f"tech{i + 1:02d}", "password": DEMO_PASSWORD, "role": "technician",
-            "display_name": _person(rng)})
+        user = add_user({"username": f"tech{i + 1:02d}", "role": "technician",
+                         "display_name": _person(rng)})
         lat, lon = _point(rng, district)
         early = i % 3 == 0
         session.add(Technician(
@@ -95,7 +98,6 @@ def seed_city(session: Session, technicians: int = 40, orders: int = 300,
             shift_end=time(17, 0) if early else time(18, 0),
             lunch_start=time(11, 30) if early else time(12, 0), lunch_duration_min=60,
             max_work_min=480))
-    logins.append(f"technician  tech01..tech{technicians:02d} / {DEMO_PASSWORD}")
 
     customers: list[tuple[Customer, Site, LineRecord]] = []
     for i in range(max(orders // 2, 10)):
@@ -123,10 +125,9 @@ def seed_city(session: Session, technicians: int = 40, orders: int = 300,
     enterprise_user = None
     for customer, _site, _line in customers:
         if customer.kind == "enterprise" and enterprise_user is None:
-            enterprise_user = create_user(session, actor, {
-                "username": "enterprise", "password": DEMO_PASSWORD, "role": "customer",
-                "display_name": customer.name, "customer_id": customer.id})
-            logins.append(f"customer    enterprise / {DEMO_PASSWORD} ({customer.name})")
+            enterprise_user = add_user({"username": "enterprise", "role": "customer",
+                                        "display_name": customer.name,
+                                        "customer_id": customer.id})
 
     today = now().date()
     for i in range(orders):
@@ -150,7 +151,20 @@ def seed_city(session: Session, technicians: int = 40, orders: int = 300,
             "customer_id": customer.id, "site_id": site.id, "line_id": line.id,
             "description": "演示工单", "appointment_start": start, "appointment_end": end})
     session.commit()
-    blocked = session.scalar(select(func.count()).select_from(Customer))
-    return [f"seeded {technicians} technicians, {len(customers)} customers "
-            f"({blocked} total), {orders} orders for {today}",
-            f"valid until {(now() + timedelta(days=1)):%Y-%m-%d}", "demo logins:", *logins]
+    blocked = session.scalar(select(func.count()).select_from(WorkOrder)
+                             .where(WorkOrder.blocked.is_(True)))
+    return [f"seeded {technicians} technicians, {len(customers)} customers and {orders} "
+            f"orders for {today} ({blocked} blocked by the installation code)",
+            *demo_logins(session)]
+
+
+def demo_logins(session: Session) -> list[str]:
+    """One line per demo login (all share DEMO_PASSWORD)."""
+    lines = ["demo logins (password " + DEMO_PASSWORD + "):"]
+    for role in ("admin", "dispatcher", "manager", "agent", "technician", "customer"):
+        names = list(session.scalars(select(User.username).where(User.role == role)
+                                     .order_by(User.username)))
+        if names:
+            shown = names[0] if len(names) == 1 else f"{names[0]} .. {names[-1]}"
+            lines.append(f"  {role:<11} {shown}")
+    return lines

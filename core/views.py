@@ -10,14 +10,29 @@ from sqlalchemy import select
 from core import audit
 from core.actor import Actor
 from core.api import BEARER, Blueprint
-from core.auth import (Unauthorized, actor_for, authenticate, current_actor, find_token,
-                       hash_password, issue_tokens, require_roles, revoke_family,
-                       token_ttls)
+from core.auth import (
+    Unauthorized,
+    actor_for,
+    authenticate,
+    current_actor,
+    find_token,
+    hash_password,
+    issue_tokens,
+    require_roles,
+    revoke_family,
+    token_ttls,
+)
 from core.db import get_session
 from core.errors import Conflict, NotFound
 from core.models import JobRun, User
-from core.schemas import (JobSchema, LoginSchema, RefreshSchema, TokenSchema,
-                          UserCreateSchema, UserSchema)
+from core.schemas import (
+    JobSchema,
+    LoginSchema,
+    RefreshSchema,
+    TokenSchema,
+    UserCreateSchema,
+    UserSchema,
+)
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Login, users, jobs")
 
@@ -109,12 +124,16 @@ class Users(MethodView):
         return list(get_session().scalars(select(User).order_by(User.id)))
 
 
-def create_user(session, actor: Actor, data: dict, commit: bool = False) -> User:
-    """Create a user with a hashed password; names are unique."""
+def create_user(session, actor: Actor, data: dict, commit: bool = False,
+                password_hash: str | None = None) -> User:
+    """Create a user with a hashed password; names are unique.
+
+    `password_hash` lets a bulk caller (the demo seed) hash one shared password once.
+    """
     if session.scalar(select(User).where(User.username == data["username"])):
         raise Conflict(_("That username is taken."), slug="username-taken")
     fields = {k: v for k, v in data.items() if k != "password"}
-    user = User(password_hash=hash_password(data["password"]), **fields)
+    user = User(password_hash=password_hash or hash_password(data["password"]), **fields)
     session.add(user)
     session.flush()
     audit.record(session, actor, "user_created", "user", user.id,

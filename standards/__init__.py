@@ -30,13 +30,13 @@ from standards.sla import (
 )
 
 __all__ = [
-    "ChecklistItem",
     "ACCESS_TYPES",
     "KINDS",
     "PRIORITIES",
     "PRODUCTS",
     "SKILLS",
     "TIERS",
+    "ChecklistItem",
     "Deadline",
     "Finding",
     "LineFacts",

@@ -7,7 +7,6 @@ from datetime import datetime, time
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.clock import now
 from core.db import Base
 
 

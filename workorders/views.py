@@ -14,11 +14,20 @@ from core.errors import NotFound
 from core.schemas import AuditEventSchema
 from workorders import service
 from workorders.lifecycle import STAFF
-from workorders.schemas import (CustomerCreateSchema, CustomerOrderSchema, CustomerSchema,
-                                HandoverSchema, LineCreateSchema, LineSchema,
-                                SiteCreateSchema, SiteSchema, TransitionSchema,
-                                WorkOrderCreateSchema, WorkOrderQuerySchema,
-                                WorkOrderSchema)
+from workorders.schemas import (
+    CustomerCreateSchema,
+    CustomerOrderSchema,
+    CustomerSchema,
+    HandoverSchema,
+    LineCreateSchema,
+    LineSchema,
+    SiteCreateSchema,
+    SiteSchema,
+    TransitionSchema,
+    WorkOrderCreateSchema,
+    WorkOrderQuerySchema,
+    WorkOrderSchema,
+)
 
 blp = Blueprint("workorders", __name__, url_prefix="/api/v1",
                 description="Work orders, customers, sites and line records")
