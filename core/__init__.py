@@ -33,6 +33,10 @@ def create_app(config: Config | None = None) -> Flask:
     from core.auth import configure_hasher
 
     configure_hasher(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_KIB"])
+    import standards
+
+    # Fail at start-up, naming file and line, if the rule file is malformed.
+    standards.load_ruleset()
     i18n.compile_catalogs(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
     babel.init_app(app, locale_selector=i18n.select_locale)
     app.jinja_env.globals["get_locale"] = get_locale

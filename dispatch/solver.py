@@ -62,7 +62,7 @@ class SearchSettings:
     every order mandatory (no drop), as the Solomon benchmark wants.
     """
 
-    first_solution: str = "AUTOMATIC"
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     iterated_local_search: bool = False
     optional_visits: bool = True
@@ -72,6 +72,9 @@ class SearchSettings:
     sa_initial_temperature: float | None = None
     log_search: bool = False
     extra: dict = field(default_factory=dict)
+    # Days larger than this are split by district (see dispatch.decompose).
+    decompose_above_visits: int = 300
+    workers: int = 2
 
 
 # --------------------------------------------------------------------------
@@ -130,9 +133,7 @@ def _penalty(visit: VisitSpec) -> int:
     weight = TIER_WEIGHT.get(visit.tier or "", 1.0)
     if visit.deadline_s is not None:
         hours_after_today = (visit.deadline_s - DAY_END_S) / 3600.0
-        weight *= (
-            3.0 if hours_after_today <= 0 else 1.0 + 2.0 * max(0.0, 1.0 - hours_after_today / 48.0)
-        )
+        weight *= 3.0 if hours_after_today <= 0 else 1.0 + 2.0 * max(0.0, 1.0 - hours_after_today / 48.0)
     return int(base * weight)
 
 
@@ -216,9 +217,7 @@ def create_data_model(problem: Problem, matrix: TravelMatrix | None = None) -> D
         reachable = [
             v
             for v in skilled
-            if _can_reach(
-                techs[v], start_time[v], visit, all_durations, start_point[v], i, end_point[v]
-            )
+            if _can_reach(techs[v], start_time[v], visit, all_durations, start_point[v], i, end_point[v])
         ]
         if not reachable:
             reason = (
@@ -288,9 +287,7 @@ class RoutingSetup:
 
 def build_routing_model(data: DataModel, settings: SearchSettings) -> RoutingSetup:
     """Build the OR-Tools routing model holding every field rule."""
-    manager = pywrapcp.RoutingIndexManager(
-        data.num_nodes, data.num_vehicles, data.starts, data.ends
-    )
+    manager = pywrapcp.RoutingIndexManager(data.num_nodes, data.num_vehicles, data.starts, data.ends)
     routing = pywrapcp.RoutingModel(manager)
     solver = routing.solver()
     n = len(data.visits)
@@ -311,9 +308,7 @@ def build_routing_model(data: DataModel, settings: SearchSettings) -> RoutingSet
         if visit.deadline_s is not None:
             time_dimension.SetCumulVarSoftUpperBound(index, visit.deadline_s, _late_cost(visit))
         elif visit.priority == "P1":
-            time_dimension.SetCumulVarSoftUpperBound(
-                index, visit.window_start_s, P1_EARLY_COST_M_PER_S
-            )
+            time_dimension.SetCumulVarSoftUpperBound(index, visit.window_start_s, P1_EARLY_COST_M_PER_S)
     lunch: dict[int, pywrapcp.IntervalVar] = {}
     node_visit_transits = [0] * routing.Size()
     for index in range(routing.Size()):
@@ -346,8 +341,6 @@ def build_routing_model(data: DataModel, settings: SearchSettings) -> RoutingSet
         # Leave as late and come back as early as the plan allows.
         routing.AddVariableMaximizedByFinalizer(time_dimension.CumulVar(start))
         routing.AddVariableMinimizedByFinalizer(time_dimension.CumulVar(end))
-    for node in range(n):
-        routing.AddVariableMinimizedByFinalizer(time_dimension.CumulVar(manager.NodeToIndex(node)))
 
     # 3b. Capacity, only when technicians carry limited material.
     if any(t.capacity is not None for t in data.technicians):
@@ -375,9 +368,7 @@ def search_parameters(
 ) -> pywrapcp.DefaultRoutingSearchParameters:
     """Search parameters: first solution, metaheuristic, time limit."""
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = getattr(
-        routing_enums_pb2.FirstSolutionStrategy, settings.first_solution
-    )
+    params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, settings.first_solution)
     params.local_search_metaheuristic = getattr(
         routing_enums_pb2.LocalSearchMetaheuristic, settings.metaheuristic
     )
@@ -404,9 +395,7 @@ def _use_ruin_and_recreate(params, settings: SearchSettings) -> None:
     ruin.sisr.max_removed_sequence_size = settings.sisr_max_sequence
     ruin.sisr.avg_num_removed_visits = settings.sisr_avg_removed
     ruin.sisr.bypass_factor = 0.01
-    rr.recreate_strategy.heuristic = (
-        routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
-    )
+    rr.recreate_strategy.heuristic = routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
     sa = ils.reference_solution_acceptance_strategy.simulated_annealing
     sa.cooling_schedule_strategy = 2  # EXPONENTIAL
     if settings.sa_initial_temperature is None:
@@ -493,6 +482,28 @@ def solve(
     settings = settings or SearchSettings()
     if should_cancel is not None and should_cancel():
         return _empty_plan(problem, started, "cancelled")
+    if len(problem.visits) > settings.decompose_above_visits:
+        from dispatch.decompose import districts_of, solve_by_district
+
+        if len(districts_of(problem)) > 1:
+            return solve_by_district(problem, time_limit_s, progress, should_cancel, matrix, settings)
+    return solve_whole(problem, time_limit_s, progress, should_cancel, matrix, settings, started)
+
+
+def solve_whole(
+    problem: Problem,
+    time_limit_s: float,
+    progress: ProgressCallback | None = None,
+    should_cancel: CancelHook | None = None,
+    matrix: TravelMatrix | None = None,
+    settings: SearchSettings | None = None,
+    started: float | None = None,
+    initial_routes: dict[int | str, list[int | str]] | None = None,
+) -> Plan:
+    """Solve ``problem`` as one routing model, optionally from given routes
+    (technician id -> visit ids), which must be feasible."""
+    started = time.monotonic() if started is None else started
+    settings = settings or SearchSettings()
     data = create_data_model(problem, matrix)
     if not data.visits and not any(data.pinned_legs):
         plan = read_plan(data, None, None, started, "empty")
@@ -504,15 +515,26 @@ def solve(
     watch = _SearchWatch(setup.routing, remaining, progress, should_cancel)
     setup.routing.AddAtSolutionCallback(watch)
     params = search_parameters(remaining, settings)
-    solution = setup.routing.SolveWithParameters(params)
+    initial = None
+    if initial_routes:
+        setup.routing.CloseModelWithParameters(params)
+        initial = setup.routing.ReadAssignmentFromRoutes(_route_nodes(data, initial_routes), True)
+    if initial is not None:
+        solution = setup.routing.SolveFromAssignmentWithParameters(initial, params)
+    else:
+        solution = setup.routing.SolveWithParameters(params)
 
-    status = (
-        "cancelled" if watch.cancelled else ("optimized" if solution is not None else "infeasible")
-    )
+    status = "cancelled" if watch.cancelled else ("optimized" if solution is not None else "infeasible")
     plan = read_plan(data, setup, solution, started, status)
     plan.stats.update(first_cost=watch.first_cost, solutions=watch.solutions)
     _report_done(progress, plan)
     return plan
+
+
+def _route_nodes(data: DataModel, routes: dict[int | str, list[int | str]]) -> list[list[int]]:
+    """Visit ids per technician id -> model nodes per vehicle (pinned legs left out)."""
+    node_of = {visit.id: node for node, visit in enumerate(data.visits)}
+    return [[node_of[vid] for vid in routes.get(t.id, []) if vid in node_of] for t in data.technicians]
 
 
 def _report_done(progress: ProgressCallback | None, plan: Plan) -> None:
@@ -610,11 +632,7 @@ def read_plan(
         )
     for node, visit in enumerate(data.visits):
         if node not in served:
-            reason = (
-                "pinned_technician_unavailable"
-                if visit.pinned_technician is not None
-                else "day_full"
-            )
+            reason = "pinned_technician_unavailable" if visit.pinned_technician is not None else "day_full"
             unassigned.append(Unassigned(visit.id, reason))
     objective = int(solution.ObjectiveValue()) if solution is not None else 0
     return Plan(
@@ -632,9 +650,7 @@ def _late(visit: VisitSpec, start_s: int) -> int:
     return max(0, start_s - visit.deadline_s) if visit.deadline_s is not None else 0
 
 
-def _lunch_starts(
-    setup: RoutingSetup | None, solution: pywrapcp.Assignment | None
-) -> dict[int, int]:
+def _lunch_starts(setup: RoutingSetup | None, solution: pywrapcp.Assignment | None) -> dict[int, int]:
     if setup is None or solution is None or not setup.lunch:
         return {}
     by_name = {interval.Name(): v for v, interval in setup.lunch.items()}
@@ -696,9 +712,7 @@ def insert_urgent(
         if v is None:
             continue
         routes[v] = [
-            node_of[s.visit_id]
-            for s in route.stops
-            if s.visit_id in node_of and s.visit_id not in pinned_ids
+            node_of[s.visit_id] for s in route.stops if s.visit_id in node_of and s.visit_id not in pinned_ids
         ]
     new_index = manager.NodeToIndex(node_of[visit.id])
     planned = {node for r in routes for node in r}
@@ -717,14 +731,10 @@ def insert_urgent(
     params = search_parameters(remaining, SearchSettings(metaheuristic="GREEDY_DESCENT"))
     routing.CloseModelWithParameters(params)
     initial = routing.ReadAssignmentFromRoutes(routes, True)
-    solution = (
-        routing.SolveFromAssignmentWithParameters(initial, params) if initial is not None else None
-    )
+    solution = routing.SolveFromAssignmentWithParameters(initial, params) if initial is not None else None
     if solution is None:
         # The old plan no longer fits the model (e.g. times moved on): re-plan.
-        return solve(
-            full, time_limit_s=max(0.1, time_limit_s - (time.monotonic() - started)), matrix=matrix
-        )
+        return solve(full, time_limit_s=max(0.1, time_limit_s - (time.monotonic() - started)), matrix=matrix)
     result = read_plan(data, setup, solution, started, "optimized")
     result.stats["mode"] = "urgent_insertion"
     return result

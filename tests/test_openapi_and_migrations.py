@@ -32,11 +32,14 @@ def _walk(url: str) -> None:
     engine = create_engine(url)
     tables = set(inspect(engine).get_table_names())
     assert {"work_orders", "technicians", "audit_events", "users"} <= tables
+    columns = {c["name"] for c in inspect(engine).get_columns("work_orders")}
+    assert "sla_clock" in columns
     downgrade(url, "-1")
-    after_down = set(inspect(engine).get_table_names())
-    assert "work_orders" not in after_down or after_down != tables
+    after_down = {c["name"] for c in inspect(engine).get_columns("work_orders")}
+    assert after_down == columns - {"sla_clock"}
     upgrade(url)
     assert set(inspect(engine).get_table_names()) == tables
+    assert {c["name"] for c in inspect(engine).get_columns("work_orders")} == columns
     engine.dispose()
 
 

@@ -87,6 +87,8 @@ class WorkOrder(Base):
     response_deadline: Mapped[datetime] = mapped_column(DateTime)
     restore_deadline: Mapped[datetime] = mapped_column(DateTime)
     deadline_source: Mapped[str | None] = mapped_column(String(40))
+    # standards.SlaClock.to_dict(): customer-caused pauses extend restore_deadline
+    sla_clock: Mapped[dict | None] = mapped_column(JSON)
 
     required_skills: Mapped[list] = mapped_column(JSON, default=list)
     duration_min: Mapped[int] = mapped_column(Integer, default=60)

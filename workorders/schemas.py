@@ -109,6 +109,12 @@ class TransitionSchema(Schema):
     followup = fields.Nested(FollowUpSchema)
 
 
+class SlaPauseSchema(Schema):
+    reason = fields.String(required=True, validate=validate.OneOf(
+        ["customer_absent", "site_inaccessible", "customer_requested_delay"]))
+    note = fields.String(validate=validate.Length(max=500))
+
+
 class HandoverSchema(Schema):
     to_user_id = fields.Integer(required=True)
     reason = fields.String(validate=validate.Length(max=500))
@@ -173,6 +179,7 @@ class WorkOrderSchema(Schema):
     response_deadline = fields.NaiveDateTime()
     restore_deadline = fields.NaiveDateTime()
     deadline_source = fields.String(allow_none=True)
+    sla = fields.Dict(metadata={"description": "paused, pauses, restore_deadline, breaches"})
     required_skills = fields.List(fields.String())
     duration_min = fields.Integer()
     rule_set_version = fields.String(allow_none=True)

@@ -158,6 +158,7 @@ def create_order(session: Session, actor: Actor, data: dict) -> WorkOrder:
         appointment_end=data.get("appointment_end"),
         response_deadline=response.at, restore_deadline=restore.at,
         deadline_source=restore.source,
+        sla_clock=standards.SlaClock.from_deadline(created, restore).to_dict(),
         required_skills=sorted(standards.required_skills(data["kind"], data["product"])),
         duration_min=standards.expected_duration_min(data["kind"], data["product"]),
         created_at=created, checklist={},
@@ -355,6 +356,66 @@ def open_repeat_repair(session: Session, actor: Actor, original: WorkOrder,
     return repeat
 
 
+def _clock(order: WorkOrder) -> standards.SlaClock:
+    if order.sla_clock:
+        return standards.SlaClock.from_dict(order.sla_clock)
+    return standards.SlaClock.from_deadline(
+        order.created_at, standards.Deadline(order.restore_deadline,
+                                             order.deadline_source or "clock-hours"))
+
+
+def pause_sla(session: Session, actor: Actor, order: WorkOrder, reason: str,
+              note: str | None = None) -> WorkOrder:
+    """Stop the restore clock for customer-caused waiting (customer absent, no access)."""
+    if order.state not in lifecycle.OPEN_STATES:
+        raise Conflict(f"The clock of a {order.state} order cannot be paused.",
+                       current_state=order.state)
+    clock = _clock(order)
+    try:
+        clock.pause(now(), reason)
+    except ValueError as exc:
+        raise Conflict(str(exc), slug="sla-clock") from exc
+    order.sla_clock = clock.to_dict()
+    session.flush()
+    audit.record(session, actor, "sla_paused", "work_order", order.id,
+                 after={"reason": reason}, reason=note or reason)
+    return order
+
+
+def resume_sla(session: Session, actor: Actor, order: WorkOrder) -> WorkOrder:
+    """Restart the clock; the restore deadline moves by the time paused."""
+    clock = _clock(order)
+    try:
+        clock.resume(now())
+    except ValueError as exc:
+        raise Conflict(str(exc), slug="sla-clock") from exc
+    before = order.restore_deadline
+    order.sla_clock = clock.to_dict()
+    order.restore_deadline = clock.deadline()
+    session.flush()
+    audit.record(session, actor, "sla_resumed", "work_order", order.id,
+                 before={"restore_deadline": before.isoformat()},
+                 after={"restore_deadline": order.restore_deadline.isoformat(),
+                        "paused_s": int(clock.paused_total().total_seconds())})
+    return order
+
+
+def sla_status(order: WorkOrder, at: datetime | None = None) -> dict[str, Any]:
+    """Where the order stands against its deadlines right now."""
+    at = at or now()
+    clock = _clock(order)
+    return {
+        "paused": clock.is_paused,
+        "pauses": [p.to_dict() for p in clock.pauses],
+        "paused_s": int(clock.paused_total(at).total_seconds()),
+        "restore_deadline": clock.deadline(at),
+        "restore_breached": clock.is_breached(at) and order.completed_at is None,
+        "response_breached": order.responded_at is None and at > order.response_deadline
+        or (order.responded_at is not None and order.responded_at > order.response_deadline),
+        "source": clock.source,
+    }
+
+
 def handover(session: Session, actor: Actor, order: WorkOrder, to_user_id: int,
              reason: str | None) -> WorkOrder:
     """Hand ownership on explicitly (first-contact responsibility)."""
@@ -399,6 +460,7 @@ def staff_view(order: WorkOrder, lang: str = "zh") -> dict[str, Any]:
         "lon": order.site.lon,
         "owner_name": order.owner.display_name if order.owner else None,
         "technician_name": order.technician.name if order.technician else None,
+        "sla": sla_status(order),
     }
 
 

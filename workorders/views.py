@@ -23,6 +23,7 @@ from workorders.schemas import (
     LineSchema,
     SiteCreateSchema,
     SiteSchema,
+    SlaPauseSchema,
     TransitionSchema,
     WorkOrderCreateSchema,
     WorkOrderQuerySchema,
@@ -190,6 +191,33 @@ def order_override(args, order_id: int):
     session = get_session()
     order = service.get_order_for(session, g.actor, order_id)
     service.record_override(session, g.actor, order, args["reason"])
+    session.commit()
+    return _render(order)
+
+
+@blp.route("/workorders/<int:order_id>/sla/pause", methods=["POST"])
+@require_roles(*STAFF_ROLES, "technician")
+@blp.arguments(SlaPauseSchema)
+@blp.response(200, WorkOrderSchema)
+@blp.doc(security=BEARER)
+def order_sla_pause(args, order_id: int):
+    """Pause the restore clock for customer-caused waiting (reason recorded)."""
+    session = get_session()
+    order = service.get_order_for(session, g.actor, order_id)
+    service.pause_sla(session, g.actor, order, args["reason"], args.get("note"))
+    session.commit()
+    return _render(order)
+
+
+@blp.route("/workorders/<int:order_id>/sla/resume", methods=["POST"])
+@require_roles(*STAFF_ROLES, "technician")
+@blp.response(200, WorkOrderSchema)
+@blp.doc(security=BEARER)
+def order_sla_resume(order_id: int):
+    """Restart the clock; the restore deadline moves by the paused time."""
+    session = get_session()
+    order = service.get_order_for(session, g.actor, order_id)
+    service.resume_sla(session, g.actor, order)
     session.commit()
     return _render(order)
 
