@@ -9,7 +9,6 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from geopy.distance import geodesic
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,6 +17,7 @@ from core import audit
 from core.actor import Actor
 from core.clock import now
 from core.errors import Conflict, Invalid, NotFound
+from core.geocoding import Geocoder, default_geocoder, distance_m
 from core.models import User
 from technicians.models import Technician
 from workorders import lifecycle
@@ -52,12 +52,21 @@ def get_customer_for(session: Session, actor: Actor, customer_id: int) -> Custom
     return customer
 
 
-def add_site(session: Session, actor: Actor, customer: Customer, data: dict) -> Site:
-    """Add an address (with coordinates when known) to a customer."""
+def add_site(session: Session, actor: Actor, customer: Customer, data: dict,
+             geocoder: Geocoder | None = None) -> Site:
+    """Add an address to a customer; without coordinates, ask the geocoder for them."""
+    data = dict(data)
+    if data.get("lat") is None or data.get("lon") is None:
+        found = (geocoder or default_geocoder()).geocode(data["address"])
+        if found is not None:
+            data["lat"], data["lon"] = found.latitude, found.longitude
+            data["geocoded"] = True
+    geocoded = data.pop("geocoded", False)
     site = Site(customer_id=customer.id, **data)
     session.add(site)
     session.flush()
-    audit.record(session, actor, "site_created", "site", site.id, after=dict(data))
+    audit.record(session, actor, "site_created", "site", site.id,
+                 after=data | {"geocoded": geocoded})
     return site
 
 
@@ -318,9 +327,9 @@ def _arrival_fix(order: WorkOrder, lat: float | None, lon: float | None) -> dict
     """Note the GPS fix on arrival; far from the site is accepted but flagged."""
     if lat is None or lon is None or order.site.lat is None or order.site.lon is None:
         return {"arrival_fix": None}
-    distance_m = geodesic((lat, lon), (order.site.lat, order.site.lon)).meters
-    return {"arrival_fix": [lat, lon], "distance_from_site_m": round(distance_m, 1),
-            "far_from_site": distance_m > FAR_FROM_SITE_M}
+    distance = distance_m((lat, lon), (order.site.lat, order.site.lon))
+    return {"arrival_fix": [lat, lon], "distance_from_site_m": round(distance, 1),
+            "far_from_site": distance > FAR_FROM_SITE_M}
 
 
 def _photo_counts(order: WorkOrder) -> dict[str, int]:
