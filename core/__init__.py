@@ -57,6 +57,7 @@ def _import_models() -> None:
     """Import every model module so the metadata (and Alembic) sees all tables."""
     import core.models  # noqa: F401
     import dispatch.models  # noqa: F401
+    import mobile_api.models  # noqa: F401
     import technicians.models  # noqa: F401
     import workorders.models  # noqa: F401
 
@@ -64,12 +65,16 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask, api) -> None:
     from core.views import blp as auth_blp
     from core.web import bp as web_bp
+    from dispatch.console import bp as console_bp
     from dispatch.views import blp as dispatch_blp
     from mobile_api.views import blp as mobile_blp
+    from mobile_api.views import staff_blp as photos_blp
     from technicians.views import blp as technicians_blp
     from workorders.views import blp as workorders_blp
 
-    for blueprint in (auth_blp, workorders_blp, technicians_blp, dispatch_blp, mobile_blp):
+    for blueprint in (auth_blp, workorders_blp, technicians_blp, dispatch_blp, mobile_blp,
+                      photos_blp):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # JSON APIs authenticate by bearer token, not cookie
     app.register_blueprint(web_bp)
+    app.register_blueprint(console_bp)  # session cookie: its POSTs are CSRF-checked

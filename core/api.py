@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import http
+
 from flask_babel import get_locale
 from flask_smorest import Api as _SmorestApi
 from flask_smorest import Blueprint  # noqa: F401 - re-exported for the packages
+from flask_smorest.utils import prepare_response
 
 from core.errors import http_exception_problem
 from core.schemas import ProblemSchema
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
 class Api(_SmorestApi):
@@ -15,6 +20,19 @@ class Api(_SmorestApi):
 
     def handle_http_exception(self, error):  # noqa: D102 - flask-smorest hook
         return http_exception_problem(error)
+
+    def _register_responses(self):  # noqa: D102 - flask-smorest hook
+        # Errors are served as application/problem+json (core.errors): say so in the spec,
+        # so clients and schema checkers match the error bodies to the Problem schema.
+        for status in http.HTTPStatus:
+            response: dict = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 def current_lang() -> str:

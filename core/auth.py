@@ -14,7 +14,7 @@ from flask import current_app, g, request
 from flask import session as web_session
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from core.actor import Actor
 from core.clock import now
@@ -86,7 +86,10 @@ def issue_tokens(session: Session, user: User, access_ttl_s: int,
 
 def find_token(session: Session, raw: str, kind: str) -> ApiToken | None:
     """A live (unexpired, unrevoked) token of that kind, or None."""
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
+    # One query for the token, its user and the user's technician profile (every request).
+    token = session.scalar(select(ApiToken)
+                           .options(joinedload(ApiToken.user).joinedload(User.technician))
+                           .where(ApiToken.token_hash == _digest(raw)))
     if token is None or token.kind != kind or token.revoked_at is not None:
         return None
     if token.expires_at <= now() or not token.user.active:

@@ -38,6 +38,13 @@ class Config:
         self.REFRESH_TOKEN_TTL_S = int(os.environ.get("REFRESH_TOKEN_TTL_S", 30 * 86400))
         self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 12 * 1024 * 1024))
         self.PHOTO_DIR = os.environ.get("PHOTO_DIR", str(INSTANCE_DIR / "photos"))
+        # Dispatcher console: map tiles from the operator's own tile server
+        # ("https://tiles.example/{z}/{x}/{y}.png"); empty draws no base map.
+        self.TILE_URL = os.environ.get("TILE_URL", "")
+        self.TILE_ATTRIBUTION = os.environ.get("TILE_ATTRIBUTION", "")
+        self.SLA_AT_RISK_MIN = int(os.environ.get("SLA_AT_RISK_MIN", 60))
+        self.SLA_RESPONSE_AT_RISK_MIN = int(os.environ.get("SLA_RESPONSE_AT_RISK_MIN", 15))
+        self.CONSOLE_REFRESH_S = int(os.environ.get("CONSOLE_REFRESH_S", 15))
         self.BABEL_DEFAULT_LOCALE = "zh"
         self.BABEL_SUPPORTED_LOCALES = ("zh", "en")
         self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 import traceback
 from collections.abc import Callable
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 # kind -> "module:function"
 HANDLERS: dict[str, str] = {
     "plan_day": "dispatch.jobs:plan_day_job",
+    "insert_urgent": "dispatch.jobs:insert_urgent_job",
     "echo": "core.jobs:echo_job",
 }
 
@@ -39,8 +41,13 @@ def _handler(kind: str) -> Callable:
     return getattr(importlib.import_module(module_name), func_name)
 
 
-def enqueue(session: Session, kind: str, params: dict, created_by: int | None) -> JobRun:
-    """Record a job and start it (on RQ, or inline before returning)."""
+def enqueue(session: Session, kind: str, params: dict, created_by: int | None,
+            background: bool = False) -> JobRun:
+    """Record a job and start it (on RQ, or inline before returning).
+
+    Without Redis, `background=True` runs it in a daemon thread of this process
+    instead, so a page can poll its progress while it runs.
+    """
     if kind not in HANDLERS:
         raise ValueError(f"unknown job kind {kind!r}")
     job = JobRun(kind=kind, params=params, status="queued", created_by=created_by,
@@ -54,6 +61,10 @@ def enqueue(session: Session, kind: str, params: dict, created_by: int | None) -
 
         queue = Queue(current_app.config["RQ_QUEUE"], connection=Redis.from_url(redis_url))
         queue.enqueue("core.jobs.execute", job.id, job_timeout=3600)
+    elif background:
+        app = current_app._get_current_object()
+        threading.Thread(target=run, args=(app, job.id), name=f"job-{job.id}",
+                         daemon=True).start()
     else:
         run(current_app, job.id)
         session.refresh(job)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 
 class ProblemSchema(Schema):
+    """RFC 9457 problem details; a problem may carry extension members (current_state...)."""
+
+    class Meta:
+        unknown = INCLUDE
+
     type = fields.String()
     title = fields.String()
     status = fields.Integer()

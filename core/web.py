@@ -1,4 +1,7 @@
-"""Web pages: login with a session cookie (CSRF-protected), staff home, customer portal."""
+"""Web pages: login with a session cookie (CSRF-protected), staff home, customer portal.
+
+Dispatchers are sent on to the map console (`dispatch.console`).
+"""
 
 from __future__ import annotations
 
@@ -60,6 +63,9 @@ def home():
     user = load_current_user()
     if user is None:
         return redirect(url_for("web.login"))
+    if user.role == "dispatcher" and not request.args.get("list"):
+        # The dispatcher's day is the map console; the list stays one click away.
+        return redirect(url_for("console.page", lang=request.args.get("lang")))
     actor = actor_for(user)
     db = get_session()
     if user.role == "customer":

@@ -1,56 +1,188 @@
-"""Large days split by district, solved in parallel, then polished whole.
+"""Large days split by district, solved in parallel, then re-solved in pairs.
 
-OR-Tools' local search slows down sharply past a few hundred orders, so a
-city day is first solved district by district (each a small routing model,
-two at a time on the two cores), then the merged plan is the starting point
-of one whole-city search that places the leftovers anywhere in the city and
-improves across district borders for the time that remains.
+OR-Tools' local search slows down sharply past a few hundred orders, and
+restoring a whole city's plan into one model (lunch breaks on every route)
+can by itself take longer than the budget. So a city day is solved in two
+rounds of small models, two at a time on the two cores:
+
+1. each district alone (its technicians, its orders);
+2. neighbouring districts in pairs, started from the first round's routes:
+   orders a full district had to leave out can go to the neighbour, and
+   routes improve across the border.
+
+A pair's plan replaces its two district plans only when it scores better
+(travel, late and drop costs on the same scale), so the second round can only
+help. Every round has an absolute deadline, so the whole stays in budget.
 """
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import replace
 
 from dispatch.matrix import TravelMatrix
-from dispatch.problem import Plan, Problem
+from dispatch.problem import Plan, Problem, TechnicianSpec, Unassigned, VisitSpec
 from dispatch.solver import (
     CancelHook,
     ProgressCallback,
     SearchSettings,
+    plan_score,
     plan_sequences,
     solve_whole,
 )
 
-# Share of the time budget spent on the district models; the rest polishes.
+# Shares of the time budget for the district round and the pair round; the
+# rest is margin for process start-up, merging and reading plans back.
 DISTRICT_SHARE = 0.55
+PAIR_SHARE = 0.35
+# A round is skipped when less than this is left for each of its models.
+MIN_MODEL_S = 0.5
+# Technicians without a district are grouped around their start, this many
+# to a synthetic district.
+TECHNICIANS_PER_CLUSTER = 10
 
 
 def districts_of(problem: Problem) -> dict[str, Problem]:
     """Split the day into one problem per technicians' district.
 
-    An order goes with its pinned technician, else to its own district when
-    that district has technicians; orders with no such district are left to
-    the whole-city pass.
+    An order goes with its pinned technician; else to its own district when a
+    technician there has its skills; else to the nearest district that has
+    one (an enterprise fault in a district without enterprise technicians);
+    else to its own or nearest district, where it is reported as unassigned
+    with its reason. Technicians without a district are clustered around
+    their start points into synthetic districts.
     """
-    tech_district = {t.id: t.district for t in problem.technicians}
+    district_of_tech = _technician_districts(problem.technicians)
     parts: dict[str, Problem] = {}
     for tech in problem.technicians:
-        if tech.district is not None:
-            parts.setdefault(tech.district, Problem([], [], problem.area_type)).technicians.append(tech)
+        parts.setdefault(district_of_tech[tech.id], Problem([], [], problem.area_type)).technicians.append(
+            tech
+        )
+    if not parts:
+        return {}
+    centres = {
+        name: _centre([(t.start_lat, t.start_lon) for t in part.technicians]) for name, part in parts.items()
+    }
+    skills = {name: [t.skills for t in part.technicians] for name, part in parts.items()}
     for visit in problem.visits:
-        district = visit.district
-        if visit.pinned_technician is not None:
-            district = tech_district.get(visit.pinned_technician)
-        if district in parts:
-            parts[district].visits.append(visit)
+        parts[_district_for(visit, district_of_tech, centres, skills)].visits.append(visit)
     return parts
 
 
-def _solve_part(problem: Problem, time_limit_s: float, matrix, settings) -> Plan:
-    return solve_whole(problem, time_limit_s, matrix=matrix, settings=settings)
+def _technician_districts(technicians: list[TechnicianSpec]) -> dict[int | str, str]:
+    named = {t.id: t.district for t in technicians if t.district is not None}
+    loose = [t for t in technicians if t.district is None]
+    if loose:
+        clusters = _cluster([(t.start_lat, t.start_lon) for t in loose], TECHNICIANS_PER_CLUSTER)
+        for tech, k in zip(loose, clusters, strict=True):
+            named[tech.id] = f"~{k}"
+    return named
+
+
+def _cluster(points: list[tuple[float, float]], per_cluster: int) -> list[int]:
+    """Plain k-means (a few rounds) on start points: cluster index per point."""
+    count = max(1, round(len(points) / per_cluster))
+    centres = [points[round(k * (len(points) - 1) / max(1, count - 1))] for k in range(count)]
+    labels = [0] * len(points)
+    for _ in range(10):
+        labels = [min(range(count), key=lambda k, p=p: _sq(p, centres[k])) for p in points]
+        for k in range(count):
+            members = [p for p, label in zip(points, labels, strict=True) if label == k]
+            if members:
+                centres[k] = _centre(members)
+    return labels
+
+
+def _district_for(
+    visit: VisitSpec,
+    district_of_tech: dict[int | str, str],
+    centres: dict[str, tuple[float, float]],
+    skills: dict[str, list[frozenset[str]]],
+) -> str:
+    if visit.pinned_technician is not None and visit.pinned_technician in district_of_tech:
+        return district_of_tech[visit.pinned_technician]
+    here = (visit.lat, visit.lon)
+    by_distance = sorted(centres, key=lambda name: _sq(here, centres[name]))
+    if visit.district in centres:
+        by_distance.remove(visit.district)
+        by_distance.insert(0, visit.district)
+    for name in by_distance:
+        if any(visit.skills <= tech_skills for tech_skills in skills[name]):
+            return name
+    return by_distance[0]
+
+
+def _centre(points: list[tuple[float, float]]) -> tuple[float, float]:
+    return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
+
+
+def _sq(a: tuple[float, float], b: tuple[float, float]) -> float:
+    # Equirectangular is plenty to rank districts inside one city.
+    dlat, dlon = a[0] - b[0], (a[1] - b[1]) * math.cos(math.radians(a[0]))
+    return dlat * dlat + dlon * dlon
+
+
+def _solve_part(
+    problem: Problem,
+    share_s: float,
+    deadline: float,
+    matrix: TravelMatrix | None,
+    settings: SearchSettings,
+    initial_routes: dict | None,
+) -> Plan:
+    # time.monotonic() is system-wide, so the parent's deadline holds here.
+    limit = min(share_s, deadline - time.monotonic())
+    return solve_whole(
+        problem, max(0.05, limit), matrix=matrix, settings=settings, initial_routes=initial_routes
+    )
+
+
+def _run_round(
+    pool: ProcessPoolExecutor,
+    jobs: dict[str, tuple[Problem, dict | None]],
+    budget_s: float,
+    workers: int,
+    matrix: TravelMatrix | None,
+    settings: SearchSettings,
+    on_done: Callable[[str, Plan], None],
+    should_cancel: CancelHook | None,
+) -> bool:
+    """Solve ``jobs`` (name -> problem, start routes) on the pool, largest
+    first, all done by ``budget_s`` from now. Returns True when cancelled.
+
+    With ``k`` jobs on ``workers`` processes each worker runs about
+    ``k / workers`` of them one after another, so a job of average size gets
+    that fraction of the budget; larger jobs get more, and the absolute
+    deadline cuts whatever the last job in a queue would overrun."""
+    deadline = time.monotonic() + budget_s
+    mean_size = max(1.0, sum(len(p.visits) for p, _ in jobs.values()) / max(1, len(jobs)))
+    slot_s = budget_s / math.ceil(len(jobs) / workers)
+    futures = {
+        pool.submit(
+            _solve_part,
+            problem,
+            slot_s * max(0.5, min(2.0, len(problem.visits) / mean_size)),
+            deadline,
+            matrix,
+            settings,
+            routes,
+        ): name
+        for name, (problem, routes) in sorted(jobs.items(), key=lambda kv: -len(kv[1][0].visits))
+    }
+    pending = set(futures)
+    while pending:
+        finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+        for future in finished:
+            on_done(futures[future], future.result())
+        if should_cancel is not None and should_cancel():
+            for future in pending:
+                future.cancel()
+            return True
+    return False
 
 
 def solve_by_district(
@@ -61,64 +193,113 @@ def solve_by_district(
     matrix: TravelMatrix | None = None,
     settings: SearchSettings | None = None,
 ) -> Plan:
-    """Solve district by district in parallel, then polish the whole day."""
+    """Solve district by district in parallel, then neighbouring pairs."""
     started = time.monotonic()
     settings = settings or SearchSettings()
     part_settings = replace(settings, decompose_above_visits=10**9)
     parts = districts_of(problem)
     workers = max(1, settings.workers)
-    district_budget_s = time_limit_s * DISTRICT_SHARE * workers
-    total_visits = max(1, sum(len(p.visits) for p in parts.values()))
-    routes: dict[int | str, list[int | str]] = {}
-    cancelled = False
+    plans: dict[str, Plan] = {}
     context = multiprocessing.get_context("fork")
+
+    def report(phase: str, **extra) -> None:
+        if progress is not None:
+            percent = min(99, int(100 * (time.monotonic() - started) / max(time_limit_s, 1e-3)))
+            progress({"phase": phase, "percent": percent, "best_cost": None, **extra})
+
+    def district_done(name: str, plan: Plan) -> None:
+        plans[name] = plan
+        report("first_solution", districts_done=len(plans))
+
+    pairs_improved = 0
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {
-            pool.submit(
-                _solve_part,
-                part,
-                max(0.5, district_budget_s * len(part.visits) / total_visits - 0.3),
-                matrix,
-                part_settings,
-            ): name
-            for name, part in sorted(parts.items(), key=lambda kv: -len(kv[1].visits))
-        }
-        pending = set(futures)
-        done_visits = 0
-        while pending:
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for future in finished:
-                part_plan = future.result()
-                routes.update(plan_sequences(part_plan))
-                done_visits += len(parts[futures[future]].visits)
-                if progress is not None:
-                    percent = min(99, int(100 * (time.monotonic() - started) / time_limit_s))
-                    progress(
-                        {
-                            "phase": "first_solution",
-                            "percent": percent,
-                            "best_cost": None,
-                            "districts_done": len(futures) - len(pending),
-                        }
-                    )
-            if should_cancel is not None and should_cancel():
-                cancelled = True
-                for future in pending:
-                    future.cancel()
-                break
-    remaining = time_limit_s - (time.monotonic() - started)
-    whole_settings = replace(part_settings, first_solution="ALL_UNPERFORMED")
-    plan = solve_whole(
-        problem,
-        max(0.5, remaining) if not cancelled else 0.05,
-        progress=progress,
-        should_cancel=should_cancel,
-        matrix=matrix,
-        settings=whole_settings,
-        started=started,
-        initial_routes=routes,
+        jobs = {name: (part, None) for name, part in parts.items()}
+        cancelled = _run_round(
+            pool,
+            jobs,
+            time_limit_s * DISTRICT_SHARE,
+            workers,
+            matrix,
+            part_settings,
+            district_done,
+            should_cancel,
+        )
+        pairs = _neighbour_pairs(parts, plans)
+        remaining = time_limit_s - (time.monotonic() - started)
+        round_s = min(time_limit_s * PAIR_SHARE, remaining - time_limit_s * (1 - DISTRICT_SHARE - PAIR_SHARE))
+        if not cancelled and pairs and round_s / math.ceil(len(pairs) / workers) >= MIN_MODEL_S:
+            pair_jobs: dict[str, tuple[Problem, dict | None]] = {}
+            pair_of: dict[str, tuple[str, str]] = {}
+            for a, b in pairs:
+                joined = Problem(
+                    parts[a].technicians + parts[b].technicians,
+                    parts[a].visits + parts[b].visits,
+                    problem.area_type,
+                )
+                routes = {**plan_sequences(plans[a]), **plan_sequences(plans[b])}
+                pair_jobs[f"{a}+{b}"] = (joined, routes)
+                pair_of[f"{a}+{b}"] = (a, b)
+
+            def pair_done(name: str, plan: Plan) -> None:
+                nonlocal pairs_improved
+                a, b = pair_of[name]
+                joined = pair_jobs[name][0]
+                before = plan_score(joined, _merge(joined, [plans[a], plans[b]]))
+                if plan.status == "optimized" and plan_score(joined, plan) < before:
+                    plans[a], plans[b] = plan, _empty_like(plans[b])
+                    pairs_improved += 1
+                report("local_search", pairs_done=pairs_improved)
+
+            cancelled = _run_round(
+                pool, pair_jobs, round_s, workers, matrix, part_settings, pair_done, should_cancel
+            )
+    plan = _merge(problem, [plans[name] for name in parts if name in plans])
+    plan.solve_s = time.monotonic() - started
+    plan.stats.update(
+        mode="by_district", districts=len(parts), pairs=len(pairs), pairs_improved=pairs_improved
     )
-    plan.stats.update(districts=len(parts), mode="by_district")
     if cancelled:
         plan.status = "cancelled"
+    if progress is not None:
+        progress({"phase": "done", "percent": 100, "best_cost": plan.objective})
     return plan
+
+
+def _neighbour_pairs(parts: dict[str, Problem], plans: dict[str, Plan]) -> list[tuple[str, str]]:
+    """Disjoint pairs of nearest districts, those with orders left out first."""
+    centres = {
+        name: _centre([(t.start_lat, t.start_lon) for t in part.technicians]) for name, part in parts.items()
+    }
+    free = [name for name in parts if name in plans]
+    free.sort(key=lambda name: -len(plans[name].unassigned))
+    pairs: list[tuple[str, str]] = []
+    while len(free) >= 2:
+        first = free.pop(0)
+        nearest = min(free, key=lambda name: _sq(centres[first], centres[name]))
+        free.remove(nearest)
+        pairs.append((first, nearest))
+    return pairs
+
+
+def _empty_like(plan: Plan) -> Plan:
+    return Plan([], [], 0, 0.0, 0, plan.solve_s, plan.status)
+
+
+def _merge(problem: Problem, part_plans: list[Plan]) -> Plan:
+    """One plan from plans of disjoint parts; orders no part placed or
+    reported are unassigned (their district never ran)."""
+    routes = [r for p in part_plans for r in p.routes]
+    unassigned = [u for p in part_plans for u in p.unassigned]
+    known = {s.visit_id for r in routes for s in r.stops} | {u.visit_id for u in unassigned}
+    unassigned += [Unassigned(v.id, "day_full") for v in problem.visits if v.id not in known]
+    order = {t.id: k for k, t in enumerate(problem.technicians)}
+    routes.sort(key=lambda r: order.get(r.technician_id, len(order)))
+    return Plan(
+        routes=routes,
+        unassigned=unassigned,
+        objective=sum(p.objective for p in part_plans),
+        travel_m=sum(r.travel_m for r in routes),
+        breaches=sum(1 for r in routes for s in r.stops if s.late_s > 0),
+        solve_s=max((p.solve_s for p in part_plans), default=0.0),
+        status="optimized" if routes or not problem.visits else "infeasible",
+    )

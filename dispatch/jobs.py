@@ -12,13 +12,18 @@ from core.models import JobRun, User
 from dispatch import service
 
 
+def _job_actor(session: Session, job: JobRun) -> Actor:
+    """The user who started the job, acting from the job."""
+    user = session.get(User, job.created_by) if job.created_by else None
+    return Actor(user_id=user.id if user else None,
+                 username=user.username if user else "system",
+                 role=user.role if user else "system", origin="job")
+
+
 def plan_day_job(session: Session, job: JobRun, report: Callable[[dict], bool]) -> dict:
     """Plan a day for an area, reporting progress and honouring a cancel request."""
     params = job.params or {}
-    user = session.get(User, job.created_by) if job.created_by else None
-    actor = Actor(user_id=user.id if user else None,
-                  username=user.username if user else "system",
-                  role=user.role if user else "system", origin="job")
+    actor = _job_actor(session, job)
     cancelled = {"flag": False}
 
     def progress(update: dict) -> None:
@@ -34,3 +39,19 @@ def plan_day_job(session: Session, job: JobRun, report: Callable[[dict], bool]) 
             "objective": result.get("objective"),
             "unassigned": len(result.get("unassigned", [])),
             "routes": sum(1 for r in result.get("routes", []) if r["stops"])}
+
+
+def insert_urgent_job(session: Session, job: JobRun, report: Callable[[dict], bool]) -> dict:
+    """Propose slotting one urgent order into the applied day."""
+    params = job.params or {}
+    actor = _job_actor(session, job)
+    record = service.propose_urgent(
+        session, actor, date.fromisoformat(params["day"]), int(params["order_id"]),
+        float(params.get("time_limit_s", 5)), progress=report, job_id=job.id)
+    session.commit()
+    result = record.result
+    placed = any(s["visit_id"] == int(params["order_id"])
+                 for r in result.get("routes", []) for s in r["stops"])
+    return {"plan_id": record.id, "status": result.get("status"), "placed": placed,
+            "objective": result.get("objective"),
+            "unassigned": len(result.get("unassigned", []))}

@@ -23,3 +23,38 @@ class PlanSchema(Schema):
     conflicts = fields.List(fields.Dict(), allow_none=True)
     created_at = fields.NaiveDateTime()
     decided_at = fields.NaiveDateTime(allow_none=True)
+
+
+# ---------------------------------------------------------------- the dispatcher console
+
+class ConsoleDaySchema(Schema):
+    day = fields.Date(load_default=None)
+
+
+class ConsoleLiveSchema(ConsoleDaySchema):
+    since = fields.NaiveDateTime(load_default=None)
+
+
+class ConsoleAssignSchema(ConsoleDaySchema):
+    technician_id = fields.Integer(required=True)
+    version = fields.Integer(load_default=None)
+
+
+class ConsoleUnassignSchema(ConsoleDaySchema):
+    version = fields.Integer(load_default=None)
+    reason = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class ConsoleCancelSchema(ConsoleDaySchema):
+    version = fields.Integer(load_default=None)
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+
+
+class ConsolePlanSchema(ConsoleDaySchema):
+    district = fields.String(load_default=None, validate=validate.Length(max=40))
+    time_limit_s = fields.Float(load_default=10, validate=validate.Range(0.5, 600))
+
+
+class ConsoleUrgentSchema(ConsoleDaySchema):
+    order_id = fields.Integer(required=True)
+    time_limit_s = fields.Float(load_default=5, validate=validate.Range(0.5, 120))

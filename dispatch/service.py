@@ -7,6 +7,7 @@ orders and technicians onto them and applies a computed plan atomically.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -16,9 +17,17 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actor import Actor
 from core.clock import now
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, Invalid, NotFound
 from dispatch.models import DispatchPlan
-from dispatch.problem import Problem, TechnicianSpec, VisitSpec
+from dispatch.problem import (
+    REASON_MESSAGES,
+    Plan,
+    PlannedStop,
+    Problem,
+    TechnicianRoute,
+    TechnicianSpec,
+    VisitSpec,
+)
 from technicians.models import Technician
 from workorders import lifecycle
 from workorders.models import Site, WorkOrder
@@ -219,4 +228,415 @@ def discard_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
     record.decided_at, record.decided_by = now(), actor.user_id
     audit.record(session, actor, "plan_discarded", "dispatch_plan", record.id)
     session.commit()
+    return record
+
+
+# ---------------------------------------------------------------- the dispatcher's board
+
+ROUTE_STATES = ("assigned", *PINNED_STATES)
+DONE_STATES = ("completed", "followed_up", "closed")
+DEFAULT_AT_RISK_S = 3600
+DEFAULT_RESPONSE_AT_RISK_S = 900
+
+
+def on_board(order: Any, day: date) -> bool:
+    """Whether an open order belongs on `day`'s board: nothing booked or planned for a later day.
+
+    Orders whose appointment or plan has passed stay on the board: they still need someone.
+    """
+    if order.appointment_start is not None and order.appointment_start.date() > day:
+        return False
+    return order.planned_start is None or order.planned_start.date() <= day
+
+
+# What the board shows of an order: plain rows, not ORM objects (2,000 of them load
+# several times faster this way). `sla_risk` and `on_board` read them like orders.
+BOARD_COLUMNS = (
+    WorkOrder.id, WorkOrder.code, WorkOrder.kind, WorkOrder.product, WorkOrder.priority,
+    WorkOrder.state, WorkOrder.technician_id, WorkOrder.planned_start,
+    WorkOrder.planned_sequence, WorkOrder.blocked, WorkOrder.appointment_start,
+    WorkOrder.created_at, WorkOrder.response_deadline, WorkOrder.responded_at,
+    WorkOrder.restore_deadline, WorkOrder.deadline_source, WorkOrder.sla_clock,
+    WorkOrder.completed_at, WorkOrder.duration_min, WorkOrder.updated_at,
+    Site.lat, Site.lon, Site.district,
+)
+
+
+def _board_select():
+    return (select(*BOARD_COLUMNS).join(Site, WorkOrder.site_id == Site.id)
+            .where(Site.lat.is_not(None), Site.lon.is_not(None)))
+
+
+def board_orders(session: Session, day: date) -> list[Any]:
+    """Open orders with coordinates that belong on `day`'s board, as rows, by id."""
+    stmt = (_board_select().where(WorkOrder.state.in_(lifecycle.OPEN_STATES))
+            .order_by(WorkOrder.id))
+    return [row for row in session.execute(stmt) if on_board(row, day)]
+
+
+def board_order(session: Session, order_id: int) -> Any | None:
+    """One order as a board row (whatever its state), or None."""
+    return session.execute(_board_select().where(WorkOrder.id == order_id)).first()
+
+
+def board_changes(session: Session, day: date, since: datetime) -> tuple[list[Any], list[int]]:
+    """Orders changed since `since`: rows still on the board, and ids that left it."""
+    stmt = _board_select().where(WorkOrder.updated_at >= since).order_by(WorkOrder.id)
+    changed, gone = [], []
+    for row in session.execute(stmt):
+        if row.state in lifecycle.OPEN_STATES and on_board(row, day):
+            changed.append(row)
+        else:
+            gone.append(row.id)
+    return changed, gone
+
+
+def sla_risk(order: Any, at: datetime, at_risk_s: int = DEFAULT_AT_RISK_S,
+             response_at_risk_s: int = DEFAULT_RESPONSE_AT_RISK_S) -> str:
+    """'breached', 'at_risk' or 'fine' against the response and restore deadlines.
+
+    At risk: the restore deadline is less than `at_risk_s` away, an unanswered
+    order's response deadline less than `response_at_risk_s` away, or the
+    planned visit ends after the restore deadline.
+    """
+    from workorders.service import sla_status
+
+    sla = sla_status(order, at)
+    if sla["restore_breached"] or sla["response_breached"]:
+        return "breached"
+    restore_left_s = (sla["restore_deadline"] - at).total_seconds()
+    if restore_left_s < at_risk_s and order.completed_at is None:
+        return "at_risk"
+    if order.responded_at is None and \
+            (order.response_deadline - at).total_seconds() < response_at_risk_s:
+        return "at_risk"
+    if order.planned_start is not None and order.planned_start + timedelta(
+            minutes=order.duration_min or 0) > sla["restore_deadline"]:
+        return "at_risk"
+    return "fine"
+
+
+def shift_s(tech: Technician) -> tuple[int, int]:
+    """The technician's shift as seconds from midnight."""
+    return _time_s(tech.shift_start) or 0, _time_s(tech.shift_end) or DAY_S
+
+
+def technician_colour(technician_id: int) -> str:
+    """A stable, well-spread colour per technician (golden-angle hues), as #rrggbb."""
+    import colorsys
+
+    hue = (technician_id * 137.508) % 360 / 360
+    lightness = (0.38, 0.46, 0.32)[technician_id % 3]
+    red, green, blue = colorsys.hls_to_rgb(hue, lightness, 0.75)
+    return f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
+
+
+def _route_key(order: Any) -> tuple:
+    """Route order as the technician's phone shows it: planned sequence, then time."""
+    return (order.planned_sequence is None, order.planned_sequence or 0,
+            order.planned_start or datetime.max, order.id)
+
+
+def route_orders(session: Session, technician_id: int, day: date,
+                 include_done: bool = False) -> list[WorkOrder]:
+    """A technician's orders for `day` in route order (open ones; finished ones too if asked)."""
+    day_start = datetime.combine(day, time.min)
+    day_end = datetime.combine(day, time.max)
+    states = ROUTE_STATES + (DONE_STATES if include_done else ())
+    stmt = select(WorkOrder).where(WorkOrder.technician_id == technician_id,
+                                   WorkOrder.state.in_(states))
+    orders = []
+    for order in session.scalars(stmt):
+        if order.planned_start is None:
+            if order.state in ROUTE_STATES:
+                orders.append(order)
+        elif day_start <= order.planned_start <= day_end:
+            orders.append(order)
+    return sorted(orders, key=_route_key)
+
+
+def renumber_route(session: Session, technician_id: int | None, day: date) -> None:
+    """Close the gaps in a technician's planned sequence after an order left the route."""
+    if technician_id is None:
+        return
+    for sequence, order in enumerate(route_orders(session, technician_id, day), start=1):
+        if order.planned_sequence != sequence:
+            order.planned_sequence = sequence
+
+
+ROUTE_COLUMNS = (WorkOrder.id, WorkOrder.code, WorkOrder.state, WorkOrder.priority,
+                 WorkOrder.technician_id, WorkOrder.planned_start, WorkOrder.planned_sequence,
+                 WorkOrder.duration_min, Site.lat, Site.lon)
+
+
+def day_routes(session: Session, day: date) -> list[dict[str, Any]]:
+    """Every technician's route for `day` with times for the timeline.
+
+    Times come from the newest applied plan whose route for the technician
+    still lists exactly the orders they have; otherwise they are estimated
+    from the planned starts, the orders' durations and straight-line travel.
+    """
+    from dispatch.matrix import HaversineMatrix
+
+    day_start = datetime.combine(day, time.min)
+    techs = list(session.scalars(select(Technician).where(Technician.active.is_(True))
+                                 .order_by(Technician.id)))
+    by_tech: dict[int, list[Any]] = {t.id: [] for t in techs}
+    stmt = (select(*ROUTE_COLUMNS).join(Site, WorkOrder.site_id == Site.id)
+            .where(WorkOrder.technician_id.is_not(None),
+                   WorkOrder.state.in_(ROUTE_STATES + DONE_STATES)))
+    for row in session.execute(stmt):
+        if row.technician_id not in by_tech or row.lat is None or row.lon is None:
+            continue
+        if row.planned_start is None and row.state not in ROUTE_STATES:
+            continue
+        if row.planned_start is not None and row.planned_start.date() != day:
+            continue
+        by_tech[row.technician_id].append(row)
+    latest_route: dict[int, dict] = {}
+    plans = session.scalars(
+        select(DispatchPlan).where(DispatchPlan.day == day, DispatchPlan.status == "applied")
+        .order_by(DispatchPlan.decided_at.desc(), DispatchPlan.id.desc()))
+    for record in plans:
+        for route in record.result.get("routes", []):
+            latest_route.setdefault(route["technician_id"], route)
+
+    matrix = HaversineMatrix()
+    routes = []
+    for tech in techs:
+        orders = sorted(by_tech[tech.id], key=_route_key)
+        if not orders:
+            continue
+        planned_route = latest_route.get(tech.id)
+        if planned_route and [s["visit_id"] for s in planned_route["stops"]] == \
+                [o.id for o in orders]:
+            timing = [(s["arrival_s"], s["start_s"], s["end_s"], s["travel_s"])
+                      for s in planned_route["stops"]]
+            lunch_s, end_s = planned_route.get("lunch_start_s"), planned_route["end_s"]
+            source = "plan"
+        else:
+            timing, lunch_s, end_s = _estimate_timing(tech, orders, day_start, matrix)
+            source = "estimate"
+        stops = [{"order_id": o.id, "code": o.code, "sequence": seq, "state": o.state,
+                  "priority": o.priority, "lat": round(o.lat, 5), "lon": round(o.lon, 5),
+                  "arrival_s": arrival, "start_s": start, "end_s": end, "travel_s": travel}
+                 for seq, (o, (arrival, start, end, travel))
+                 in enumerate(zip(orders, timing, strict=True), start=1)]
+        routes.append({"technician_id": tech.id, "source": source, "stops": stops,
+                       "lunch_start_s": lunch_s,
+                       "lunch_duration_s": (tech.lunch_duration_min or 0) * 60,
+                       "end_s": end_s})
+    return routes
+
+
+def _estimate_timing(tech: Technician, orders: list[Any], day_start: datetime,
+                     matrix) -> tuple[list[tuple[int, int, int, int]], int | None, int]:
+    """(arrival, start, end, travel) per stop, lunch start and return time, by estimate."""
+    shift_start = _time_s(tech.shift_start) or 0
+    lunch_s = _time_s(tech.lunch_start)
+    lunch_len = (tech.lunch_duration_min or 0) * 60
+    lunch_at = None
+    here = (tech.home_lat, tech.home_lon)
+    free_at = shift_start
+    timing = []
+    for index, order in enumerate(orders):
+        there = (order.lat, order.lon)
+        travel, _metres = matrix.travel(here, there)
+        planned = None if order.planned_start is None else \
+            int((order.planned_start - day_start).total_seconds())
+        leave = free_at
+        if lunch_s is not None and lunch_at is None and lunch_len and leave >= lunch_s:
+            lunch_at, leave = leave, leave + lunch_len
+        arrival = leave + travel
+        start = max(arrival, planned) if planned is not None else arrival
+        if index == 0 and planned is not None:
+            # Nobody leaves home hours early: the first trip ends when the work starts.
+            arrival = max(start, shift_start + travel)
+            start = arrival
+        end = start + max(order.duration_min or 0, 1) * 60
+        timing.append((arrival, start, end, travel))
+        here, free_at = there, end
+    back, _metres = matrix.travel(here, (tech.home_lat, tech.home_lon))
+    if lunch_s is not None and lunch_at is None and lunch_len and free_at >= lunch_s:
+        lunch_at = free_at
+        free_at += lunch_len
+    return timing, lunch_at, free_at + back
+
+
+def _one_route_plan(technician_id: int, orders: list[WorkOrder]) -> Plan:
+    """The plan a technician is following now, as the solver's Plan (sequence only)."""
+    stops = [PlannedStop(o.id, 0, 0, 0, 0, 0.0) for o in orders]
+    route = TechnicianRoute(technician_id, stops, None, 0.0, 0, 0, 0)
+    return Plan([route], [], 0, 0.0, 0, 0.0, "optimized")
+
+
+def _placeable_visit(order: WorkOrder, day: date) -> VisitSpec:
+    """The order as a free visit (not held to its current technician or first place)."""
+    return replace(visit_spec(order, day), pinned_technician=None, pinned_first=False)
+
+
+def assign_order(session: Session, actor: Actor, order: WorkOrder, technician_id: int,
+                 day: date, time_limit_s: float = 1.0) -> DispatchPlan:
+    """Assign an order to a technician (or move it from another), at the best place in their day.
+
+    The order is slotted into the technician's route without reordering it
+    (the urgent-insertion search on that one technician). Refused, with
+    nothing changed, when the technician lacks a skill (409 skills-missing),
+    the lifecycle does not allow it, or the order does not fit in the shift
+    without dropping another stop (409 does-not-fit, with the solver's reason).
+    The technician's new timing is stored as an applied plan of kind "manual".
+    """
+    from dispatch import solver
+    from workorders import service as wo_service
+
+    tech = session.get(Technician, technician_id)
+    if tech is None or not tech.active:
+        raise Invalid("No such active technician.",
+                      errors={"technician_id": ["No such active technician."]})
+    previous = order.technician_id if order.state in ROUTE_STATES else None
+    if previous == tech.id:
+        raise Conflict(f"{order.code} is already with {tech.name}.", slug="already-assigned",
+                       technician_id=tech.id)
+    missing = sorted(set(order.required_skills or []) - set(tech.skills or []))
+    if missing:
+        raise Conflict(f"{tech.name} lacks skills: {', '.join(missing)}.",
+                       slug="skills-missing", missing_skills=missing, technician_id=tech.id)
+    if order.state == "assigned":
+        lifecycle.check("assigned", "scheduled", actor.role)
+    else:
+        lifecycle.check(order.state, "assigned", actor.role)
+    if order.site.lat is None or order.site.lon is None:
+        raise Conflict(f"{order.code} has no coordinates.", slug="no-coordinates")
+
+    current = route_orders(session, tech.id, day)
+    problem = Problem(technicians=[technician_spec(tech)],
+                      visits=[visit_spec(o, day) for o in current])
+    result = solver.insert_urgent(problem, _one_route_plan(tech.id, current),
+                                  _placeable_visit(order, day), time_limit_s=time_limit_s)
+    route = result.route_of(tech.id)
+    placed = [] if route is None else [s.visit_id for s in route.stops]
+    if order.id not in placed:
+        refusal = next((u for u in result.unassigned if u.visit_id == order.id), None)
+        reason = refusal.reason if refusal is not None else "day_full"
+        zh, en = REASON_MESSAGES[reason]
+        raise Conflict(f"{order.code} does not fit into {tech.name}'s day: {en}",
+                       slug="does-not-fit", reason=reason, message_zh=zh, message_en=en,
+                       technician_id=tech.id)
+    dropped = [o.code for o in current if o.id not in placed]
+    if dropped:
+        zh, en = REASON_MESSAGES["day_full"]
+        raise Conflict(f"{order.code} fits into {tech.name}'s day only by dropping "
+                       f"{', '.join(dropped)}.", slug="does-not-fit", reason="day_full",
+                       message_zh=zh, message_en=en, dropped=dropped, technician_id=tech.id)
+
+    day_start = datetime.combine(day, time.min)
+    stop_of = {s.visit_id: s for s in route.stops}
+    planned = day_start + timedelta(seconds=stop_of[order.id].start_s)
+    reason = "moved in the console" if previous else "assigned in the console"
+    if order.state == "assigned":
+        wo_service.transition(session, actor, order, "scheduled", reason=reason)
+    wo_service.transition(session, actor, order, "assigned", technician_id=tech.id,
+                          planned_start=planned, reason=reason)
+    for sequence, stop in enumerate(route.stops, start=1):
+        stop_order = order if stop.visit_id == order.id else session.get(WorkOrder, stop.visit_id)
+        stop_order.planned_sequence = sequence
+        if stop_order.state not in PINNED_STATES:
+            stop_order.planned_start = day_start + timedelta(seconds=stop.start_s)
+    renumber_route(session, previous, day)
+    result.routes = [route]
+    record = DispatchPlan(day=day, kind="manual", status="applied", technician_ids=[tech.id],
+                          order_versions={}, result=result.to_dict(), objective=result.objective,
+                          created_by=actor.user_id, decided_by=actor.user_id, decided_at=now())
+    session.add(record)
+    session.flush()
+    audit.record(session, actor, "plan_manual", "dispatch_plan", record.id,
+                 after={"order_id": order.id, "technician_id": tech.id,
+                        "from_technician_id": previous})
+    return record
+
+
+def unassign_order(session: Session, actor: Actor, order: WorkOrder, day: date,
+                   reason: str | None = None) -> WorkOrder:
+    """Take an order back from its technician (back to validated, out of any route)."""
+    from workorders import service as wo_service
+
+    technician_id = order.technician_id
+    wo_service.transition(session, actor, order, "validated",
+                          reason=reason or "unassigned in the console")
+    order.planned_start, order.planned_sequence = None, None
+    renumber_route(session, technician_id, day)
+    return order
+
+
+def cancel_order(session: Session, actor: Actor, order: WorkOrder, day: date,
+                 reason: str) -> WorkOrder:
+    """Cancel an order with the reason; its technician's route closes up."""
+    from workorders import service as wo_service
+
+    technician_id = order.technician_id
+    wo_service.transition(session, actor, order, "cancelled", reason=reason)
+    renumber_route(session, technician_id, day)
+    return order
+
+
+def current_day(session: Session, day: date) -> tuple[Problem, Plan, dict[str, int]]:
+    """The day as applied: every active technician and the route they hold now."""
+    techs = list(session.scalars(select(Technician).where(Technician.active.is_(True))
+                                 .order_by(Technician.id)))
+    visits: list[VisitSpec] = []
+    routes: list[TechnicianRoute] = []
+    versions: dict[str, int] = {}
+    for tech in techs:
+        orders = [o for o in route_orders(session, tech.id, day)
+                  if o.site.lat is not None and o.site.lon is not None]
+        visits.extend(visit_spec(o, day) for o in orders)
+        routes.extend(_one_route_plan(tech.id, orders).routes)
+        versions.update({str(o.id): o.version for o in orders})
+    problem = Problem(technicians=[technician_spec(t) for t in techs], visits=visits)
+    return problem, Plan(routes, [], 0, 0.0, 0, 0.0, "optimized"), versions
+
+
+URGENT_STATES = ("validated", "scheduled", "needs_revisit")
+
+
+def propose_urgent(session: Session, actor: Actor, day: date, order_id: int,
+                   time_limit_s: float = 5.0,
+                   progress: Callable[[dict], None] | None = None,
+                   job_id: int | None = None) -> DispatchPlan:
+    """Slot one urgent (P1) order into the applied day, keeping every route's sequence.
+
+    Stores a proposed plan of kind "urgent" for the dispatcher to apply or
+    discard; when the order fits nowhere the plan lists it as unassigned with
+    the reason.
+    """
+    from dispatch import solver
+
+    order = session.get(WorkOrder, order_id)
+    if order is None:
+        raise NotFound(f"Work order {order_id} not found.")
+    if order.priority != "P1":
+        raise Conflict(f"{order.code} is {order.priority}; only P1 faults are inserted "
+                       "urgently, plan the day for the others.", slug="not-urgent")
+    if order.state not in URGENT_STATES or order.blocked:
+        raise Conflict(f"{order.code} is {order.state}; only an unassigned, unblocked "
+                       "order can be inserted.", slug="not-insertable",
+                       current_state=order.state)
+    if progress:
+        progress({"phase": "building", "percent": 10, "best_cost": None})
+    problem, plan, versions = current_day(session, day)
+    if progress:
+        progress({"phase": "inserting", "percent": 30, "best_cost": None})
+    result = solver.insert_urgent(problem, plan, _placeable_visit(order, day),
+                                  time_limit_s=time_limit_s)
+    versions[str(order.id)] = order.version
+    record = DispatchPlan(day=day, kind="urgent", status="proposed", job_id=job_id,
+                          order_versions=versions,
+                          technician_ids=[t.id for t in problem.technicians],
+                          result=result.to_dict(), created_by=actor.user_id,
+                          objective=result.objective)
+    session.add(record)
+    session.flush()
+    placed = any(s.visit_id == order.id for r in result.routes for s in r.stops)
+    audit.record(session, actor, "plan_urgent_computed", "dispatch_plan", record.id,
+                 after={"order_id": order.id, "placed": placed})
     return record

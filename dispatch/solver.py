@@ -21,7 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
+from ortools.util import optional_boolean_pb2
 
 from dispatch.matrix import HaversineMatrix, TravelMatrix
 from dispatch.problem import (
@@ -47,6 +48,20 @@ LATE_COST_M_PER_S = {"P1": 1_000, "P2": 200, "P3": 50}
 P1_EARLY_COST_M_PER_S = 1
 TIER_WEIGHT = {"group": 3.0, "provincial": 2.5, "local_a": 2.0, "local_b": 1.5, "local_c": 1.2}
 
+# Operators that cost much time per improvement on plain time-window days
+# (chain and subtrip moves, Lin-Kernighan, insertion LNS): switched off when
+# ruin-and-recreate does the large moves (SearchSettings.lean_operators).
+HEAVY_OPERATORS = (
+    "use_relocate_expensive_chain",
+    "use_global_cheapest_insertion_path_lns",
+    "use_local_cheapest_insertion_path_lns",
+    "use_relocate_path_global_cheapest_insertion_insert_unperformed",
+    "use_exchange_subtrip",
+    "use_relocate_subtrip",
+    "use_light_relocate_pair",
+    "use_lin_kernighan",
+)
+
 ProgressCallback = Callable[[dict], None]
 CancelHook = Callable[[], bool]
 
@@ -58,8 +73,11 @@ class SearchSettings:
     ``first_solution`` and ``metaheuristic`` are names from OR-Tools'
     ``FirstSolutionStrategy`` and ``LocalSearchMetaheuristic``.
     ``iterated_local_search`` switches to OR-Tools' ruin-and-recreate (SISR)
-    search with simulated-annealing acceptance. ``optional_visits=False`` makes
-    every order mandatory (no drop), as the Solomon benchmark wants.
+    search with simulated-annealing acceptance, a greedy descent after each
+    ruin, and (with ``lean_operators``) only the cheap local-search operators.
+    ``optional_visits=False`` makes every order mandatory (no drop), as the
+    Solomon benchmark wants. ``compact_days`` starts each technician as late
+    and brings them back as early as their route allows.
     """
 
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
@@ -69,8 +87,11 @@ class SearchSettings:
     gls_lambda: float | None = None
     sisr_avg_removed: int = 10
     sisr_max_sequence: int = 10
+    ils_improve: bool = True
     sa_initial_temperature: float | None = None
+    lean_operators: bool = False
     log_search: bool = False
+    compact_days: bool = True
     extra: dict = field(default_factory=dict)
     # Days larger than this are split by district (see dispatch.decompose).
     decompose_above_visits: int = 300
@@ -338,9 +359,10 @@ def build_routing_model(data: DataModel, settings: SearchSettings) -> RoutingSet
             )
             time_dimension.SetBreakIntervalsOfVehicle([interval], v, node_visit_transits)
             lunch[v] = interval
-        # Leave as late and come back as early as the plan allows.
-        routing.AddVariableMaximizedByFinalizer(time_dimension.CumulVar(start))
-        routing.AddVariableMinimizedByFinalizer(time_dimension.CumulVar(end))
+        if settings.compact_days:
+            # Leave as late and come back as early as the plan allows.
+            routing.AddVariableMaximizedByFinalizer(time_dimension.CumulVar(start))
+            routing.AddVariableMinimizedByFinalizer(time_dimension.CumulVar(end))
 
     # 3b. Capacity, only when technicians carry limited material.
     if any(t.capacity is not None for t in data.technicians):
@@ -369,14 +391,23 @@ def search_parameters(
     """Search parameters: first solution, metaheuristic, time limit."""
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, settings.first_solution)
-    params.local_search_metaheuristic = getattr(
-        routing_enums_pb2.LocalSearchMetaheuristic, settings.metaheuristic
-    )
+    metaheuristic = settings.metaheuristic
+    if settings.iterated_local_search:
+        # Ruin and recreate perturbs only at a local optimum; guided local
+        # search never declares one, so with it no ruin step would ever run.
+        metaheuristic = "GREEDY_DESCENT"
+    params.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, metaheuristic)
     if settings.gls_lambda is not None:
         params.guided_local_search_lambda_coefficient = settings.gls_lambda
     if settings.iterated_local_search:
         _use_ruin_and_recreate(params, settings)
+    if settings.lean_operators:
+        for name in HEAVY_OPERATORS:
+            setattr(params.local_search_operators, name, optional_boolean_pb2.BOOL_FALSE)
     params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    # The completion search (cumuls, lunch breaks) after each move and when
+    # restoring given routes needs more than the 100 ms default on big days.
+    params.lns_time_limit.FromMilliseconds(1000)
     params.log_search = settings.log_search
     for name, value in settings.extra.items():
         _set_path(params, name, value)
@@ -387,8 +418,10 @@ def _use_ruin_and_recreate(params, settings: SearchSettings) -> None:
     """OR-Tools' iterated local search: SISR ruin, cheapest-insertion recreate, SA acceptance."""
     params.use_iterated_local_search = True
     ils = params.iterated_local_search_parameters
-    ils.perturbation_strategy = 1  # RUIN_AND_RECREATE
-    ils.improve_perturbed_solution = True
+    ils.perturbation_strategy = routing_ils_pb2.PerturbationStrategy.RUIN_AND_RECREATE
+    # Without the descent after each ruin the search makes many more, smaller
+    # steps (SISR as published); with it, fewer but polished ones.
+    ils.improve_perturbed_solution = settings.ils_improve
     rr = ils.ruin_recreate_parameters
     del rr.ruin_strategies[:]
     ruin = rr.ruin_strategies.add()
@@ -397,7 +430,7 @@ def _use_ruin_and_recreate(params, settings: SearchSettings) -> None:
     ruin.sisr.bypass_factor = 0.01
     rr.recreate_strategy.heuristic = routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
     sa = ils.reference_solution_acceptance_strategy.simulated_annealing
-    sa.cooling_schedule_strategy = 2  # EXPONENTIAL
+    sa.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
     if settings.sa_initial_temperature is None:
         sa.automatic_temperatures = True
     else:
@@ -521,6 +554,8 @@ def solve_whole(
         initial = setup.routing.ReadAssignmentFromRoutes(_route_nodes(data, initial_routes), True)
     if initial is not None:
         solution = setup.routing.SolveFromAssignmentWithParameters(initial, params)
+    elif settings.iterated_local_search:
+        solution = setup.routing.SolveWithIteratedLocalSearch(params)
     else:
         solution = setup.routing.SolveWithParameters(params)
 
@@ -675,15 +710,63 @@ def insert_urgent(
     visit: VisitSpec,
     time_limit_s: float = 2,
     matrix: TravelMatrix | None = None,
+    candidates: int = 12,
 ) -> Plan:
     """Place a new (typically P1) order into an existing plan, fast.
 
     Every technician keeps the sequence of their planned stops: the new order
     may only be slotted in between two of them. Orders already left out stay
     out. Stops en route / on site stay first. If the new order fits nowhere,
-    the returned plan lists it as unassigned with its reason.
+    the returned plan lists it as unassigned with its reason. Only the
+    ``candidates`` skilled technicians working closest to the order are
+    considered, which keeps the model small on a big day.
     """
     started = time.monotonic()
+    skilled = [
+        t
+        for t in problem.technicians
+        if t.id == visit.pinned_technician or (visit.pinned_technician is None and visit.skills <= t.skills)
+    ]
+    if len(problem.technicians) <= candidates or not skilled:
+        return _insert_into(problem, plan, visit, time_limit_s, matrix, started)
+    where = {v.id: (v.lat, v.lon) for v in problem.visits}
+
+    def closeness(tech: TechnicianSpec) -> float:
+        route = plan.route_of(tech.id)
+        points = [(tech.start_lat, tech.start_lon)]
+        if route is not None:
+            points += [where[s.visit_id] for s in route.stops if s.visit_id in where]
+        return min((lat - visit.lat) ** 2 + (lon - visit.lon) ** 2 for lat, lon in points)
+
+    chosen = sorted(skilled, key=closeness)[:candidates]
+    ids = {t.id for t in chosen}
+    kept = {s.visit_id for r in plan.routes if r.technician_id in ids for s in r.stops}
+    sub_problem = Problem(chosen, [v for v in problem.visits if v.id in kept], problem.area_type)
+    sub_plan = Plan([r for r in plan.routes if r.technician_id in ids], [], 0, 0.0, 0, 0.0, plan.status)
+    sub = _insert_into(sub_problem, sub_plan, visit, time_limit_s, matrix, started)
+    routes = [r for r in plan.routes if r.technician_id not in ids] + sub.routes
+    order = {t.id: k for k, t in enumerate(problem.technicians)}
+    routes.sort(key=lambda r: order.get(r.technician_id, len(order)))
+    return Plan(
+        routes=routes,
+        unassigned=[*plan.unassigned, *[u for u in sub.unassigned if u.visit_id == visit.id]],
+        objective=plan.objective + int(sub.travel_m - sum(r.travel_m for r in sub_plan.routes)),
+        travel_m=sum(r.travel_m for r in routes),
+        breaches=sum(1 for r in routes for st in r.stops if st.late_s > 0),
+        solve_s=time.monotonic() - started,
+        status=sub.status,
+        stats={"mode": "urgent_insertion", "candidates": len(chosen)},
+    )
+
+
+def _insert_into(
+    problem: Problem,
+    plan: Plan,
+    visit: VisitSpec,
+    time_limit_s: float,
+    matrix: TravelMatrix | None,
+    started: float,
+) -> Plan:
     full = Problem(problem.technicians, [*problem.visits, visit], problem.area_type)
     data = create_data_model(full, matrix)
     node_of = {v.id: node for node, v in enumerate(data.visits)}
@@ -738,6 +821,21 @@ def insert_urgent(
     result = read_plan(data, setup, solution, started, "optimized")
     result.stats["mode"] = "urgent_insertion"
     return result
+
+
+def plan_score(problem: Problem, plan: Plan) -> float:
+    """The plan's cost on the objective's scale, computed from the plan itself:
+    travel metres, late starts and left-out orders priced as in the model.
+    Comparable between plans of the same problem from different models."""
+    visits = {v.id: v for v in problem.visits}
+    late = sum(
+        s.late_s * _late_cost(visits[s.visit_id])
+        for r in plan.routes
+        for s in r.stops
+        if s.visit_id in visits
+    )
+    dropped = sum(_penalty(visits[u.visit_id]) for u in plan.unassigned if u.visit_id in visits)
+    return plan.travel_m + late + dropped
 
 
 def plan_sequences(plan: Plan) -> dict[int | str, list[int | str]]:

@@ -1,33 +1,402 @@
-"""Schemas of the mobile API."""
+"""Schemas of the mobile API: strict about what the phone sends, explicit about answers.
+
+Unknown fields are refused (marshmallow's default), numbers and booleans must be
+JSON numbers and booleans (no "12" or "yes"), coordinates must be on the globe,
+and timestamps from the phone's clock must be plausible.
+"""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+import numbers
+from datetime import datetime, timedelta
+
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+
+from core.clock import city_tz, now, to_local_naive
+
+EARLIEST_CLIENT_TIME = datetime(2000, 1, 1)
+# Phone clocks drift; a timestamp further ahead than this is refused as impossible.
+CLIENT_CLOCK_AHEAD = timedelta(minutes=10)
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{7,99}$"
+
+STATUSES = ("en_route", "arrived", "started", "paused", "resumed", "completed", "failed")
+SLA_PAUSE_REASONS = ("customer_absent", "site_inaccessible", "customer_requested_delay")
+WORK_PAUSE_REASONS = ("waiting_for_parts", "technician_break", "other")
+PAUSE_REASONS = SLA_PAUSE_REASONS + WORK_PAUSE_REASONS
+SYNC_ACTION_TYPES = ("status", "checklist", "followup", "followup_request", "location")
+MAX_PINGS_PER_BATCH = 500
+MAX_SYNC_ACTIONS = 100
+MAX_ID = 2_147_483_647  # the database's integer range
 
 
-class RouteStopSchema(Schema):
-    sequence = fields.Integer()
+# ---------------------------------------------------------------- strict fields
+
+class StrictFloat(fields.Float):
+    """A JSON number only: strings and booleans are wrong types, not numbers."""
+
+    def _validated(self, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+class StrictInteger(fields.Integer):
+    """A JSON integer only (booleans are not integers here)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+class StrictBoolean(fields.Boolean):
+    """true or false only (no "yes", 1 or "on")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class ClientTime(fields.DateTime):
+    """A time from the phone's clock, as city wall-clock time, refused when impossible.
+
+    With an offset it is converted to city time; without one it is taken as city time.
+    Before 2000 or more than CLIENT_CLOCK_AHEAD in the future is refused.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = to_local_naive(super()._deserialize(value, attr, data, **kwargs))
+        if parsed < EARLIEST_CLIENT_TIME:
+            raise ValidationError("Impossible time: before 2000-01-01.")
+        if parsed > now() + CLIENT_CLOCK_AHEAD:
+            raise ValidationError("Impossible time: in the future by the server's clock.")
+        return parsed
+
+
+class CityDateTime(fields.DateTime):
+    """A stored (naive, city wall-clock) time, sent with the city's UTC offset (RFC 3339),
+    e.g. 2026-11-22T09:00:00+08:00, so a phone set to another zone reads it right."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=city_tz())
+        return value.isoformat()
+
+
+class Ready(fields.Nested):
+    """Nested data the service already made JSON-ready (the checklist template, findings):
+    documented as the nested schema, passed through as is. The route repeats the same
+    template for every stop, and dumping it field by field is most of the route's time."""
+
+    def _serialize(self, nested_obj, attr, obj, **kwargs):
+        return nested_obj
+
+
+def latitude(**kwargs) -> StrictFloat:
+    return StrictFloat(validate=validate.Range(-90, 90), **kwargs)
+
+
+def longitude(**kwargs) -> StrictFloat:
+    return StrictFloat(validate=validate.Range(-180, 180), **kwargs)
+
+
+def accuracy(**kwargs) -> StrictFloat:
+    return StrictFloat(validate=validate.Range(0, 100_000), allow_none=True, **kwargs)
+
+
+def _both_or_neither(data: dict, first: str, second: str) -> None:
+    if (data.get(first) is None) != (data.get(second) is None):
+        raise ValidationError(f"Give both {first} and {second}, or neither.", second)
+
+
+# ---------------------------------------------------------------- requests
+
+class StatusChangeSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES), metadata={
+        "description": "en_route, arrived (needs lat/lon), started, paused (needs reason), "
+                       "resumed, completed (runs the close-out check), failed (needs reason)."})
+    lat = latitude()
+    lon = longitude()
+    accuracy_m = accuracy()
+    reason = fields.String(validate=validate.Length(min=1, max=500), metadata={
+        "description": "paused: one of " + ", ".join(PAUSE_REASONS)
+                       + " (the first three pause the SLA clock); failed: why, in words."})
+    note = fields.String(validate=validate.Length(max=500))
+    version = StrictInteger(validate=validate.Range(0, MAX_ID), metadata={
+        "description": "The order version the phone last saw (optimistic lock)."})
+    client_time = ClientTime(metadata={"description": "When it happened, by the phone's clock."})
+
+    @validates_schema
+    def _fix_is_whole(self, data: dict, **_kw) -> None:
+        _both_or_neither(data, "lat", "lon")
+
+
+class ChecklistSubmitSchema(Schema):
+    answers = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=60)),
+                          values=fields.Raw(allow_none=True), required=True, metadata={
+        "description": "item id -> true/false (boolean and consent items), a number or "
+                       "{\"value\": n, \"unit\": \"cm\"} (measurements); null clears an answer."})
+    client_time = ClientTime()
+
+
+class PingSchema(Schema):
+    lat = latitude(required=True)
+    lon = longitude(required=True)
+    accuracy_m = accuracy()
+    recorded_at = ClientTime(required=True)
+
+
+class PingBatchSchema(Schema):
+    pings = fields.List(fields.Nested(PingSchema), required=True,
+                        validate=validate.Length(min=1, max=MAX_PINGS_PER_BATCH))
+    client_time = ClientTime()
+
+
+class FollowUpResultSchema(Schema):
+    method = fields.String(required=True, validate=validate.OneOf(["phone", "visit"]))
+    satisfied = StrictBoolean(required=True)
+    service_working = StrictBoolean(load_default=True)
+    note = fields.String(validate=validate.Length(max=2000))
+    client_time = ClientTime()
+
+
+class FollowUpRequestSchema(Schema):
+    method = fields.String(required=True, validate=validate.OneOf(["phone", "visit"]))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    client_time = ClientTime()
+
+
+class SyncActionSchema(Schema):
+    id = fields.String(required=True, validate=validate.Regexp(IDEMPOTENCY_KEY_PATTERN),
+                       metadata={"description": "The phone's action id; used as its "
+                                                "idempotency key."})
+    type = fields.String(required=True, validate=validate.OneOf(SYNC_ACTION_TYPES))
+    order_id = StrictInteger(allow_none=True, validate=validate.Range(1, MAX_ID), metadata={
+        "description": "Required except for location batches."})
+    payload = fields.Dict(keys=fields.String(), required=True, metadata={
+        "description": "The body the matching endpoint takes (status, checklist, followup, "
+                       "followup-request, location)."})
+    # Kept as sent: it joins the payload, whose fingerprint must match the online request.
+    client_time = fields.String(metadata={"format": "date-time", "description":
+                                          "When the action was taken, by the phone's clock."})
+
+    @validates("client_time")
+    def _plausible_time(self, value: str, **_kw) -> None:
+        ClientTime().deserialize(value)
+
+
+class SyncRequestSchema(Schema):
+    actions = fields.List(fields.Nested(SyncActionSchema), required=True,
+                          validate=validate.Length(min=1, max=MAX_SYNC_ACTIONS))
+
+
+class PhotoUploadSchema(Schema):
+    """Documentation of the multipart upload (parsed in the view: form and file together)."""
+
+    item_id = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+# ---------------------------------------------------------------- answers
+
+class FindingSchema(Schema):
+    rule_id = fields.String()
+    check = fields.String()
+    severity = fields.String()
+    item_id = fields.String(allow_none=True)
+    measured = fields.Float(allow_none=True)
+    unit = fields.String(allow_none=True)
+    limit = fields.Float(allow_none=True)
+    message = fields.String()
+    remedy = fields.String(allow_none=True)
+
+
+class ChecklistItemSchema(Schema):
+    id = fields.String()
+    rule_id = fields.String()
+    type = fields.String(metadata={"description": "boolean | measurement | consent | photo"})
+    label = fields.String()
+    label_zh = fields.String()
+    label_en = fields.String()
+    unit = fields.String(allow_none=True)
+    min_value = fields.Float(allow_none=True)
+    max_value = fields.Float(allow_none=True)
+    required = fields.Boolean()
+    photo_required = fields.Boolean()
+    required_if = fields.String(allow_none=True)
+
+
+class SlaSchema(Schema):
+    paused = fields.Boolean()
+    restore_deadline = CityDateTime()
+    restore_breached = fields.Boolean()
+    response_deadline = CityDateTime()
+
+
+class StopSchema(Schema):
+    sequence = fields.Integer(allow_none=True)
     order_id = fields.Integer()
     code = fields.String()
     kind = fields.String()
     product = fields.String()
     priority = fields.String()
     state = fields.String()
-    planned_start = fields.NaiveDateTime(allow_none=True)
-    appointment_start = fields.NaiveDateTime(allow_none=True)
-    appointment_end = fields.NaiveDateTime(allow_none=True)
+    state_label = fields.String()
+    description = fields.String(allow_none=True)
+    planned_start = CityDateTime(allow_none=True, metadata={
+        "description": "Planned arrival."})
+    appointment_start = CityDateTime(allow_none=True)
+    appointment_end = CityDateTime(allow_none=True)
+    duration_min = fields.Integer()
     address = fields.String()
+    district = fields.String(allow_none=True)
     lat = fields.Float(allow_none=True)
     lon = fields.Float(allow_none=True)
     customer_name = fields.String()
-    customer_phone = fields.String(allow_none=True)
-    restore_deadline = fields.NaiveDateTime()
-    findings = fields.List(fields.Dict())
-    checklist = fields.List(fields.Dict())
+    contact_name = fields.String(allow_none=True)
+    customer_phone = fields.String(allow_none=True, metadata={
+        "description": "Masked (138******78) except while the visit is under way."})
+    restore_deadline = CityDateTime(metadata={
+        "description": "SLA restore deadline (moved by customer-caused pauses)."})
+    sla = fields.Nested(SlaSchema)
+    findings = Ready(FindingSchema, many=True)
+    checklist = Ready(ChecklistItemSchema, many=True)
+    arrived_at = CityDateTime(allow_none=True)
+    work_started_at = CityDateTime(allow_none=True)
+    paused = fields.Boolean()
+    pause_reason = fields.String(allow_none=True)
+    allowed_statuses = fields.List(fields.String(), metadata={
+        "description": "Status changes the phone may send now."})
+    technician_id = fields.Integer(allow_none=True)
     version = fields.Integer()
 
 
 class RouteSchema(Schema):
     technician_id = fields.Integer()
     date = fields.Date()
-    stops = fields.List(fields.Nested(RouteStopSchema))
+    stops = fields.List(fields.Nested(StopSchema))
+
+
+class ShiftSchema(Schema):
+    date = fields.Date()
+    start = CityDateTime()
+    end = CityDateTime()
+    lunch_start = CityDateTime(allow_none=True)
+    lunch_end = CityDateTime(allow_none=True)
+    max_work_min = fields.Integer()
+
+
+class MeSchema(Schema):
+    user_id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    technician_id = fields.Integer()
+    name = fields.String()
+    phone = fields.String(allow_none=True)
+    skills = fields.List(fields.String())
+    district = fields.String(allow_none=True)
+    shift = fields.Nested(ShiftSchema)
+    last_lat = fields.Float(allow_none=True)
+    last_lon = fields.Float(allow_none=True)
+    last_seen_at = CityDateTime(allow_none=True)
+
+
+class StatusAnswerSchema(Schema):
+    status = fields.String()
+    state = fields.String()
+    at = CityDateTime()
+    far_from_site = fields.Boolean(allow_none=True)
+    distance_from_site_m = fields.Float(allow_none=True)
+    sla_paused = fields.Boolean()
+    stop = fields.Nested(StopSchema)
+
+
+class ChecklistEntrySchema(ChecklistItemSchema):
+    answer = fields.Raw(allow_none=True)
+    photos = fields.Integer()
+
+
+class ChecklistStateSchema(Schema):
+    order_id = fields.Integer()
+    state = fields.String()
+    items = fields.List(fields.Nested(ChecklistEntrySchema))
+    answers = fields.Dict()
+    missing = fields.List(fields.Nested(FindingSchema), metadata={
+        "description": "What still stops close-out: missing, failing or unconfirmed items "
+                       "and missing photos. Empty when the order may be completed."})
+    warnings = fields.List(fields.Nested(FindingSchema))
+    complete = fields.Boolean()
+    override = fields.Dict(allow_none=True)
+    version = fields.Integer()
+
+
+class PhotoSchema(Schema):
+    id = fields.String(metadata={"description": "Unguessable photo id."})
+    order_id = fields.Integer()
+    item_id = fields.String()
+    sha256 = fields.String()
+    mime = fields.String()
+    width = fields.Integer()
+    height = fields.Integer()
+    size_bytes = fields.Integer()
+    taken_at = CityDateTime(allow_none=True, metadata={
+        "description": "EXIF capture time, kept as evidence."})
+    gps_lat = fields.Float(allow_none=True)
+    gps_lon = fields.Float(allow_none=True)
+    created_at = CityDateTime()
+    url = fields.String()
+
+
+class LocationAnswerSchema(Schema):
+    accepted = fields.Integer()
+    duplicates = fields.Integer()
+    last_lat = fields.Float(allow_none=True)
+    last_lon = fields.Float(allow_none=True)
+    last_seen_at = CityDateTime(allow_none=True)
+
+
+class FollowUpAnswerSchema(Schema):
+    order_id = fields.Integer()
+    state = fields.String()
+    followup_method = fields.String(allow_none=True)
+    followup_satisfied = fields.Boolean(allow_none=True)
+    repeat_order_id = fields.Integer(allow_none=True)
+
+
+class FollowUpRequestAnswerSchema(Schema):
+    order_id = fields.Integer()
+    code = fields.String()
+    kind = fields.String()
+    state = fields.String()
+    parent_id = fields.Integer()
+    method = fields.String()
+
+
+class CurrentOrderSchema(Schema):
+    state = fields.String()
+    technician_id = fields.Integer(allow_none=True)
+    version = fields.Integer()
+
+
+class SyncResultSchema(Schema):
+    id = fields.String()
+    type = fields.String()
+    order_id = fields.Integer(allow_none=True)
+    status = fields.String(metadata={"description": "applied | refused | duplicate"})
+    http_status = fields.Integer(metadata={
+        "description": "The status the matching endpoint answered (or first answered)."})
+    response = fields.Raw(allow_none=True, metadata={
+        "description": "The matching endpoint's answer when applied."})
+    problem = fields.Dict(allow_none=True, metadata={
+        "description": "Problem details (as the endpoint would answer) when refused."})
+    current = fields.Nested(CurrentOrderSchema, allow_none=True)
+
+
+class SyncAnswerSchema(Schema):
+    results = fields.List(fields.Nested(SyncResultSchema))

@@ -8,6 +8,8 @@ from sqlalchemy.engine import make_url
 
 from core.migrate import downgrade, upgrade
 
+INITIAL_REVISION = "1611da11f7b0"
+
 
 def test_openapi_lists_endpoints(client):
     spec = client.get("/openapi.json").get_json()
@@ -32,11 +34,15 @@ def _walk(url: str) -> None:
     engine = create_engine(url)
     tables = set(inspect(engine).get_table_names())
     assert {"work_orders", "technicians", "audit_events", "users"} <= tables
+    assert {"photos", "idempotency_records", "location_pings"} <= tables
     columns = {c["name"] for c in inspect(engine).get_columns("work_orders")}
     assert "sla_clock" in columns
-    downgrade(url, "-1")
+    # Down to the initial schema (later revisions stack on top): no SLA clock, no mobile tables.
+    downgrade(url, INITIAL_REVISION)
     after_down = {c["name"] for c in inspect(engine).get_columns("work_orders")}
     assert after_down == columns - {"sla_clock"}
+    assert not {"photos", "idempotency_records", "location_pings"} & set(
+        inspect(engine).get_table_names())
     upgrade(url)
     assert set(inspect(engine).get_table_names()) == tables
     assert {c["name"] for c in inspect(engine).get_columns("work_orders")} == columns

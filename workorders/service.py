@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session
 
 import standards
@@ -19,6 +19,7 @@ from core.clock import now
 from core.errors import Conflict, Invalid, NotFound
 from core.geocoding import Geocoder, default_geocoder, distance_m
 from core.models import User
+from mobile_api.models import Photo
 from technicians.models import Technician
 from workorders import lifecycle
 from workorders.models import Customer, LineRecord, Site, WorkOrder
@@ -188,6 +189,8 @@ def _scope(stmt, actor: Actor):
     if actor.role == "customer":
         return stmt.where(WorkOrder.customer_id == actor.customer_id)
     if actor.role == "technician":
+        if actor.technician_id is None:  # a technician login without a profile sees nothing
+            return stmt.where(false())
         return stmt.where(WorkOrder.technician_id == actor.technician_id)
     return stmt
 
@@ -257,7 +260,8 @@ def transition(session: Session, actor: Actor, order: WorkOrder, target: str,
     """Move an order to `target` if the table allows it for the actor's role and its guard holds.
 
     `details` may carry version, reason, technician_id, planned_start, lat, lon,
-    checklist (answers) and followup, depending on the target.
+    checklist (answers) and followup, depending on the target, and `evidence` (a
+    dict added to the audit event, e.g. the phone's GPS fix and clock).
     """
     version = details.get("version")
     if version is not None and version != order.version:
@@ -291,7 +295,7 @@ def transition(session: Session, actor: Actor, order: WorkOrder, target: str,
         if details.get("checklist"):
             order.checklist = {**(order.checklist or {}), **details["checklist"]}
         findings = standards.validate_closeout(
-            order.kind, order.product, order.checklist or {}, photos=_photo_counts(order),
+            order.kind, order.product, order.checklist or {}, photos=photo_counts(session, order.id),
             override=order.override)
         order.closeout_findings = [f.to_dict() for f in findings]
         if any(f.severity == "block" for f in findings):
@@ -313,6 +317,8 @@ def transition(session: Session, actor: Actor, order: WorkOrder, target: str,
     if target in ("validated", "scheduled") and order.state in ("assigned", "en_route"):
         extra["unassigned_technician_id"] = order.technician_id
         order.technician_id = None
+    # Where the change came from (the phone's GPS fix, its clock), for the audit trail.
+    extra.update(details.get("evidence") or {})
     _move(session, actor, order, target, reason=reason, extra=extra)
 
     if target == "followed_up":
@@ -332,9 +338,16 @@ def _arrival_fix(order: WorkOrder, lat: float | None, lon: float | None) -> dict
             "far_from_site": distance > FAR_FROM_SITE_M}
 
 
-def _photo_counts(order: WorkOrder) -> dict[str, int]:
-    counts = (order.checklist or {}).get("_photos", {})
-    return {str(k): int(v) for k, v in counts.items()} if isinstance(counts, dict) else {}
+def arrival_fix(order: WorkOrder, lat: float | None, lon: float | None) -> dict[str, Any]:
+    """The GPS fix against the site: distance in metres and whether it is far from it."""
+    return _arrival_fix(order, lat, lon)
+
+
+def photo_counts(session: Session, order_id: int) -> dict[str, int]:
+    """Stored evidence photos of an order, counted per checklist item."""
+    stmt = (select(Photo.item_id, func.count(Photo.id))
+            .where(Photo.order_id == order_id).group_by(Photo.item_id))
+    return {item_id: int(count) for item_id, count in session.execute(stmt)}
 
 
 def record_override(session: Session, actor: Actor, order: WorkOrder, reason: str) -> WorkOrder:

@@ -68,23 +68,15 @@ class _OsrmStandIn(BaseHTTPRequestHandler):
             return
         coords = url.path.rsplit("/", 1)[1].split(";")
         query = parse_qs(url.query)
-        ids = [
-            int(round(float(c.split(",")[1]) * 1000)) for c in coords
-        ]  # lat encodes the point number
-        src = (
-            [int(i) for i in query["sources"][0].split(";")]
-            if "sources" in query
-            else range(len(ids))
-        )
+        ids = [int(round(float(c.split(",")[1]) * 1000)) for c in coords]  # lat encodes the point number
+        src = [int(i) for i in query["sources"][0].split(";")] if "sources" in query else range(len(ids))
         dst = (
             [int(i) for i in query["destinations"][0].split(";")]
             if "destinations" in query
             else range(len(ids))
         )
         durations = [[100.0 * abs(ids[s] - ids[d]) for d in dst] for s in src]
-        distances = [
-            [1000.0 * abs(ids[s] - ids[d]) if ids[d] != 99 else None for d in dst] for s in src
-        ]
+        distances = [[1000.0 * abs(ids[s] - ids[d]) if ids[d] != 99 else None for d in dst] for s in src]
         body = json.dumps({"code": "Ok", "durations": durations, "distances": distances}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

@@ -31,9 +31,7 @@ def tech(
             "lunch_latest_s": lunch[1],
             "lunch_duration_s": lunch[2],
         }
-    return TechnicianSpec(
-        tid, frozenset(skills), lat, lon, lat, lon, shift[0], shift[1], **lunch_kw, **kw
-    )
+    return TechnicianSpec(tid, frozenset(skills), lat, lon, lat, lon, shift[0], shift[1], **lunch_kw, **kw)
 
 
 def visit(vid, where=(1.0, 1.0), window=(8 * H, 18 * H), duration_s=30 * 60, **kw) -> VisitSpec:
@@ -87,9 +85,7 @@ def check_times(problem: Problem, plan: Plan) -> None:
             clock = stop.end_s
             if route.lunch_start_s is not None and t.lunch_duration_s:
                 lunch_end = route.lunch_start_s + t.lunch_duration_s
-                assert stop.end_s <= route.lunch_start_s or stop.start_s >= lunch_end, (
-                    "work overlaps lunch"
-                )
+                assert stop.end_s <= route.lunch_start_s or stop.start_s >= lunch_end, "work overlaps lunch"
 
 
 def test_skills_respected() -> None:
@@ -119,10 +115,7 @@ def test_shift_and_windows_respected() -> None:
 def test_lunch_break_taken_within_its_window() -> None:
     problem = Problem(
         [tech("t1", lunch=(11 * H + 1800, 13 * H, H))],
-        [
-            visit(i, (0.5 * i, 0.3), window=(8 * H, 18 * H), duration_s=45 * 60)
-            for i in range(1, 10)
-        ],
+        [visit(i, (0.5 * i, 0.3), window=(8 * H, 18 * H), duration_s=45 * 60) for i in range(1, 10)],
     )
     plan = solve(problem, time_limit_s=1)
     (route,) = plan.routes
@@ -133,9 +126,7 @@ def test_lunch_break_taken_within_its_window() -> None:
 
 
 def test_max_work_time_respected() -> None:
-    problem = Problem(
-        [tech("t1", max_work_s=3 * H)], [visit(i, (0.2 * i, 0)) for i in range(1, 12)]
-    )
+    problem = Problem([tech("t1", max_work_s=3 * H)], [visit(i, (0.2 * i, 0)) for i in range(1, 12)])
     plan = solve(problem, time_limit_s=1)
     (route,) = plan.routes
     assert route.work_s <= 3 * H
@@ -284,9 +275,7 @@ def test_urgent_insertion_keeps_existing_sequences() -> None:
 def test_urgent_insertion_reports_reason_when_it_cannot_fit() -> None:
     problem = Problem([tech("t1", skills={"adsl"})], [visit(1, (1, 0))])
     plan = solve(problem, time_limit_s=1)
-    new_plan = insert_urgent(
-        problem, plan, visit("sdh", (1, 1), skills=frozenset({"sdh"}), priority="P1")
-    )
+    new_plan = insert_urgent(problem, plan, visit("sdh", (1, 1), skills=frozenset({"sdh"}), priority="P1"))
     assert reasons(new_plan) == {"sdh": "no_skilled_technician"}
     assert plan_sequences(new_plan) == plan_sequences(plan)
 
@@ -309,3 +298,27 @@ def test_plan_is_plain_json() -> None:
 def test_empty_day() -> None:
     plan = solve(Problem([tech("t1")], []), time_limit_s=0.5)
     assert plan.routes == [] and plan.unassigned == [] and plan.status == "empty"
+
+
+def test_large_day_is_split_by_district_and_polished_whole() -> None:
+    from dispatch.solver import SearchSettings
+
+    rng = random.Random(5)
+    techs = [tech(f"n{t}", base=(10, 0), district="north") for t in range(2)]
+    techs += [tech(f"s{t}", base=(-10, 0), district="south") for t in range(2)]
+    techs.append(tech("ent", skills=("enterprise",), base=(10, 1), district="north"))
+    visits = [
+        visit(f"{d}{i}", (c + rng.uniform(-2, 2), rng.uniform(-2, 2)), district=d)
+        for d, c in (("north", 10), ("south", -10))
+        for i in range(12)
+    ]
+    # An enterprise fault in the south: only the north has the skill.
+    visits.append(
+        visit("ent-fault", (-9, 0), skills=frozenset({"enterprise"}), priority="P1", district="south")
+    )
+    problem = Problem(techs, visits)
+    plan = solve(problem, time_limit_s=4, settings=SearchSettings(decompose_above_visits=10))
+    assert plan.stats.get("mode") == "by_district"
+    assert assigned(plan)["ent-fault"] == "ent"
+    assert plan.unassigned == []
+    check_times(problem, plan)

@@ -1,0 +1,99 @@
+"""What the phone's status buttons mean for a work order: one table, read top to bottom.
+
+The phone speaks of its day (en route, arrived, started, paused, resumed,
+completed, failed); the order's lifecycle (``workorders.lifecycle``) speaks of
+states. Each row says which lifecycle state a status moves the order to (None:
+the state stays and only the visit's progress is recorded), from which states
+the phone may send it, and what it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import AuditEvent
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    target: str | None  # lifecycle state to move to; None keeps the state
+    from_states: tuple[str, ...]
+    needs_fix: bool = False  # a GPS fix (lat, lon) is required
+    needs_reason: bool = False
+    effect: str | None = None  # what a stateless status records
+
+
+STATUS_CHANGES: dict[str, StatusChange] = {
+    "en_route": StatusChange("en_route", ("assigned",)),
+    # Far from the site is accepted but flagged (workorders.service.arrival_fix).
+    "arrived": StatusChange("on_site", ("en_route",), needs_fix=True),
+    "started": StatusChange(None, ("on_site",), effect="work_started"),
+    # customer_absent, site_inaccessible, customer_requested_delay pause the SLA clock.
+    "paused": StatusChange(None, ("en_route", "on_site"), needs_reason=True, effect="pause"),
+    "resumed": StatusChange(None, ("en_route", "on_site"), effect="resume"),
+    # The lifecycle runs the close-out check (standards.validate_closeout) on the way.
+    "completed": StatusChange("completed", ("on_site",)),
+    "failed": StatusChange("needs_revisit", ("en_route", "on_site"), needs_reason=True),
+}
+
+# Audit actions that make up a visit's progress (besides the lifecycle's own state:*).
+FIELD_STARTED, FIELD_PAUSED, FIELD_RESUMED = "field:started", "field:paused", "field:resumed"
+_PROGRESS_ACTIONS = ("state:en_route", "state:on_site", FIELD_STARTED, FIELD_PAUSED,
+                     FIELD_RESUMED)
+
+
+@dataclass
+class VisitProgress:
+    """Where the current visit stands, read from the order's audit trail."""
+
+    work_started_at: datetime | None = None
+    field_paused: bool = False
+    pause_reason: str | None = None
+    sla_paused: bool = False  # set by the caller from the order's SLA clock
+
+    @property
+    def paused(self) -> bool:
+        return self.field_paused or self.sla_paused
+
+
+def visit_progress(session: Session, order_ids: list[int]) -> dict[int, VisitProgress]:
+    """Progress of the current visit of each order (a new en_route starts a new visit)."""
+    progress = {order_id: VisitProgress() for order_id in order_ids}
+    if not order_ids:
+        return progress
+    stmt = (select(AuditEvent.entity_id, AuditEvent.action, AuditEvent.at, AuditEvent.after)
+            .where(AuditEvent.entity_type == "work_order",
+                   AuditEvent.entity_id.in_(order_ids),
+                   AuditEvent.action.in_(_PROGRESS_ACTIONS))
+            .order_by(AuditEvent.at, AuditEvent.id))
+    for order_id, action, at, after in session.execute(stmt):
+        visit = progress[order_id]
+        if action == "state:en_route":
+            progress[order_id] = VisitProgress()
+        elif action == FIELD_STARTED:
+            visit.work_started_at = at
+        elif action == FIELD_PAUSED:
+            visit.field_paused, visit.pause_reason = True, (after or {}).get("reason")
+        elif action == FIELD_RESUMED:
+            visit.field_paused, visit.pause_reason = False, None
+    return progress
+
+
+def allowed_statuses(state: str, visit: VisitProgress) -> list[str]:
+    """The statuses the phone may send now, in table order."""
+    allowed = []
+    for status, change in STATUS_CHANGES.items():
+        if state not in change.from_states:
+            continue
+        if status == "started" and (visit.work_started_at is not None or visit.paused):
+            continue
+        if status == "paused" and visit.paused:
+            continue
+        if status == "resumed" and not visit.paused:
+            continue
+        allowed.append(status)
+    return allowed
