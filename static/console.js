@@ -117,8 +117,9 @@
     animate: false,  // no fly-in: a filter change redraws at once (and other markers do not drift)
     showCoverageOnHover: false,
     spiderfyOnMaxZoom: true,
-    disableClusteringAtZoom: 15,
-    maxClusterRadius: 45,
+    // Street level: only orders at (nearly) the same address stay grouped; clicking such a
+    // group fans it out, so two orders at one site are both reachable.
+    maxClusterRadius: function (zoom) { return zoom >= 15 ? 8 : 45; },
     iconCreateFunction: function (group) {
       var children = group.getAllChildMarkers(), worst = 0;
       for (var i = 0; i < children.length && worst < 2; i++) {
@@ -130,6 +131,7 @@
         'px">' + n + "</div>", className: "mc-icon", iconSize: [size, size] });
     }
   }).addTo(map);
+  state.cluster = cluster;
 
   function orderIcon(p) {
     var cls = "om p-" + p.priority + " r-" + p.risk + (p.blocked ? " blocked" : "");

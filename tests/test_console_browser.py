@@ -93,14 +93,26 @@ def _ready(page) -> None:
 
 
 def _show_order(page, order_id: int) -> None:
-    """Zoom the map onto one order so its own marker (not a cluster) is drawn, and click it."""
-    page.evaluate("""(id) => {
-      const f = window.consoleApp.features.get(id);
+    """Zoom onto one order and click its marker, fanning out its address's group first."""
+    grouped = page.evaluate("""(id) => {
+      const app = window.consoleApp, f = app.features.get(id);
       window.consoleMap.setView([f.geometry.coordinates[1], f.geometry.coordinates[0]], 17,
                                 {animate: false});
+      const parent = app.cluster.getVisibleParent(app.markers.get(id));
+      return parent !== app.markers.get(id);
     }""", order_id)
+    if grouped:  # another order at the same address: click the group, it fans out
+        page.evaluate("""(id) => {
+          const app = window.consoleApp;
+          app.cluster.getVisibleParent(app.markers.get(id))._icon.classList.add('to-open');
+        }""", order_id)
+        page.click(".to-open")
     page.click(f'.om-icon[data-order="{order_id}"]')
-    page.wait_for_selector("#panel:not([hidden]) h2")
+    page.wait_for_selector(f'#panel:not([hidden]) h2:has-text("{_code(page, order_id)}")')
+
+
+def _code(page, order_id: int) -> str:
+    return page.evaluate("(id) => window.consoleApp.features.get(id).properties.code", order_id)
 
 
 def test_dispatcher_day_on_the_map_filter_assign_plan_and_switch_language(city, page):
