@@ -60,6 +60,7 @@ GZIP_ABOVE_BYTES = 2048
 
 # ---------------------------------------------------------------- helpers
 
+
 def _args(schema: Schema, data: Any) -> dict:
     try:
         return schema.load(data or {})
@@ -90,8 +91,7 @@ def _default(value: Any) -> Any:
 
 def _json(payload: Any, status: int = 200) -> Response:
     """Compact JSON, gzipped when the browser accepts it and it is worth it."""
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"),
-                      default=_default).encode()
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=_default).encode()
     response = Response(body, status=status, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     response.vary.add("Accept-Encoding")
@@ -110,18 +110,21 @@ def _order_for_action(order_id: int, version: int | None) -> WorkOrder:
     if order is None:
         raise NotFound(_("No such work order."))
     if version is not None and version != order.version:
-        raise Conflict(_("The order changed since you loaded it; it has been reloaded."),
-                       slug="stale-version", current_version=order.version)
+        raise Conflict(
+            _("The order changed since you loaded it; it has been reloaded."),
+            slug="stale-version",
+            current_version=order.version,
+        )
     return order
 
 
 def _thresholds() -> tuple[int, int]:
     cfg = current_app.config
-    return (int(cfg.get("SLA_AT_RISK_MIN", 60)) * 60,
-            int(cfg.get("SLA_RESPONSE_AT_RISK_MIN", 15)) * 60)
+    return (int(cfg.get("SLA_AT_RISK_MIN", 60)) * 60, int(cfg.get("SLA_RESPONSE_AT_RISK_MIN", 15)) * 60)
 
 
 # ---------------------------------------------------------------- labels for the page
+
 
 def _labels(lang: str) -> dict[str, dict[str, str]]:
     """Every code the page shows, in the page's language."""
@@ -130,32 +133,60 @@ def _labels(lang: str) -> dict[str, dict[str, str]]:
     return {
         "state": {s: lifecycle.label(s, lang) for s in lifecycle.STATES},
         "kind": {"install": _("Install"), "repair": _("Repair"), "follow_up": _("Follow-up")},
-        "product": {p: (rules.product(p).name_en if lang == "en" else rules.product(p).name_zh)
-                    for p in standards.PRODUCTS},
+        "product": {
+            p: (rules.product(p).name_en if lang == "en" else rules.product(p).name_zh)
+            for p in standards.PRODUCTS
+        },
         "priority": {"P1": _("P1 urgent"), "P2": _("P2 important"), "P3": _("P3 general")},
-        "risk": {"breached": _("SLA breached"), "at_risk": _("SLA at risk"),
-                 "fine": _("Within SLA")},
-        "skill": {"adsl": "ADSL", "lan": "LAN", "iptv": "IPTV",
-                  "enterprise_circuit": _("Enterprise circuit"),
-                  "enterprise_app": _("Enterprise application")},
-        "tier": {"group": _("Group"), "provincial": _("Provincial"), "local_a": _("Local A"),
-                 "local_b": _("Local B"), "local_c": _("Local C")},
+        "risk": {"breached": _("SLA breached"), "at_risk": _("SLA at risk"), "fine": _("Within SLA")},
+        "skill": {
+            "adsl": "ADSL",
+            "lan": "LAN",
+            "iptv": "IPTV",
+            "enterprise_circuit": _("Enterprise circuit"),
+            "enterprise_app": _("Enterprise application"),
+        },
+        "tier": {
+            "group": _("Group"),
+            "provincial": _("Provincial"),
+            "local_a": _("Local A"),
+            "local_b": _("Local B"),
+            "local_c": _("Local C"),
+        },
         "reason": {code: messages[pick] for code, messages in REASON_MESSAGES.items()},
-        "phase": {"queued": _("Queued"), "first_solution": _("First solution"),
-                  "local_search": _("Improving"), "done": _("Done"),
-                  "building": _("Reading the day"), "inserting": _("Inserting the order"),
-                  "districts": _("Planning district by district")},
-        "job_status": {"queued": _("Queued"), "running": _("Running"),
-                       "finished": _("Finished"), "failed": _("Failed"),
-                       "cancelled": _("Cancelled")},
-        "segment": {"travel": _("Travel"), "work": _("Work"), "lunch": _("Lunch"),
-                    "idle": _("Idle"), "off": _("Off shift")},
-        "action": {"created": _("Created"), "handover": _("Handed over"),
-                   "read_personal": _("Customer data read"),
-                   "sla_paused": _("SLA clock paused"), "sla_resumed": _("SLA clock resumed"),
-                   "checklist_override": _("Checklist override"),
-                   "repeat_repair_opened": _("Repeat repair opened"),
-                   "read_photo": _("Photo viewed")},
+        "phase": {
+            "queued": _("Queued"),
+            "first_solution": _("First solution"),
+            "local_search": _("Improving"),
+            "done": _("Done"),
+            "building": _("Reading the day"),
+            "inserting": _("Inserting the order"),
+            "districts": _("Planning district by district"),
+        },
+        "job_status": {
+            "queued": _("Queued"),
+            "running": _("Running"),
+            "finished": _("Finished"),
+            "failed": _("Failed"),
+            "cancelled": _("Cancelled"),
+        },
+        "segment": {
+            "travel": _("Travel"),
+            "work": _("Work"),
+            "lunch": _("Lunch"),
+            "idle": _("Idle"),
+            "off": _("Off shift"),
+        },
+        "action": {
+            "created": _("Created"),
+            "handover": _("Handed over"),
+            "read_personal": _("Customer data read"),
+            "sla_paused": _("SLA clock paused"),
+            "sla_resumed": _("SLA clock resumed"),
+            "checklist_override": _("Checklist override"),
+            "repeat_repair_opened": _("Repeat repair opened"),
+            "read_photo": _("Photo viewed"),
+        },
     }
 
 
@@ -167,53 +198,81 @@ def _strings() -> dict[str, str]:
         "load_failed": _("Could not load the map data; retrying."),
         "updated": _("Updated %(time)s"),
         "no_route": _("No planned stops"),
-        "assign": _("Assign"), "move": _("Move"), "unassign": _("Unassign"),
-        "cancel_order": _("Cancel order"), "cancel_reason": _("Reason for cancelling"),
+        "assign": _("Assign"),
+        "move": _("Move"),
+        "unassign": _("Unassign"),
+        "cancel_order": _("Cancel order"),
+        "cancel_reason": _("Reason for cancelling"),
         "reason_required": _("Say why the order is cancelled."),
         "assigned_ok": _("%(code)s assigned to %(name)s, stop %(seq)s at %(time)s."),
         "unassigned_ok": _("%(code)s taken back from the technician."),
         "cancelled_ok": _("%(code)s cancelled."),
         "refused": _("Refused"),
-        "fit": _("fits"), "lacks": _("lacks %(skills)s"),
-        "km": _("%(km)s km"), "stops_today": _("%(n)s stops"),
+        "fit": _("fits"),
+        "lacks": _("lacks %(skills)s"),
+        "km": _("%(km)s km"),
+        "stops_today": _("%(n)s stops"),
         "choose_technician": _("Choose a technician"),
         "plan_running": _("Planning the day…"),
         "plan_result": _("Proposed plan"),
-        "plan_summary": _("%(planned)s orders planned on %(techs)s technicians, "
-                          "%(unassigned)s left out, %(km)s km of driving, %(late)s late."),
+        "plan_summary": _(
+            "%(planned)s orders planned on %(techs)s technicians, "
+            "%(unassigned)s left out, %(km)s km of driving, %(late)s late."
+        ),
         "urgent_summary_ok": _("%(code)s fits: %(name)s, stop %(seq)s at %(time)s."),
         "urgent_summary_no": _("%(code)s fits nowhere today."),
         "unassigned_orders": _("Orders left out"),
         "none_left_out": _("Every order is planned."),
-        "accept": _("Accept"), "discard": _("Discard"),
-        "applied": _("Plan applied."), "discarded": _("Plan discarded."),
+        "accept": _("Accept"),
+        "discard": _("Discard"),
+        "applied": _("Plan applied."),
+        "discarded": _("Plan discarded."),
         "job_failed": _("The optimizer failed: %(error)s"),
         "best_cost": _("best cost %(cost)s"),
         "pick_urgent": _("Pick an unassigned P1 order on the map (or from this list)."),
         "no_urgent": _("No unassigned P1 order on the board."),
         "insert": _("Insert"),
-        "details": _("Details"), "findings": _("Standards findings"),
-        "no_findings": _("No findings."), "sla": _("SLA clocks"),
-        "audit": _("Audit trail"), "photos": _("Photos"),
+        "details": _("Details"),
+        "findings": _("Standards findings"),
+        "no_findings": _("No findings."),
+        "sla": _("SLA clocks"),
+        "audit": _("Audit trail"),
+        "photos": _("Photos"),
         "no_photos": _("No photos yet."),
-        "response_due": _("Respond by"), "restore_due": _("Restore by"),
-        "responded": _("Responded"), "paused": _("Clock paused"),
-        "left": _("%(time)s left"), "over": _("%(time)s over"),
-        "customer": _("Customer"), "address": _("Address"), "district": _("District"),
-        "product": _("Product"), "kind": _("Kind"), "priority": _("Priority"),
-        "state": _("State"), "technician": _("Technician"), "planned": _("Planned"),
-        "appointment": _("Appointment"), "skills": _("Skills needed"),
-        "duration": _("On site"), "minutes": _("%(n)s min"),
-        "description": _("Description"), "owner": _("Owner"), "source_plan": _("from the plan"),
+        "response_due": _("Respond by"),
+        "restore_due": _("Restore by"),
+        "responded": _("Responded"),
+        "paused": _("Clock paused"),
+        "left": _("%(time)s left"),
+        "over": _("%(time)s over"),
+        "customer": _("Customer"),
+        "address": _("Address"),
+        "district": _("District"),
+        "product": _("Product"),
+        "kind": _("Kind"),
+        "priority": _("Priority"),
+        "state": _("State"),
+        "technician": _("Technician"),
+        "planned": _("Planned"),
+        "appointment": _("Appointment"),
+        "skills": _("Skills needed"),
+        "duration": _("On site"),
+        "minutes": _("%(n)s min"),
+        "description": _("Description"),
+        "owner": _("Owner"),
+        "source_plan": _("from the plan"),
         "source_estimate": _("estimated"),
-        "position_seen": _("last seen %(time)s"), "at_home": _("at home base"),
-        "shift": _("Shift"), "blocked": _("Blocked by the installation code"),
+        "position_seen": _("last seen %(time)s"),
+        "at_home": _("at home base"),
+        "shift": _("Shift"),
+        "blocked": _("Blocked by the installation code"),
         "stop": _("Stop %(seq)s"),
         "stop_search": _("Stop searching (keep the best plan)"),
     }
 
 
 # ---------------------------------------------------------------- the page
+
 
 @bp.route("")
 def page():
@@ -241,24 +300,34 @@ def page():
 
 # ---------------------------------------------------------------- feeds for the map
 
+
 def order_feature(row: Any, at: datetime, thresholds: tuple[int, int]) -> dict:
     """One open order (a board row) as a GeoJSON point with what the map colours and filters by.
 
     Only what the map needs; empty properties are left out to keep 2,000 orders small.
     """
-    properties = {"code": row.code, "kind": row.kind, "product": row.product,
-                  "priority": row.priority, "state": row.state, "district": row.district,
-                  "due": f"{row.restore_deadline:%m-%d} {_hhmm(row.restore_deadline)}",
-                  "risk": service.sla_risk(row, at, *thresholds)}
+    properties = {
+        "code": row.code,
+        "kind": row.kind,
+        "product": row.product,
+        "priority": row.priority,
+        "state": row.state,
+        "district": row.district,
+        "due": f"{row.restore_deadline:%m-%d} {_hhmm(row.restore_deadline)}",
+        "risk": service.sla_risk(row, at, *thresholds),
+    }
     if row.technician_id is not None and row.state in service.ROUTE_STATES:
         properties["technician_id"] = row.technician_id
     if row.planned_start is not None:
         properties["planned"] = _hhmm(row.planned_start)
     if row.blocked:
         properties["blocked"] = True
-    return {"type": "Feature", "id": row.id,
-            "geometry": {"type": "Point", "coordinates": [round(row.lon, 5), round(row.lat, 5)]},
-            "properties": properties}
+    return {
+        "type": "Feature",
+        "id": row.id,
+        "geometry": {"type": "Point", "coordinates": [round(row.lon, 5), round(row.lat, 5)]},
+        "properties": properties,
+    }
 
 
 @bp.route("/api/orders")
@@ -267,31 +336,35 @@ def orders_feed():
     """Open orders on the day's board, as GeoJSON."""
     day = _day(_query(ConsoleDaySchema()))
     at, thresholds = now(), _thresholds()
-    features = [order_feature(row, at, thresholds)
-                for row in service.board_orders(get_session(), day)]
-    return _json({"type": "FeatureCollection", "day": day, "generated_at": at,
-                  "features": features})
+    features = [order_feature(row, at, thresholds) for row in service.board_orders(get_session(), day)]
+    return _json({"type": "FeatureCollection", "day": day, "generated_at": at, "features": features})
 
 
 def technician_item(tech: Technician) -> dict:
     """A technician as the map and the timeline need them."""
     seen = tech.last_lat is not None and tech.last_lon is not None
     lat, lon = (tech.last_lat, tech.last_lon) if seen else (tech.home_lat, tech.home_lon)
-    return {"id": tech.id, "name": tech.name, "district": tech.district,
-            "colour": service.technician_colour(tech.id), "skills": tech.skills or [],
-            "shift": list(service.shift_s(tech)),
-            "lunch_duration_s": (tech.lunch_duration_min or 0) * 60,
-            "position": [round(lat, 5), round(lon, 5)],
-            "home": [round(tech.home_lat, 5), round(tech.home_lon, 5)],
-            "seen": tech.last_seen_at if seen else None}
+    return {
+        "id": tech.id,
+        "name": tech.name,
+        "district": tech.district,
+        "colour": service.technician_colour(tech.id),
+        "skills": tech.skills or [],
+        "shift": list(service.shift_s(tech)),
+        "lunch_duration_s": (tech.lunch_duration_min or 0) * 60,
+        "position": [round(lat, 5), round(lon, 5)],
+        "home": [round(tech.home_lat, 5), round(tech.home_lon, 5)],
+        "seen": tech.last_seen_at if seen else None,
+    }
 
 
 @bp.route("/api/technicians")
 @require_roles(*VIEW_ROLES)
 def technicians_feed():
     """Active technicians at their last reported position (else their home base)."""
-    techs = get_session().scalars(select(Technician).where(Technician.active.is_(True))
-                                  .order_by(Technician.id))
+    techs = get_session().scalars(
+        select(Technician).where(Technician.active.is_(True)).order_by(Technician.id)
+    )
     return _json({"technicians": [technician_item(t) for t in techs]})
 
 
@@ -303,10 +376,18 @@ def routes_feed():
     return _json({"day": day, "routes": service.day_routes(get_session(), day)})
 
 
-_RISK_COLUMNS = (WorkOrder.id, WorkOrder.created_at, WorkOrder.response_deadline,
-                 WorkOrder.responded_at, WorkOrder.restore_deadline,
-                 WorkOrder.deadline_source, WorkOrder.sla_clock, WorkOrder.completed_at,
-                 WorkOrder.planned_start, WorkOrder.duration_min)
+_RISK_COLUMNS = (
+    WorkOrder.id,
+    WorkOrder.created_at,
+    WorkOrder.response_deadline,
+    WorkOrder.responded_at,
+    WorkOrder.restore_deadline,
+    WorkOrder.deadline_source,
+    WorkOrder.sla_clock,
+    WorkOrder.completed_at,
+    WorkOrder.planned_start,
+    WorkOrder.duration_min,
+)
 
 
 @bp.route("/api/live")
@@ -327,21 +408,19 @@ def live_feed():
         margin = since - timedelta(seconds=1)
         rows, gone = service.board_changes(session, day, margin)
         changed = [order_feature(row, at, thresholds) for row in rows]
-        tech_stmt = select(Technician).where(Technician.active.is_(True),
-                                             Technician.last_seen_at >= margin)
+        tech_stmt = select(Technician).where(Technician.active.is_(True), Technician.last_seen_at >= margin)
         techs = [technician_item(t) for t in session.scalars(tech_stmt)]
     risk: dict[str, list[int]] = {"breached": [], "at_risk": []}
-    rows = session.execute(select(*_RISK_COLUMNS)
-                           .where(WorkOrder.state.in_(lifecycle.OPEN_STATES)))
+    rows = session.execute(select(*_RISK_COLUMNS).where(WorkOrder.state.in_(lifecycle.OPEN_STATES)))
     for row in rows:
         level = service.sla_risk(row, at, *thresholds)
         if level != "fine":
             risk[level].append(row.id)
-    return _json({"now": at, "orders": changed, "gone": gone, "technicians": techs,
-                  "risk": risk})
+    return _json({"now": at, "orders": changed, "gone": gone, "technicians": techs, "risk": risk})
 
 
 # ---------------------------------------------------------------- one order
+
 
 def _photos(order: WorkOrder) -> list[dict]:
     """The order's evidence photos (uploaded from the phone), oldest first.
@@ -351,18 +430,36 @@ def _photos(order: WorkOrder) -> list[dict]:
     """
     from mobile_api import service as mobile_service
 
-    return [{"item_id": view["item_id"], "taken_at": view["taken_at"],
-             "width": view["width"], "height": view["height"], "url": view["url"]}
-            for view in (mobile_service.photo_view(photo, "/api/v1")
-                         for photo in mobile_service.list_photos(get_session(), order))]
+    return [
+        {
+            "item_id": view["item_id"],
+            "taken_at": view["taken_at"],
+            "width": view["width"],
+            "height": view["height"],
+            "url": view["url"],
+        }
+        for view in (
+            mobile_service.photo_view(photo, "/api/v1")
+            for photo in mobile_service.list_photos(get_session(), order)
+        )
+    ]
 
 
 def _audit_items(order: WorkOrder) -> list[dict]:
     events = audit.trail(get_session(), "work_order", order.id)
-    return [{"at": e.at, "actor": e.actor_name, "role": e.actor_role, "origin": e.origin,
-             "action": e.action, "reason": e.reason,
-             "from": (e.before or {}).get("state"), "to": (e.after or {}).get("state")}
-            for e in events]
+    return [
+        {
+            "at": e.at,
+            "actor": e.actor_name,
+            "role": e.actor_role,
+            "origin": e.origin,
+            "action": e.action,
+            "reason": e.reason,
+            "from": (e.before or {}).get("state"),
+            "to": (e.after or {}).get("state"),
+        }
+        for e in events
+    ]
 
 
 def _candidates(order: WorkOrder, day: date) -> list[dict]:
@@ -374,20 +471,32 @@ def _candidates(order: WorkOrder, day: date) -> list[dict]:
     counts: dict[int, int] = {}
     day_start, day_end = datetime.combine(day, time.min), datetime.combine(day, time.max)
     for tech_id, planned in session.execute(
-            select(WorkOrder.technician_id, WorkOrder.planned_start)
-            .where(WorkOrder.state.in_(service.ROUTE_STATES))):
+        select(WorkOrder.technician_id, WorkOrder.planned_start).where(
+            WorkOrder.state.in_(service.ROUTE_STATES)
+        )
+    ):
         if planned is None or day_start <= planned <= day_end:
             counts[tech_id] = counts.get(tech_id, 0) + 1
     items = []
     for tech in session.scalars(select(Technician).where(Technician.active.is_(True))):
-        here = (tech.last_lat, tech.last_lon) if tech.last_lat is not None \
-            and tech.last_lon is not None else (tech.home_lat, tech.home_lon)
+        here = (
+            (tech.last_lat, tech.last_lon)
+            if tech.last_lat is not None and tech.last_lon is not None
+            else (tech.home_lat, tech.home_lon)
+        )
         missing = sorted(set(order.required_skills or []) - set(tech.skills or []))
         distance_km = None if None in site else round(great_circle_m(site, here) / 1000, 1)
-        items.append({"id": tech.id, "name": tech.name, "district": tech.district,
-                      "missing_skills": missing, "distance_km": distance_km,
-                      "stops": counts.get(tech.id, 0),
-                      "colour": service.technician_colour(tech.id)})
+        items.append(
+            {
+                "id": tech.id,
+                "name": tech.name,
+                "district": tech.district,
+                "missing_skills": missing,
+                "distance_km": distance_km,
+                "stops": counts.get(tech.id, 0),
+                "colour": service.technician_colour(tech.id),
+            }
+        )
     items.sort(key=lambda t: (bool(t["missing_skills"]), t["distance_km"] or 0, t["id"]))
     return items
 
@@ -417,8 +526,14 @@ def order_detail(order_id: int):
     if order is None:
         raise NotFound(_("No such work order."))
     panel = order_panel(order, day)
-    audit.record(session, g.actor, "read_personal", "customer", order.customer_id,
-                 after={"order_id": order.id, "via": "console"})
+    audit.record(
+        session,
+        g.actor,
+        "read_personal",
+        "customer",
+        order.customer_id,
+        after={"order_id": order.id, "via": "console"},
+    )
     session.commit()
     return _json(panel)
 
@@ -434,36 +549,52 @@ def _refusal(exc: Conflict) -> Conflict:
     elif exc.slug == "does-not-fit":
         tech = get_session().get(Technician, ext["technician_id"])
         reasons = {
-            "window_unreachable": _("%(name)s cannot reach the appointment window within "
-                                    "the shift: agree a new window with the customer or "
-                                    "choose another technician.", name=tech.name),
-            "day_full": _("%(name)s's day is full: the order does not fit before the shift "
-                          "ends.", name=tech.name),
-            "pinned_technician_unavailable": _("%(name)s is not on shift or cannot fit the "
-                                               "order into the shift.", name=tech.name),
+            "window_unreachable": _(
+                "%(name)s cannot reach the appointment window within "
+                "the shift: agree a new window with the customer or "
+                "choose another technician.",
+                name=tech.name,
+            ),
+            "day_full": _(
+                "%(name)s's day is full: the order does not fit before the shift ends.", name=tech.name
+            ),
+            "pinned_technician_unavailable": _(
+                "%(name)s is not on shift or cannot fit the order into the shift.", name=tech.name
+            ),
         }
-        exc.detail = reasons.get(ext["reason"]) or (
-            ext["message_en"] if lang == "en" else ext["message_zh"])
+        exc.detail = reasons.get(ext["reason"]) or (ext["message_en"] if lang == "en" else ext["message_zh"])
         if ext.get("dropped"):
-            exc.detail += " " + _("It would push out %(codes)s.",
-                                  codes=", ".join(ext["dropped"]))
+            exc.detail += " " + _("It would push out %(codes)s.", codes=", ".join(ext["dropped"]))
     elif exc.slug == "already-assigned":
         exc.detail = _("The order is already with this technician.")
     elif exc.slug == "illegal-transition":
         state = ext.get("current_state")
-        exc.detail = _("Not possible while the order is %(state)s.",
-                       state=lifecycle.label(state, lang) if state else "?")
+        exc.detail = _(
+            "Not possible while the order is %(state)s.", state=lifecycle.label(state, lang) if state else "?"
+        )
     return exc
 
 
 def _after_action(order: WorkOrder, day: date, **extra: Any) -> Response:
     row = service.board_order(get_session(), order.id)
-    feature = order_feature(row, now(), _thresholds()) \
-        if row is not None and order.state in lifecycle.OPEN_STATES else None
-    return _json({"order_id": order.id, "code": order.code, "state": order.state,
-                  "version": order.version, "technician_id": order.technician_id,
-                  "planned": _hhmm(order.planned_start),
-                  "sequence": order.planned_sequence, "feature": feature, **extra})
+    feature = (
+        order_feature(row, now(), _thresholds())
+        if row is not None and order.state in lifecycle.OPEN_STATES
+        else None
+    )
+    return _json(
+        {
+            "order_id": order.id,
+            "code": order.code,
+            "state": order.state,
+            "version": order.version,
+            "technician_id": order.technician_id,
+            "planned": _hhmm(order.planned_start),
+            "sequence": order.planned_sequence,
+            "feature": feature,
+            **extra,
+        }
+    )
 
 
 @bp.route("/api/orders/<int:order_id>/assign", methods=["POST"])
@@ -520,9 +651,16 @@ def order_cancel(order_id: int):
 
 # ---------------------------------------------------------------- planning
 
+
 def _job_item(job: JobRun) -> dict:
-    return {"id": job.id, "kind": job.kind, "status": job.status,
-            "progress": job.progress or {}, "result": job.result, "error": job.error}
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "progress": job.progress or {},
+        "result": job.result,
+        "error": job.error,
+    }
 
 
 @bp.route("/api/plan", methods=["POST"])
@@ -530,8 +668,11 @@ def _job_item(job: JobRun) -> dict:
 def plan_start():
     """Start the optimizer on the day; the page polls the job for progress."""
     args = _body(ConsolePlanSchema())
-    params = {"day": _day(args).isoformat(), "district": args.get("district"),
-              "time_limit_s": args["time_limit_s"]}
+    params = {
+        "day": _day(args).isoformat(),
+        "district": args.get("district"),
+        "time_limit_s": args["time_limit_s"],
+    }
     job = jobs.enqueue(get_session(), "plan_day", params, g.actor.user_id, background=True)
     return _json(_job_item(job), 202)
 
@@ -546,13 +687,12 @@ def urgent_start():
     if order is None:
         raise NotFound(_("No such work order."))
     if order.priority != "P1":
-        raise Conflict(_("Only P1 faults are inserted urgently; plan the day for the others."),
-                       slug="not-urgent")
+        raise Conflict(
+            _("Only P1 faults are inserted urgently; plan the day for the others."), slug="not-urgent"
+        )
     if order.state not in service.URGENT_STATES or order.blocked:
-        raise Conflict(_("Only an unassigned, unblocked order can be inserted."),
-                       slug="not-insertable")
-    params = {"day": _day(args).isoformat(), "order_id": order.id,
-              "time_limit_s": args["time_limit_s"]}
+        raise Conflict(_("Only an unassigned, unblocked order can be inserted."), slug="not-insertable")
+    params = {"day": _day(args).isoformat(), "order_id": order.id, "time_limit_s": args["time_limit_s"]}
     job = jobs.enqueue(session, "insert_urgent", params, g.actor.user_id, background=True)
     return _json(_job_item(job), 202)
 
@@ -591,39 +731,78 @@ def plan_item(plan_id: int) -> dict:
     ids |= {int(u["visit_id"]) for u in result.get("unassigned", [])}
     orders = {}
     if ids:
-        stmt = (select(WorkOrder.id, WorkOrder.code, WorkOrder.priority, WorkOrder.kind,
-                       WorkOrder.product, Site.lat, Site.lon, Site.district)
-                .join(Site, WorkOrder.site_id == Site.id).where(WorkOrder.id.in_(ids)))
+        stmt = (
+            select(
+                WorkOrder.id,
+                WorkOrder.code,
+                WorkOrder.priority,
+                WorkOrder.kind,
+                WorkOrder.product,
+                Site.lat,
+                Site.lon,
+                Site.district,
+            )
+            .join(Site, WorkOrder.site_id == Site.id)
+            .where(WorkOrder.id.in_(ids))
+        )
         orders = {row.id: row for row in session.execute(stmt)}
     routes = []
     for route in result.get("routes", []):
         stops = []
         for seq, stop in enumerate(route["stops"], start=1):
             row = orders.get(int(stop["visit_id"]))
-            stops.append({"order_id": stop["visit_id"], "sequence": seq,
-                          "code": row.code if row else str(stop["visit_id"]),
-                          "priority": row.priority if row else None,
-                          "lat": row.lat if row else None, "lon": row.lon if row else None,
-                          "arrival_s": stop["arrival_s"], "start_s": stop["start_s"],
-                          "end_s": stop["end_s"], "travel_s": stop["travel_s"],
-                          "late_s": stop.get("late_s", 0)})
-        routes.append({"technician_id": route["technician_id"], "stops": stops,
-                       "lunch_start_s": route.get("lunch_start_s"), "end_s": route["end_s"],
-                       "travel_m": route.get("travel_m"), "source": "plan"})
+            stops.append(
+                {
+                    "order_id": stop["visit_id"],
+                    "sequence": seq,
+                    "code": row.code if row else str(stop["visit_id"]),
+                    "priority": row.priority if row else None,
+                    "lat": row.lat if row else None,
+                    "lon": row.lon if row else None,
+                    "arrival_s": stop["arrival_s"],
+                    "start_s": stop["start_s"],
+                    "end_s": stop["end_s"],
+                    "travel_s": stop["travel_s"],
+                    "late_s": stop.get("late_s", 0),
+                }
+            )
+        routes.append(
+            {
+                "technician_id": route["technician_id"],
+                "stops": stops,
+                "lunch_start_s": route.get("lunch_start_s"),
+                "end_s": route["end_s"],
+                "travel_m": route.get("travel_m"),
+                "source": "plan",
+            }
+        )
     unassigned = []
     for item in result.get("unassigned", []):
         row = orders.get(int(item["visit_id"]))
-        unassigned.append({
-            "order_id": item["visit_id"], "code": row.code if row else str(item["visit_id"]),
-            "priority": row.priority if row else None,
-            "district": row.district if row else None,
-            "reason": item["reason"],
-            "message": item.get("message_en") if lang == "en" else item.get("message_zh")})
-    return {"id": record.id, "kind": record.kind, "status": record.status,
-            "day": record.day, "objective": record.objective,
-            "travel_m": result.get("travel_m"), "breaches": result.get("breaches"),
-            "solve_s": result.get("solve_s"), "solver_status": result.get("status"),
-            "routes": routes, "unassigned": unassigned, "conflicts": record.conflicts}
+        unassigned.append(
+            {
+                "order_id": item["visit_id"],
+                "code": row.code if row else str(item["visit_id"]),
+                "priority": row.priority if row else None,
+                "district": row.district if row else None,
+                "reason": item["reason"],
+                "message": item.get("message_en") if lang == "en" else item.get("message_zh"),
+            }
+        )
+    return {
+        "id": record.id,
+        "kind": record.kind,
+        "status": record.status,
+        "day": record.day,
+        "objective": record.objective,
+        "travel_m": result.get("travel_m"),
+        "breaches": result.get("breaches"),
+        "solve_s": result.get("solve_s"),
+        "solver_status": result.get("status"),
+        "routes": routes,
+        "unassigned": unassigned,
+        "conflicts": record.conflicts,
+    }
 
 
 @bp.route("/api/plans/<int:plan_id>")

@@ -35,8 +35,14 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def chromium_path() -> str:
@@ -46,8 +52,7 @@ def chromium_path() -> str:
 
 def launch_chromium(playwright):
     """Headless chromium as the tests and the benchmark use it (no downloads, no sandbox)."""
-    return playwright.chromium.launch(executable_path=chromium_path(), headless=True,
-                                      args=CHROMIUM_ARGS)
+    return playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
 
 
 def loopback_only(context, outside: list[str]) -> None:
@@ -102,20 +107,27 @@ def fill_routes(session: Session, share: float = 0.8, seed: int = 11) -> int:
 
     rng = random.Random(seed)
     techs = list(session.scalars(select(Technician).where(Technician.active.is_(True))))
-    orders = [o for o in session.scalars(select(WorkOrder).where(WorkOrder.state == "validated"))
-              if o.site.lat is not None]
+    orders = [
+        o
+        for o in session.scalars(select(WorkOrder).where(WorkOrder.state == "validated"))
+        if o.site.lat is not None
+    ]
     rng.shuffle(orders)
-    orders = orders[:int(len(orders) * share)]
+    orders = orders[: int(len(orders) * share)]
     room = math.ceil(len(orders) / max(len(techs), 1) * 1.2)
     routes: dict[int, list] = {t.id: [] for t in techs}
     placed = 0
     for order in orders:
-        skilled = [t for t in techs if set(order.required_skills or []) <= set(t.skills or [])
-                   and len(routes[t.id]) < room]
+        skilled = [
+            t
+            for t in techs
+            if set(order.required_skills or []) <= set(t.skills or []) and len(routes[t.id]) < room
+        ]
         if not skilled:
             continue
-        nearest = min(skilled, key=lambda t: great_circle_m(
-            (t.home_lat, t.home_lon), (order.site.lat, order.site.lon)))
+        nearest = min(
+            skilled, key=lambda t: great_circle_m((t.home_lat, t.home_lon), (order.site.lat, order.site.lon))
+        )
         routes[nearest.id].append(order)
         placed += 1
     from core.clock import now
@@ -156,8 +168,15 @@ def payload_sizes(app, user_id: int) -> dict[str, tuple[int, int, float]]:
 
 
 # Each filter is set from the full view, then cleared again; both changes are timed.
-FILTER_STEPS = (("district", 1), ("kind", "repair"), ("product", 1), ("priority", "P1"),
-                ("state", "assigned"), ("risk", "breached"), ("technician", 3))
+FILTER_STEPS = (
+    ("district", 1),
+    ("kind", "repair"),
+    ("product", 1),
+    ("priority", "P1"),
+    ("state", "assigned"),
+    ("risk", "breached"),
+    ("technician", 3),
+)
 
 MEASURE_FILTER = """async ([name, value]) => {
   const select = document.getElementById('f-' + name);
@@ -187,8 +206,7 @@ def measure(base_url: str, runs: int = 3) -> dict:
         log_in(page, base_url, "dispatcher", DEMO_PASSWORD)
         for _run in range(runs):
             page.goto(f"{base_url}/console")
-            page.wait_for_function("window.consoleApp && window.consoleApp.firstPaintMs",
-                                   timeout=60_000)
+            page.wait_for_function("window.consoleApp && window.consoleApp.firstPaintMs", timeout=60_000)
             first.append(page.evaluate("window.consoleApp.firstRenderMs"))
             painted.append(page.evaluate("window.consoleApp.firstPaintMs"))
         for name, value in FILTER_STEPS:
@@ -197,8 +215,13 @@ def measure(base_url: str, runs: int = 3) -> dict:
                 filters.append((name, step, total_ms, render_ms, shown))
         markers = page.evaluate("window.consoleApp.features.size")
         browser.close()
-    return {"first_render_ms": first, "first_paint_ms": painted, "filters": filters,
-            "markers": markers, "outside_requests": outside}
+    return {
+        "first_render_ms": first,
+        "first_paint_ms": painted,
+        "filters": filters,
+        "markers": markers,
+        "outside_requests": outside,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -220,9 +243,15 @@ def main(argv: list[str] | None = None) -> None:
 
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(url)
-        app = create_app(Config(DATABASE_URL=url, PHOTO_DIR=str(Path(tmp) / "photos"),
-                                SECRET_KEY="console-bench", ARGON2_TIME_COST=1,
-                                ARGON2_MEMORY_KIB=1024))
+        app = create_app(
+            Config(
+                DATABASE_URL=url,
+                PHOTO_DIR=str(Path(tmp) / "photos"),
+                SECRET_KEY="console-bench",
+                ARGON2_TIME_COST=1,
+                ARGON2_MEMORY_KIB=1024,
+            )
+        )
         started = time.perf_counter()
         with app.app_context():
             session = app.extensions["db_sessionmaker"]()
@@ -230,8 +259,10 @@ def main(argv: list[str] | None = None) -> None:
             placed = fill_routes(session)
             dispatcher_id = session.scalar(select(User.id).where(User.username == "dispatcher"))
             session.close()
-        print(f"seeded {args.orders} orders, {args.technicians} technicians, {placed} in routes "
-              f"in {time.perf_counter() - started:.1f} s")
+        print(
+            f"seeded {args.orders} orders, {args.technicians} technicians, {placed} in routes "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
         sizes = payload_sizes(app, dispatcher_id)
         with serve(app) as base_url:
             result = measure(base_url, args.runs)
@@ -243,14 +274,20 @@ def main(argv: list[str] | None = None) -> None:
     total_raw = sum(s[0] for f, s in sizes.items() if f != "live")
     total_sent = sum(s[1] for f, s in sizes.items() if f != "live")
     print(f"  first load   {total_raw / 1024:8.1f} KiB / {total_sent / 1024:7.1f} KiB")
-    print("first render (navigation start -> drawn / painted), ms: " + ", ".join(
-        f"{a:.0f}/{b:.0f}" for a, b in zip(result["first_render_ms"], result["first_paint_ms"],
-                                          strict=True)))
+    print(
+        "first render (navigation start -> drawn / painted), ms: "
+        + ", ".join(
+            f"{a:.0f}/{b:.0f}"
+            for a, b in zip(result["first_render_ms"], result["first_paint_ms"], strict=True)
+        )
+    )
     print(f"  median painted: {statistics.median(result['first_paint_ms']):.0f} ms")
     print("filter changes (until next frame / redraw in script), ms:")
     for name, value, total_ms, render_ms, shown in result["filters"]:
-        print(f"  {name:<11} {str(value) or '(all)':<10} {total_ms:6.0f} / {render_ms:6.0f}"
-              f"   {shown} orders shown")
+        print(
+            f"  {name:<11} {str(value) or '(all)':<10} {total_ms:6.0f} / {render_ms:6.0f}"
+            f"   {shown} orders shown"
+        )
     worst = max(f[2] for f in result["filters"])
     print(f"  worst: {worst:.0f} ms")
     if result["outside_requests"]:

@@ -17,11 +17,13 @@ help. Every round has an absolute deadline, so the whole stays in budget.
 
 from __future__ import annotations
 
+import logging
 import math
 import multiprocessing
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
 from dispatch.matrix import TravelMatrix
@@ -30,10 +32,14 @@ from dispatch.solver import (
     CancelHook,
     ProgressCallback,
     SearchSettings,
+    drop_penalty,
+    insert_urgent,
     plan_score,
     plan_sequences,
     solve_whole,
 )
+
+logger = logging.getLogger(__name__)
 
 # Shares of the time budget for the district round and the pair round; the
 # rest is margin for process start-up, merging and reading plans back.
@@ -41,6 +47,10 @@ DISTRICT_SHARE = 0.55
 PAIR_SHARE = 0.35
 # A round is skipped when less than this is left for each of its models.
 MIN_MODEL_S = 0.5
+# The leftover pass stops this long before the deadline, and does not start
+# an insertion with less than LEFTOVER_MIN_S left.
+LEFTOVER_MARGIN_S = 0.5
+LEFTOVER_MIN_S = 0.6
 # Technicians without a district are grouped around their start, this many
 # to a synthetic district.
 TECHNICIANS_PER_CLUSTER = 10
@@ -177,7 +187,12 @@ def _run_round(
     while pending:
         finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
         for future in finished:
-            on_done(futures[future], future.result())
+            try:
+                plan = future.result()
+            except Exception:  # noqa: BLE001 - a crashed model loses its part, not the day
+                logger.exception("district model %s failed", futures[future])
+                continue
+            on_done(futures[future], plan)
         if should_cancel is not None and should_cancel():
             for future in pending:
                 future.cancel()
@@ -250,10 +265,15 @@ def solve_by_district(
                     pairs_improved += 1
                 report("local_search", pairs_done=pairs_improved)
 
-            cancelled = _run_round(
-                pool, pair_jobs, round_s, workers, matrix, part_settings, pair_done, should_cancel
-            )
+            try:
+                cancelled = _run_round(
+                    pool, pair_jobs, round_s, workers, matrix, part_settings, pair_done, should_cancel
+                )
+            except BrokenProcessPool:
+                logger.exception("pair round skipped: a worker process died")
     plan = _merge(problem, [plans[name] for name in parts if name in plans])
+    if not cancelled:
+        plan = _place_leftovers(problem, plan, started + time_limit_s - LEFTOVER_MARGIN_S, matrix)
     plan.solve_s = time.monotonic() - started
     plan.stats.update(
         mode="by_district", districts=len(parts), pairs=len(pairs), pairs_improved=pairs_improved
@@ -262,6 +282,32 @@ def solve_by_district(
         plan.status = "cancelled"
     if progress is not None:
         progress({"phase": "done", "percent": 100, "best_cost": plan.objective})
+    return plan
+
+
+def _place_leftovers(problem: Problem, plan: Plan, deadline: float, matrix: TravelMatrix | None) -> Plan:
+    """Slot orders both rounds left out (day full in their own and the
+    neighbouring district) into the nearest skilled technicians' routes
+    anywhere in the city, most important first, while time is left. The
+    routes keep their sequences; an order that fits nowhere stays out."""
+    visits = {v.id: v for v in problem.visits}
+    retry = ("day_full", "window_unreachable")
+    left = [u for u in plan.unassigned if u.reason in retry and u.visit_id in visits]
+    left.sort(key=lambda u: -drop_penalty(visits[u.visit_id]))
+    placed = 0
+    for leftover in left:
+        budget_s = deadline - time.monotonic()
+        if budget_s < LEFTOVER_MIN_S:
+            break
+        visit = visits[leftover.visit_id]
+        others = Problem(
+            problem.technicians, [v for v in problem.visits if v.id != visit.id], problem.area_type
+        )
+        base = replace(plan, unassigned=[u for u in plan.unassigned if u.visit_id != visit.id])
+        trial = insert_urgent(others, base, visit, time_limit_s=min(1.0, budget_s), matrix=matrix)
+        if any(s.visit_id == visit.id for r in trial.routes for s in r.stops):
+            plan, placed = replace(trial, stats=dict(plan.stats)), placed + 1
+    plan.stats["leftovers_placed"] = placed
     return plan
 
 

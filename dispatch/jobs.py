@@ -15,9 +15,12 @@ from dispatch import service
 def _job_actor(session: Session, job: JobRun) -> Actor:
     """The user who started the job, acting from the job."""
     user = session.get(User, job.created_by) if job.created_by else None
-    return Actor(user_id=user.id if user else None,
-                 username=user.username if user else "system",
-                 role=user.role if user else "system", origin="job")
+    return Actor(
+        user_id=user.id if user else None,
+        username=user.username if user else "system",
+        role=user.role if user else "system",
+        origin="job",
+    )
 
 
 def plan_day_job(session: Session, job: JobRun, report: Callable[[dict], bool]) -> dict:
@@ -30,15 +33,24 @@ def plan_day_job(session: Session, job: JobRun, report: Callable[[dict], bool]) 
         cancelled["flag"] = report(update) or cancelled["flag"]
 
     record = service.plan_day(
-        session, actor, date.fromisoformat(params["day"]), params.get("district"),
-        float(params.get("time_limit_s", 10)), progress=progress,
-        should_cancel=lambda: cancelled["flag"], job_id=job.id)
+        session,
+        actor,
+        date.fromisoformat(params["day"]),
+        params.get("district"),
+        float(params.get("time_limit_s", 10)),
+        progress=progress,
+        should_cancel=lambda: cancelled["flag"],
+        job_id=job.id,
+    )
     session.commit()
     result = record.result
-    return {"plan_id": record.id, "status": result.get("status"),
-            "objective": result.get("objective"),
-            "unassigned": len(result.get("unassigned", [])),
-            "routes": sum(1 for r in result.get("routes", []) if r["stops"])}
+    return {
+        "plan_id": record.id,
+        "status": result.get("status"),
+        "objective": result.get("objective"),
+        "unassigned": len(result.get("unassigned", [])),
+        "routes": sum(1 for r in result.get("routes", []) if r["stops"]),
+    }
 
 
 def insert_urgent_job(session: Session, job: JobRun, report: Callable[[dict], bool]) -> dict:
@@ -46,12 +58,23 @@ def insert_urgent_job(session: Session, job: JobRun, report: Callable[[dict], bo
     params = job.params or {}
     actor = _job_actor(session, job)
     record = service.propose_urgent(
-        session, actor, date.fromisoformat(params["day"]), int(params["order_id"]),
-        float(params.get("time_limit_s", 5)), progress=report, job_id=job.id)
+        session,
+        actor,
+        date.fromisoformat(params["day"]),
+        int(params["order_id"]),
+        float(params.get("time_limit_s", 5)),
+        progress=report,
+        job_id=job.id,
+    )
     session.commit()
     result = record.result
-    placed = any(s["visit_id"] == int(params["order_id"])
-                 for r in result.get("routes", []) for s in r["stops"])
-    return {"plan_id": record.id, "status": result.get("status"), "placed": placed,
-            "objective": result.get("objective"),
-            "unassigned": len(result.get("unassigned", []))}
+    placed = any(
+        s["visit_id"] == int(params["order_id"]) for r in result.get("routes", []) for s in r["stops"]
+    )
+    return {
+        "plan_id": record.id,
+        "status": result.get("status"),
+        "placed": placed,
+        "objective": result.get("objective"),
+        "unassigned": len(result.get("unassigned", [])),
+    }

@@ -51,10 +51,7 @@ def great_circle_matrix_m(points: Sequence[Point]) -> np.ndarray:
     lon = coords[:, 1]
     dlat = lat[:, None] - lat[None, :]
     dlon = lon[:, None] - lon[None, :]
-    h = (
-        np.sin(dlat / 2.0) ** 2
-        + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2.0) ** 2
-    )
+    h = np.sin(dlat / 2.0) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2.0) ** 2
     return 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
@@ -72,9 +69,7 @@ class HaversineMatrix:
         area_type: str = "urban",
     ) -> None:
         self.detour_factor = detour_factor
-        self.speed_kmh_by_area = dict(
-            speed_kmh_by_area or {"urban": 25.0, "suburban": 40.0, "rural": 50.0}
-        )
+        self.speed_kmh_by_area = dict(speed_kmh_by_area or {"urban": 25.0, "suburban": 40.0, "rural": 50.0})
         if area_type not in self.speed_kmh_by_area:
             raise ValueError(f"no average speed for area type {area_type!r}")
         self.area_type = area_type
@@ -185,9 +180,6 @@ class OsrmTableMatrix:
 
 def _with_unreachable(rows: list[list[float | None]], fill: float) -> np.ndarray:
     return np.array(
-        [
-            [fill if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in row]
-            for row in rows
-        ],
+        [[fill if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in row] for row in rows],
         dtype=np.float64,
     )

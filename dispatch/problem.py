@@ -35,8 +35,7 @@ REASON_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "day_full": (
         "当天有资质的装维人员已排满，请改约到其他日期或增派人员。",
-        "Every qualified technician's day is full: move the order to another "
-        "day or add a technician.",
+        "Every qualified technician's day is full: move the order to another day or add a technician.",
     ),
     "pinned_technician_unavailable": (
         "指定的装维人员今天不在班或无法在其班次内完成该工单，请改派他人。",

@@ -27,6 +27,7 @@ class PlanSchema(Schema):
 
 # ---------------------------------------------------------------- the dispatcher console
 
+
 class ConsoleDaySchema(Schema):
     day = fields.Date(load_default=None)
 

@@ -52,14 +52,19 @@ def technician_spec(tech: Technician) -> TechnicianSpec:
     """A technician's day as the solver sees it (lunch may start up to 1 h late)."""
     lunch_start = _time_s(tech.lunch_start)
     return TechnicianSpec(
-        id=tech.id, skills=frozenset(tech.skills or []),
-        start_lat=tech.home_lat, start_lon=tech.home_lon,
-        end_lat=tech.home_lat, end_lon=tech.home_lon,
-        shift_start_s=_time_s(tech.shift_start), shift_end_s=_time_s(tech.shift_end),
+        id=tech.id,
+        skills=frozenset(tech.skills or []),
+        start_lat=tech.home_lat,
+        start_lon=tech.home_lon,
+        end_lat=tech.home_lat,
+        end_lon=tech.home_lon,
+        shift_start_s=_time_s(tech.shift_start),
+        shift_end_s=_time_s(tech.shift_end),
         lunch_earliest_s=lunch_start,
         lunch_latest_s=None if lunch_start is None else lunch_start + 3600,
         lunch_duration_s=(tech.lunch_duration_min or 0) * 60,
-        max_work_s=(tech.max_work_min or 0) * 60 or None, district=tech.district,
+        max_work_s=(tech.max_work_min or 0) * 60 or None,
+        district=tech.district,
     )
 
 
@@ -71,26 +76,36 @@ def visit_spec(order: WorkOrder, day: date) -> VisitSpec:
     if deadline is not None and deadline.date() <= day:
         deadline_s = _seconds(deadline, day, DAY_S)
     return VisitSpec(
-        id=order.id, lat=order.site.lat, lon=order.site.lon,
+        id=order.id,
+        lat=order.site.lat,
+        lon=order.site.lon,
         duration_s=max(order.duration_min, 1) * 60,
         window_start_s=_seconds(order.appointment_start, day, 0),
         window_end_s=_seconds(order.appointment_end, day, DAY_S),
-        skills=frozenset(order.required_skills or []), priority=order.priority,
-        tier=order.customer.enterprise_tier, deadline_s=deadline_s,
-        pinned_technician=order.technician_id if order.state in (
-            "assigned", *PINNED_STATES) else None,
-        pinned_first=pinned_first, district=order.site.district,
+        skills=frozenset(order.required_skills or []),
+        priority=order.priority,
+        tier=order.customer.enterprise_tier,
+        deadline_s=deadline_s,
+        pinned_technician=order.technician_id if order.state in ("assigned", *PINNED_STATES) else None,
+        pinned_first=pinned_first,
+        district=order.site.district,
     )
 
 
 def plannable_orders(session: Session, day: date, district: str | None) -> list[WorkOrder]:
     """Open orders for the day: unplanned ones, ones planned for it, and those in progress."""
     day_end = datetime.combine(day, time.max)
-    stmt = (select(WorkOrder).join(Site, WorkOrder.site_id == Site.id)
-            .where(WorkOrder.state.in_(lifecycle.PLANNABLE_STATES | set(PINNED_STATES)),
-                   WorkOrder.blocked.is_(False),
-                   Site.lat.is_not(None), Site.lon.is_not(None))
-            .order_by(WorkOrder.id))
+    stmt = (
+        select(WorkOrder)
+        .join(Site, WorkOrder.site_id == Site.id)
+        .where(
+            WorkOrder.state.in_(lifecycle.PLANNABLE_STATES | set(PINNED_STATES)),
+            WorkOrder.blocked.is_(False),
+            Site.lat.is_not(None),
+            Site.lon.is_not(None),
+        )
+        .order_by(WorkOrder.id)
+    )
     if district:
         stmt = stmt.where(Site.district == district)
     orders = []
@@ -103,39 +118,56 @@ def plannable_orders(session: Session, day: date, district: str | None) -> list[
     return orders
 
 
-def build_problem(session: Session, day: date, district: str | None = None
-                  ) -> tuple[Problem, dict[str, int]]:
+def build_problem(session: Session, day: date, district: str | None = None) -> tuple[Problem, dict[str, int]]:
     """The day's problem and the version of every order in it (for the apply check)."""
     techs_stmt = select(Technician).where(Technician.active.is_(True)).order_by(Technician.id)
     if district:
         techs_stmt = techs_stmt.where(Technician.district == district)
     techs = list(session.scalars(techs_stmt))
     orders = plannable_orders(session, day, district)
-    problem = Problem(technicians=[technician_spec(t) for t in techs],
-                      visits=[visit_spec(o, day) for o in orders])
+    problem = Problem(
+        technicians=[technician_spec(t) for t in techs], visits=[visit_spec(o, day) for o in orders]
+    )
     return problem, {str(o.id): o.version for o in orders}
 
 
-def plan_day(session: Session, actor: Actor, day: date, district: str | None,
-             time_limit_s: float, progress: Callable[[dict], None] | None = None,
-             should_cancel: Callable[[], bool] | None = None,
-             job_id: int | None = None) -> DispatchPlan:
+def plan_day(
+    session: Session,
+    actor: Actor,
+    day: date,
+    district: str | None,
+    time_limit_s: float,
+    progress: Callable[[dict], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    job_id: int | None = None,
+) -> DispatchPlan:
     """Solve the day and store the plan as a proposal for the dispatcher."""
     from dispatch import solver
 
     problem, versions = build_problem(session, day, district)
-    plan = solver.solve(problem, time_limit_s=time_limit_s, progress=progress,
-                        should_cancel=should_cancel)
-    record = DispatchPlan(day=day, district=district, kind="day", status="proposed",
-                          job_id=job_id, order_versions=versions,
-                          technician_ids=[t.id for t in problem.technicians],
-                          result=plan.to_dict(), created_by=actor.user_id,
-                          objective=plan.objective)
+    plan = solver.solve(problem, time_limit_s=time_limit_s, progress=progress, should_cancel=should_cancel)
+    record = DispatchPlan(
+        day=day,
+        district=district,
+        kind="day",
+        status="proposed",
+        job_id=job_id,
+        order_versions=versions,
+        technician_ids=[t.id for t in problem.technicians],
+        result=plan.to_dict(),
+        created_by=actor.user_id,
+        objective=plan.objective,
+    )
     session.add(record)
     session.flush()
-    audit.record(session, actor, "plan_computed", "dispatch_plan", record.id,
-                 after={"orders": len(problem.visits), "unassigned": len(plan.unassigned),
-                        "status": plan.status})
+    audit.record(
+        session,
+        actor,
+        "plan_computed",
+        "dispatch_plan",
+        record.id,
+        after={"orders": len(problem.visits), "unassigned": len(plan.unassigned), "status": plan.status},
+    )
     return record
 
 
@@ -155,15 +187,15 @@ def plan_conflicts(session: Session, record: DispatchPlan) -> list[dict[str, Any
         if order is None:
             conflicts.append({"order_id": int(order_id), "problem": "deleted"})
         elif order.version != version:
-            conflicts.append({"order_id": order.id, "code": order.code,
-                              "problem": "changed", "state": order.state})
+            conflicts.append(
+                {"order_id": order.id, "code": order.code, "problem": "changed", "state": order.state}
+            )
     for route in record.result.get("routes", []):
         if not route["stops"]:
             continue
         tech = session.get(Technician, route["technician_id"])
         if tech is None or not tech.active:
-            conflicts.append({"technician_id": route["technician_id"],
-                              "problem": "technician_unavailable"})
+            conflicts.append({"technician_id": route["technician_id"], "problem": "technician_unavailable"})
     return conflicts
 
 
@@ -171,16 +203,18 @@ def apply_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
     """Apply a proposed plan whole, or refuse it (409) naming every conflict; never half."""
     record = get_plan(session, plan_id)
     if record.status != "proposed":
-        raise Conflict(f"Plan {plan_id} is {record.status}, not proposed.",
-                       plan_status=record.status)
+        raise Conflict(f"Plan {plan_id} is {record.status}, not proposed.", plan_status=record.status)
     conflicts = plan_conflicts(session, record)
     if conflicts:
         record.status = "refused"
         record.conflicts = conflicts
         record.decided_at, record.decided_by = now(), actor.user_id
         session.commit()
-        raise Conflict("The data changed since this plan was computed; plan again.",
-                       slug="plan-stale", conflicts=conflicts)
+        raise Conflict(
+            "The data changed since this plan was computed; plan again.",
+            slug="plan-stale",
+            conflicts=conflicts,
+        )
     day_start = datetime.combine(record.day, time.min)
     for route in record.result.get("routes", []):
         for sequence, stop in enumerate(route["stops"], start=1):
@@ -197,8 +231,7 @@ def apply_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
         if order.state in ("scheduled", "assigned"):
             from workorders import service as wo_service
 
-            wo_service.transition(session, actor, order, "validated",
-                                  reason=f"unplanned: {item['reason']}")
+            wo_service.transition(session, actor, order, "validated", reason=f"unplanned: {item['reason']}")
     record.status = "applied"
     record.decided_at, record.decided_by = now(), actor.user_id
     audit.record(session, actor, "plan_applied", "dispatch_plan", record.id)
@@ -206,17 +239,24 @@ def apply_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
     return record
 
 
-def _to_assigned(session: Session, actor: Actor, order: WorkOrder, technician_id: int,
-                 planned: datetime) -> None:
+def _to_assigned(
+    session: Session, actor: Actor, order: WorkOrder, technician_id: int, planned: datetime
+) -> None:
     from workorders import service as wo_service
 
     if order.state == "assigned":
         wo_service.transition(session, actor, order, "scheduled", reason="re-planned")
     if order.state in ("validated", "needs_revisit"):
-        wo_service.transition(session, actor, order, "scheduled", planned_start=planned,
-                              reason="planned")
-    wo_service.transition(session, actor, order, "assigned", technician_id=technician_id,
-                          planned_start=planned, reason="planned")
+        wo_service.transition(session, actor, order, "scheduled", planned_start=planned, reason="planned")
+    wo_service.transition(
+        session,
+        actor,
+        order,
+        "assigned",
+        technician_id=technician_id,
+        planned_start=planned,
+        reason="planned",
+    )
 
 
 def discard_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
@@ -252,25 +292,43 @@ def on_board(order: Any, day: date) -> bool:
 # What the board shows of an order: plain rows, not ORM objects (2,000 of them load
 # several times faster this way). `sla_risk` and `on_board` read them like orders.
 BOARD_COLUMNS = (
-    WorkOrder.id, WorkOrder.code, WorkOrder.kind, WorkOrder.product, WorkOrder.priority,
-    WorkOrder.state, WorkOrder.technician_id, WorkOrder.planned_start,
-    WorkOrder.planned_sequence, WorkOrder.blocked, WorkOrder.appointment_start,
-    WorkOrder.created_at, WorkOrder.response_deadline, WorkOrder.responded_at,
-    WorkOrder.restore_deadline, WorkOrder.deadline_source, WorkOrder.sla_clock,
-    WorkOrder.completed_at, WorkOrder.duration_min, WorkOrder.updated_at,
-    Site.lat, Site.lon, Site.district,
+    WorkOrder.id,
+    WorkOrder.code,
+    WorkOrder.kind,
+    WorkOrder.product,
+    WorkOrder.priority,
+    WorkOrder.state,
+    WorkOrder.technician_id,
+    WorkOrder.planned_start,
+    WorkOrder.planned_sequence,
+    WorkOrder.blocked,
+    WorkOrder.appointment_start,
+    WorkOrder.created_at,
+    WorkOrder.response_deadline,
+    WorkOrder.responded_at,
+    WorkOrder.restore_deadline,
+    WorkOrder.deadline_source,
+    WorkOrder.sla_clock,
+    WorkOrder.completed_at,
+    WorkOrder.duration_min,
+    WorkOrder.updated_at,
+    Site.lat,
+    Site.lon,
+    Site.district,
 )
 
 
 def _board_select():
-    return (select(*BOARD_COLUMNS).join(Site, WorkOrder.site_id == Site.id)
-            .where(Site.lat.is_not(None), Site.lon.is_not(None)))
+    return (
+        select(*BOARD_COLUMNS)
+        .join(Site, WorkOrder.site_id == Site.id)
+        .where(Site.lat.is_not(None), Site.lon.is_not(None))
+    )
 
 
 def board_orders(session: Session, day: date) -> list[Any]:
     """Open orders with coordinates that belong on `day`'s board, as rows, by id."""
-    stmt = (_board_select().where(WorkOrder.state.in_(lifecycle.OPEN_STATES))
-            .order_by(WorkOrder.id))
+    stmt = _board_select().where(WorkOrder.state.in_(lifecycle.OPEN_STATES)).order_by(WorkOrder.id)
     return [row for row in session.execute(stmt) if on_board(row, day)]
 
 
@@ -291,8 +349,12 @@ def board_changes(session: Session, day: date, since: datetime) -> tuple[list[An
     return changed, gone
 
 
-def sla_risk(order: Any, at: datetime, at_risk_s: int = DEFAULT_AT_RISK_S,
-             response_at_risk_s: int = DEFAULT_RESPONSE_AT_RISK_S) -> str:
+def sla_risk(
+    order: Any,
+    at: datetime,
+    at_risk_s: int = DEFAULT_AT_RISK_S,
+    response_at_risk_s: int = DEFAULT_RESPONSE_AT_RISK_S,
+) -> str:
     """'breached', 'at_risk' or 'fine' against the response and restore deadlines.
 
     At risk: the restore deadline is less than `at_risk_s` away, an unanswered
@@ -307,11 +369,12 @@ def sla_risk(order: Any, at: datetime, at_risk_s: int = DEFAULT_AT_RISK_S,
     restore_left_s = (sla["restore_deadline"] - at).total_seconds()
     if restore_left_s < at_risk_s and order.completed_at is None:
         return "at_risk"
-    if order.responded_at is None and \
-            (order.response_deadline - at).total_seconds() < response_at_risk_s:
+    if order.responded_at is None and (order.response_deadline - at).total_seconds() < response_at_risk_s:
         return "at_risk"
-    if order.planned_start is not None and order.planned_start + timedelta(
-            minutes=order.duration_min or 0) > sla["restore_deadline"]:
+    if (
+        order.planned_start is not None
+        and order.planned_start + timedelta(minutes=order.duration_min or 0) > sla["restore_deadline"]
+    ):
         return "at_risk"
     return "fine"
 
@@ -333,18 +396,22 @@ def technician_colour(technician_id: int) -> str:
 
 def _route_key(order: Any) -> tuple:
     """Route order as the technician's phone shows it: planned sequence, then time."""
-    return (order.planned_sequence is None, order.planned_sequence or 0,
-            order.planned_start or datetime.max, order.id)
+    return (
+        order.planned_sequence is None,
+        order.planned_sequence or 0,
+        order.planned_start or datetime.max,
+        order.id,
+    )
 
 
-def route_orders(session: Session, technician_id: int, day: date,
-                 include_done: bool = False) -> list[WorkOrder]:
+def route_orders(
+    session: Session, technician_id: int, day: date, include_done: bool = False
+) -> list[WorkOrder]:
     """A technician's orders for `day` in route order (open ones; finished ones too if asked)."""
     day_start = datetime.combine(day, time.min)
     day_end = datetime.combine(day, time.max)
     states = ROUTE_STATES + (DONE_STATES if include_done else ())
-    stmt = select(WorkOrder).where(WorkOrder.technician_id == technician_id,
-                                   WorkOrder.state.in_(states))
+    stmt = select(WorkOrder).where(WorkOrder.technician_id == technician_id, WorkOrder.state.in_(states))
     orders = []
     for order in session.scalars(stmt):
         if order.planned_start is None:
@@ -364,9 +431,18 @@ def renumber_route(session: Session, technician_id: int | None, day: date) -> No
             order.planned_sequence = sequence
 
 
-ROUTE_COLUMNS = (WorkOrder.id, WorkOrder.code, WorkOrder.state, WorkOrder.priority,
-                 WorkOrder.technician_id, WorkOrder.planned_start, WorkOrder.planned_sequence,
-                 WorkOrder.duration_min, Site.lat, Site.lon)
+ROUTE_COLUMNS = (
+    WorkOrder.id,
+    WorkOrder.code,
+    WorkOrder.state,
+    WorkOrder.priority,
+    WorkOrder.technician_id,
+    WorkOrder.planned_start,
+    WorkOrder.planned_sequence,
+    WorkOrder.duration_min,
+    Site.lat,
+    Site.lon,
+)
 
 
 def day_routes(session: Session, day: date) -> list[dict[str, Any]]:
@@ -379,12 +455,15 @@ def day_routes(session: Session, day: date) -> list[dict[str, Any]]:
     from dispatch.matrix import HaversineMatrix
 
     day_start = datetime.combine(day, time.min)
-    techs = list(session.scalars(select(Technician).where(Technician.active.is_(True))
-                                 .order_by(Technician.id)))
+    techs = list(
+        session.scalars(select(Technician).where(Technician.active.is_(True)).order_by(Technician.id))
+    )
     by_tech: dict[int, list[Any]] = {t.id: [] for t in techs}
-    stmt = (select(*ROUTE_COLUMNS).join(Site, WorkOrder.site_id == Site.id)
-            .where(WorkOrder.technician_id.is_not(None),
-                   WorkOrder.state.in_(ROUTE_STATES + DONE_STATES)))
+    stmt = (
+        select(*ROUTE_COLUMNS)
+        .join(Site, WorkOrder.site_id == Site.id)
+        .where(WorkOrder.technician_id.is_not(None), WorkOrder.state.in_(ROUTE_STATES + DONE_STATES))
+    )
     for row in session.execute(stmt):
         if row.technician_id not in by_tech or row.lat is None or row.lon is None:
             continue
@@ -395,8 +474,10 @@ def day_routes(session: Session, day: date) -> list[dict[str, Any]]:
         by_tech[row.technician_id].append(row)
     latest_route: dict[int, dict] = {}
     plans = session.scalars(
-        select(DispatchPlan).where(DispatchPlan.day == day, DispatchPlan.status == "applied")
-        .order_by(DispatchPlan.decided_at.desc(), DispatchPlan.id.desc()))
+        select(DispatchPlan)
+        .where(DispatchPlan.day == day, DispatchPlan.status == "applied")
+        .order_by(DispatchPlan.decided_at.desc(), DispatchPlan.id.desc())
+    )
     for record in plans:
         for route in record.result.get("routes", []):
             latest_route.setdefault(route["technician_id"], route)
@@ -408,29 +489,49 @@ def day_routes(session: Session, day: date) -> list[dict[str, Any]]:
         if not orders:
             continue
         planned_route = latest_route.get(tech.id)
-        if planned_route and [s["visit_id"] for s in planned_route["stops"]] == \
-                [o.id for o in orders]:
-            timing = [(s["arrival_s"], s["start_s"], s["end_s"], s["travel_s"])
-                      for s in planned_route["stops"]]
+        if planned_route and [s["visit_id"] for s in planned_route["stops"]] == [o.id for o in orders]:
+            timing = [
+                (s["arrival_s"], s["start_s"], s["end_s"], s["travel_s"]) for s in planned_route["stops"]
+            ]
             lunch_s, end_s = planned_route.get("lunch_start_s"), planned_route["end_s"]
             source = "plan"
         else:
             timing, lunch_s, end_s = _estimate_timing(tech, orders, day_start, matrix)
             source = "estimate"
-        stops = [{"order_id": o.id, "code": o.code, "sequence": seq, "state": o.state,
-                  "priority": o.priority, "lat": round(o.lat, 5), "lon": round(o.lon, 5),
-                  "arrival_s": arrival, "start_s": start, "end_s": end, "travel_s": travel}
-                 for seq, (o, (arrival, start, end, travel))
-                 in enumerate(zip(orders, timing, strict=True), start=1)]
-        routes.append({"technician_id": tech.id, "source": source, "stops": stops,
-                       "lunch_start_s": lunch_s,
-                       "lunch_duration_s": (tech.lunch_duration_min or 0) * 60,
-                       "end_s": end_s})
+        stops = [
+            {
+                "order_id": o.id,
+                "code": o.code,
+                "sequence": seq,
+                "state": o.state,
+                "priority": o.priority,
+                "lat": round(o.lat, 5),
+                "lon": round(o.lon, 5),
+                "arrival_s": arrival,
+                "start_s": start,
+                "end_s": end,
+                "travel_s": travel,
+            }
+            for seq, (o, (arrival, start, end, travel)) in enumerate(
+                zip(orders, timing, strict=True), start=1
+            )
+        ]
+        routes.append(
+            {
+                "technician_id": tech.id,
+                "source": source,
+                "stops": stops,
+                "lunch_start_s": lunch_s,
+                "lunch_duration_s": (tech.lunch_duration_min or 0) * 60,
+                "end_s": end_s,
+            }
+        )
     return routes
 
 
-def _estimate_timing(tech: Technician, orders: list[Any], day_start: datetime,
-                     matrix) -> tuple[list[tuple[int, int, int, int]], int | None, int]:
+def _estimate_timing(
+    tech: Technician, orders: list[Any], day_start: datetime, matrix
+) -> tuple[list[tuple[int, int, int, int]], int | None, int]:
     """(arrival, start, end, travel) per stop, lunch start and return time, by estimate."""
     shift_start = _time_s(tech.shift_start) or 0
     lunch_s = _time_s(tech.lunch_start)
@@ -442,8 +543,9 @@ def _estimate_timing(tech: Technician, orders: list[Any], day_start: datetime,
     for index, order in enumerate(orders):
         there = (order.lat, order.lon)
         travel, _metres = matrix.travel(here, there)
-        planned = None if order.planned_start is None else \
-            int((order.planned_start - day_start).total_seconds())
+        planned = (
+            None if order.planned_start is None else int((order.planned_start - day_start).total_seconds())
+        )
         leave = free_at
         if lunch_s is not None and lunch_at is None and lunch_len and leave >= lunch_s:
             lunch_at, leave = leave, leave + lunch_len
@@ -475,8 +577,9 @@ def _placeable_visit(order: WorkOrder, day: date) -> VisitSpec:
     return replace(visit_spec(order, day), pinned_technician=None, pinned_first=False)
 
 
-def assign_order(session: Session, actor: Actor, order: WorkOrder, technician_id: int,
-                 day: date, time_limit_s: float = 1.0) -> DispatchPlan:
+def assign_order(
+    session: Session, actor: Actor, order: WorkOrder, technician_id: int, day: date, time_limit_s: float = 1.0
+) -> DispatchPlan:
     """Assign an order to a technician (or move it from another), at the best place in their day.
 
     The order is slotted into the technician's route without reordering it
@@ -491,16 +594,20 @@ def assign_order(session: Session, actor: Actor, order: WorkOrder, technician_id
 
     tech = session.get(Technician, technician_id)
     if tech is None or not tech.active:
-        raise Invalid("No such active technician.",
-                      errors={"technician_id": ["No such active technician."]})
+        raise Invalid("No such active technician.", errors={"technician_id": ["No such active technician."]})
     previous = order.technician_id if order.state in ROUTE_STATES else None
     if previous == tech.id:
-        raise Conflict(f"{order.code} is already with {tech.name}.", slug="already-assigned",
-                       technician_id=tech.id)
+        raise Conflict(
+            f"{order.code} is already with {tech.name}.", slug="already-assigned", technician_id=tech.id
+        )
     missing = sorted(set(order.required_skills or []) - set(tech.skills or []))
     if missing:
-        raise Conflict(f"{tech.name} lacks skills: {', '.join(missing)}.",
-                       slug="skills-missing", missing_skills=missing, technician_id=tech.id)
+        raise Conflict(
+            f"{tech.name} lacks skills: {', '.join(missing)}.",
+            slug="skills-missing",
+            missing_skills=missing,
+            technician_id=tech.id,
+        )
     if order.state == "assigned":
         lifecycle.check("assigned", "scheduled", actor.role)
     else:
@@ -509,25 +616,36 @@ def assign_order(session: Session, actor: Actor, order: WorkOrder, technician_id
         raise Conflict(f"{order.code} has no coordinates.", slug="no-coordinates")
 
     current = route_orders(session, tech.id, day)
-    problem = Problem(technicians=[technician_spec(tech)],
-                      visits=[visit_spec(o, day) for o in current])
-    result = solver.insert_urgent(problem, _one_route_plan(tech.id, current),
-                                  _placeable_visit(order, day), time_limit_s=time_limit_s)
+    problem = Problem(technicians=[technician_spec(tech)], visits=[visit_spec(o, day) for o in current])
+    result = solver.insert_urgent(
+        problem, _one_route_plan(tech.id, current), _placeable_visit(order, day), time_limit_s=time_limit_s
+    )
     route = result.route_of(tech.id)
     placed = [] if route is None else [s.visit_id for s in route.stops]
     if order.id not in placed:
         refusal = next((u for u in result.unassigned if u.visit_id == order.id), None)
         reason = refusal.reason if refusal is not None else "day_full"
         zh, en = REASON_MESSAGES[reason]
-        raise Conflict(f"{order.code} does not fit into {tech.name}'s day: {en}",
-                       slug="does-not-fit", reason=reason, message_zh=zh, message_en=en,
-                       technician_id=tech.id)
+        raise Conflict(
+            f"{order.code} does not fit into {tech.name}'s day: {en}",
+            slug="does-not-fit",
+            reason=reason,
+            message_zh=zh,
+            message_en=en,
+            technician_id=tech.id,
+        )
     dropped = [o.code for o in current if o.id not in placed]
     if dropped:
         zh, en = REASON_MESSAGES["day_full"]
-        raise Conflict(f"{order.code} fits into {tech.name}'s day only by dropping "
-                       f"{', '.join(dropped)}.", slug="does-not-fit", reason="day_full",
-                       message_zh=zh, message_en=en, dropped=dropped, technician_id=tech.id)
+        raise Conflict(
+            f"{order.code} fits into {tech.name}'s day only by dropping {', '.join(dropped)}.",
+            slug="does-not-fit",
+            reason="day_full",
+            message_zh=zh,
+            message_en=en,
+            dropped=dropped,
+            technician_id=tech.id,
+        )
 
     day_start = datetime.combine(day, time.min)
     stop_of = {s.visit_id: s for s in route.stops}
@@ -535,8 +653,9 @@ def assign_order(session: Session, actor: Actor, order: WorkOrder, technician_id
     reason = "moved in the console" if previous else "assigned in the console"
     if order.state == "assigned":
         wo_service.transition(session, actor, order, "scheduled", reason=reason)
-    wo_service.transition(session, actor, order, "assigned", technician_id=tech.id,
-                          planned_start=planned, reason=reason)
+    wo_service.transition(
+        session, actor, order, "assigned", technician_id=tech.id, planned_start=planned, reason=reason
+    )
     for sequence, stop in enumerate(route.stops, start=1):
         stop_order = order if stop.visit_id == order.id else session.get(WorkOrder, stop.visit_id)
         stop_order.planned_sequence = sequence
@@ -544,32 +663,45 @@ def assign_order(session: Session, actor: Actor, order: WorkOrder, technician_id
             stop_order.planned_start = day_start + timedelta(seconds=stop.start_s)
     renumber_route(session, previous, day)
     result.routes = [route]
-    record = DispatchPlan(day=day, kind="manual", status="applied", technician_ids=[tech.id],
-                          order_versions={}, result=result.to_dict(), objective=result.objective,
-                          created_by=actor.user_id, decided_by=actor.user_id, decided_at=now())
+    record = DispatchPlan(
+        day=day,
+        kind="manual",
+        status="applied",
+        technician_ids=[tech.id],
+        order_versions={},
+        result=result.to_dict(),
+        objective=result.objective,
+        created_by=actor.user_id,
+        decided_by=actor.user_id,
+        decided_at=now(),
+    )
     session.add(record)
     session.flush()
-    audit.record(session, actor, "plan_manual", "dispatch_plan", record.id,
-                 after={"order_id": order.id, "technician_id": tech.id,
-                        "from_technician_id": previous})
+    audit.record(
+        session,
+        actor,
+        "plan_manual",
+        "dispatch_plan",
+        record.id,
+        after={"order_id": order.id, "technician_id": tech.id, "from_technician_id": previous},
+    )
     return record
 
 
-def unassign_order(session: Session, actor: Actor, order: WorkOrder, day: date,
-                   reason: str | None = None) -> WorkOrder:
+def unassign_order(
+    session: Session, actor: Actor, order: WorkOrder, day: date, reason: str | None = None
+) -> WorkOrder:
     """Take an order back from its technician (back to validated, out of any route)."""
     from workorders import service as wo_service
 
     technician_id = order.technician_id
-    wo_service.transition(session, actor, order, "validated",
-                          reason=reason or "unassigned in the console")
+    wo_service.transition(session, actor, order, "validated", reason=reason or "unassigned in the console")
     order.planned_start, order.planned_sequence = None, None
     renumber_route(session, technician_id, day)
     return order
 
 
-def cancel_order(session: Session, actor: Actor, order: WorkOrder, day: date,
-                 reason: str) -> WorkOrder:
+def cancel_order(session: Session, actor: Actor, order: WorkOrder, day: date, reason: str) -> WorkOrder:
     """Cancel an order with the reason; its technician's route closes up."""
     from workorders import service as wo_service
 
@@ -581,14 +713,18 @@ def cancel_order(session: Session, actor: Actor, order: WorkOrder, day: date,
 
 def current_day(session: Session, day: date) -> tuple[Problem, Plan, dict[str, int]]:
     """The day as applied: every active technician and the route they hold now."""
-    techs = list(session.scalars(select(Technician).where(Technician.active.is_(True))
-                                 .order_by(Technician.id)))
+    techs = list(
+        session.scalars(select(Technician).where(Technician.active.is_(True)).order_by(Technician.id))
+    )
     visits: list[VisitSpec] = []
     routes: list[TechnicianRoute] = []
     versions: dict[str, int] = {}
     for tech in techs:
-        orders = [o for o in route_orders(session, tech.id, day)
-                  if o.site.lat is not None and o.site.lon is not None]
+        orders = [
+            o
+            for o in route_orders(session, tech.id, day)
+            if o.site.lat is not None and o.site.lon is not None
+        ]
         visits.extend(visit_spec(o, day) for o in orders)
         routes.extend(_one_route_plan(tech.id, orders).routes)
         versions.update({str(o.id): o.version for o in orders})
@@ -599,10 +735,15 @@ def current_day(session: Session, day: date) -> tuple[Problem, Plan, dict[str, i
 URGENT_STATES = ("validated", "scheduled", "needs_revisit")
 
 
-def propose_urgent(session: Session, actor: Actor, day: date, order_id: int,
-                   time_limit_s: float = 5.0,
-                   progress: Callable[[dict], None] | None = None,
-                   job_id: int | None = None) -> DispatchPlan:
+def propose_urgent(
+    session: Session,
+    actor: Actor,
+    day: date,
+    order_id: int,
+    time_limit_s: float = 5.0,
+    progress: Callable[[dict], None] | None = None,
+    job_id: int | None = None,
+) -> DispatchPlan:
     """Slot one urgent (P1) order into the applied day, keeping every route's sequence.
 
     Stores a proposed plan of kind "urgent" for the dispatcher to apply or
@@ -615,28 +756,44 @@ def propose_urgent(session: Session, actor: Actor, day: date, order_id: int,
     if order is None:
         raise NotFound(f"Work order {order_id} not found.")
     if order.priority != "P1":
-        raise Conflict(f"{order.code} is {order.priority}; only P1 faults are inserted "
-                       "urgently, plan the day for the others.", slug="not-urgent")
+        raise Conflict(
+            f"{order.code} is {order.priority}; only P1 faults are inserted "
+            "urgently, plan the day for the others.",
+            slug="not-urgent",
+        )
     if order.state not in URGENT_STATES or order.blocked:
-        raise Conflict(f"{order.code} is {order.state}; only an unassigned, unblocked "
-                       "order can be inserted.", slug="not-insertable",
-                       current_state=order.state)
+        raise Conflict(
+            f"{order.code} is {order.state}; only an unassigned, unblocked order can be inserted.",
+            slug="not-insertable",
+            current_state=order.state,
+        )
     if progress:
         progress({"phase": "building", "percent": 10, "best_cost": None})
     problem, plan, versions = current_day(session, day)
     if progress:
         progress({"phase": "inserting", "percent": 30, "best_cost": None})
-    result = solver.insert_urgent(problem, plan, _placeable_visit(order, day),
-                                  time_limit_s=time_limit_s)
+    result = solver.insert_urgent(problem, plan, _placeable_visit(order, day), time_limit_s=time_limit_s)
     versions[str(order.id)] = order.version
-    record = DispatchPlan(day=day, kind="urgent", status="proposed", job_id=job_id,
-                          order_versions=versions,
-                          technician_ids=[t.id for t in problem.technicians],
-                          result=result.to_dict(), created_by=actor.user_id,
-                          objective=result.objective)
+    record = DispatchPlan(
+        day=day,
+        kind="urgent",
+        status="proposed",
+        job_id=job_id,
+        order_versions=versions,
+        technician_ids=[t.id for t in problem.technicians],
+        result=result.to_dict(),
+        created_by=actor.user_id,
+        objective=result.objective,
+    )
     session.add(record)
     session.flush()
     placed = any(s.visit_id == order.id for r in result.routes for s in r.stops)
-    audit.record(session, actor, "plan_urgent_computed", "dispatch_plan", record.id,
-                 after={"order_id": order.id, "placed": placed})
+    audit.record(
+        session,
+        actor,
+        "plan_urgent_computed",
+        "dispatch_plan",
+        record.id,
+        after={"order_id": order.id, "placed": placed},
+    )
     return record

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
@@ -81,15 +81,15 @@ class SearchSettings:
     """
 
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
-    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
-    iterated_local_search: bool = False
+    metaheuristic: str = "GREEDY_DESCENT"
+    iterated_local_search: bool = True
     optional_visits: bool = True
     gls_lambda: float | None = None
-    sisr_avg_removed: int = 10
+    sisr_avg_removed: int = 15
     sisr_max_sequence: int = 10
     ils_improve: bool = True
     sa_initial_temperature: float | None = None
-    lean_operators: bool = False
+    lean_operators: bool = True
     log_search: bool = False
     compact_days: bool = True
     extra: dict = field(default_factory=dict)
@@ -146,7 +146,7 @@ class DataModel:
         return len(self.technicians)
 
 
-def _penalty(visit: VisitSpec) -> int:
+def drop_penalty(visit: VisitSpec) -> int:
     """Cost of leaving ``visit`` out: priority x tier x nearness of the deadline."""
     base = DROP_PENALTY_M.get(visit.priority, DROP_PENALTY_M["P3"])
     if visit.priority == "P1":
@@ -380,7 +380,7 @@ def build_routing_model(data: DataModel, settings: SearchSettings) -> RoutingSet
             # 9.15; restricting the vehicle variable is the same constraint.
             routing.VehicleVar(index).SetValues([-1, *data.allowed_vehicles[node]])
         if settings.optional_visits:
-            routing.AddDisjunction([index], _penalty(visit))
+            routing.AddDisjunction([index], drop_penalty(visit))
 
     return RoutingSetup(data, manager, routing, time_dimension, lunch)
 
@@ -476,8 +476,14 @@ class _SearchWatch:
         return min(100, int(100 * (time.monotonic() - self.started) / self.time_limit_s))
 
     def __call__(self) -> None:
+        cost_var = self.routing.CostVar()
+        if not cost_var.Bound():
+            # Iterated local search also calls back from inside its ruin and
+            # recreate steps, where the cost is not fixed yet; Value() would
+            # abort the process there.
+            return
         self.solutions += 1
-        cost = int(self.routing.CostVar().Value())
+        cost = int(cost_var.Value())
         if self.best_cost is None or cost < self.best_cost:
             self.best_cost = cost
         if self.first_cost is None:
@@ -537,6 +543,11 @@ def solve_whole(
     (technician id -> visit ids), which must be feasible."""
     started = time.monotonic() if started is None else started
     settings = settings or SearchSettings()
+    if should_cancel is not None and settings.iterated_local_search:
+        # OR-Tools 9.15's iterated local search runs to its time limit however
+        # it is cancelled (CancelSearch and custom limits end only the current
+        # descent), so a cancellable search uses guided local search instead.
+        settings = replace(settings, iterated_local_search=False, metaheuristic="GUIDED_LOCAL_SEARCH")
     data = create_data_model(problem, matrix)
     if not data.visits and not any(data.pinned_legs):
         plan = read_plan(data, None, None, started, "empty")
@@ -783,9 +794,11 @@ def _insert_into(
         )
         return result
 
-    setup = build_routing_model(
-        data, SearchSettings(first_solution="ALL_UNPERFORMED", metaheuristic="GREEDY_DESCENT")
+    # A plain descent from the held sequences: no ruin and recreate here.
+    insertion = SearchSettings(
+        first_solution="ALL_UNPERFORMED", metaheuristic="GREEDY_DESCENT", iterated_local_search=False
     )
+    setup = build_routing_model(data, insertion)
     routing, manager = setup.routing, setup.manager
     pinned_ids = {leg.visit.id for legs in data.pinned_legs for leg in legs}
     tech_index = {t.id: v for v, t in enumerate(data.technicians)}
@@ -811,7 +824,7 @@ def _insert_into(
             solver.Add(routing.ActiveVar(manager.NodeToIndex(node)) == 0)
 
     remaining = max(0.05, time_limit_s - (time.monotonic() - started))
-    params = search_parameters(remaining, SearchSettings(metaheuristic="GREEDY_DESCENT"))
+    params = search_parameters(remaining, insertion)
     routing.CloseModelWithParameters(params)
     initial = routing.ReadAssignmentFromRoutes(routes, True)
     solution = routing.SolveFromAssignmentWithParameters(initial, params) if initial is not None else None
@@ -834,7 +847,7 @@ def plan_score(problem: Problem, plan: Plan) -> float:
         for s in r.stops
         if s.visit_id in visits
     )
-    dropped = sum(_penalty(visits[u.visit_id]) for u in plan.unassigned if u.visit_id in visits)
+    dropped = sum(drop_penalty(visits[u.visit_id]) for u in plan.unassigned if u.visit_id in visits)
     return plan.travel_m + late + dropped
 
 

@@ -12,8 +12,9 @@ from core.schemas import JobSchema
 from dispatch import service
 from dispatch.schemas import PlanRequestSchema, PlanSchema
 
-blp = Blueprint("dispatch", __name__, url_prefix="/api/v1/dispatch",
-                description="Planning the day with the optimizer")
+blp = Blueprint(
+    "dispatch", __name__, url_prefix="/api/v1/dispatch", description="Planning the day with the optimizer"
+)
 
 
 @blp.route("/plan", methods=["POST"])
@@ -23,8 +24,11 @@ blp = Blueprint("dispatch", __name__, url_prefix="/api/v1/dispatch",
 @blp.doc(security=BEARER)
 def start_plan(args):
     """Start planning a day (RQ job, or inline without Redis); poll /api/v1/jobs/{id}."""
-    params = {"day": args["day"].isoformat(), "district": args.get("district"),
-              "time_limit_s": args["time_limit_s"]}
+    params = {
+        "day": args["day"].isoformat(),
+        "district": args.get("district"),
+        "time_limit_s": args["time_limit_s"],
+    }
     return jobs.enqueue(get_session(), "plan_day", params, g.actor.user_id)
 
 

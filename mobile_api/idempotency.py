@@ -82,6 +82,7 @@ def remember(session: Session, user_id: int, key: str, method: str, path: str,
 
 
 def validate_key(key: str) -> None:
+    """Refuse (400) a key that is not 8-100 letters, digits or _.:- characters."""
     if not _KEY.match(key):
         raise refuse(BadIdempotencyKey, N_("The Idempotency-Key must be 8 to 100 letters, "
                                            "digits or _.:- characters."))

@@ -12,7 +12,9 @@ fetches a bare Flask JSON endpoint served by the same app and workers, so the
 route can be compared with Flask's own floor in the same run. `--interval-ms 0`
 makes it a closed loop (as fast as the workers answer: a saturation figure).
 Then it uploads `--photos` different 5 MB JPEGs (12 MP) one at a time and reads
-the server's own time for each from the X-Server-Time-Ms header.
+the server's own time for each from the X-Server-Time-Ms header. Every answer also
+carries X-Server-Cpu-Ms, the CPU the request cost: on a machine shared with other
+work, wall times include waiting for a core, CPU times do not.
 
 Only loopback traffic; the run is bounded in time and stops gunicorn itself.
 """
@@ -65,14 +67,16 @@ def bench_app():
 
     @app.before_request
     def _start_clock():
-        g.bench_started = time.perf_counter()
+        g.bench_started = time.perf_counter(), time.thread_time()
 
     @app.after_request
     def _server_time(response):
         started = g.get("bench_started")
         if started is not None:
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            response.headers["X-Server-Time-Ms"] = f"{elapsed_ms:.2f}"
+            # wall time in the app, and CPU time (what the request costs, whatever else runs)
+            response.headers["X-Server-Time-Ms"] = \
+                f"{(time.perf_counter() - started[0]) * 1000:.2f}"
+            response.headers["X-Server-Cpu-Ms"] = f"{(time.thread_time() - started[1]) * 1000:.2f}"
         return response
 
     return app
@@ -183,12 +187,15 @@ def seed(database_url: str, photo_dir: str, technicians: int, stops: int) -> See
 @dataclass
 class Timings:
     samples: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, name: str, elapsed_ms: float, ok: bool) -> None:
+    def add(self, name: str, elapsed_ms: float, ok: bool, headers: dict[str, str]) -> None:
         with self.lock:
             self.samples.setdefault(name, []).append(elapsed_ms)
+            if "X-Server-Cpu-Ms" in headers:
+                self.cpu.setdefault(name, []).append(float(headers["X-Server-Cpu-Ms"]))
             if not ok:
                 self.errors[name] = self.errors.get(name, 0) + 1
 
@@ -221,8 +228,8 @@ def _technician(port: int, crew: Crew, until: float, interval_s: float, timings:
     time.sleep(rng.uniform(0, interval_s))  # spread the phones over the interval
     while time.perf_counter() < until:
         tick = time.perf_counter()
-        status, _body, _h, ms = request(port, "GET", "/mobile/v1/route", crew.token)
-        timings.add("route", ms, status == 200)
+        status, _body, headers, ms = request(port, "GET", "/mobile/v1/route", crew.token)
+        timings.add("route", ms, status == 200, headers)
         if stop_index < len(crew.stops):
             stop = crew.stops[stop_index]
             body = {"status": STATUS_PLAN[step]}
@@ -230,15 +237,15 @@ def _technician(port: int, crew: Crew, until: float, interval_s: float, timings:
                 body |= {"lat": stop.lat, "lon": stop.lon, "accuracy_m": 10}
             if body["status"] == "paused":
                 body["reason"] = "technician_break"
-            status, _body, _h, ms = request(
+            status, _body, headers, ms = request(
                 port, "POST", f"/mobile/v1/orders/{stop.order_id}/status", crew.token,
                 json.dumps(body).encode())
-            timings.add("status", ms, status == 200)
+            timings.add("status", ms, status == 200, headers)
             step += 1
             if step == len(STATUS_PLAN):
                 stop_index, step = stop_index + 1, 0
-        status, _body, _h, ms = request(port, "GET", BARE_PATH)
-        timings.add("bare", ms, status == 200)
+        status, _body, headers, ms = request(port, "GET", BARE_PATH)
+        timings.add("bare", ms, status == 200, headers)
         rest = interval_s - (time.perf_counter() - tick)
         if rest > 0:
             time.sleep(rest)
@@ -358,14 +365,16 @@ def run(args: argparse.Namespace) -> int:
         threads = [threading.Thread(target=_technician, daemon=True, args=(
             port, crew, until, args.interval_ms / 1000, timings, random.Random(i)))
             for i, crew in enumerate(seeded.crews)]
-        load_started = time.perf_counter()
+        load_started, client_cpu = time.perf_counter(), time.process_time()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=args.seconds + 60)
         load_s = time.perf_counter() - load_started
+        print(f"load generator used {time.process_time() - client_cpu:.1f} s of CPU "
+              f"in {load_s:.1f} s")
 
-        photo_server_ms, photo_client_ms = [], []
+        photo_server_ms, photo_client_ms, photo_cpu_ms = [], [], []
         for i in range(args.photos):
             data = _photo_jpeg(i)
             body, content_type = _multipart({"item_id": seeded.photo_item_id},
@@ -377,9 +386,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"photo upload {i}: {status} {answer[:300]!r}")
                 continue
             photo_server_ms.append(float(headers["X-Server-Time-Ms"]))
+            photo_cpu_ms.append(float(headers["X-Server-Cpu-Ms"]))
             photo_client_ms.append(ms)
             photo_size = len(data)
-        _report(args, timings, load_s, photo_server_ms, photo_client_ms,
+        _report(args, timings, load_s, photo_server_ms, photo_client_ms, photo_cpu_ms,
                 photo_size if photo_server_ms else 0)
         return 0
     finally:
@@ -399,7 +409,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace, timings: Timings, load_s: float,
             photo_server_ms: list[float], photo_client_ms: list[float],
-            photo_size: int) -> None:
+            photo_cpu_ms: list[float], photo_size: int) -> None:
     total = sum(len(v) for v in timings.samples.values())
     print(f"\n{len(timings.samples.get('route', []))} route, "
           f"{len(timings.samples.get('status', []))} status and "
@@ -407,7 +417,7 @@ def _report(args: argparse.Namespace, timings: Timings, load_s: float,
           f"technicians in {load_s:.1f} s ({total / load_s:.0f} req/s), one cycle per "
           f"{args.interval_ms} ms per technician, gunicorn {args.workers} sync workers")
     print(f"{'endpoint':<10}{'n':>7}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-          f"{'max ms':>9}")
+          f"{'max ms':>9}{'cpu p50':>9}")
     p95 = {}
     for name in ("route", "status", "bare"):
         values = timings.samples.get(name, [])
@@ -416,7 +426,8 @@ def _report(args: argparse.Namespace, timings: Timings, load_s: float,
         p95[name] = _percentile(values, 95)
         print(f"{name:<10}{len(values):>7}{timings.errors.get(name, 0):>8}"
               f"{statistics.median(values):>9.1f}{p95[name]:>9.1f}"
-              f"{_percentile(values, 99):>9.1f}{max(values):>9.1f}")
+              f"{_percentile(values, 99):>9.1f}{max(values):>9.1f}"
+              f"{statistics.median(timings.cpu.get(name) or [math.nan]):>9.2f}")
     if "route" in p95 and "bare" in p95:
         ratio = p95["route"] / p95["bare"]
         print(f"route p95 / bare p95 = {ratio:.2f} (target <= 3); route p95 "
@@ -424,8 +435,13 @@ def _report(args: argparse.Namespace, timings: Timings, load_s: float,
     if photo_server_ms:
         print(f"photo upload ({photo_size / 1e6:.1f} MB JPEG, 12 MP) x{len(photo_server_ms)}: "
               f"server median {statistics.median(photo_server_ms):.0f} ms, max "
-              f"{max(photo_server_ms):.0f} ms (target <= 300); client median "
+              f"{max(photo_server_ms):.0f} ms (target <= 300), CPU median "
+              f"{statistics.median(photo_cpu_ms):.0f} ms; client median "
               f"{statistics.median(photo_client_ms):.0f} ms")
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} "
+          f"{load[2]:.2f} at the end of the run (other work on the machine inflates wall "
+          f"times; the cpu column does not depend on it)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -451,7 +467,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--database-url takes a PostgreSQL URL (SQLite is the default)")
     if args.stops <= 0:
         cycles = args.seconds * 1000 / max(args.interval_ms, 1)
-        args.stops = max(4, min(40, math.ceil(cycles / len(STATUS_PLAN)) + 1))
+        # A day's route: as many stops as the run walks through, at most 8.
+        args.stops = max(4, min(8, math.ceil(cycles / len(STATUS_PLAN)) + 1))
     return run(args)
 
 

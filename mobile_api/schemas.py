@@ -277,10 +277,32 @@ class StopSchema(Schema):
     version = fields.Integer()
 
 
+def _wire(value: object) -> object:
+    if isinstance(value, datetime):
+        return CityDateTime()._serialize(value, None, None)
+    if isinstance(value, dict):
+        return {key: _wire(item) for key, item in value.items()}
+    return value
+
+
+_STOP_FIELDS = tuple(StopSchema().fields)
+
+
+def dump_stops(stops: list[dict]) -> list[dict]:
+    """StopSchema(many=True).dump(stops), without marshmallow's per-field cost.
+
+    The route is the phone's most frequent request and dumping ~40 fields per stop
+    field by field was a third of its time. Stops from mobile_api.service hold only
+    JSON types and datetimes; tests check this equals the schema's own dump.
+    """
+    return [{name: _wire(stop.get(name)) for name in _STOP_FIELDS} for stop in stops]
+
+
 class RouteSchema(Schema):
     technician_id = fields.Integer()
     date = fields.Date()
-    stops = fields.List(fields.Nested(StopSchema))
+    stops = Ready(StopSchema, many=True, metadata={
+        "description": "In planned order (dumped by dump_stops)."})
 
 
 class ShiftSchema(Schema):
@@ -308,13 +330,24 @@ class MeSchema(Schema):
 
 
 class StatusAnswerSchema(Schema):
+    """The order after a status change: compact, the stop itself comes with the route."""
+
     status = fields.String()
+    order_id = fields.Integer()
     state = fields.String()
+    state_label = fields.String()
     at = CityDateTime()
-    far_from_site = fields.Boolean(allow_none=True)
+    far_from_site = fields.Boolean(allow_none=True, metadata={
+        "description": "On arrival: the GPS fix is far from the site (accepted, flagged)."})
     distance_from_site_m = fields.Float(allow_none=True)
     sla_paused = fields.Boolean()
-    stop = fields.Nested(StopSchema)
+    sla = fields.Nested(SlaSchema)
+    arrived_at = CityDateTime(allow_none=True)
+    work_started_at = CityDateTime(allow_none=True)
+    paused = fields.Boolean()
+    pause_reason = fields.String(allow_none=True)
+    allowed_statuses = fields.List(fields.String())
+    version = fields.Integer()
 
 
 class ChecklistEntrySchema(ChecklistItemSchema):

@@ -8,6 +8,7 @@ this module adds what only the phone needs.
 
 from __future__ import annotations
 
+import functools
 import math
 import secrets
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from marshmallow import Schema, ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -117,30 +118,41 @@ def stop_view(order: WorkOrder, lang: str, visit: VisitProgress | None = None,
         "restore_deadline": sla["restore_deadline"], "sla": sla,
         "findings": _findings(order.findings, lang),
         "checklist": _checklist_template(order.kind, order.product, lang, rules_version),
-        "arrived_at": order.arrived_at if order.state == "on_site" else None,
-        "work_started_at": visit.work_started_at, "paused": visit.paused,
-        "pause_reason": visit.pause_reason,
-        "allowed_statuses": allowed_statuses(order.state, visit),
-        "technician_id": order.technician_id, "version": order.version,
+        "technician_id": order.technician_id, **_visit_view(order, visit),
     }
+
+
+def _visit_view(order: WorkOrder, visit: VisitProgress) -> dict[str, Any]:
+    """Where the visit stands and what the phone may send next."""
+    return {"arrived_at": order.arrived_at if order.state == "on_site" else None,
+            "work_started_at": visit.work_started_at, "paused": visit.paused,
+            "pause_reason": visit.pause_reason,
+            "allowed_statuses": allowed_statuses(order.state, visit),
+            "version": order.version}
+
+
+@functools.cache
+def _route_query() -> Select:
+    """Built once: the route is the phone's most frequent request."""
+    return (select(WorkOrder)
+            .options(joinedload(WorkOrder.customer), joinedload(WorkOrder.site),
+                     # not shown on the route: skip reading (and decoding) them
+                     defer(WorkOrder.checklist), defer(WorkOrder.closeout_findings),
+                     defer(WorkOrder.override), defer(WorkOrder.required_skills))
+            .where(WorkOrder.technician_id == bindparam("technician_id"),
+                   WorkOrder.state.in_(ROUTE_STATES),
+                   or_(WorkOrder.planned_start.is_(None),
+                       WorkOrder.planned_start.between(bindparam("start"), bindparam("end"))))
+            .order_by(WorkOrder.planned_sequence.is_(None), WorkOrder.planned_sequence,
+                      WorkOrder.planned_start, WorkOrder.id))
 
 
 def todays_route(session: Session, actor: Actor, day: date,
                  lang: str = "zh") -> list[dict[str, Any]]:
     """The technician's open stops for `day`, in planned order (unplanned ones last)."""
-    start, end = datetime.combine(day, time.min), datetime.combine(day, time.max)
-    stmt = (select(WorkOrder)
-            .options(joinedload(WorkOrder.customer), joinedload(WorkOrder.site),
-                     # not shown on the route: skip reading (and decoding) them
-                     defer(WorkOrder.checklist), defer(WorkOrder.closeout_findings),
-                     defer(WorkOrder.override), defer(WorkOrder.required_skills))
-            .where(WorkOrder.technician_id == actor.technician_id,
-                   WorkOrder.state.in_(ROUTE_STATES),
-                   or_(WorkOrder.planned_start.is_(None),
-                       WorkOrder.planned_start.between(start, end)))
-            .order_by(WorkOrder.planned_sequence.is_(None), WorkOrder.planned_sequence,
-                      WorkOrder.planned_start, WorkOrder.id))
-    orders = list(session.scalars(stmt))
+    orders = list(session.scalars(_route_query(), {
+        "technician_id": actor.technician_id, "start": datetime.combine(day, time.min),
+        "end": datetime.combine(day, time.max)}))
     progress = visit_progress(session, [o.id for o in orders if o.state in VISIBLE_PHONE_STATES])
     rules_version = standards.load_ruleset().version
     return [stop_view(order, lang, progress.get(order.id), sequence, rules_version)
@@ -230,9 +242,10 @@ def _check_version(order: WorkOrder, version: int | None) -> None:
                      current_state=order.state)
 
 
-def _evidence(status: str, data: dict) -> dict[str, Any]:
+def _evidence(action: str, data: dict) -> dict[str, Any]:
+    """Who-when-where for the audit trail: the phone's clock and GPS fix with the action."""
     client_time = data.get("client_time")
-    return {"via": "mobile", "status": status,
+    return {"via": "mobile", "action": action,
             "client_time": client_time.isoformat() if client_time else None,
             "fix": [data["lat"], data["lon"]] if data.get("lat") is not None else None,
             "accuracy_m": data.get("accuracy_m")}
@@ -289,9 +302,15 @@ def change_status(session: Session, actor: Actor, order: WorkOrder, data: dict,
         _note_position(session, actor, data["lat"], data["lon"], data.get("accuracy_m"),
                        data.get("client_time") or now())
     session.flush()
-    stop = stop_view(order, lang, _progress(session, order), order.planned_sequence)
-    return answer | {"status": status, "state": order.state, "at": now(),
-                     "sla_paused": stop["sla"]["paused"], "stop": stop}
+    at = now()
+    visit = visit.after(status, reason, at)
+    sla = _sla(order)
+    visit.sla_paused = sla["paused"]
+    # Compact on purpose (one bar of signal): the phone has the stop's checklist and
+    # findings from the route; GET /orders/{id} gives the whole stop again.
+    return answer | {"status": status, "order_id": order.id, "state": order.state,
+                     "state_label": lifecycle.label(order.state, lang), "at": at,
+                     "sla_paused": sla["paused"], "sla": sla, **_visit_view(order, visit)}
 
 
 def _resume(session: Session, actor: Actor, order: WorkOrder, visit: VisitProgress,

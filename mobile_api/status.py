@@ -9,10 +9,11 @@ the phone may send it, and what it needs.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from core.models import AuditEvent
@@ -59,18 +60,35 @@ class VisitProgress:
     def paused(self) -> bool:
         return self.field_paused or self.sla_paused
 
+    def after(self, status: str, reason: str | None, at: datetime) -> VisitProgress:
+        """The progress once `status` is applied (what visit_progress would read back)."""
+        if status in ("en_route", "arrived"):
+            return VisitProgress()
+        if status == "started":
+            self.work_started_at = at
+        elif status == "paused":
+            self.field_paused, self.pause_reason = True, reason
+        else:  # resumed, completed, failed all end a pause
+            self.field_paused, self.pause_reason = False, None
+        return self
+
+
+@functools.cache
+def _progress_query() -> Select:
+    return (select(AuditEvent.entity_id, AuditEvent.action, AuditEvent.at, AuditEvent.after)
+            .where(AuditEvent.entity_type == "work_order",
+                   AuditEvent.entity_id.in_(bindparam("order_ids", expanding=True)),
+                   AuditEvent.action.in_(_PROGRESS_ACTIONS))
+            .order_by(AuditEvent.at, AuditEvent.id))
+
 
 def visit_progress(session: Session, order_ids: list[int]) -> dict[int, VisitProgress]:
     """Progress of the current visit of each order (a new en_route starts a new visit)."""
     progress = {order_id: VisitProgress() for order_id in order_ids}
     if not order_ids:
         return progress
-    stmt = (select(AuditEvent.entity_id, AuditEvent.action, AuditEvent.at, AuditEvent.after)
-            .where(AuditEvent.entity_type == "work_order",
-                   AuditEvent.entity_id.in_(order_ids),
-                   AuditEvent.action.in_(_PROGRESS_ACTIONS))
-            .order_by(AuditEvent.at, AuditEvent.id))
-    for order_id, action, at, after in session.execute(stmt):
+    for order_id, action, at, after in session.execute(_progress_query(),
+                                                       {"order_ids": order_ids}):
         visit = progress[order_id]
         if action == "state:en_route":
             progress[order_id] = VisitProgress()

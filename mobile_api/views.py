@@ -45,6 +45,7 @@ from mobile_api.schemas import (
     StopSchema,
     SyncAnswerSchema,
     SyncRequestSchema,
+    dump_stops,
 )
 from workorders import service as wo_service
 from workorders.lifecycle import STAFF
@@ -256,7 +257,7 @@ def route():
     checklist template, SLA deadline and the statuses allowed now."""
     today = now().date()
     stops = service.todays_route(get_session(), g.actor, today, current_lang())
-    return {"technician_id": g.actor.technician_id, "date": today, "stops": stops}
+    return {"technician_id": g.actor.technician_id, "date": today, "stops": dump_stops(stops)}
 
 
 @blp.route(f"/orders/{ORDER_ID}")

@@ -162,12 +162,12 @@ def test_every_status_maps_onto_the_lifecycle(client, db, field):
     body = arrived.get_json()
     assert arrived.status_code == 200 and body["state"] == "on_site"
     assert body["far_from_site"] is False and body["distance_from_site_m"] < 50
-    assert body["stop"]["arrived_at"] and body["stop"]["allowed_statuses"] == [
+    assert body["arrived_at"] and body["allowed_statuses"] == [
         "started", "paused", "completed", "failed"]
 
     started = field.status(oid, "started").get_json()
-    assert started["state"] == "on_site" and started["stop"]["work_started_at"]
-    assert "started" not in started["stop"]["allowed_statuses"]
+    assert started["state"] == "on_site" and started["work_started_at"]
+    assert "started" not in started["allowed_statuses"]
     again = field.status(oid, "started")
     assert again.status_code == 409 and again.get_json()["allowed_statuses"]
 
@@ -180,7 +180,7 @@ def test_every_status_maps_onto_the_lifecycle(client, db, field):
         "r3_line_no_fault": True, "r3_drop_twisted_pair": True, "r3_drop_no_joints": True}})
     done = field.status(oid, "completed", lat=31.8601, lon=117.2702)
     assert done.status_code == 200 and done.get_json()["state"] == "completed"
-    assert done.get_json()["stop"]["allowed_statuses"] == []
+    assert done.get_json()["allowed_statuses"] == []
 
     actions = _trail(db, oid)
     assert [a for a in actions if a.startswith("state:")][-3:] == [
@@ -222,17 +222,18 @@ def test_pause_for_absent_customer_stops_the_sla_clock(client, db, field, monkey
     paused = field.status(oid, "paused", reason="customer_absent", note="敲门无人应答")
     assert paused.status_code == 200, paused.get_json()
     body = paused.get_json()
-    assert body["sla_paused"] is True and body["stop"]["paused"] is True
-    assert body["stop"]["pause_reason"] == "customer_absent"
-    assert body["stop"]["allowed_statuses"] == ["resumed", "completed", "failed"]
+    assert body["sla_paused"] is True and body["paused"] is True
+    assert body["pause_reason"] == "customer_absent"
+    assert body["allowed_statuses"] == ["resumed", "completed", "failed"]
     assert field.status(oid, "paused", reason="customer_absent").status_code == 409
 
     monkeypatch.setattr(wo_service, "now", lambda: base + timedelta(minutes=40))
     resumed = field.status(oid, "resumed")
     assert resumed.status_code == 200
-    stop = resumed.get_json()["stop"]
+    stop = resumed.get_json()
     assert stop["paused"] is False and stop["sla"]["paused"] is False
-    assert datetime.fromisoformat(stop["restore_deadline"]) == original + timedelta(minutes=40)
+    assert datetime.fromisoformat(stop["sla"]["restore_deadline"]) == original + timedelta(
+        minutes=40)
     assert field.status(oid, "resumed").status_code == 409
     actions = _trail(db, oid)
     assert actions.count("sla_paused") == 1 and actions.count("sla_resumed") == 1
@@ -242,7 +243,7 @@ def test_a_break_is_recorded_without_touching_the_sla_clock(client, db, field):
     oid = field.order("adsl")
     field.arrive(oid)
     paused = field.status(oid, "paused", reason="waiting_for_parts").get_json()
-    assert paused["stop"]["paused"] is True and paused["sla_paused"] is False
+    assert paused["paused"] is True and paused["sla_paused"] is False
     # giving up while paused ends the pause first, and needs a reason
     assert field.status(oid, "failed").status_code == 422
     failed = field.status(oid, "failed", reason="分线盒损坏，需备件")
@@ -463,3 +464,22 @@ def test_openapi_documents_the_mobile_api(client):
     upload = spec["paths"]["/mobile/v1/orders/{order_id}/photos"]["post"]
     assert "multipart/form-data" in upload["requestBody"]["content"]
     assert {"413", "415"} <= set(upload["responses"])
+
+
+def test_the_fast_route_dump_equals_the_schema_dump(app, client, field):
+    from mobile_api import service
+    from mobile_api.schemas import StopSchema, dump_stops
+
+    field.order("iptv_adsl", kind="install", hour=10)
+    visiting = field.order("adsl", hour=9)
+    field.arrive(visiting)
+    assert field.status(visiting, "paused", reason="customer_absent").status_code == 200
+    with app.test_request_context():
+        from core.actor import Actor
+        from core.db import get_session
+
+        actor = Actor(user_id=None, username="tech", role="technician",
+                      technician_id=field.tech_id)
+        stops = service.todays_route(get_session(), actor, now().date(), "en")
+    assert len(stops) == 2 and stops[0]["paused"] and stops[0]["arrived_at"]
+    assert dump_stops(stops) == StopSchema(many=True).dump(stops)

@@ -147,7 +147,7 @@ def test_sync_applies_queued_actions_in_order(client, db, field):
     assert [r["status"] for r in results] == ["applied"] * 6, results
     assert [r["id"] for r in results] == [a["id"] for a in actions]
     assert results[-1]["current"]["state"] == "completed"
-    assert results[-1]["response"]["stop"]["state"] == "completed"
+    assert results[-1]["response"]["state"] == "completed"
     assert results[3]["response"]["complete"] is True
     assert results[4]["current"] is None and results[4]["response"]["accepted"] == 1
     on_site = db.scalar(select(AuditEvent).where(AuditEvent.entity_id == oid,

@@ -322,3 +322,58 @@ def test_large_day_is_split_by_district_and_polished_whole() -> None:
     assert assigned(plan)["ent-fault"] == "ent"
     assert plan.unassigned == []
     check_times(problem, plan)
+
+
+def test_order_goes_to_nearest_district_with_the_skill() -> None:
+    from dispatch.decompose import districts_of
+
+    techs = [
+        tech("n", base=(10, 0), district="north"),
+        tech("s", base=(-10, 0), district="south"),
+        tech("far-ent", skills=("enterprise",), base=(30, 0), district="far"),
+        tech("near-ent", skills=("enterprise",), base=(0, 0), district="middle"),
+    ]
+    visits = [
+        visit("home", (-9, 0), district="south"),
+        visit("ent", (-9, 0), skills=frozenset({"enterprise"}), district="south"),
+        visit("loose", (9, 0)),
+    ]
+    parts = districts_of(Problem(techs, visits))
+    where = {v.id: name for name, part in parts.items() for v in part.visits}
+    assert where == {"home": "south", "ent": "middle", "loose": "north"}
+
+
+def test_technicians_without_district_are_clustered_by_start() -> None:
+    from dispatch.decompose import districts_of
+
+    techs = [tech(f"a{k}", base=(10, 0)) for k in range(10)]
+    techs += [tech(f"b{k}", base=(-10, 0)) for k in range(10)]
+    parts = districts_of(Problem(techs, [visit("v", (9, 0))]))
+    assert len(parts) == 2
+    groups = sorted(sorted(t.id[0] for t in part.technicians) for part in parts.values())
+    assert groups == [["a"] * 10, ["b"] * 10]
+
+
+def test_split_day_stays_within_its_time_limit() -> None:
+    from dispatch.solver import SearchSettings
+
+    problem = random_day(60, 6, seed=3)
+    for k, t in enumerate(problem.technicians):
+        t.district = "east" if k % 2 else "west"
+    for v in problem.visits:
+        v.district = "east" if v.lon > BASE[1] else "west"
+    plan = solve(problem, time_limit_s=3, settings=SearchSettings(decompose_above_visits=10))
+    assert plan.stats.get("mode") == "by_district"
+    assert plan.solve_s <= 3.5
+    check_times(problem, plan)
+    p1 = {v.id for v in problem.visits if v.priority == "P1"}
+    assert not [u for u in plan.unassigned if u.visit_id in p1]
+
+
+def test_plan_score_prices_drops_above_travel() -> None:
+    from dispatch.solver import plan_score
+
+    problem = Problem([tech("t1")], [visit("a", priority="P1"), visit("b", priority="P3")])
+    plan = solve(problem, time_limit_s=1)
+    dropped_p3 = Plan(plan.routes, [Unassigned("b", "day_full")], 0, plan.travel_m, 0, 0.0, "optimized")
+    assert plan_score(problem, plan) < plan_score(problem, dropped_p3)
