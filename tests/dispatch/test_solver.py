@@ -300,7 +300,7 @@ def test_empty_day() -> None:
     assert plan.routes == [] and plan.unassigned == [] and plan.status == "empty"
 
 
-def test_large_day_is_split_by_district_and_polished_whole() -> None:
+def test_large_day_is_split_by_district_and_re_solved_in_pairs() -> None:
     from dispatch.solver import SearchSettings
 
     rng = random.Random(5)
