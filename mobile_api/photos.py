@@ -99,8 +99,12 @@ def inspect_and_clean(raw: bytes, declared_type: str | None) -> CleanPhoto:
                 if probe.format != expected:
                     raise _not_an_image(mime, probe.format)
                 probe.verify()
-            # verify() leaves the image unusable: open again and decode every pixel.
+            # verify() leaves the image unusable: open again and decode all of it.
             image = Image.open(io.BytesIO(raw), formats=[expected])
+            if expected == "JPEG":
+                # Every coefficient is still entropy-decoded (so truncated or corrupt
+                # scans fail here); only the inverse DCT runs at 1/8 scale.
+                image.draft(image.mode, (image.width // 8 or 1, image.height // 8 or 1))
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_many_pixels(None) from None
@@ -110,7 +114,13 @@ def inspect_and_clean(raw: bytes, declared_type: str | None) -> CleanPhoto:
         raise _not_an_image(mime, None) from None
     with image:
         taken_at, gps_lat, gps_lon = _evidence(image)
-        clean, (width, height) = _reencode(image, expected)
+        if expected == "JPEG" and _is_upright(image):
+            clean, (width, height) = _strip_jpeg(raw), _full_size(raw)
+        else:
+            if expected == "JPEG":  # turned by the camera: decode in full and turn it
+                image = Image.open(io.BytesIO(raw), formats=["JPEG"])
+                image.load()
+            clean, (width, height) = _reencode(image, expected)
     return CleanPhoto(
         data=clean, sha256=hashlib.sha256(clean).hexdigest(),
         upload_sha256=hashlib.sha256(raw).hexdigest(), mime=mime, format=expected,
@@ -215,6 +225,47 @@ def _reencode(image: Image.Image, fmt: str) -> tuple[bytes, tuple[int, int]]:
             upright = upright.convert("RGBA" if "A" in upright.getbands() else "RGB")
         upright.save(out, "WEBP", quality=WEBP_QUALITY, method=3)
     return out.getvalue(), upright.size
+
+
+# An upright JPEG is stored with its compressed pixels as uploaded, minus the marker
+# segments that carry metadata (APP1 EXIF/XMP, APP2 ICC, APP13 IPTC, COM, ...); APP0
+# (JFIF) and APP14 (Adobe colour transform) stay, they are needed to decode it right.
+_KEEP_APP = {0xE0, 0xEE}
+_SOS, _EOI = 0xDA, 0xD9
+
+
+def _strip_jpeg(raw: bytes) -> bytes:
+    """The same compressed pixels without metadata: nothing lost to re-encoding.
+
+    Walks the marker segments up to the start of scan and drops every APPn but
+    APP0/APP14 and every comment; the scan itself is copied unchanged.
+    """
+    kept: list[bytes] = []
+    pos = 2  # after SOI
+    while True:
+        if pos + 4 > len(raw) or raw[pos] != 0xFF:
+            raise ValueError("JPEG marker expected")
+        marker = raw[pos + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            pos += 1
+            continue
+        if marker in (_SOS, _EOI):
+            break
+        length = struct.unpack(">H", raw[pos + 2:pos + 4])[0]
+        if marker in _KEEP_APP or not (0xE0 <= marker <= 0xEF or marker == 0xFE):
+            kept.append(raw[pos:pos + 2 + length])
+        pos += 2 + length
+    return raw[:2] + b"".join(kept) + raw[pos:]
+
+
+def _is_upright(image: Image.Image) -> bool:
+    return image.getexif().get(ExifTags.Base.Orientation, 1) in (1, None)
+
+
+def _full_size(raw: bytes) -> tuple[int, int]:
+    """Width and height as stored (draft mode shrank the decoded copy)."""
+    with Image.open(io.BytesIO(raw), formats=["JPEG"]) as header:
+        return header.size
 
 
 # ---------------------------------------------------------------- storage

@@ -182,3 +182,20 @@ def test_completion_counts_the_stored_photos(client, field, on_site):
     completed_at = client.get(f"/api/v1/workorders/{on_site}",
                               headers=field.disp).get_json()["completed_at"]
     assert datetime.fromisoformat(completed_at)
+
+
+def test_an_upright_jpeg_keeps_its_pixels_exactly_and_loses_its_metadata(app, db, field,
+                                                                         on_site):
+    raw = image_bytes("JPEG", size=(120, 90), gps=(31.85, 117.26),
+                      taken="2026:03:05 10:20:30", comment=b"home wifi: 123", quality=80)
+    resp = field.upload(on_site, ITEM, raw)
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["gps_lat"] == pytest.approx(31.85, abs=1e-5)
+    assert (resp.get_json()["width"], resp.get_json()["height"]) == (120, 90)
+    stored = (Path(app.config["PHOTO_DIR"]) / db.scalar(select(Photo)).stored_path).read_bytes()
+    clean = Image.open(io.BytesIO(stored))
+    assert dict(clean.getexif()) == {} and "comment" not in clean.info
+    assert b"TestPhone" not in stored and b"home wifi" not in stored
+    # no re-encoding: the decoded pixels are the uploaded ones, bit for bit
+    assert clean.tobytes() == Image.open(io.BytesIO(raw)).tobytes()
+    assert len(stored) < len(raw)
