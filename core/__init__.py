@@ -17,7 +17,7 @@ babel = Babel()
 def create_app(config: Config | None = None) -> Flask:
     """Build the application: extensions, blueprints, error handlers, CLI."""
     from core import db, errors, i18n
-    from core.api import Api
+    from core.api import Api, DbIdConverter, db_id_schema
 
     config = config or Config()
     app = Flask(__name__, instance_path=str(Path(config.PHOTO_DIR).parent),
@@ -44,7 +44,9 @@ def create_app(config: Config | None = None) -> Flask:
     db.init_app(app)
     _import_models()
 
+    app.url_map.converters["int"] = DbIdConverter
     api = Api(app)
+    api.register_converter(DbIdConverter, db_id_schema)
     _register_blueprints(app, api)
     errors.register(app)
 

@@ -8,9 +8,10 @@ from flask_babel import get_locale
 from flask_smorest import Api as _SmorestApi
 from flask_smorest import Blueprint  # noqa: F401 - re-exported for the packages
 from flask_smorest.utils import prepare_response
+from werkzeug.routing import IntegerConverter
 
 from core.errors import http_exception_problem
-from core.schemas import ProblemSchema
+from core.schemas import MAX_DB_INT, ProblemSchema
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -42,3 +43,19 @@ def current_lang() -> str:
 
 
 BEARER = [{"bearerAuth": []}]
+
+
+class DbIdConverter(IntegerConverter):
+    """`<int:...>` in every route: only ids an integer column can hold match.
+
+    A larger number is no route at all (404), never a database overflow (500).
+    """
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("min", 0)
+        kwargs.setdefault("max", MAX_DB_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+def db_id_schema(converter: DbIdConverter) -> dict:
+    return {"type": "integer", "minimum": converter.min, "maximum": converter.max}

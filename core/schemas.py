@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
+MAX_DB_INT = 2_147_483_647  # ids and versions are 32-bit integer columns
+
+
+class DbId(fields.Integer):
+    """A reference to a row: a whole number the database's integer column can hold."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("validate", validate.Range(1, MAX_DB_INT))
+        super().__init__(**kwargs)
+
 
 class ProblemSchema(Schema):
     """RFC 9457 problem details; a problem may carry extension members (current_state...)."""
@@ -72,7 +82,7 @@ class UserCreateSchema(Schema):
         ["dispatcher", "technician", "manager", "customer", "agent", "admin"]))
     phone = fields.String(validate=validate.Length(max=30))
     email = fields.Email()
-    customer_id = fields.Integer()
+    customer_id = DbId()
 
 
 class UserSchema(Schema):

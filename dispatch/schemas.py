@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from core.schemas import MAX_DB_INT, DbId
+
 
 class PlanRequestSchema(Schema):
     day = fields.Date(required=True)
@@ -37,17 +39,17 @@ class ConsoleLiveSchema(ConsoleDaySchema):
 
 
 class ConsoleAssignSchema(ConsoleDaySchema):
-    technician_id = fields.Integer(required=True)
-    version = fields.Integer(load_default=None)
+    technician_id = DbId(required=True)
+    version = fields.Integer(load_default=None, validate=validate.Range(0, MAX_DB_INT))
 
 
 class ConsoleUnassignSchema(ConsoleDaySchema):
-    version = fields.Integer(load_default=None)
+    version = fields.Integer(load_default=None, validate=validate.Range(0, MAX_DB_INT))
     reason = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
 class ConsoleCancelSchema(ConsoleDaySchema):
-    version = fields.Integer(load_default=None)
+    version = fields.Integer(load_default=None, validate=validate.Range(0, MAX_DB_INT))
     reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
 
 
@@ -57,5 +59,5 @@ class ConsolePlanSchema(ConsoleDaySchema):
 
 
 class ConsoleUrgentSchema(ConsoleDaySchema):
-    order_id = fields.Integer(required=True)
+    order_id = DbId(required=True)
     time_limit_s = fields.Float(load_default=5, validate=validate.Range(0.5, 120))

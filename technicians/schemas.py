@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.schemas import DbId
+
 SKILL_CHOICES = ("adsl", "lan", "iptv", "enterprise_circuit", "enterprise_app")
 
 
@@ -20,7 +22,7 @@ class TechnicianCreateSchema(Schema):
     lunch_start = fields.Time(allow_none=True)
     lunch_duration_min = fields.Integer(validate=validate.Range(0, 120))
     max_work_min = fields.Integer(validate=validate.Range(30, 720))
-    user_id = fields.Integer(allow_none=True)
+    user_id = DbId(allow_none=True)
 
     @validates_schema
     def _shift_order(self, data: dict, **_kw) -> None:

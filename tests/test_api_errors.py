@@ -118,3 +118,22 @@ def test_errors_speak_english_on_request(client):
                     headers={"Accept-Language": "en"}).get_json()["title"]
     assert en == "Authentication required"
     assert zh != en
+
+
+def test_ids_beyond_the_integer_column_are_4xx_not_500(client, world):
+    world.user("disp", "dispatcher")
+    h = world.headers("disp")
+    huge = 2**70
+    for path in (f"/api/v1/workorders/{huge}", f"/api/v1/technicians/{huge}",
+                 f"/api/v1/customers/{huge}", f"/api/v1/jobs/{huge}",
+                 f"/api/v1/dispatch/plans/{huge}", f"/console/api/orders/{huge}"):
+        _problem(client.get(path, headers=h), 404)
+    body = _problem(client.get(f"/api/v1/workorders?technician_id={huge}", headers=h), 422)
+    assert "technician_id" in body["errors"]
+    assert client.get("/api/v1/workorders?technician_id=5", headers=h).status_code == 200
+    body = _problem(client.post("/api/v1/workorders", headers=h, json={
+        "kind": "repair", "product": "adsl", "customer_id": huge, "site_id": 1}), 422)
+    assert "customer_id" in body["errors"]
+    spec = client.get("/openapi.json").get_json()
+    param = spec["paths"]["/api/v1/workorders/{order_id}"]["parameters"][0]
+    assert param["schema"]["maximum"] == 2_147_483_647

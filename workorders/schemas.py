@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.schemas import MAX_DB_INT, DbId
 from workorders.lifecycle import STATES
 
 KINDS = ("install", "repair", "follow_up")
@@ -62,10 +63,10 @@ class WorkOrderCreateSchema(Schema):
     product = fields.String(required=True, validate=validate.Length(min=1, max=40))
     priority = fields.String(load_default="P3", validate=validate.OneOf(PRIORITIES))
     source = fields.String(load_default="hotline", validate=validate.OneOf(SOURCES))
-    customer_id = fields.Integer(required=True)
-    site_id = fields.Integer(required=True)
-    line_id = fields.Integer(allow_none=True)
-    parent_id = fields.Integer(allow_none=True)
+    customer_id = DbId(required=True)
+    site_id = DbId(required=True)
+    line_id = DbId(allow_none=True)
+    parent_id = DbId(allow_none=True)
     description = fields.String(validate=validate.Length(max=2000))
     appointment_start = fields.NaiveDateTime(allow_none=True)
     appointment_end = fields.NaiveDateTime(allow_none=True)
@@ -98,9 +99,10 @@ class FollowUpSchema(Schema):
 
 class TransitionSchema(Schema):
     to = fields.String(required=True, validate=validate.OneOf(STATES))
-    version = fields.Integer(metadata={"description": "Expected order version (optimistic lock)."})
+    version = fields.Integer(strict=True, validate=validate.Range(0, MAX_DB_INT),
+                             metadata={"description": "Expected order version (optimistic lock)."})
     reason = fields.String(validate=validate.Length(min=1, max=500))
-    technician_id = fields.Integer()
+    technician_id = DbId()
     planned_start = fields.NaiveDateTime()
     lat = fields.Float(validate=validate.Range(-90, 90))
     lon = fields.Float(validate=validate.Range(-180, 180))
@@ -116,7 +118,7 @@ class SlaPauseSchema(Schema):
 
 
 class HandoverSchema(Schema):
-    to_user_id = fields.Integer(required=True)
+    to_user_id = DbId(required=True)
     reason = fields.String(validate=validate.Length(max=500))
 
 
@@ -125,8 +127,8 @@ class WorkOrderQuerySchema(Schema):
     kind = fields.String(validate=validate.OneOf(KINDS))
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
     district = fields.String()
-    technician_id = fields.Integer()
-    customer_id = fields.Integer()
+    technician_id = DbId()
+    customer_id = DbId()
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000))
 
