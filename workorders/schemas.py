@@ -133,9 +133,12 @@ class WorkOrderQuerySchema(Schema):
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000))
 
 
-class FindingSchema(Schema):
+class OrderFindingSchema(Schema):
+    """A standards finding in both languages; `message` is in the reader's language."""
+
     rule_id = fields.String()
-    severity = fields.String()
+    check = fields.String()
+    severity = fields.String(metadata={"description": "block | warn"})
     measured = fields.Float(allow_none=True)
     unit = fields.String(allow_none=True)
     limit = fields.Float(allow_none=True)
@@ -186,7 +189,7 @@ class WorkOrderSchema(Schema):
     duration_min = fields.Integer()
     rule_set_version = fields.String(allow_none=True)
     blocked = fields.Boolean()
-    findings = fields.List(fields.Dict())
+    findings = fields.List(fields.Nested(OrderFindingSchema))
     checklist = fields.Dict()
     closeout_findings = fields.List(fields.Dict())
     override = fields.Dict(allow_none=True)
