@@ -22,6 +22,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
@@ -45,7 +46,9 @@ from dispatch.solver import SearchSettings, insert_urgent, solve
 # core this took the mean gap from 5.6% (cheapest insertion + guided local
 # search) to about 2.2%; with the two-core portfolio below, all 56 instances
 # at 10 s: median 1.32%, mean 1.72%, worst 7.63% (VROOM in the same run
-# 0.91 / 1.92 / 9.84%, PyVRP 0.00 / 0.23 / 1.83%).
+# 0.91 / 1.92 / 9.84%, PyVRP 0.00 / 0.23 / 1.83%); a second run of the same
+# settings gave 1.00 / 1.13 / 4.02% (VROOM 0.91 / 1.61 / 9.84%), so the
+# run-to-run noise is large.
 SOLOMON_SETTINGS = SearchSettings(
     optional_visits=False,
     decompose_above_visits=10**9,
@@ -68,13 +71,25 @@ def _solve_one(instance: SolomonInstance, seconds: float, settings: SearchSettin
 # Both cores: two differently configured searches of the same model, the
 # better checked solution wins. A descent after every ruin suits the long
 # routes of the R2/RC2 classes; many quick ruins without it suit R1/RC1.
+# Tried on R101 R105 R107 R110 RC101 RC103 RC105 RC107 C203 R205 at 10 s
+# (median/mean/worst gap): this pair 1.52/1.52/3.38%; SISR 15 vs 30 removed,
+# both with descent 1.54/1.70/3.52; parallel cheapest insertion vs savings,
+# both with descent 1.59/1.60/5.28; random-walk ruin (10) mixed in
+# 2.59/2.50/5.46; SA start temperature 30 1.83/2.08/5.19, 10 1.54/1.99/4.95;
+# 30 removed on the no-descent side 2.06/1.64/3.25; no descent on both
+# (20 and 30 removed) 1.53/1.71/3.10. Try others with --portfolio.
 PORTFOLIO = (
     {"first_solution": "PARALLEL_CHEAPEST_INSERTION", "ils_improve": True},
     {"first_solution": "LOCAL_CHEAPEST_INSERTION", "ils_improve": False},
 )
 
 
-def solve_ours(instance: SolomonInstance, seconds: float, settings: SearchSettings) -> list[list[int]]:
+def solve_ours(
+    instance: SolomonInstance,
+    seconds: float,
+    settings: SearchSettings,
+    portfolio: Sequence[dict] = PORTFOLIO,
+) -> list[list[int]]:
     """Dispatch solver on a Solomon instance: customer numbers per route."""
     if settings.workers < 2:
         return _solve_one(instance, seconds, settings)
@@ -82,7 +97,7 @@ def solve_ours(instance: SolomonInstance, seconds: float, settings: SearchSettin
     from concurrent.futures import ProcessPoolExecutor
     from dataclasses import replace
 
-    variants = [replace(settings, **overrides) for overrides in PORTFOLIO[: settings.workers]]
+    variants = [replace(settings, **overrides) for overrides in portfolio[: settings.workers]]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=len(variants), mp_context=context) as pool:
         results = list(pool.map(_solve_one, [instance] * len(variants), [seconds] * len(variants), variants))
@@ -157,7 +172,8 @@ def run_solomon(args: argparse.Namespace) -> int:
     settings = SOLOMON_SETTINGS
     if args.settings:
         settings = SearchSettings(**{**asdict(SOLOMON_SETTINGS), **json.loads(args.settings)})
-    solvers = [("ours", lambda inst, path: solve_ours(inst, args.seconds, settings))]
+    portfolio = json.loads(args.portfolio) if args.portfolio else PORTFOLIO
+    solvers = [("ours", lambda inst, path: solve_ours(inst, args.seconds, settings, portfolio))]
     if args.peers:
         solvers += [
             ("vroom", lambda inst, path: solve_vroom(inst, args.seconds)),
@@ -167,6 +183,7 @@ def run_solomon(args: argparse.Namespace) -> int:
     feasible: Counter = Counter()
     header = f"{'instance':9s} {'BKS':>8s} " + " ".join(f"{n + ' cost':>11s} {'gap':>7s}" for n, _ in solvers)
     print(f"Solomon, {args.seconds:g} s per instance per solver, settings {json.dumps(asdict(settings))}")
+    print(f"portfolio {json.dumps(list(portfolio))}")
     print(header, flush=True)
     out = Path(args.write_solutions) if args.write_solutions else None
     if out:
@@ -364,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     sol.add_argument("--write-solutions", metavar="DIR")
     sol.add_argument("--dir", default="../shared/bench/solomon")
     sol.add_argument("--settings", help="JSON overrides of SearchSettings (experiments)")
+    sol.add_argument("--portfolio", help="JSON list of per-process overrides (experiments)")
     city = sub.add_parser("city", help="a generated city day")
     city.add_argument("--orders", type=int, default=1000)
     city.add_argument("--technicians", type=int, default=100)

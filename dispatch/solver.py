@@ -87,6 +87,9 @@ class SearchSettings:
     gls_lambda: float | None = None
     sisr_avg_removed: int = 15
     sisr_max_sequence: int = 10
+    # With a positive value, each ruin is SISR or (picked at random) a random
+    # walk removing this many visits.
+    random_walk_removed: int = 0
     ils_improve: bool = True
     sa_initial_temperature: float | None = None
     lean_operators: bool = True
@@ -428,6 +431,9 @@ def _use_ruin_and_recreate(params, settings: SearchSettings) -> None:
     ruin.sisr.max_removed_sequence_size = settings.sisr_max_sequence
     ruin.sisr.avg_num_removed_visits = settings.sisr_avg_removed
     ruin.sisr.bypass_factor = 0.01
+    if settings.random_walk_removed > 0:
+        rr.ruin_strategies.add().random_walk.num_removed_visits = settings.random_walk_removed
+        rr.ruin_composition_strategy = routing_ils_pb2.RuinCompositionStrategy.RUN_ONE_RANDOMLY
     rr.recreate_strategy.heuristic = routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
     sa = ils.reference_solution_acceptance_strategy.simulated_annealing
     sa.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL

@@ -238,7 +238,7 @@ def test_urgent_work_first() -> None:
 
 def test_progress_callback_reports_phases() -> None:
     events: list[dict] = []
-    solve(random_day(20, 3), time_limit_s=1, progress=events.append)
+    solve(random_day(20, 3), time_limit_s=2, progress=events.append)
     phases = [e["phase"] for e in events]
     assert phases[0] == "first_solution"
     assert phases[-1] == "done"
