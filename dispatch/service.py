@@ -30,6 +30,7 @@ from dispatch.problem import (
 )
 from technicians.models import Technician
 from workorders import lifecycle
+from workorders import service as wo_service
 from workorders.models import Site, WorkOrder
 
 DAY_S = 24 * 3600
@@ -229,8 +230,6 @@ def apply_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
     for item in record.result.get("unassigned", []):
         order = session.get(WorkOrder, int(item["visit_id"]))
         if order.state in ("scheduled", "assigned"):
-            from workorders import service as wo_service
-
             wo_service.transition(session, actor, order, "validated", reason=f"unplanned: {item['reason']}")
     record.status = "applied"
     record.decided_at, record.decided_by = now(), actor.user_id
@@ -242,8 +241,6 @@ def apply_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
 def _to_assigned(
     session: Session, actor: Actor, order: WorkOrder, technician_id: int, planned: datetime
 ) -> None:
-    from workorders import service as wo_service
-
     if order.state == "assigned":
         wo_service.transition(session, actor, order, "scheduled", reason="re-planned")
     if order.state in ("validated", "needs_revisit"):
@@ -590,8 +587,6 @@ def assign_order(
     The technician's new timing is stored as an applied plan of kind "manual".
     """
     from dispatch import solver
-    from workorders import service as wo_service
-
     tech = session.get(Technician, technician_id)
     if tech is None or not tech.active:
         raise Invalid("No such active technician.", errors={"technician_id": ["No such active technician."]})
@@ -692,8 +687,6 @@ def unassign_order(
     session: Session, actor: Actor, order: WorkOrder, day: date, reason: str | None = None
 ) -> WorkOrder:
     """Take an order back from its technician (back to validated, out of any route)."""
-    from workorders import service as wo_service
-
     technician_id = order.technician_id
     wo_service.transition(session, actor, order, "validated", reason=reason or "unassigned in the console")
     order.planned_start, order.planned_sequence = None, None
@@ -703,8 +696,6 @@ def unassign_order(
 
 def cancel_order(session: Session, actor: Actor, order: WorkOrder, day: date, reason: str) -> WorkOrder:
     """Cancel an order with the reason; its technician's route closes up."""
-    from workorders import service as wo_service
-
     technician_id = order.technician_id
     wo_service.transition(session, actor, order, "cancelled", reason=reason)
     renumber_route(session, technician_id, day)
