@@ -13,7 +13,9 @@ $(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# Compiles dispatch.sisr's kernels into numba's cache (seconds once, then a load).
 install: $(VENV)/.installed
+	$(BIN)/python -m dispatch.sisr
 
 migrate: install
 	$(FLASK) db-upgrade

@@ -58,6 +58,7 @@ SOLOMON_SETTINGS = SearchSettings(
     sisr_avg_removed=20,
     sisr_max_sequence=15,
     compact_days=False,
+    construction="sisr",
 )
 
 
@@ -91,7 +92,7 @@ def solve_ours(
     portfolio: Sequence[dict] = PORTFOLIO,
 ) -> list[list[int]]:
     """Dispatch solver on a Solomon instance: customer numbers per route."""
-    if settings.workers < 2:
+    if settings.workers < 2 or settings.construction:
         return _solve_one(instance, seconds, settings)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor

@@ -26,6 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
+from dispatch import sisr
 from dispatch.matrix import TravelMatrix
 from dispatch.problem import Plan, Problem, TechnicianSpec, Unassigned, VisitSpec
 from dispatch.solver import (
@@ -211,9 +212,12 @@ def solve_by_district(
     """Solve district by district in parallel, then neighbouring pairs."""
     started = time.monotonic()
     settings = settings or SearchSettings()
-    part_settings = replace(settings, decompose_above_visits=10**9)
+    # Each district runs in its own process: one construction thread each.
+    part_settings = replace(settings, decompose_above_visits=10**9, workers=1)
     parts = districts_of(problem)
     workers = max(1, settings.workers)
+    if settings.construction == "sisr":
+        sisr.compile_kernels()  # once here, not in every forked process
     plans: dict[str, Plan] = {}
     context = multiprocessing.get_context("fork")
 

@@ -24,6 +24,7 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 from ortools.util import optional_boolean_pb2
 
+from dispatch import sisr
 from dispatch.matrix import HaversineMatrix, TravelMatrix
 from dispatch.problem import (
     Plan,
@@ -62,6 +63,10 @@ HEAVY_OPERATORS = (
     "use_lin_kernighan",
 )
 
+# After a cancel during construction, the descent that times the plan gets
+# at most this long.
+CANCELLED_POLISH_S = 2.0
+
 ProgressCallback = Callable[[dict], None]
 CancelHook = Callable[[], bool]
 
@@ -99,6 +104,14 @@ class SearchSettings:
     # Days larger than this are split by district (see dispatch.decompose).
     decompose_above_visits: int = 300
     workers: int = 2
+    # "sisr": build the first plan with dispatch.sisr (compiled ruin and
+    # recreate on the routing core, one thread per worker) for
+    # ``construction_share`` of the time, then let OR-Tools check and polish
+    # it with a descent; a plan the full model refuses falls back to
+    # ``first_solution``. Empty: OR-Tools builds the first plan itself.
+    construction: str = ""
+    construction_share: float = 0.9
+    seed: int = 0
 
 
 # --------------------------------------------------------------------------
@@ -549,7 +562,7 @@ def solve_whole(
     (technician id -> visit ids), which must be feasible."""
     started = time.monotonic() if started is None else started
     settings = settings or SearchSettings()
-    if should_cancel is not None and settings.iterated_local_search:
+    if should_cancel is not None and settings.iterated_local_search and settings.construction != "sisr":
         # OR-Tools 9.15's iterated local search runs to its time limit however
         # it is cancelled (CancelSearch and custom limits end only the current
         # descent), so a cancellable search uses guided local search instead.
@@ -561,6 +574,7 @@ def solve_whole(
         return plan
 
     setup = build_routing_model(data, settings)
+    stats: dict = {}
     remaining = max(0.05, time_limit_s - (time.monotonic() - started))
     watch = _SearchWatch(setup.routing, remaining, progress, should_cancel)
     setup.routing.AddAtSolutionCallback(watch)
@@ -569,6 +583,22 @@ def solve_whole(
     if initial_routes:
         setup.routing.CloseModelWithParameters(params)
         initial = setup.routing.ReadAssignmentFromRoutes(_route_nodes(data, initial_routes), True)
+    elif settings.construction == "sisr" and data.visits:
+        initial, construction = _construct(data, setup, settings, remaining, watch, should_cancel)
+        stats["construction"] = construction
+        remaining = max(0.05, time_limit_s - (time.monotonic() - started))
+        if initial is not None:
+            # A descent polishes the constructed plan against the whole model.
+            settings = replace(settings, iterated_local_search=False, metaheuristic="GREEDY_DESCENT")
+            if watch.cancelled:
+                # Cancelled while constructing: a short descent still has to
+                # time the plan (a search cancelled at once returns nothing).
+                watch.should_cancel = None
+                remaining = min(remaining, CANCELLED_POLISH_S)
+        elif should_cancel is not None:
+            # Refused by the model: OR-Tools starts over, cancellably (see above).
+            settings = replace(settings, iterated_local_search=False, metaheuristic="GUIDED_LOCAL_SEARCH")
+        params = search_parameters(remaining, settings)
     if initial is not None:
         solution = setup.routing.SolveFromAssignmentWithParameters(initial, params)
     elif settings.iterated_local_search:
@@ -578,9 +608,106 @@ def solve_whole(
 
     status = "cancelled" if watch.cancelled else ("optimized" if solution is not None else "infeasible")
     plan = read_plan(data, setup, solution, started, status)
-    plan.stats.update(first_cost=watch.first_cost, solutions=watch.solutions)
+    plan.stats.update(first_cost=watch.first_cost, solutions=watch.solutions, **stats)
     _report_done(progress, plan)
     return plan
+
+
+def core_problem(data: DataModel, settings: SearchSettings) -> sisr.CoreProblem:
+    """The routing core of the model for :mod:`dispatch.sisr`.
+
+    Lunch and the working-time cap are folded in conservatively (the day ends
+    a lunch earlier and no later than the working time allows), so a plan that
+    fits the core usually fits the whole model; deadlines are left to the
+    polishing descent.
+    """
+    n, m = len(data.visits), data.num_vehicles
+    with_demand = any(t.capacity is not None for t in data.technicians)
+    ready = np.zeros(data.num_nodes, dtype=np.int64)
+    due = np.full(data.num_nodes, HORIZON_S, dtype=np.int64)
+    demand = np.zeros(data.num_nodes, dtype=np.int64)
+    for node, visit in enumerate(data.visits):
+        ready[node], due[node] = visit.window_start_s, visit.window_end_s
+        demand[node] = visit.demand if with_demand else 0
+    v_open = np.empty(m, dtype=np.int64)
+    v_close = np.empty(m, dtype=np.int64)
+    capacity = np.empty(m, dtype=np.int64)
+    for v, tech in enumerate(data.technicians):
+        v_open[v] = min(data.start_time_s[v], tech.shift_end_s)
+        close = tech.shift_end_s - (tech.lunch_duration_s if tech.lunch_earliest_s is not None else 0)
+        if tech.max_work_s is not None:
+            used = data.start_time_s[v] - tech.shift_start_s if data.pinned_legs[v] else 0
+            close = min(close, v_open[v] + max(0, tech.max_work_s - used))
+        v_close[v] = max(v_open[v], close)
+        capacity[v] = tech.capacity if with_demand and tech.capacity is not None else int(demand.sum()) + 1
+    allowed = np.zeros((n, m), dtype=np.uint8)
+    for node, vehicles in enumerate(data.allowed_vehicles):
+        allowed[node, vehicles] = 1
+    mandatory = 10**12
+    penalty = np.array(
+        [drop_penalty(v) if settings.optional_visits else mandatory for v in data.visits], dtype=np.int64
+    )
+    return sisr.CoreProblem(
+        cost=np.rint(data.distances_m).astype(np.int64),
+        travel=np.asarray(data.durations_s, dtype=np.int64),
+        service=np.asarray(data.service_s, dtype=np.int64),
+        ready=ready,
+        due=due,
+        demand=demand,
+        v_start=np.asarray(data.starts, dtype=np.int64),
+        v_end=np.asarray(data.ends, dtype=np.int64),
+        v_open=v_open,
+        v_close=v_close,
+        v_capacity=capacity,
+        allowed=allowed,
+        penalty=penalty,
+    )
+
+
+def _construct(
+    data: DataModel,
+    setup: RoutingSetup,
+    settings: SearchSettings,
+    remaining: float,
+    watch: _SearchWatch,
+    should_cancel: CancelHook | None = None,
+) -> tuple[pywrapcp.Assignment | None, dict]:
+    """First plan from :mod:`dispatch.sisr`, read into the closed model.
+
+    Progress is reported as phase ``construction``; a cancel ends the
+    construction with its best plan so far and the descent after it at its
+    first solution.
+    """
+    tick = time.monotonic()
+
+    def on_progress(_fraction: float, best_cost: int) -> bool:
+        watch.best_cost = best_cost
+        watch.report("construction")
+        if should_cancel is not None and should_cancel():
+            watch.cancelled = True
+        return watch.cancelled
+
+    result = sisr.solve_core(
+        core_problem(data, settings),
+        remaining * settings.construction_share,
+        workers=max(1, settings.workers),
+        seed=settings.seed,
+        on_progress=on_progress,
+    )
+    watch.best_cost = None  # from here on, the whole model's objective
+    setup.routing.CloseModelWithParameters(search_parameters(remaining, settings))
+    # Reading the routes calls the solution callback; a cancel there would
+    # stay latched in the solver and fail the descent that follows.
+    hook, watch.should_cancel = watch.should_cancel, None
+    initial = setup.routing.ReadAssignmentFromRoutes(result.routes, True)
+    watch.should_cancel = hook
+    info = {
+        "cost": result.cost,
+        "iterations": result.iterations,
+        "seconds": round(time.monotonic() - tick, 3),
+        "accepted_by_model": initial is not None,
+    }
+    return initial, info
 
 
 def _route_nodes(data: DataModel, routes: dict[int | str, list[int | str]]) -> list[list[int]]:

@@ -1,0 +1,180 @@
+"""dispatch.sisr, the compiled construction, checked by an independent checker."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dispatch import sisr
+from dispatch.problem import Problem
+from dispatch.solver import SearchSettings, solve
+from tests.dispatch.test_solver import H, check_times, random_day, tech, visit
+
+
+def make_core(points, ready, due, service, demand, vehicles, capacity=100, allowed=None, penalty=10**9):
+    """Customers at ``points[:n]``, one shared depot at ``points[n]``."""
+    pts = np.asarray(points, dtype=np.float64)
+    n = len(pts) - 1
+    dist = np.floor(np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(axis=2)) * 10).astype(np.int64)
+    k = vehicles
+    return sisr.CoreProblem(
+        cost=dist,
+        travel=dist,
+        service=np.asarray(list(service) + [0], dtype=np.int64),
+        ready=np.asarray(list(ready) + [0], dtype=np.int64),
+        due=np.asarray(list(due) + [10**6], dtype=np.int64),
+        demand=np.asarray(list(demand) + [0], dtype=np.int64),
+        v_start=np.full(k, n, dtype=np.int64),
+        v_end=np.full(k, n, dtype=np.int64),
+        v_open=np.zeros(k, dtype=np.int64),
+        v_close=np.full(k, 10**6, dtype=np.int64),
+        v_capacity=np.full(k, capacity, dtype=np.int64),
+        allowed=np.ones((n, k), dtype=np.uint8) if allowed is None else np.asarray(allowed, dtype=np.uint8),
+        penalty=np.full(n, penalty, dtype=np.int64),
+    )
+
+
+def route_cost_and_errors(core: sisr.CoreProblem, k: int, route: list[int]) -> tuple[int, list[str]]:
+    errors: list[str] = []
+    if not route:
+        return 0, errors
+    t, prev, cost, load = int(core.v_open[k]), int(core.v_start[k]), 0, 0
+    for u in route:
+        if not core.allowed[u, k]:
+            errors.append(f"customer {u} not allowed on vehicle {k}")
+        t = max(int(core.ready[u]), t + int(core.travel[prev, u]))
+        if t > core.due[u]:
+            errors.append(f"customer {u} starts at {t} after {int(core.due[u])}")
+        t += int(core.service[u])
+        cost += int(core.cost[prev, u])
+        load += int(core.demand[u])
+        prev = u
+    t += int(core.travel[prev, core.v_end[k]])
+    cost += int(core.cost[prev, core.v_end[k]])
+    if t > core.v_close[k]:
+        errors.append(f"vehicle {k} back at {t} after {int(core.v_close[k])}")
+    if load > core.v_capacity[k]:
+        errors.append(f"vehicle {k} carries {load} over {int(core.v_capacity[k])}")
+    return cost, errors
+
+
+def check(core: sisr.CoreProblem, result: sisr.SisrResult) -> None:
+    seen = [u for route in result.routes for u in route] + result.absent
+    assert sorted(seen) == list(range(core.num_customers)), "every customer exactly once"
+    total = 0
+    for k, route in enumerate(result.routes):
+        cost, errors = route_cost_and_errors(core, k, route)
+        assert errors == []
+        total += cost
+    total += sum(int(core.penalty[u]) for u in result.absent)
+    assert total == result.cost
+
+
+def test_reaches_the_brute_force_optimum_of_a_small_tour_with_windows() -> None:
+    points = [(0, 9), (5, 5), (9, 1), (2, 2), (8, 8), (4, 0), (1, 6), (5, 4)]
+    ready = [0, 0, 0, 150, 0, 0, 0]
+    due = [400, 400, 400, 400, 120, 400, 400]
+    core = make_core(points, ready, due, [10] * 7, [1] * 7, vehicles=1)
+    best = None
+    for perm in itertools.permutations(range(7)):
+        cost, errors = route_cost_and_errors(core, 0, list(perm))
+        if not errors and (best is None or cost < best):
+            best = cost
+    assert best is not None
+    result = sisr.solve_core(core, 0.3)
+    check(core, result)
+    assert result.absent == []
+    assert result.cost == best
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(1, 14),
+    vehicles=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
+    capacity=st.integers(1, 12),
+    skills=st.booleans(),
+)
+def test_every_plan_holds_windows_capacity_and_skills(n, vehicles, seed, capacity, skills) -> None:
+    rng = np.random.default_rng(seed)
+    points = rng.integers(0, 50, size=(n + 1, 2))
+    ready = rng.integers(0, 300, size=n)
+    due = ready + rng.integers(0, 300, size=n)
+    allowed = rng.integers(0, 2, size=(n, vehicles)) if skills else None
+    core = make_core(points, ready, due, rng.integers(0, 30, size=n), rng.integers(1, 5, size=n), vehicles,
+                     capacity=capacity, allowed=allowed, penalty=100_000)
+    core.v_close[:] = 900
+    result = sisr.solve_core(core, 0.05, workers=2, seed=seed)
+    check(core, result)
+    for u in result.absent:
+        # Left out only if it fits no vehicle even alone, or the others
+        # it would displace are worth more: never with room to spare.
+        alone_fits = any(
+            not route_cost_and_errors(core, k, [u])[1] and not result.routes[k] for k in range(vehicles)
+        )
+        assert not alone_fits
+
+
+def test_skills_decide_the_vehicle_and_unreachable_customers_stay_out() -> None:
+    points = [(1, 1), (2, 2), (40, 40), (0, 0)]
+    allowed = [[1, 0], [0, 1], [1, 1]]
+    core = make_core(points, [0, 0, 0], [500, 500, 100], [5, 5, 5], [1, 1, 1], vehicles=2, allowed=allowed,
+                     penalty=50_000)
+    result = sisr.solve_core(core, 0.1)
+    check(core, result)
+    assert result.routes == [[0], [1]]
+    assert result.absent == [2]  # 56.5 away, due at 10.0
+
+
+def test_construction_warm_starts_the_full_model_with_lunch_and_skills() -> None:
+    problem = random_day(40, 5, seed=3)
+    plan = solve(problem, 3, settings=SearchSettings(construction="sisr"))
+    check_times(problem, plan)
+    stats = plan.stats["construction"]
+    assert stats["accepted_by_model"] is True
+    assert stats["iterations"] > 100
+    assert not plan.unassigned
+    # The descent works on the whole objective (deadlines, P1 pulled early),
+    # which it can only keep or lower from the constructed plan's.
+    assert plan.objective <= plan.stats["first_cost"]
+
+
+def test_construction_respects_manual_assignments_and_skills() -> None:
+    techs = [tech(1, skills=("adsl",)), tech(2, skills=("adsl", "iptv"), base=(5.0, 5.0))]
+    visits = [
+        visit(10, (0.5, 0.5), skills=frozenset({"iptv"})),
+        visit(11, (5.2, 5.1), pinned_technician=1),
+        visit(12, (0.2, 0.1), window=(9 * H, 10 * H)),
+    ]
+    plan = solve(Problem(techs, visits), 2, settings=SearchSettings(construction="sisr"))
+    by_visit = {s.visit_id: r.technician_id for r in plan.routes for s in r.stops}
+    assert by_visit[10] == 2
+    assert by_visit[11] == 1
+    assert by_visit[12] == 1
+    assert plan.stats["construction"]["accepted_by_model"] is True
+
+
+def test_construction_reports_progress_and_stops_on_cancel() -> None:
+    events: list[dict] = []
+    calls = {"n": 0}
+
+    def should_cancel() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 2
+
+    plan = solve(
+        random_day(60, 5),
+        time_limit_s=20,
+        progress=events.append,
+        should_cancel=should_cancel,
+        settings=SearchSettings(construction="sisr"),
+    )
+    assert plan.status == "cancelled"
+    assert plan.solve_s < 5
+    assert plan.routes  # the best plan so far, checked by the model
+    phases = [e["phase"] for e in events]
+    assert "construction" in phases and phases[-1] == "done"
+    assert all(isinstance(e["best_cost"], int) for e in events if e["phase"] == "construction")
