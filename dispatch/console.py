@@ -156,6 +156,7 @@ def _labels(lang: str) -> dict[str, dict[str, str]]:
         "reason": {code: messages[pick] for code, messages in REASON_MESSAGES.items()},
         "phase": {
             "queued": _("Queued"),
+            "construction": _("Building routes"),
             "first_solution": _("First solution"),
             "local_search": _("Improving"),
             "done": _("Done"),

@@ -6,10 +6,10 @@ hundred steps a second on a 100-stop day. This module runs the same idea
 put them back by cheapest insertion with blinks, accept by simulated
 annealing) compiled with numba, tens of thousands of steps a second, on the
 core of the problem: travel cost, travel time, appointment windows, shifts,
-capacity, which technician may do which visit and the price of leaving one
-out. Its best plan warm-starts OR-Tools (see ``SearchSettings.construction``),
-which checks and polishes it against the whole model (lunch, working time,
-deadlines); a plan the model refuses is simply not used.
+lunch breaks, soft deadlines priced per second late, capacity, which
+technician may do which visit and the price of leaving one out. Its best plan
+warm-starts OR-Tools (see ``SearchSettings.construction``), which checks and
+polishes it against the whole model; a plan the model refuses is not used.
 
 The search runs on one thread per worker: the compiled loop releases the GIL.
 """
@@ -49,6 +49,25 @@ class CoreProblem:
     v_capacity: np.ndarray  # int64 [K]
     allowed: np.ndarray  # uint8 [n, K]
     penalty: np.ndarray  # int64 [n], cost of leaving a customer out
+    # Soft deadlines: starting after late_from costs late_rate per unit of time.
+    late_from: np.ndarray | None = None  # int64 [N]
+    late_rate: np.ndarray | None = None  # int64 [N]
+    # A break per vehicle: it starts in [lunch_open, lunch_close], lasts
+    # lunch_duration (0: no break), never during work at a stop.
+    lunch_open: np.ndarray | None = None  # int64 [K]
+    lunch_close: np.ndarray | None = None  # int64 [K]
+    lunch_duration: np.ndarray | None = None  # int64 [K]
+
+    def __post_init__(self) -> None:
+        nodes, k = self.cost.shape[0], self.v_start.shape[0]
+        if self.late_from is None:
+            self.late_from = np.zeros(nodes, dtype=np.int64)
+        if self.late_rate is None:
+            self.late_rate = np.zeros(nodes, dtype=np.int64)
+        if self.lunch_duration is None:
+            self.lunch_open = np.zeros(k, dtype=np.int64)
+            self.lunch_close = np.zeros(k, dtype=np.int64)
+            self.lunch_duration = np.zeros(k, dtype=np.int64)
 
     @property
     def num_customers(self) -> int:
@@ -86,20 +105,70 @@ class SisrResult:
 
 
 @njit(cache=True, nogil=True)
-def _update_route(k, routes, lens, fwd, bwd, load, rcost, route_of, pos_of, p):
-    cost, travel, service, ready, due, demand, v_start, v_end, v_open, v_close = p
+def _simulate(k, routes, size, c, q, fwd, write, p):
+    """Walk route ``k`` from its start, with customer ``c`` put before
+    position ``q`` when ``c >= 0``, taking lunch on the way; return the
+    lateness cost, or -1 when a window, the lunch window or the shift breaks.
+
+    Lunch is taken during a leg, as soon as it fits in the waiting time before
+    the next stop, or when the next stop would end after the latest lunch
+    start; a day that ends before lunch takes it after the return.
+    """
+    travel, service, ready, due = p[1], p[2], p[3], p[4]
+    v_start, v_end, v_open, v_close = p[6], p[7], p[8], p[9]
+    late_from, late_rate, l_open, l_close, l_dur = p[10], p[11], p[12], p[13], p[14]
+    n_stops = size + 1 if c >= 0 else size
+    prev = v_start[k]
+    depart = v_open[k]
+    late = 0
+    pending = l_dur[k] > 0
+    for j in range(n_stops):
+        if c < 0 or j < q:
+            u = routes[k, j]
+        elif j == q:
+            u = c
+        else:
+            u = routes[k, j - 1]
+        start = depart + travel[prev, u]
+        if start < ready[u]:
+            start = ready[u]
+        if pending:
+            lunch = depart if depart > l_open[k] else l_open[k]
+            if lunch > l_close[k]:
+                return -1
+            after_lunch = lunch + l_dur[k] + travel[prev, u]
+            if after_lunch < ready[u]:
+                after_lunch = ready[u]
+            if after_lunch <= start or max(start + service[u], l_open[k]) > l_close[k]:
+                start = after_lunch
+                pending = False
+        if start > due[u]:
+            return -1
+        if late_rate[u] > 0 and start > late_from[u]:
+            late += late_rate[u] * (start - late_from[u])
+        if write:
+            fwd[k, j] = start
+        depart = start + service[u]
+        prev = u
+    if n_stops > 0 and depart + travel[prev, v_end[k]] > v_close[k]:
+        return -1
+    if pending and n_stops > 0 and max(depart, l_open[k]) > l_close[k]:
+        return -1
+    return late
+
+
+@njit(cache=True, nogil=True)
+def _update_route(k, routes, lens, fwd, bwd, load, rcost, rlate, route_of, pos_of, p):
+    """Start times, latest start times (without lunch: an upper bound), load
+    and cost of route ``k`` after a change."""
+    cost, travel, service, due, demand = p[0], p[1], p[2], p[4], p[5]
+    v_start, v_end, v_close, exact = p[6], p[7], p[9], p[15]
     n_stops = lens[k]
     prev = v_start[k]
-    t = v_open[k]
     total = 0
     carried = 0
     for j in range(n_stops):
         u = routes[k, j]
-        t += travel[prev, u]
-        if t < ready[u]:
-            t = ready[u]
-        fwd[k, j] = t
-        t += service[u]
         total += cost[prev, u]
         carried += demand[u]
         route_of[u] = k
@@ -107,7 +176,23 @@ def _update_route(k, routes, lens, fwd, bwd, load, rcost, route_of, pos_of, p):
         prev = u
     if n_stops > 0:
         total += cost[prev, v_end[k]]
-    rcost[k] = total
+    late = 0
+    if exact[k]:
+        late = _simulate(k, routes, n_stops, -1, 0, fwd, True, p)
+    else:
+        ready, v_open = p[3], p[8]
+        prev = v_start[k]
+        t = v_open[k]
+        for j in range(n_stops):
+            u = routes[k, j]
+            t += travel[prev, u]
+            if t < ready[u]:
+                t = ready[u]
+            fwd[k, j] = t
+            t += service[u]
+            prev = u
+    rlate[k] = late
+    rcost[k] = total + late
     load[k] = carried
     latest = v_close[k]
     nxt = v_end[k]
@@ -123,7 +208,7 @@ def _update_route(k, routes, lens, fwd, bwd, load, rcost, route_of, pos_of, p):
 
 @njit(cache=True, nogil=True)
 def _ruin(state, p, adj, avg_removed, max_string, split_rate, removed):
-    routes, lens, fwd, bwd, load, rcost, route_of, pos_of, touched, absent, n_absent = state
+    routes, lens, fwd, bwd, load, rcost, rlate, route_of, pos_of, touched, absent, n_absent = state
     n = adj.shape[0]
     n_removed = 0
     nonempty = 0
@@ -174,14 +259,15 @@ def _ruin(state, p, adj, avg_removed, max_string, split_rate, removed):
         lens[k] = write
         touched[k] = 1
         ruined += 1
-        _update_route(k, routes, lens, fwd, bwd, load, rcost, route_of, pos_of, p)
+        _update_route(k, routes, lens, fwd, bwd, load, rcost, rlate, route_of, pos_of, p)
     return n_removed
 
 
 @njit(cache=True, nogil=True)
 def _recreate(state, p, pending, n_pending, allowed, capacity, vclass, class_seen, blink_rate, sort_keys):
-    routes, lens, fwd, bwd, load, rcost, route_of, pos_of, touched, absent, n_absent = state
-    cost, travel, service, ready, due, demand, v_start, v_end, v_open, v_close = p
+    routes, lens, fwd, bwd, load, rcost, rlate, route_of, pos_of, touched, absent, n_absent = state
+    cost, travel, service, ready, due, demand, v_start, v_end, v_open, v_close = p[:10]
+    exact = p[15]
     n_vehicles = lens.shape[0]
     # Insertion order: random, largest demand, farthest, closest (4:4:2:1).
     pick = np.random.random() * 11.0
@@ -234,6 +320,15 @@ def _recreate(state, p, pending, n_pending, allowed, capacity, vclass, class_see
                 delta = cost[a, c] + cost[c, b]
                 if size > 0:
                     delta -= cost[a, b]
+                if exact[k]:
+                    # Lateness only grows with an insertion: the travel
+                    # delta bounds the whole delta from below.
+                    if delta >= best:
+                        continue
+                    late = _simulate(k, routes, size, c, q, fwd, False, p)
+                    if late < 0:
+                        continue
+                    delta += late - rlate[k]
                 if delta < best:
                     best = delta
                     best_k = k
@@ -250,7 +345,7 @@ def _recreate(state, p, pending, n_pending, allowed, capacity, vclass, class_see
         routes[best_k, best_p] = c
         lens[best_k] = size + 1
         touched[best_k] = 1
-        _update_route(best_k, routes, lens, fwd, bwd, load, rcost, route_of, pos_of, p)
+        _update_route(best_k, routes, lens, fwd, bwd, load, rcost, rlate, route_of, pos_of, p)
 
 
 @njit(cache=True, nogil=True)
@@ -265,8 +360,8 @@ def _total(rcost, absent, n_absent, penalty):
 
 @njit(cache=True, nogil=True)
 def _copy_routes(src, dst, touched, absent_src, absent_dst, n_src, n_dst, route_of, pos_of, full):
-    s_routes, s_lens, s_fwd, s_bwd, s_load, s_rcost = src
-    d_routes, d_lens, d_fwd, d_bwd, d_load, d_rcost = dst
+    s_routes, s_lens, s_fwd, s_bwd, s_load, s_rcost, s_rlate = src
+    d_routes, d_lens, d_fwd, d_bwd, d_load, d_rcost, d_rlate = dst
     for k in range(s_lens.shape[0]):
         if not full and touched[k] == 0:
             continue
@@ -274,6 +369,7 @@ def _copy_routes(src, dst, touched, absent_src, absent_dst, n_src, n_dst, route_
         d_lens[k] = size
         d_load[k] = s_load[k]
         d_rcost[k] = s_rcost[k]
+        d_rlate[k] = s_rlate[k]
         for j in range(size):
             d_routes[k, j] = s_routes[k, j]
             d_fwd[k, j] = s_fwd[k, j]
@@ -295,9 +391,9 @@ def _search(
 ):
     avg_removed, max_string, blink_rate, split_rate = params
     np.random.seed(seed)
-    routes, lens, fwd, bwd, load, rcost, route_of, pos_of, touched, absent, n_absent = work
-    c_routes, c_lens, c_fwd, c_bwd, c_load, c_rcost, c_absent, c_n_absent, c_cost = current
-    b_routes, b_lens, b_fwd, b_bwd, b_load, b_rcost, b_absent, b_n_absent, b_cost = best
+    routes, lens, fwd, bwd, load, rcost, rlate, route_of, pos_of, touched, absent, n_absent = work
+    c_routes, c_lens, c_fwd, c_bwd, c_load, c_rcost, c_rlate, c_absent, c_n_absent, c_cost = current
+    b_routes, b_lens, b_fwd, b_bwd, b_load, b_rcost, b_rlate, b_absent, b_n_absent, b_cost = best
     n = adj.shape[0]
     removed = np.empty(n, dtype=np.int64)
     pending = np.empty(n, dtype=np.int64)
@@ -318,13 +414,15 @@ def _search(
         cost = _total(rcost, absent, n_absent, penalty)
         if cost < c_cost[0] - temperature * math.log(np.random.random()):
             _copy_routes(
-                (routes, lens, fwd, bwd, load, rcost), (c_routes, c_lens, c_fwd, c_bwd, c_load, c_rcost),
+                (routes, lens, fwd, bwd, load, rcost, rlate),
+                (c_routes, c_lens, c_fwd, c_bwd, c_load, c_rcost, c_rlate),
                 touched, absent, c_absent, n_absent, c_n_absent, no_index, no_index, False,
             )
             c_cost[0] = cost
             if cost < b_cost[0]:
                 _copy_routes(
-                    (routes, lens, fwd, bwd, load, rcost), (b_routes, b_lens, b_fwd, b_bwd, b_load, b_rcost),
+                    (routes, lens, fwd, bwd, load, rcost, rlate),
+                    (b_routes, b_lens, b_fwd, b_bwd, b_load, b_rcost, b_rlate),
                     touched, absent, b_absent, n_absent, b_n_absent, no_index, no_index, True,
                 )
                 b_cost[0] = cost
@@ -332,7 +430,8 @@ def _search(
             for i in range(n_pending):
                 route_of[pending[i]] = NO_ROUTE
             _copy_routes(
-                (c_routes, c_lens, c_fwd, c_bwd, c_load, c_rcost), (routes, lens, fwd, bwd, load, rcost),
+                (c_routes, c_lens, c_fwd, c_bwd, c_load, c_rcost, c_rlate),
+                (routes, lens, fwd, bwd, load, rcost, rlate),
                 touched, c_absent, absent, c_n_absent, n_absent, route_of, pos_of, False,
             )
 
@@ -349,7 +448,8 @@ def _solution_arrays(n: int, k: int) -> tuple:
         np.zeros((k, n + 1), dtype=np.int64),  # fwd
         np.zeros((k, n + 1), dtype=np.int64),  # bwd
         np.zeros(k, dtype=np.int64),  # load
-        np.zeros(k, dtype=np.int64),  # rcost
+        np.zeros(k, dtype=np.int64),  # rcost: travel + lateness
+        np.zeros(k, dtype=np.int64),  # rlate: lateness
     )
 
 
@@ -365,6 +465,9 @@ def _vehicle_classes(core: CoreProblem) -> np.ndarray:
             int(core.v_open[k]),
             int(core.v_close[k]),
             int(core.v_capacity[k]),
+            int(core.lunch_open[k]),
+            int(core.lunch_close[k]),
+            int(core.lunch_duration[k]),
             core.allowed[:, k].tobytes(),
         )
         classes[k] = seen.setdefault(key, len(seen))
@@ -380,8 +483,10 @@ def _search_thread(
     on_progress: Callable[[float, int], bool] | None = None,
 ) -> SisrResult:
     n, k = core.num_customers, core.num_vehicles
+    exact = ((core.lunch_duration > 0) | bool((core.late_rate > 0).any())).astype(np.int64)
     p = (core.cost, core.travel, core.service, core.ready, core.due, core.demand,
-         core.v_start, core.v_end, core.v_open, core.v_close)
+         core.v_start, core.v_end, core.v_open, core.v_close,
+         core.late_from, core.late_rate, core.lunch_open, core.lunch_close, core.lunch_duration, exact)
     customer_cost = core.cost[:n, :n]
     adj = np.argsort(customer_cost, axis=1, kind="stable").astype(np.int64)
     mean_cost = float(customer_cost.mean()) if n > 1 else 1.0
@@ -415,7 +520,7 @@ def _search_thread(
             break
         if on_progress is not None and time.monotonic() - last_report >= REPORT_EVERY_S:
             last_report = time.monotonic()
-            if on_progress(elapsed / seconds, int(best[8][0])) and stop is not None:
+            if on_progress(elapsed / seconds, int(best[9][0])) and stop is not None:
                 stop.set()
         f0 = elapsed / seconds
         tick = time.monotonic()
@@ -429,8 +534,8 @@ def _search_thread(
         chunk = int(max(50, min(20000, chunk * 0.02 / max(took, 1e-4))))
     b_routes, b_lens = best[0], best[1]
     routes = [[int(u) for u in b_routes[v, : b_lens[v]]] for v in range(k)]
-    absent = [int(u) for u in best[6][: best[7][0]]]
-    return SisrResult(routes, absent, int(best[8][0]), done)
+    absent = [int(u) for u in best[7][: best[8][0]]]
+    return SisrResult(routes, absent, int(best[9][0]), done)
 
 
 def compile_kernels() -> None:

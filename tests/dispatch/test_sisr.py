@@ -37,28 +37,59 @@ def make_core(points, ready, due, service, demand, vehicles, capacity=100, allow
     )
 
 
-def route_cost_and_errors(core: sisr.CoreProblem, k: int, route: list[int]) -> tuple[int, list[str]]:
+def _schedule(core: sisr.CoreProblem, k: int, route: list[int], lunch_leg: int | None):
+    """Earliest start times with lunch taken on leg ``lunch_leg`` (leg j ends
+    at stop j; leg len(route) is the way back; None: no lunch). Returns the
+    errors and the lateness cost."""
     errors: list[str] = []
-    if not route:
-        return 0, errors
-    t, prev, cost, load = int(core.v_open[k]), int(core.v_start[k]), 0, 0
-    for u in route:
-        if not core.allowed[u, k]:
-            errors.append(f"customer {u} not allowed on vehicle {k}")
+    lo, hi, dur = (int(core.lunch_open[k]), int(core.lunch_close[k]), int(core.lunch_duration[k]))
+    t, prev, late = int(core.v_open[k]), int(core.v_start[k]), 0
+    for j, u in enumerate(route + [None]):
+        if j == lunch_leg:
+            lunch = max(t, lo)
+            if lunch > hi:
+                errors.append(f"lunch at {lunch} after {hi}")
+            t = lunch + dur
+        if u is None:
+            break
         t = max(int(core.ready[u]), t + int(core.travel[prev, u]))
         if t > core.due[u]:
             errors.append(f"customer {u} starts at {t} after {int(core.due[u])}")
+        if core.late_rate[u] and t > core.late_from[u]:
+            late += int(core.late_rate[u]) * (t - int(core.late_from[u]))
         t += int(core.service[u])
+        prev = u
+    back = t + int(core.travel[prev, core.v_end[k]])
+    if lunch_leg == len(route):
+        back = t - dur + int(core.travel[prev, core.v_end[k]])  # lunch after the return
+    if back > core.v_close[k]:
+        errors.append(f"vehicle {k} back at {back} after {int(core.v_close[k])}")
+    return errors, late
+
+
+def route_cost_and_errors(core: sisr.CoreProblem, k: int, route: list[int]) -> tuple[int, list[str]]:
+    """Travel plus the least lateness over every place lunch could go; errors
+    when no place for lunch works (or any other rule breaks)."""
+    errors: list[str] = []
+    if not route:
+        return 0, errors
+    cost, load, prev = 0, 0, int(core.v_start[k])
+    for u in route:
+        if not core.allowed[u, k]:
+            errors.append(f"customer {u} not allowed on vehicle {k}")
         cost += int(core.cost[prev, u])
         load += int(core.demand[u])
         prev = u
-    t += int(core.travel[prev, core.v_end[k]])
     cost += int(core.cost[prev, core.v_end[k]])
-    if t > core.v_close[k]:
-        errors.append(f"vehicle {k} back at {t} after {int(core.v_close[k])}")
     if load > core.v_capacity[k]:
         errors.append(f"vehicle {k} carries {load} over {int(core.v_capacity[k])}")
-    return cost, errors
+    legs = range(len(route) + 1) if core.lunch_duration[k] > 0 else [None]
+    options = [_schedule(core, k, route, leg) for leg in legs]
+    feasible = [late for errs, late in options if not errs]
+    if not feasible:
+        errors.extend(options[0][0] or ["no place for lunch"])
+        return cost, errors
+    return cost + min(feasible), errors
 
 
 def check(core: sisr.CoreProblem, result: sisr.SisrResult) -> None:
@@ -70,7 +101,10 @@ def check(core: sisr.CoreProblem, result: sisr.SisrResult) -> None:
         assert errors == []
         total += cost
     total += sum(int(core.penalty[u]) for u in result.absent)
-    assert total == result.cost
+    if core.lunch_duration.any():
+        assert total <= result.cost  # lunch placed as well as or better than the search did
+    else:
+        assert total == result.cost
 
 
 def test_reaches_the_brute_force_optimum_of_a_small_tour_with_windows() -> None:
@@ -90,15 +124,19 @@ def test_reaches_the_brute_force_optimum_of_a_small_tour_with_windows() -> None:
     assert result.cost == best
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n=st.integers(1, 14),
     vehicles=st.integers(1, 4),
     seed=st.integers(0, 2**16),
     capacity=st.integers(1, 12),
     skills=st.booleans(),
+    lunch=st.booleans(),
+    deadlines=st.booleans(),
 )
-def test_every_plan_holds_windows_capacity_and_skills(n, vehicles, seed, capacity, skills) -> None:
+def test_every_plan_holds_windows_lunch_capacity_and_skills(
+    n, vehicles, seed, capacity, skills, lunch, deadlines
+) -> None:
     rng = np.random.default_rng(seed)
     points = rng.integers(0, 50, size=(n + 1, 2))
     ready = rng.integers(0, 300, size=n)
@@ -107,6 +145,13 @@ def test_every_plan_holds_windows_capacity_and_skills(n, vehicles, seed, capacit
     core = make_core(points, ready, due, rng.integers(0, 30, size=n), rng.integers(1, 5, size=n), vehicles,
                      capacity=capacity, allowed=allowed, penalty=100_000)
     core.v_close[:] = 900
+    if lunch:
+        core.lunch_open[:] = 250
+        core.lunch_close[:] = 350
+        core.lunch_duration[:] = 60
+    if deadlines:
+        core.late_from[:n] = ready + rng.integers(0, 100, size=n)
+        core.late_rate[:n] = rng.integers(0, 3, size=n)
     result = sisr.solve_core(core, 0.05, workers=2, seed=seed)
     check(core, result)
     for u in result.absent:
@@ -116,6 +161,38 @@ def test_every_plan_holds_windows_capacity_and_skills(n, vehicles, seed, capacit
             not route_cost_and_errors(core, k, [u])[1] and not result.routes[k] for k in range(vehicles)
         )
         assert not alone_fits
+
+
+def test_lunch_is_kept_free_of_work_and_inside_its_window() -> None:
+    # Two stops 1.0 apart, the second starting at 170..200: lunch (60 long,
+    # starting 100..110) fits only between them, in the wait before the second.
+    points = [(0, 5), (0, 6), (0, 0)]
+    core = make_core(points, [0, 170], [100, 200], [10, 10], [1, 1], vehicles=1)
+    core.lunch_open[:] = 100
+    core.lunch_close[:] = 110
+    core.lunch_duration[:] = 60
+    core.v_close[:] = 400
+    result = sisr.solve_core(core, 0.1)
+    check(core, result)
+    assert result.routes == [[0, 1]]
+    # A lunch too long to fit before the second stop's window closes: the
+    # second stop cannot be done at all (alone, lunch would have to come first).
+    core.lunch_duration[:] = 100
+    result = sisr.solve_core(core, 0.1)
+    check(core, result)
+    assert result.absent == [1]
+
+
+def test_a_costly_deadline_is_served_first() -> None:
+    points = [(0, 10), (10, 0), (0, 0)]
+    core = make_core(points, [0, 0], [1000, 1000], [50, 50], [1, 1], vehicles=1)
+    # Serving 0 first is shorter by nothing (symmetric); customer 1's deadline
+    # at 120 makes the order matter: 1 first starts it at 100, in time.
+    core.late_from[1], core.late_rate[1] = 120, 10
+    result = sisr.solve_core(core, 0.1)
+    check(core, result)
+    assert result.routes == [[1, 0]]
+    assert result.cost == 100 + 141 + 100  # no lateness paid
 
 
 def test_skills_decide_the_vehicle_and_unreachable_customers_stay_out() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from dispatch.matrix import HaversineMatrix
 from dispatch.problem import Plan, Problem, TechnicianSpec, Unassigned, VisitSpec
-from dispatch.solver import insert_urgent, plan_sequences, solve
+from dispatch.solver import SearchSettings, insert_urgent, plan_sequences, solve
 
 H = 3600
 BASE = (31.2300, 121.4700)
@@ -240,10 +240,17 @@ def test_progress_callback_reports_phases() -> None:
     events: list[dict] = []
     solve(random_day(20, 3), time_limit_s=2, progress=events.append)
     phases = [e["phase"] for e in events]
-    assert phases[0] == "first_solution"
+    assert phases[0] == "construction"
+    assert phases.index("first_solution") > phases.index("construction")
     assert phases[-1] == "done"
     assert all(0 <= e["percent"] <= 100 for e in events)
     assert all(isinstance(e["best_cost"], int) for e in events)
+    percents = [e["percent"] for e in events]
+    assert percents == sorted(percents)
+
+    events.clear()
+    solve(random_day(20, 3), time_limit_s=1, progress=events.append, settings=SearchSettings(construction=""))
+    assert [e["phase"] for e in events][0] == "first_solution"
 
 
 def test_cancel_stops_early() -> None:
