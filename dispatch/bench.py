@@ -27,6 +27,7 @@ from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
+from dispatch import sisr
 from dispatch.citygen import generate_city
 from dispatch.solomon import (
     SolomonInstance,
@@ -39,16 +40,16 @@ from dispatch.solomon import (
 )
 from dispatch.solver import SearchSettings, insert_urgent, solve
 
-# Settings used for Solomon: every customer mandatory; OR-Tools' iterated
-# local search (SISR ruin with about 20 customers removed, cheapest-insertion
-# recreate, simulated-annealing acceptance) with the cheap operators only.
-# On C101 C201 R101 R105 R201 R205 RC101 RC105 RC201 RC205 at 10 s on one
-# core this took the mean gap from 5.6% (cheapest insertion + guided local
-# search) to about 2.2%; with the two-core portfolio below, all 56 instances
-# at 10 s: median 1.32%, mean 1.72%, worst 7.63% (VROOM in the same run
-# 0.91 / 1.92 / 9.84%, PyVRP 0.00 / 0.23 / 1.83%); a second run of the same
-# settings gave 1.00 / 1.13 / 4.02% (VROOM 0.91 / 1.61 / 9.84%), so the
-# run-to-run noise is large.
+# Settings used for Solomon: every customer mandatory; the plan is built by
+# dispatch.sisr (compiled SISR ruin and recreate, one search per core: the
+# published settings and one with larger removals) for 90% of the time, then
+# read into the OR-Tools model and polished by a descent. All 56 instances at
+# 10 s (two runs, ours / VROOM / PyVRP in the same run, median-mean-worst gap):
+# single settings on both cores 0.00-0.56-4.95% / 0.91-1.64-10.57% /
+# 0.00-0.24-1.55%; with the two settings 0.00-0.35-2.15% / 0.91-1.66-10.57% /
+# 0.00-0.24-1.55%. Before it, OR-Tools' own iterated local search with the
+# process portfolio below (construction="") reached 1.00-1.32% median, and
+# plain cheapest insertion + guided local search 6.4% (at 5 s).
 SOLOMON_SETTINGS = SearchSettings(
     optional_visits=False,
     decompose_above_visits=10**9,
@@ -69,8 +70,9 @@ def _solve_one(instance: SolomonInstance, seconds: float, settings: SearchSettin
     return [[int(s.visit_id) for s in r.stops] for r in plan.routes if r.stops]
 
 
-# Both cores: two differently configured searches of the same model, the
-# better checked solution wins. A descent after every ruin suits the long
+# Without the construction (construction=""): two differently configured
+# OR-Tools searches of the same model in two processes, the better checked
+# solution wins. A descent after every ruin suits the long
 # routes of the R2/RC2 classes; many quick ruins without it suit R1/RC1.
 # Tried on R101 R105 R107 R110 RC101 RC103 RC105 RC107 C203 R205 at 10 s
 # (median/mean/worst gap): this pair 1.52/1.52/3.38%; SISR 15 vs 30 removed,
@@ -184,7 +186,10 @@ def run_solomon(args: argparse.Namespace) -> int:
     feasible: Counter = Counter()
     header = f"{'instance':9s} {'BKS':>8s} " + " ".join(f"{n + ' cost':>11s} {'gap':>7s}" for n, _ in solvers)
     print(f"Solomon, {args.seconds:g} s per instance per solver, settings {json.dumps(asdict(settings))}")
-    print(f"portfolio {json.dumps(list(portfolio))}")
+    if settings.construction == "sisr":
+        print(f"construction portfolio {json.dumps([asdict(p) for p in sisr.PORTFOLIO])}")
+    else:
+        print(f"portfolio {json.dumps(list(portfolio))}")
     print(header, flush=True)
     out = Path(args.write_solutions) if args.write_solutions else None
     if out:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -89,6 +89,12 @@ class SisrParameters:
     split_rate: float = 0.5  # chance a string keeps a few customers in place
     start_temperature: float = 0.1  # x mean customer-to-customer cost
     end_temperature: float = 0.002
+
+
+# One search per worker, each with its own settings: the published ones,
+# and larger removals, which long routes (few vehicles, wide windows) need to
+# move whole stretches between routes.
+PORTFOLIO = (SisrParameters(), SisrParameters(avg_removed=20.0, max_string=20.0))
 
 
 @dataclass
@@ -575,7 +581,7 @@ def solve_core(
     seconds: float,
     workers: int = 1,
     seed: int = 0,
-    params: SisrParameters | None = None,
+    params: SisrParameters | Sequence[SisrParameters] | None = None,
     on_progress: Callable[[float, int], bool] | None = None,
 ) -> SisrResult:
     """Best plan found by ``workers`` independent searches in ``seconds``.
@@ -584,7 +590,10 @@ def solve_core(
     search about every half second; returning True stops every search early
     (each returns its best plan so far).
     """
-    params = params or SisrParameters()
+    if params is None:
+        params = PORTFOLIO
+    elif isinstance(params, SisrParameters):
+        params = [params]
     stop = threading.Event()
     if core.num_customers == 0:
         return SisrResult([[] for _ in range(core.num_vehicles)], [], 0, 0)
@@ -593,11 +602,17 @@ def solve_core(
     # A cold numba cache costs seconds of compiling; they come out of the budget.
     seconds = max(0.01, seconds - (time.monotonic() - tick))
     if workers <= 1:
-        return _search_thread(core, seconds, seed, params, stop, on_progress)
+        return _search_thread(core, seconds, seed, params[0], stop, on_progress)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [
             pool.submit(
-                _search_thread, core, seconds, seed + w, params, stop, on_progress if w == 0 else None
+                _search_thread,
+                core,
+                seconds,
+                seed + w,
+                params[w % len(params)],
+                stop,
+                on_progress if w == 0 else None,
             )
             for w in range(workers)
         ]
