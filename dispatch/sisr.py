@@ -487,6 +487,7 @@ def _search_thread(
     params: SisrParameters,
     stop: threading.Event | None = None,
     on_progress: Callable[[float, int], bool] | None = None,
+    initial: Sequence[Sequence[int]] | None = None,
 ) -> SisrResult:
     n, k = core.num_customers, core.num_vehicles
     exact = ((core.lunch_duration > 0) | bool((core.late_rate > 0).any())).astype(np.int64)
@@ -512,6 +513,8 @@ def _search_thread(
                np.array([everyone_out], dtype=np.int64))
     best = (*_solution_arrays(n, k), np.arange(n, dtype=np.int64), np.array([n], dtype=np.int64),
             np.array([everyone_out], dtype=np.int64))
+    if initial is not None:
+        _start_from(initial, core, p, penalty, work, current, best)
     numeric = (float(params.avg_removed), float(params.max_string), float(params.blink_rate),
                float(params.split_rate))
     t0 = max(1e-9, params.start_temperature * mean_cost)
@@ -542,6 +545,44 @@ def _search_thread(
     routes = [[int(u) for u in b_routes[v, : b_lens[v]]] for v in range(k)]
     absent = [int(u) for u in best[7][: best[8][0]]]
     return SisrResult(routes, absent, int(best[9][0]), done)
+
+
+def _start_from(
+    initial: Sequence[Sequence[int]], core: CoreProblem, p: tuple, penalty, work, current, best
+) -> bool:
+    """Load given routes as the current and best plan, if they fit the core."""
+    n, k = core.num_customers, core.num_vehicles
+    routes, lens = work[0], work[1]
+    route_of, pos_of, absent, n_absent = work[7], work[8], work[10], work[11]
+    placed = [u for r in initial for u in r]
+    if len(initial) != k or len(set(placed)) != len(placed) or any(not 0 <= u < n for u in placed):
+        return False
+    trial = np.zeros_like(routes)
+    for v, route in enumerate(initial):
+        if any(not core.allowed[u, v] for u in route):
+            return False
+        trial[v, : len(route)] = route
+        if route and _simulate(v, trial, len(route), -1, 0, trial, False, p) < 0:
+            return False
+    if any(int(core.demand[list(r)].sum()) > core.v_capacity[v] for v, r in enumerate(initial) if r):
+        return False
+    for v, route in enumerate(initial):
+        routes[v, : len(route)] = route
+        lens[v] = len(route)
+    route_of[:] = NO_ROUTE
+    for v in range(k):
+        _update_route(v, routes, lens, work[2], work[3], work[4], work[5], work[6], route_of, pos_of, p)
+    out = [u for u in range(n) if route_of[u] == NO_ROUTE]
+    absent[: len(out)] = out
+    n_absent[0] = len(out)
+    total = _total(work[5], absent, n_absent, penalty)
+    no_index = np.empty(0, dtype=np.int64)
+    for target in (current, best):
+        _copy_routes(
+            work[:7], target[:7], work[9], absent, target[7], n_absent, target[8], no_index, no_index, True
+        )
+        target[9][0] = total
+    return True
 
 
 def compile_kernels() -> None:
@@ -583,12 +624,14 @@ def solve_core(
     seed: int = 0,
     params: SisrParameters | Sequence[SisrParameters] | None = None,
     on_progress: Callable[[float, int], bool] | None = None,
+    initial: Sequence[Sequence[int]] | None = None,
 ) -> SisrResult:
     """Best plan found by ``workers`` independent searches in ``seconds``.
 
     ``on_progress(fraction_of_time, best_cost)`` is called from the first
     search about every half second; returning True stops every search early
-    (each returns its best plan so far).
+    (each returns its best plan so far). ``initial`` (customers per vehicle)
+    starts every search from that plan when it fits the core.
     """
     if params is None:
         params = PORTFOLIO
@@ -602,7 +645,7 @@ def solve_core(
     # A cold numba cache costs seconds of compiling; they come out of the budget.
     seconds = max(0.01, seconds - (time.monotonic() - tick))
     if workers <= 1:
-        return _search_thread(core, seconds, seed, params[0], stop, on_progress)
+        return _search_thread(core, seconds, seed, params[0], stop, on_progress, initial)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [
             pool.submit(
@@ -613,6 +656,7 @@ def solve_core(
                 params[w % len(params)],
                 stop,
                 on_progress if w == 0 else None,
+                initial,
             )
             for w in range(workers)
         ]

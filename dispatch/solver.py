@@ -582,12 +582,15 @@ def solve_whole(
     setup.routing.AddAtSolutionCallback(watch)
     params = search_parameters(remaining, settings)
     initial = None
-    if initial_routes:
+    given = _route_nodes(data, initial_routes) if initial_routes else None
+    if given is not None and settings.construction != "sisr":
         setup.routing.CloseModelWithParameters(params)
-        initial = setup.routing.ReadAssignmentFromRoutes(_route_nodes(data, initial_routes), True)
+        initial = setup.routing.ReadAssignmentFromRoutes(given, True)
     elif settings.construction == "sisr" and data.visits:
-        initial, construction = _construct(data, setup, settings, remaining, watch, should_cancel)
+        initial, construction = _construct(data, setup, settings, remaining, watch, should_cancel, given)
         stats["construction"] = construction
+        if initial is None and given is not None:
+            initial = _read_routes(setup, given, watch)
         remaining = max(0.05, time_limit_s - (time.monotonic() - started))
         if initial is not None:
             # A descent polishes the constructed plan against the whole model.
@@ -686,6 +689,7 @@ def _construct(
     remaining: float,
     watch: _SearchWatch,
     should_cancel: CancelHook | None = None,
+    seed_routes: list[list[int]] | None = None,
 ) -> tuple[pywrapcp.Assignment | None, dict]:
     """First plan from :mod:`dispatch.sisr`, read into the closed model.
 
@@ -708,14 +712,11 @@ def _construct(
         workers=max(1, settings.workers),
         seed=settings.seed,
         on_progress=on_progress,
+        initial=seed_routes,
     )
     watch.best_cost = None  # from here on, the whole model's objective
     setup.routing.CloseModelWithParameters(search_parameters(remaining, settings))
-    # Reading the routes calls the solution callback; a cancel there would
-    # stay latched in the solver and fail the descent that follows.
-    hook, watch.should_cancel = watch.should_cancel, None
-    initial = setup.routing.ReadAssignmentFromRoutes(result.routes, True)
-    watch.should_cancel = hook
+    initial = _read_routes(setup, result.routes, watch)
     info = {
         "cost": result.cost,
         "iterations": result.iterations,
@@ -723,6 +724,19 @@ def _construct(
         "accepted_by_model": initial is not None,
     }
     return initial, info
+
+
+def _read_routes(
+    setup: RoutingSetup, routes: list[list[int]], watch: _SearchWatch
+) -> pywrapcp.Assignment | None:
+    """Routes (model nodes per vehicle) as an assignment of the closed model,
+    or None when they break a rule. Reading calls the solution callback; a
+    cancel there would stay latched in the solver and fail the search after."""
+    hook, watch.should_cancel = watch.should_cancel, None
+    try:
+        return setup.routing.ReadAssignmentFromRoutes(routes, True)
+    finally:
+        watch.should_cancel = hook
 
 
 def _route_nodes(data: DataModel, routes: dict[int | str, list[int | str]]) -> list[list[int]]:

@@ -255,3 +255,26 @@ def test_construction_reports_progress_and_stops_on_cancel() -> None:
     phases = [e["phase"] for e in events]
     assert "construction" in phases and phases[-1] == "done"
     assert all(isinstance(e["best_cost"], int) for e in events if e["phase"] == "construction")
+
+
+def test_search_starts_from_given_routes_only_when_they_fit() -> None:
+    rng = np.random.default_rng(5)
+    n = 30
+    points = rng.integers(0, 100, size=(n + 1, 2))
+    core = make_core(points, [0] * n, [10**5] * n, [5] * n, [1] * n, vehicles=3, capacity=12)
+    given = [list(range(0, 10)), list(range(10, 20)), list(range(20, 30))]
+    given_cost = sum(route_cost_and_errors(core, k, r)[0] for k, r in enumerate(given))
+    # With no time to search, the answer is the plan it started from.
+    sisr.compile_kernels()
+    still = sisr._search_thread(core, 0.0, 0, sisr.SisrParameters(), initial=given)
+    assert still.routes == given and still.cost == given_cost
+    result = sisr.solve_core(core, 0.2, initial=given)
+    check(core, result)
+    assert result.cost <= given_cost
+    # Over capacity (12 per vehicle): not used; without time everyone stays out.
+    overfull = [list(range(0, 15)), list(range(15, 30)), []]
+    unused = sisr._search_thread(core, 0.0, 0, sisr.SisrParameters(), initial=overfull)
+    assert sorted(unused.absent) == list(range(n))
+    result = sisr.solve_core(core, 0.2, initial=overfull)
+    check(core, result)
+    assert result.absent == []
