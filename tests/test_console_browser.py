@@ -175,11 +175,16 @@ def test_dispatcher_day_on_the_map_filter_assign_plan_and_switch_language(city, 
     page.wait_for_selector("#plan-progress")
     seen = set()
     for _ in range(100):
-        if page.locator("#plan-summary").count():
-            break
-        value = page.locator("#plan-progress").get_attribute("aria-valuenow")
+        # One read of both: the bar is replaced by the summary when the job ends.
+        done, value = page.evaluate(
+            "() => { const bar = document.querySelector('#plan-progress');"
+            " return [!!document.querySelector('#plan-summary'),"
+            " bar ? bar.getAttribute('aria-valuenow') : null]; }"
+        )
         if value:
             seen.add(int(value))
+        if done:
+            break
         page.wait_for_timeout(100)
     page.wait_for_selector("#plan-summary", timeout=30_000)
     assert seen, "the progress bar never moved"
