@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import socket
 import threading
 import traceback
 from collections.abc import Callable
@@ -28,6 +30,39 @@ HANDLERS: dict[str, str] = {
     "insert_urgent": "dispatch.jobs:insert_urgent_job",
     "echo": "core.jobs:echo_job",
 }
+
+
+def runner_id() -> str:
+    """Host and process running a job, kept in its progress."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _process_gone(runner: str | None) -> bool:
+    """True when ``runner`` is a process on this host that no longer exists."""
+    host, _sep, pid = (runner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def load_job(session: Session, job_id: int) -> JobRun | None:
+    """A job by id; one still marked queued or running whose process on this
+    host has gone (a restart killed its thread or work horse) is marked failed
+    here, so nobody waits for it."""
+    job = session.get(JobRun, job_id)
+    if (job is not None and job.status in ("queued", "running")
+            and _process_gone((job.progress or {}).get("runner"))):
+        job.status = "failed"
+        job.error = "interrupted: the process running this job stopped"
+        job.finished_at = now()
+        session.commit()
+    return job
 
 
 def echo_job(session: Session, job: JobRun, report: Callable[[dict], bool]) -> dict:
@@ -62,6 +97,8 @@ def enqueue(session: Session, kind: str, params: dict, created_by: int | None,
         queue = Queue(current_app.config["RQ_QUEUE"], connection=Redis.from_url(redis_url))
         queue.enqueue("core.jobs.execute", job.id, job_timeout=3600)
     elif background:
+        job.progress = {**job.progress, "runner": runner_id()}
+        session.commit()
         app = current_app._get_current_object()
         threading.Thread(target=run, args=(app, job.id), name=f"job-{job.id}",
                          daemon=True).start()
@@ -88,13 +125,15 @@ def run(app: Flask, job_id: int) -> None:
             if job is None:
                 log.error("job %s vanished", job_id)
                 return
+            runner = runner_id()
             job.status = "running"
+            job.progress = {**(job.progress or {}), "runner": runner}
             session.commit()
 
             def report(progress: dict) -> bool:
                 with maker() as progress_session:
                     row = progress_session.get(JobRun, job_id)
-                    row.progress = dict(progress)
+                    row.progress = {**progress, "runner": runner}
                     progress_session.commit()
                     return bool(row.cancel_requested)
 

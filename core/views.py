@@ -24,7 +24,8 @@ from core.auth import (
 )
 from core.db import get_session
 from core.errors import Conflict, NotFound
-from core.models import JobRun, User
+from core.jobs import load_job
+from core.models import User
 from core.schemas import (
     JobSchema,
     LoginSchema,
@@ -149,7 +150,7 @@ def create_user(session, actor: Actor, data: dict, commit: bool = False,
 @blp.doc(security=BEARER)
 def job_status(job_id: int):
     """Status and progress of a background job."""
-    job = get_session().get(JobRun, job_id)
+    job = load_job(get_session(), job_id)
     if job is None:
         raise NotFound(_("No such job."))
     return job
@@ -162,7 +163,7 @@ def job_status(job_id: int):
 def job_cancel(job_id: int):
     """Ask a running job to stop; it keeps its best result so far."""
     session = get_session()
-    job = session.get(JobRun, job_id)
+    job = load_job(session, job_id)
     if job is None:
         raise NotFound(_("No such job."))
     if job.status in ("queued", "running"):

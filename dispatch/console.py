@@ -702,7 +702,7 @@ def urgent_start():
 @require_roles(*VIEW_ROLES)
 def job_detail(job_id: int):
     """Status and progress (phase, percent, best cost) of a planning job."""
-    job = get_session().get(JobRun, job_id)
+    job = jobs.load_job(get_session(), job_id)
     if job is None or job.kind not in ("plan_day", "insert_urgent"):
         raise NotFound(_("No such job."))
     return _json(_job_item(job))
@@ -713,7 +713,7 @@ def job_detail(job_id: int):
 def job_cancel(job_id: int):
     """Stop a planning job early; it keeps the best plan found so far."""
     session = get_session()
-    job = session.get(JobRun, job_id)
+    job = jobs.load_job(session, job_id)
     if job is None or job.kind not in ("plan_day", "insert_urgent"):
         raise NotFound(_("No such job."))
     if job.status in ("queued", "running"):

@@ -61,3 +61,34 @@ def test_job_runs_in_a_real_rq_worker(app, app_config, redis_url, db):
     done = db.get(JobRun, job_id)
     assert done.status == "finished", (done.error, worker.stderr[-2000:])
     assert done.result == {"echo": "worker"}
+
+
+def test_job_left_running_by_a_stopped_process_is_marked_failed(app, client, db, world):
+    world.user("disp", "dispatcher")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_runner = f"{jobs.socket.gethostname()}:{int(gone.stdout)}"
+    stale = JobRun(kind="plan_day", params={}, status="running",
+                   progress={"phase": "construction", "percent": 40, "runner": dead_runner})
+    alive = JobRun(kind="plan_day", params={}, status="running",
+                   progress={"phase": "construction", "percent": 40, "runner": jobs.runner_id()})
+    elsewhere = JobRun(kind="plan_day", params={}, status="running",
+                       progress={"phase": "queued", "percent": 0, "runner": "other-host:1"})
+    db.add_all([stale, alive, elsewhere])
+    db.commit()
+    headers = world.headers("disp")
+
+    body = client.get(f"/api/v1/jobs/{stale.id}", headers=headers).get_json()
+    assert body["status"] == "failed"
+    assert body["error"].startswith("interrupted")
+    assert body["finished_at"] is not None
+    for job in (alive, elsewhere):  # a live process, or one we cannot see: leave it
+        assert client.get(f"/api/v1/jobs/{job.id}", headers=headers).get_json()["status"] == "running"
+    db.expire_all()
+    assert db.get(JobRun, stale.id).status == "failed"
+
+
+def test_inline_job_records_its_runner(app, db):
+    with app.app_context():
+        job = jobs.enqueue(db, "echo", {"message": "x"}, None)
+    assert job.progress["runner"] == jobs.runner_id()
