@@ -186,6 +186,7 @@ def _update_route(k, routes, lens, fwd, bwd, load, rcost, rlate, route_of, pos_o
     if exact[k]:
         late = _simulate(k, routes, n_stops, -1, 0, fwd, True, p)
     else:
+        # No lunch and no priced deadlines anywhere: plain earliest starts.
         ready, v_open = p[3], p[8]
         prev = v_start[k]
         t = v_open[k]
@@ -289,6 +290,7 @@ def _recreate(state, p, pending, n_pending, allowed, capacity, vclass, class_see
         else:
             keys[i] = sort_keys[c]
     order = np.argsort(keys)
+    class_seen[:] = 0  # class_seen[c] == oi + 1: an empty route of class c was tried for customer oi
     n_absent[0] = 0
     for oi in range(n_pending):
         c = pending[order[oi]]
@@ -339,8 +341,6 @@ def _recreate(state, p, pending, n_pending, allowed, capacity, vclass, class_see
                     best = delta
                     best_k = k
                     best_p = q
-        for cl in range(class_seen.shape[0]):
-            class_seen[cl] = 0
         if best_k < 0:
             absent[n_absent[0]] = c
             n_absent[0] += 1
