@@ -147,7 +147,12 @@ def plan_day(
 
     problem, versions = build_problem(session, day, district)
     plan = solver.solve(problem, time_limit_s=time_limit_s, progress=progress, should_cancel=should_cancel)
-    record = DispatchPlan(
+    return store_plan(
+        session,
+        actor,
+        plan,
+        "plan_computed",
+        {"orders": len(problem.visits), "unassigned": len(plan.unassigned), "status": plan.status},
         day=day,
         district=district,
         kind="day",
@@ -155,20 +160,18 @@ def plan_day(
         job_id=job_id,
         order_versions=versions,
         technician_ids=[t.id for t in problem.technicians],
-        result=plan.to_dict(),
-        created_by=actor.user_id,
-        objective=plan.objective,
     )
+
+
+def store_plan(
+    session: Session, actor: Actor, plan: Plan, action: str, audit_after: dict, **fields
+) -> DispatchPlan:
+    """Store a computed plan (its result and objective, by ``actor``) with
+    ``fields`` such as day, kind and status, and audit it as ``action``."""
+    record = DispatchPlan(result=plan.to_dict(), objective=plan.objective, created_by=actor.user_id, **fields)
     session.add(record)
     session.flush()
-    audit.record(
-        session,
-        actor,
-        "plan_computed",
-        "dispatch_plan",
-        record.id,
-        after={"orders": len(problem.visits), "unassigned": len(plan.unassigned), "status": plan.status},
-    )
+    audit.record(session, actor, action, "dispatch_plan", record.id, after=audit_after)
     return record
 
 
@@ -658,29 +661,20 @@ def assign_order(
             stop_order.planned_start = day_start + timedelta(seconds=stop.start_s)
     renumber_route(session, previous, day)
     result.routes = [route]
-    record = DispatchPlan(
+    return store_plan(
+        session,
+        actor,
+        result,
+        "plan_manual",
+        {"order_id": order.id, "technician_id": tech.id, "from_technician_id": previous},
         day=day,
         kind="manual",
         status="applied",
         technician_ids=[tech.id],
         order_versions={},
-        result=result.to_dict(),
-        objective=result.objective,
-        created_by=actor.user_id,
         decided_by=actor.user_id,
         decided_at=now(),
     )
-    session.add(record)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "plan_manual",
-        "dispatch_plan",
-        record.id,
-        after={"order_id": order.id, "technician_id": tech.id, "from_technician_id": previous},
-    )
-    return record
 
 
 def unassign_order(
@@ -765,26 +759,17 @@ def propose_urgent(
         progress({"phase": "inserting", "percent": 30, "best_cost": None})
     result = solver.insert_urgent(problem, plan, _placeable_visit(order, day), time_limit_s=time_limit_s)
     versions[str(order.id)] = order.version
-    record = DispatchPlan(
+    placed = any(s.visit_id == order.id for r in result.routes for s in r.stops)
+    return store_plan(
+        session,
+        actor,
+        result,
+        "plan_urgent_computed",
+        {"order_id": order.id, "placed": placed},
         day=day,
         kind="urgent",
         status="proposed",
         job_id=job_id,
         order_versions=versions,
         technician_ids=[t.id for t in problem.technicians],
-        result=result.to_dict(),
-        created_by=actor.user_id,
-        objective=result.objective,
     )
-    session.add(record)
-    session.flush()
-    placed = any(s.visit_id == order.id for r in result.routes for s in r.stops)
-    audit.record(
-        session,
-        actor,
-        "plan_urgent_computed",
-        "dispatch_plan",
-        record.id,
-        after={"order_id": order.id, "placed": placed},
-    )
-    return record
