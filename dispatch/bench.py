@@ -29,6 +29,7 @@ from pathlib import Path
 
 from dispatch import sisr
 from dispatch.citygen import generate_city
+from dispatch.insertion import insert_urgent
 from dispatch.solomon import (
     SolomonInstance,
     TenthsMatrix,
@@ -38,7 +39,7 @@ from dispatch.solomon import (
     read_instance,
     to_problem,
 )
-from dispatch.solver import SearchSettings, insert_urgent, solve
+from dispatch.solver import SearchSettings, solve
 
 # Settings used for Solomon: every customer mandatory; the plan is built by
 # dispatch.sisr (compiled SISR ruin and recreate, one search per core: the

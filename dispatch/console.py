@@ -323,6 +323,8 @@ def order_feature(row: Any, at: datetime, thresholds: tuple[int, int]) -> dict:
         properties["planned"] = _hhmm(row.planned_start)
     if row.blocked:
         properties["blocked"] = True
+    if lifecycle.can_insert_urgently(row, at):
+        properties["urgent"] = True
     return {
         "type": "Feature",
         "id": row.id,
@@ -464,41 +466,52 @@ def _audit_items(order: WorkOrder) -> list[dict]:
 
 
 def _candidates(order: WorkOrder, day: date) -> list[dict]:
-    """Active technicians for the assign list: skilled ones first, nearest first."""
+    """Active technicians for the assign list, best fit first: who has room,
+    when the order would start and what it adds to their travel; those who
+    cannot take it last, each with the reason."""
     from dispatch.matrix import great_circle_m
 
     session = get_session()
+    lang = current_lang()
+    techs = {t.id: t for t in service.active_technicians(session)}
     site = (order.site.lat, order.site.lon)
-    counts: dict[int, int] = {}
-    day_start, day_end = datetime.combine(day, time.min), datetime.combine(day, time.max)
-    for tech_id, planned in session.execute(
-        select(WorkOrder.technician_id, WorkOrder.planned_start).where(
-            WorkOrder.state.in_(service.ROUTE_STATES)
-        )
-    ):
-        if planned is None or day_start <= planned <= day_end:
-            counts[tech_id] = counts.get(tech_id, 0) + 1
     items = []
-    for tech in session.scalars(select(Technician).where(Technician.active.is_(True))):
+    for fit in service.assignment_candidates(session, order, day):
+        tech = techs[fit["technician_id"]]
         here = (
             (tech.last_lat, tech.last_lon)
             if tech.last_lat is not None and tech.last_lon is not None
             else (tech.home_lat, tech.home_lon)
         )
         missing = sorted(set(order.required_skills or []) - set(tech.skills or []))
-        distance_km = None if None in site else round(great_circle_m(site, here) / 1000, 1)
+        reason = fit["reason"]
+        if missing:
+            why = _(
+                "Lacks: %(skills)s",
+                skills="/".join(_labels(lang)["skill"].get(s, s) for s in missing),
+            )
+        elif reason is not None:
+            why = REASON_MESSAGES[reason][1 if lang == "en" else 0]
+        else:
+            why = None
         items.append(
             {
                 "id": tech.id,
                 "name": tech.name,
                 "district": tech.district,
                 "missing_skills": missing,
-                "distance_km": distance_km,
-                "stops": counts.get(tech.id, 0),
+                "distance_km": None if None in site else round(great_circle_m(site, here) / 1000, 1),
+                "stops": fit["stops"],
+                "fits": fit["fits"],
+                "reason": reason,
+                "why_not": why,
+                "start": _hhmm(fit["start"]),
+                "extra_km": None if fit["extra_travel_m"] is None else round(fit["extra_travel_m"] / 1000, 1),
+                "free_min": fit["free_min"],
+                "delays": fit["delayed"],
                 "colour": service.technician_colour(tech.id),
             }
         )
-    items.sort(key=lambda t: (bool(t["missing_skills"]), t["distance_km"] or 0, t["id"]))
     return items
 
 
@@ -513,7 +526,7 @@ def order_panel(order: WorkOrder, day: date) -> dict:
     view["responded_at"] = order.responded_at
     view["audit"] = _audit_items(order)
     view["photos"] = _photos(order)
-    view["candidates"] = _candidates(order, day)
+    view["can_insert_urgently"] = lifecycle.can_insert_urgently(order, now())
     return view
 
 
@@ -537,6 +550,19 @@ def order_detail(order_id: int):
     )
     session.commit()
     return _json(panel)
+
+
+@bp.route("/api/orders/<int:order_id>/candidates")
+@require_roles(*VIEW_ROLES)
+def order_candidates(order_id: int):
+    """Who could take the order today, best first, with the figures to choose by."""
+    day = _day(_query(ConsoleDaySchema()))
+    order = get_session().get(WorkOrder, order_id)
+    if order is None:
+        raise NotFound(_("No such work order."))
+    if order.site.lat is None or order.site.lon is None:
+        return _json({"order_id": order.id, "candidates": []})
+    return _json({"order_id": order.id, "candidates": _candidates(order, day)})
 
 
 def _refusal(exc: Conflict) -> Conflict:
@@ -687,11 +713,15 @@ def urgent_start():
     order = session.get(WorkOrder, args["order_id"])
     if order is None:
         raise NotFound(_("No such work order."))
-    if order.priority != "P1":
+    if not lifecycle.is_urgent(order, now()):
         raise Conflict(
-            _("Only P1 faults are inserted urgently; plan the day for the others."), slug="not-urgent"
+            _(
+                "Only P1 faults and orders due for a response within the hour are inserted "
+                "urgently; plan the day for the others."
+            ),
+            slug="not-urgent",
         )
-    if order.state not in service.URGENT_STATES or order.blocked:
+    if not lifecycle.can_insert_urgently(order, now()):
         raise Conflict(_("Only an unassigned, unblocked order can be inserted."), slug="not-insertable")
     params = {"day": _day(args).isoformat(), "order_id": order.id, "time_limit_s": args["time_limit_s"]}
     job = jobs.enqueue(session, "insert_urgent", params, g.actor.user_id, background=True)
@@ -790,10 +820,40 @@ def plan_item(plan_id: int) -> dict:
                 "message": item.get("message_en") if lang == "en" else item.get("message_zh"),
             }
         )
+    stats = result.get("stats") or {}
+    placed = sum(len(r["stops"]) for r in routes)
+
+    def code_of(order_id: Any) -> str:
+        row = orders.get(int(order_id))
+        return row.code if row else str(order_id)
+
+    delayed = [
+        {
+            "order_id": item["visit_id"],
+            "code": code_of(item["visit_id"]),
+            "before_s": item["before_s"],
+            "after_s": item["after_s"],
+            "late_s": item.get("late_s", 0),
+        }
+        for item in stats.get("delayed", [])
+    ]
     return {
         "id": record.id,
         "kind": record.kind,
         "status": record.status,
+        "can_accept": record.status == "proposed" and placed > 0,
+        "placed": placed,
+        "urgent_order_id": stats.get("visit_id"),
+        "displaced": [
+            {
+                "order_id": vid,
+                "code": code_of(vid),
+                "deadline_today": vid in stats.get("displaced_with_deadline", []),
+            }
+            for vid in stats.get("displaced", [])
+        ],
+        "delayed": delayed,
+        "now_s": result.get("now_s"),
         "day": record.day,
         "objective": record.objective,
         "travel_m": result.get("travel_m"),
@@ -823,6 +883,10 @@ def plan_apply(plan_id: int):
     except Conflict as exc:
         if exc.slug == "plan-stale":
             exc.detail = _("The data changed since this plan was computed; plan again.")
+        elif exc.slug == "plan-invalid-times":
+            exc.detail = _("The plan has times outside a shift or already past; plan again.")
+        elif exc.slug == "nothing-to-apply":
+            exc.detail = _("This proposal places no order; there is nothing to accept.")
         raise
     return _json(plan_item(plan_id))
 

@@ -27,6 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
 from dispatch import sisr
+from dispatch.insertion import insert_urgent
 from dispatch.matrix import TravelMatrix
 from dispatch.problem import Plan, Problem, TechnicianSpec, Unassigned, VisitSpec
 from dispatch.solver import (
@@ -34,7 +35,6 @@ from dispatch.solver import (
     ProgressCallback,
     SearchSettings,
     drop_penalty,
-    insert_urgent,
     plan_score,
     plan_sequences,
     solve_whole,
@@ -308,7 +308,9 @@ def _place_leftovers(problem: Problem, plan: Plan, deadline: float, matrix: Trav
             problem.technicians, [v for v in problem.visits if v.id != visit.id], problem.area_type
         )
         base = replace(plan, unassigned=[u for u in plan.unassigned if u.visit_id != visit.id])
-        trial = insert_urgent(others, base, visit, time_limit_s=min(1.0, budget_s), matrix=matrix)
+        trial = insert_urgent(
+            others, base, visit, time_limit_s=min(1.0, budget_s), matrix=matrix, displace=False
+        )
         if any(s.visit_id == visit.id for r in trial.routes for s in r.stops):
             plan, placed = replace(trial, stats=dict(plan.stats)), placed + 1
     plan.stats["leftovers_placed"] = placed

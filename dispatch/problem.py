@@ -20,6 +20,8 @@ UNASSIGNED_REASONS = (
     "window_unreachable",
     "day_full",
     "pinned_technician_unavailable",
+    "window_passed",
+    "displaced",
 )
 
 REASON_MESSAGES: dict[str, tuple[str, str]] = {
@@ -42,6 +44,14 @@ REASON_MESSAGES: dict[str, tuple[str, str]] = {
         "The technician this order is assigned to is not on shift or cannot "
         "fit it into the shift: reassign it.",
     ),
+    "window_passed": (
+        "预约时段已过，请与客户重新预约。",
+        "The appointment window has passed: agree a new one with the customer.",
+    ),
+    "displaced": (
+        "为插入紧急故障让出时间，移出今天的路线，请改约或另行安排。",
+        "Moved out of today's route to make room for an urgent fault: rebook it or plan it again.",
+    ),
 }
 
 
@@ -52,7 +62,10 @@ class TechnicianSpec:
     ``lunch_earliest_s``/``lunch_latest_s`` bound the start of the lunch break;
     no lunch is planned when either is ``None`` or the duration is 0.
     ``max_work_s`` caps the time from leaving the start to arriving at the end,
-    lunch excluded.
+    lunch excluded. ``available_from_s`` is the plan's "now" on a day already
+    under way: the technician leaves no earlier than it (from ``start_lat`` /
+    ``start_lon``, where they are), and the time on duty before it counts
+    against ``max_work_s``; a lunch window already over is not planned.
     """
 
     id: int | str
@@ -69,6 +82,14 @@ class TechnicianSpec:
     max_work_s: int | None = None
     district: str | None = None
     capacity: int | None = None
+    available_from_s: int | None = None
+
+    @property
+    def depart_s(self) -> int:
+        """The earliest the technician can leave: shift start, or now when later."""
+        if self.available_from_s is None:
+            return self.shift_start_s
+        return max(self.shift_start_s, self.available_from_s)
 
 
 @dataclass
@@ -82,6 +103,8 @@ class VisitSpec:
     already en route or on site, which becomes that technician's first stop
     regardless of its window or skills. ``demand`` counts against a
     technician's ``capacity`` (material carried), when one is set.
+    ``started_s`` is when work began on an order already on site: its pinned
+    stop starts then and ends no earlier than the technician's departure.
     """
 
     id: int | str
@@ -98,6 +121,7 @@ class VisitSpec:
     pinned_first: bool = False
     district: str | None = None
     demand: int = 0
+    started_s: int | None = None
 
 
 @dataclass

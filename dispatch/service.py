@@ -49,14 +49,21 @@ def _time_s(value: time | None) -> int | None:
     return None if value is None else value.hour * 3600 + value.minute * 60 + value.second
 
 
-def technician_spec(tech: Technician) -> TechnicianSpec:
-    """A technician's day as the solver sees it (lunch may start up to 1 h late)."""
+def technician_spec(
+    tech: Technician, departs_at_s: int | None = None, position: tuple[float, float] | None = None
+) -> TechnicianSpec:
+    """A technician's day as the solver sees it (lunch may start up to 1 h late).
+
+    On a day under way ``departs_at_s`` is now (seconds from midnight) and
+    ``position`` where the technician is; they return home at the end.
+    """
     lunch_start = _time_s(tech.lunch_start)
+    start_lat, start_lon = position or (tech.home_lat, tech.home_lon)
     return TechnicianSpec(
         id=tech.id,
         skills=frozenset(tech.skills or []),
-        start_lat=tech.home_lat,
-        start_lon=tech.home_lon,
+        start_lat=start_lat,
+        start_lon=start_lon,
         end_lat=tech.home_lat,
         end_lon=tech.home_lon,
         shift_start_s=_time_s(tech.shift_start),
@@ -66,7 +73,53 @@ def technician_spec(tech: Technician) -> TechnicianSpec:
         lunch_duration_s=(tech.lunch_duration_min or 0) * 60,
         max_work_s=(tech.max_work_min or 0) * 60 or None,
         district=tech.district,
+        available_from_s=departs_at_s,
     )
+
+
+def plan_clock(day: date, at: datetime) -> int | None:
+    """The plan's "now" in seconds from the day's midnight: None for a day
+    not begun; a past day cannot be planned (422)."""
+    if day < at.date():
+        raise Invalid(
+            "A day that is over cannot be planned.", errors={"day": ["A day that is over cannot be planned."]}
+        )
+    return _seconds(at, day, 0) if day == at.date() else None
+
+
+def technician_positions(
+    session: Session, techs: list[Technician], day: date, at: datetime
+) -> dict[int, tuple[float, float]]:
+    """Where each technician is on a day under way: at the site of the order
+    they are working on, else at their last position reported today."""
+    if day != at.date():
+        return {}
+    positions = {
+        t.id: (t.last_lat, t.last_lon)
+        for t in techs
+        if t.last_seen_at is not None
+        and t.last_seen_at.date() == day
+        and t.last_lat is not None
+        and t.last_lon is not None
+    }
+    on_site = session.execute(
+        select(WorkOrder.technician_id, Site.lat, Site.lon)
+        .join(Site, WorkOrder.site_id == Site.id)
+        .where(WorkOrder.state == "on_site", WorkOrder.technician_id.in_([t.id for t in techs]))
+    )
+    for tech_id, lat, lon in on_site:
+        if lat is not None and lon is not None:
+            positions[tech_id] = (lat, lon)
+    return positions
+
+
+def technician_specs(
+    session: Session, techs: list[Technician], day: date, at: datetime
+) -> list[TechnicianSpec]:
+    """Every technician's day from the plan's clock: from now and where they are."""
+    departs_at_s = plan_clock(day, at)
+    positions = technician_positions(session, techs, day, at)
+    return [technician_spec(t, departs_at_s, positions.get(t.id)) for t in techs]
 
 
 def visit_spec(order: WorkOrder, day: date) -> VisitSpec:
@@ -90,6 +143,9 @@ def visit_spec(order: WorkOrder, day: date) -> VisitSpec:
         pinned_technician=order.technician_id if order.state in ("assigned", *PINNED_STATES) else None,
         pinned_first=pinned_first,
         district=order.site.district,
+        started_s=_seconds(order.arrived_at, day, 0)
+        if order.state == "on_site" and order.arrived_at is not None
+        else None,
     )
 
 
@@ -119,15 +175,24 @@ def plannable_orders(session: Session, day: date, district: str | None) -> list[
     return orders
 
 
-def build_problem(session: Session, day: date, district: str | None = None) -> tuple[Problem, dict[str, int]]:
-    """The day's problem and the version of every order in it (for the apply check)."""
-    techs_stmt = select(Technician).where(Technician.active.is_(True)).order_by(Technician.id)
+def active_technicians(session: Session, district: str | None = None) -> list[Technician]:
+    """Technicians on the books and active (of one district when given), by id."""
+    stmt = select(Technician).where(Technician.active.is_(True)).order_by(Technician.id)
     if district:
-        techs_stmt = techs_stmt.where(Technician.district == district)
-    techs = list(session.scalars(techs_stmt))
+        stmt = stmt.where(Technician.district == district)
+    return list(session.scalars(stmt))
+
+
+def build_problem(
+    session: Session, day: date, district: str | None = None, at: datetime | None = None
+) -> tuple[Problem, dict[str, int]]:
+    """The day's problem from the clock ``at`` (default now) and the version
+    of every order in it (for the apply check)."""
+    techs = active_technicians(session, district)
     orders = plannable_orders(session, day, district)
     problem = Problem(
-        technicians=[technician_spec(t) for t in techs], visits=[visit_spec(o, day) for o in orders]
+        technicians=technician_specs(session, techs, day, at or now()),
+        visits=[visit_spec(o, day) for o in orders],
     )
     return problem, {str(o.id): o.version for o in orders}
 
@@ -145,7 +210,8 @@ def plan_day(
     """Solve the day and store the plan as a proposal for the dispatcher."""
     from dispatch import solver
 
-    problem, versions = build_problem(session, day, district)
+    at = now()
+    problem, versions = build_problem(session, day, district, at)
     plan = solver.solve(problem, time_limit_s=time_limit_s, progress=progress, should_cancel=should_cancel)
     return store_plan(
         session,
@@ -160,15 +226,24 @@ def plan_day(
         job_id=job_id,
         order_versions=versions,
         technician_ids=[t.id for t in problem.technicians],
+        now_s=plan_clock(day, at),
     )
 
 
 def store_plan(
-    session: Session, actor: Actor, plan: Plan, action: str, audit_after: dict, **fields
+    session: Session,
+    actor: Actor,
+    plan: Plan,
+    action: str,
+    audit_after: dict,
+    now_s: int | None = None,
+    **fields,
 ) -> DispatchPlan:
     """Store a computed plan (its result and objective, by ``actor``) with
-    ``fields`` such as day, kind and status, and audit it as ``action``."""
-    record = DispatchPlan(result=plan.to_dict(), objective=plan.objective, created_by=actor.user_id, **fields)
+    ``fields`` such as day, kind and status, and audit it as ``action``.
+    ``now_s`` is the clock it was computed from: none of its times may be earlier."""
+    result = {**plan.to_dict(), "now_s": now_s}
+    record = DispatchPlan(result=result, objective=plan.objective, created_by=actor.user_id, **fields)
     session.add(record)
     session.flush()
     audit.record(session, actor, action, "dispatch_plan", record.id, after=audit_after)
@@ -203,22 +278,61 @@ def plan_conflicts(session: Session, record: DispatchPlan) -> list[dict[str, Any
     return conflicts
 
 
+def timing_problems(session: Session, record: DispatchPlan) -> list[dict[str, Any]]:
+    """Stops the plan would write with a missing or impossible time: outside
+    the technician's shift, before the plan's clock, or an order in two routes.
+    Orders already en route or on site keep their times and are not checked."""
+    problems: list[dict[str, Any]] = []
+    now_s = record.result.get("now_s")
+    seen: set[int] = set()
+    for route in record.result.get("routes", []):
+        tech = session.get(Technician, route["technician_id"])
+        shift_start, shift_end = shift_s(tech) if tech is not None else (0, DAY_S)
+        for stop in route["stops"]:
+            order_id = int(stop["visit_id"])
+            if order_id in seen:
+                problems.append({"order_id": order_id, "problem": "in_two_routes"})
+            seen.add(order_id)
+            order = session.get(WorkOrder, order_id)
+            if order is None or order.state in PINNED_STATES:
+                continue
+            start, end = stop.get("start_s"), stop.get("end_s")
+            if not isinstance(start, int) or not isinstance(end, int) or end < start:
+                problems.append({"order_id": order_id, "code": order.code, "problem": "missing_time"})
+            elif start < shift_start or end > shift_end:
+                problems.append({"order_id": order_id, "code": order.code, "problem": "outside_shift"})
+            elif now_s is not None and start < now_s:
+                problems.append({"order_id": order_id, "code": order.code, "problem": "in_the_past"})
+    return problems
+
+
 def apply_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
     """Apply a proposed plan whole, or refuse it (409) naming every conflict; never half."""
     record = get_plan(session, plan_id)
     if record.status != "proposed":
         raise Conflict(f"Plan {plan_id} is {record.status}, not proposed.", plan_status=record.status)
-    conflicts = plan_conflicts(session, record)
-    if conflicts:
-        record.status = "refused"
-        record.conflicts = conflicts
-        record.decided_at, record.decided_by = now(), actor.user_id
-        session.commit()
+    if not any(route["stops"] for route in record.result.get("routes", [])):
         raise Conflict(
-            "The data changed since this plan was computed; plan again.",
-            slug="plan-stale",
-            conflicts=conflicts,
+            "This proposal places no order; there is nothing to accept.",
+            slug="nothing-to-apply",
+            unassigned=[u["visit_id"] for u in record.result.get("unassigned", [])],
         )
+    refusals = (
+        (plan_conflicts, "plan-stale", "The data changed since this plan was computed; plan again."),
+        (
+            timing_problems,
+            "plan-invalid-times",
+            "The plan has times outside a shift or already past; plan again.",
+        ),
+    )
+    for check, slug, message in refusals:
+        conflicts = check(session, record)
+        if conflicts:
+            record.status = "refused"
+            record.conflicts = conflicts
+            record.decided_at, record.decided_by = now(), actor.user_id
+            session.commit()
+            raise Conflict(message, slug=slug, conflicts=conflicts)
     day_start = datetime.combine(record.day, time.min)
     for route in record.result.get("routes", []):
         for sequence, stop in enumerate(route["stops"], start=1):
@@ -582,14 +696,15 @@ def assign_order(
 ) -> DispatchPlan:
     """Assign an order to a technician (or move it from another), at the best place in their day.
 
-    The order is slotted into the technician's route without reordering it
-    (the urgent-insertion search on that one technician). Refused, with
+    The order is slotted into the technician's route without reordering it,
+    the route timed from now and from where the technician is. Refused, with
     nothing changed, when the technician lacks a skill (409 skills-missing),
     the lifecycle does not allow it, or the order does not fit in the shift
     without dropping another stop (409 does-not-fit, with the solver's reason).
     The technician's new timing is stored as an applied plan of kind "manual".
     """
-    from dispatch import solver
+    from dispatch.insertion import Insertion
+
     tech = session.get(Technician, technician_id)
     if tech is None or not tech.active:
         raise Invalid("No such active technician.", errors={"technician_id": ["No such active technician."]})
@@ -613,37 +728,25 @@ def assign_order(
     if order.site.lat is None or order.site.lon is None:
         raise Conflict(f"{order.code} has no coordinates.", slug="no-coordinates")
 
-    current = route_orders(session, tech.id, day)
-    problem = Problem(technicians=[technician_spec(tech)], visits=[visit_spec(o, day) for o in current])
-    result = solver.insert_urgent(
-        problem, _one_route_plan(tech.id, current), _placeable_visit(order, day), time_limit_s=time_limit_s
+    at = now()
+    current = [o for o in route_orders(session, tech.id, day) if o.site.lat is not None]
+    problem = Problem(
+        technicians=technician_specs(session, [tech], day, at), visits=[visit_spec(o, day) for o in current]
     )
-    route = result.route_of(tech.id)
-    placed = [] if route is None else [s.visit_id for s in route.stops]
-    if order.id not in placed:
-        refusal = next((u for u in result.unassigned if u.visit_id == order.id), None)
-        reason = refusal.reason if refusal is not None else "day_full"
-        zh, en = REASON_MESSAGES[reason]
+    option = Insertion(problem, _one_route_plan(tech.id, current), _placeable_visit(order, day)).options(
+        problem.technicians
+    )[0]
+    if not option.fits:
+        zh, en = REASON_MESSAGES[option.reason]
         raise Conflict(
             f"{order.code} does not fit into {tech.name}'s day: {en}",
             slug="does-not-fit",
-            reason=reason,
+            reason=option.reason,
             message_zh=zh,
             message_en=en,
             technician_id=tech.id,
         )
-    dropped = [o.code for o in current if o.id not in placed]
-    if dropped:
-        zh, en = REASON_MESSAGES["day_full"]
-        raise Conflict(
-            f"{order.code} fits into {tech.name}'s day only by dropping {', '.join(dropped)}.",
-            slug="does-not-fit",
-            reason="day_full",
-            message_zh=zh,
-            message_en=en,
-            dropped=dropped,
-            technician_id=tech.id,
-        )
+    route = option.route
 
     day_start = datetime.combine(day, time.min)
     stop_of = {s.visit_id: s for s in route.stops}
@@ -660,7 +763,10 @@ def assign_order(
         if stop_order.state not in PINNED_STATES:
             stop_order.planned_start = day_start + timedelta(seconds=stop.start_s)
     renumber_route(session, previous, day)
-    result.routes = [route]
+    renumber_route(session, tech.id, day)  # stops the day can no longer reach stay, after the route
+    result = Plan(
+        [route], [], option.cost, route.travel_m, sum(1 for s in route.stops if s.late_s), 0.0, "optimized"
+    )
     return store_plan(
         session,
         actor,
@@ -673,7 +779,8 @@ def assign_order(
         technician_ids=[tech.id],
         order_versions={},
         decided_by=actor.user_id,
-        decided_at=now(),
+        decided_at=at,
+        now_s=plan_clock(day, at),
     )
 
 
@@ -696,11 +803,13 @@ def cancel_order(session: Session, actor: Actor, order: WorkOrder, day: date, re
     return order
 
 
-def current_day(session: Session, day: date) -> tuple[Problem, Plan, dict[str, int]]:
-    """The day as applied: every active technician and the route they hold now."""
-    techs = list(
-        session.scalars(select(Technician).where(Technician.active.is_(True)).order_by(Technician.id))
-    )
+def current_day(
+    session: Session, day: date, at: datetime | None = None
+) -> tuple[Problem, Plan, dict[str, int]]:
+    """The day as applied, from the clock ``at``: every active technician and
+    the sequence they hold now (times are the solver's to compute), with the
+    version of every order in a route."""
+    techs = active_technicians(session)
     visits: list[VisitSpec] = []
     routes: list[TechnicianRoute] = []
     versions: dict[str, int] = {}
@@ -713,11 +822,8 @@ def current_day(session: Session, day: date) -> tuple[Problem, Plan, dict[str, i
         visits.extend(visit_spec(o, day) for o in orders)
         routes.extend(_one_route_plan(tech.id, orders).routes)
         versions.update({str(o.id): o.version for o in orders})
-    problem = Problem(technicians=[technician_spec(t) for t in techs], visits=visits)
+    problem = Problem(technicians=technician_specs(session, techs, day, at or now()), visits=visits)
     return problem, Plan(routes, [], 0, 0.0, 0, 0.0, "optimized"), versions
-
-
-URGENT_STATES = ("validated", "scheduled", "needs_revisit")
 
 
 def propose_urgent(
@@ -729,24 +835,29 @@ def propose_urgent(
     progress: Callable[[dict], None] | None = None,
     job_id: int | None = None,
 ) -> DispatchPlan:
-    """Slot one urgent (P1) order into the applied day, keeping every route's sequence.
+    """Slot one urgent order into the applied day, keeping every route's sequence.
 
-    Stores a proposed plan of kind "urgent" for the dispatcher to apply or
-    discard; when the order fits nowhere the plan lists it as unassigned with
-    the reason.
+    The day is taken from now: each technician leaves from where they are,
+    no earlier than now. When no qualified technician has room, lower-priority
+    visits are displaced (see :mod:`dispatch.insertion`). Stores a proposed
+    plan of kind "urgent" holding only the route that changes (re-timed whole),
+    the displaced orders as unassigned, and in ``stats`` the visits delayed;
+    when the order fits nowhere the plan lists it as unassigned with the
+    reason and cannot be applied.
     """
-    from dispatch import solver
+    from dispatch.insertion import insert_urgent
 
     order = session.get(WorkOrder, order_id)
     if order is None:
         raise NotFound(f"Work order {order_id} not found.")
-    if order.priority != "P1":
+    at = now()
+    if not lifecycle.is_urgent(order, at):
         raise Conflict(
-            f"{order.code} is {order.priority}; only P1 faults are inserted "
-            "urgently, plan the day for the others.",
+            f"{order.code} is {order.priority} and not near its response deadline; "
+            "plan the day for it instead.",
             slug="not-urgent",
         )
-    if order.state not in URGENT_STATES or order.blocked:
+    if not lifecycle.can_insert_urgently(order, at):
         raise Conflict(
             f"{order.code} is {order.state}; only an unassigned, unblocked order can be inserted.",
             slug="not-insertable",
@@ -754,22 +865,58 @@ def propose_urgent(
         )
     if progress:
         progress({"phase": "building", "percent": 10, "best_cost": None})
-    problem, plan, versions = current_day(session, day)
+    problem, plan, versions = current_day(session, day, at)
     if progress:
         progress({"phase": "inserting", "percent": 30, "best_cost": None})
-    result = solver.insert_urgent(problem, plan, _placeable_visit(order, day), time_limit_s=time_limit_s)
-    versions[str(order.id)] = order.version
-    placed = any(s.visit_id == order.id for r in result.routes for s in r.stops)
+    result = insert_urgent(
+        problem, plan, _placeable_visit(order, day), time_limit_s=time_limit_s, displace=True
+    )
+    changed = set(result.stats.get("changed_routes", []))
+    result.routes = [r for r in result.routes if r.technician_id in changed]
+    touched = {str(s.visit_id) for r in result.routes for s in r.stops}
+    touched |= {str(u.visit_id) for u in result.unassigned}
+    order_versions = {k: v for k, v in versions.items() if k in touched}
+    order_versions[str(order.id)] = order.version
+    placed = bool(changed)
     return store_plan(
         session,
         actor,
         result,
         "plan_urgent_computed",
-        {"order_id": order.id, "placed": placed},
+        {"order_id": order.id, "placed": placed, "displaced": result.stats.get("displaced", [])},
         day=day,
         kind="urgent",
         status="proposed",
         job_id=job_id,
-        order_versions=versions,
-        technician_ids=[t.id for t in problem.technicians],
+        order_versions=order_versions,
+        technician_ids=sorted(changed),
+        now_s=plan_clock(day, at),
     )
+
+
+def assignment_candidates(
+    session: Session, order: WorkOrder, day: date, at: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Every active technician's fit for the order, best first: whether it
+    fits their day as it stands (and if not, why), when it would start, the
+    extra travel and the time left in the shift after it."""
+    from dispatch.insertion import Insertion
+
+    at = at or now()
+    problem, plan, _versions = current_day(session, day, at)
+    options = Insertion(problem, plan, _placeable_visit(order, day)).options(problem.technicians)
+    stops = {r.technician_id: len(r.stops) for r in plan.routes}
+    day_start = datetime.combine(day, time.min)
+    return [
+        {
+            "technician_id": option.technician_id,
+            "fits": option.fits,
+            "reason": option.reason,
+            "start": None if option.start_s is None else day_start + timedelta(seconds=option.start_s),
+            "extra_travel_m": round(option.extra_travel_m) if option.fits else None,
+            "free_min": None if option.free_s is None else option.free_s // 60,
+            "stops": stops.get(option.technician_id, 0),
+            "delayed": len(option.delayed),
+        }
+        for option in options
+    ]

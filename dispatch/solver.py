@@ -189,7 +189,7 @@ def create_data_model(problem: Problem, matrix: TravelMatrix | None = None) -> D
     only sees orders it can place.
     """
     matrix = matrix or HaversineMatrix(area_type=problem.area_type)
-    techs = list(problem.technicians)
+    techs = [_day_from_departure(t) for t in problem.technicians]
     tech_index = {t.id: v for v, t in enumerate(techs)}
     screened: list[Unassigned] = []
 
@@ -218,28 +218,27 @@ def create_data_model(problem: Problem, matrix: TravelMatrix | None = None) -> D
     end_point = [n_cand + m + v for v in range(m)]
     pinned_point = {id(visit): n_cand + 2 * m + k for k, visit in enumerate(pinned_list)}
 
-    # Fold orders en route / on site into the technician's start.
-    start_time = [t.shift_start_s for t in techs]
+    # Fold orders en route / on site into the technician's start. Work
+    # already begun keeps its start; it ends no earlier than the departure
+    # ("now"): the technician is still there.
+    start_time = [t.depart_s for t in techs]
     legs: list[list[PinnedLeg]] = [[] for _ in techs]
     for v, visits in pinned_first.items():
-        clock, here = techs[v].shift_start_s, start_point[v]
+        clock, here = techs[v].depart_s, start_point[v]
         for visit in visits:
             there = pinned_point[id(visit)]
             travel_s = int(all_durations[here, there])
-            arrival = clock + travel_s
-            start = max(arrival, min(visit.window_start_s, visit.window_end_s))
-            legs[v].append(
-                PinnedLeg(
-                    visit,
-                    arrival,
-                    start,
-                    start + visit.duration_s,
-                    travel_s,
-                    float(all_distances[here, there]),
-                )
-            )
-            clock, here = start + visit.duration_s, there
+            if visit.started_s is not None:
+                arrival = start = visit.started_s
+                end = max(start + visit.duration_s, clock)
+            else:
+                arrival = clock + travel_s
+                start = max(arrival, min(visit.window_start_s, visit.window_end_s))
+                end = start + visit.duration_s
+            legs[v].append(PinnedLeg(visit, arrival, start, end, travel_s, float(all_distances[here, there])))
+            clock, here = end, there
         start_time[v], start_point[v] = clock, here
+    techs = [_lunch_from(t, start_time[v]) for v, t in enumerate(techs)]
 
     # Keep only visits some technician can do and reach in its window.
     visits: list[VisitSpec] = []
@@ -259,11 +258,12 @@ def create_data_model(problem: Problem, matrix: TravelMatrix | None = None) -> D
             if _can_reach(techs[v], start_time[v], visit, all_durations, start_point[v], i, end_point[v])
         ]
         if not reachable:
-            reason = (
-                "pinned_technician_unavailable"
-                if visit.pinned_technician is not None
-                else "window_unreachable"
-            )
+            if visit.pinned_technician is not None:
+                reason = "pinned_technician_unavailable"
+            elif all(visit.window_end_s < (techs[v].available_from_s or -1) for v in skilled):
+                reason = "window_passed"
+            else:
+                reason = "window_unreachable"
             screened.append(Unassigned(visit.id, reason))
             continue
         visits.append(visit)
@@ -287,6 +287,28 @@ def create_data_model(problem: Problem, matrix: TravelMatrix | None = None) -> D
         allowed_vehicles=allowed,
         screened_out=screened,
     )
+
+
+def _day_from_departure(tech: TechnicianSpec) -> TechnicianSpec:
+    """A technician leaving after the shift started: the time on duty so far
+    (less a lunch whose window is over) counts against the working-time cap,
+    which then runs from departure."""
+    on_duty_s = tech.depart_s - tech.shift_start_s
+    if on_duty_s <= 0 or tech.max_work_s is None:
+        return tech
+    if _has_lunch(tech) and tech.depart_s > tech.lunch_latest_s:
+        on_duty_s = max(0, on_duty_s - tech.lunch_duration_s)  # lunch is behind them
+    return replace(tech, max_work_s=max(0, tech.max_work_s - on_duty_s))
+
+
+def _lunch_from(tech: TechnicianSpec, depart_s: int) -> TechnicianSpec:
+    """No lunch to plan once its window is over at departure; a window under
+    way opens at departure."""
+    if not _has_lunch(tech) or depart_s <= tech.lunch_earliest_s:
+        return tech
+    if depart_s > tech.lunch_latest_s:
+        return replace(tech, lunch_earliest_s=None, lunch_latest_s=None, lunch_duration_s=0)
+    return replace(tech, lunch_earliest_s=depart_s)
 
 
 def _can_reach(
@@ -364,7 +386,7 @@ def build_routing_model(data: DataModel, settings: SearchSettings) -> RoutingSet
         time_dimension.CumulVar(end).SetRange(begin, tech.shift_end_s)
         has_lunch = _has_lunch(tech)
         if tech.max_work_s is not None:
-            used = data.start_time_s[v] - tech.shift_start_s if data.pinned_legs[v] else 0
+            used = data.start_time_s[v] - tech.depart_s if data.pinned_legs[v] else 0
             span = max(0, tech.max_work_s - used) + (tech.lunch_duration_s if has_lunch else 0)
             time_dimension.SetSpanUpperBoundForVehicle(span, v)
         if has_lunch:
@@ -648,7 +670,7 @@ def core_problem(data: DataModel, settings: SearchSettings) -> sisr.CoreProblem:
         if has_lunch:
             lunch[:, v] = (tech.lunch_earliest_s, tech.lunch_latest_s, tech.lunch_duration_s)
         if tech.max_work_s is not None:
-            used = data.start_time_s[v] - tech.shift_start_s if data.pinned_legs[v] else 0
+            used = data.start_time_s[v] - tech.depart_s if data.pinned_legs[v] else 0
             span = max(0, tech.max_work_s - used) + (tech.lunch_duration_s if has_lunch else 0)
             close = min(close, v_open[v] + span)
         v_close[v] = max(v_open[v], close)
@@ -780,7 +802,7 @@ def read_plan(
             for leg in data.pinned_legs[v]
         ]
         depart_s = data.start_time_s[v]
-        route_start_s = tech.shift_start_s
+        route_start_s = tech.depart_s
         end_s = depart_s
         lunch_start = lunch_starts.get(v)
         if setup is not None and solution is not None:
@@ -870,132 +892,6 @@ def _lunch_starts(setup: RoutingSetup | None, solution: pywrapcp.Assignment | No
         if v is not None and element.PerformedValue():
             starts[v] = element.StartValue()
     return starts
-
-
-# --------------------------------------------------------------------------
-# Urgent insertion into a running day
-# --------------------------------------------------------------------------
-
-
-def insert_urgent(
-    problem: Problem,
-    plan: Plan,
-    visit: VisitSpec,
-    time_limit_s: float = 2,
-    matrix: TravelMatrix | None = None,
-    candidates: int = 12,
-) -> Plan:
-    """Place a new (typically P1) order into an existing plan, fast.
-
-    Every technician keeps the sequence of their planned stops: the new order
-    may only be slotted in between two of them. Orders already left out stay
-    out. Stops en route / on site stay first. If the new order fits nowhere,
-    the returned plan lists it as unassigned with its reason. Only the
-    ``candidates`` skilled technicians working closest to the order are
-    considered, which keeps the model small on a big day.
-    """
-    started = time.monotonic()
-    skilled = [
-        t
-        for t in problem.technicians
-        if t.id == visit.pinned_technician or (visit.pinned_technician is None and visit.skills <= t.skills)
-    ]
-    if len(problem.technicians) <= candidates or not skilled:
-        return _insert_into(problem, plan, visit, time_limit_s, matrix, started)
-    where = {v.id: (v.lat, v.lon) for v in problem.visits}
-
-    def closeness(tech: TechnicianSpec) -> float:
-        route = plan.route_of(tech.id)
-        points = [(tech.start_lat, tech.start_lon)]
-        if route is not None:
-            points += [where[s.visit_id] for s in route.stops if s.visit_id in where]
-        return min((lat - visit.lat) ** 2 + (lon - visit.lon) ** 2 for lat, lon in points)
-
-    chosen = sorted(skilled, key=closeness)[:candidates]
-    ids = {t.id for t in chosen}
-    kept = {s.visit_id for r in plan.routes if r.technician_id in ids for s in r.stops}
-    sub_problem = Problem(chosen, [v for v in problem.visits if v.id in kept], problem.area_type)
-    sub_plan = Plan([r for r in plan.routes if r.technician_id in ids], [], 0, 0.0, 0, 0.0, plan.status)
-    sub = _insert_into(sub_problem, sub_plan, visit, time_limit_s, matrix, started)
-    routes = [r for r in plan.routes if r.technician_id not in ids] + sub.routes
-    order = {t.id: k for k, t in enumerate(problem.technicians)}
-    routes.sort(key=lambda r: order.get(r.technician_id, len(order)))
-    return Plan(
-        routes=routes,
-        unassigned=[*plan.unassigned, *[u for u in sub.unassigned if u.visit_id == visit.id]],
-        objective=plan.objective + int(sub.travel_m - sum(r.travel_m for r in sub_plan.routes)),
-        travel_m=sum(r.travel_m for r in routes),
-        breaches=sum(1 for r in routes for st in r.stops if st.late_s > 0),
-        solve_s=time.monotonic() - started,
-        status=sub.status,
-        stats={"mode": "urgent_insertion", "candidates": len(chosen)},
-    )
-
-
-def _insert_into(
-    problem: Problem,
-    plan: Plan,
-    visit: VisitSpec,
-    time_limit_s: float,
-    matrix: TravelMatrix | None,
-    started: float,
-) -> Plan:
-    full = Problem(problem.technicians, [*problem.visits, visit], problem.area_type)
-    data = create_data_model(full, matrix)
-    node_of = {v.id: node for node, v in enumerate(data.visits)}
-    if visit.id not in node_of:
-        result = read_plan(data, None, None, started, "optimized")
-        result.routes, result.unassigned = (
-            plan.routes,
-            [*plan.unassigned, *[u for u in result.unassigned if u.visit_id == visit.id]],
-        )
-        result.travel_m, result.breaches, result.objective = (
-            plan.travel_m,
-            plan.breaches,
-            plan.objective,
-        )
-        return result
-
-    # A plain descent from the held sequences: no ruin and recreate here.
-    insertion = SearchSettings(
-        first_solution="ALL_UNPERFORMED", metaheuristic="GREEDY_DESCENT", iterated_local_search=False
-    )
-    setup = build_routing_model(data, insertion)
-    routing, manager = setup.routing, setup.manager
-    pinned_ids = {leg.visit.id for legs in data.pinned_legs for leg in legs}
-    tech_index = {t.id: v for v, t in enumerate(data.technicians)}
-    routes: list[list[int]] = [[] for _ in data.technicians]
-    for route in plan.routes:
-        v = tech_index.get(route.technician_id)
-        if v is None:
-            continue
-        routes[v] = [
-            node_of[s.visit_id] for s in route.stops if s.visit_id in node_of and s.visit_id not in pinned_ids
-        ]
-    new_index = manager.NodeToIndex(node_of[visit.id])
-    planned = {node for r in routes for node in r}
-    # Hold every sequence: each planned stop is followed by its planned
-    # successor or by the new order; unplanned orders stay out.
-    solver = routing.solver()
-    for v, nodes in enumerate(routes):
-        chain = [routing.Start(v)] + [manager.NodeToIndex(n) for n in nodes] + [routing.End(v)]
-        for a, b in zip(chain, chain[1:], strict=False):
-            routing.NextVar(a).SetValues([b, new_index])
-    for node in range(len(data.visits)):
-        if node not in planned and node != node_of[visit.id]:
-            solver.Add(routing.ActiveVar(manager.NodeToIndex(node)) == 0)
-
-    remaining = max(0.05, time_limit_s - (time.monotonic() - started))
-    params = search_parameters(remaining, insertion)
-    routing.CloseModelWithParameters(params)
-    initial = routing.ReadAssignmentFromRoutes(routes, True)
-    solution = routing.SolveFromAssignmentWithParameters(initial, params) if initial is not None else None
-    if solution is None:
-        # The old plan no longer fits the model (e.g. times moved on): re-plan.
-        return solve(full, time_limit_s=max(0.1, time_limit_s - (time.monotonic() - started)), matrix=matrix)
-    result = read_plan(data, setup, solution, started, "optimized")
-    result.stats["mode"] = "urgent_insertion"
-    return result
 
 
 def plan_score(problem: Problem, plan: Plan) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import datetime, time
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,37 @@ class World:
 @pytest.fixture()
 def world(app, client) -> World:
     return World(app, client)
+
+
+@pytest.fixture()
+def city_time():
+    """Sets the city's wall clock to a naive local moment; it ticks on from there.
+
+    Planning reads the clock (routes start from now), so tests that plan today
+    choose the moment of the day they mean: a fresh morning or a busy midday.
+    """
+    from freezegun import freeze_time
+
+    from core.clock import city_tz
+
+    running = []
+
+    def set_to(local: datetime) -> datetime:
+        while running:
+            running.pop().stop()
+        freezer = freeze_time(local.replace(tzinfo=city_tz()), tick=True)
+        freezer.start()
+        running.append(freezer)
+        return local
+
+    yield set_to
+    while running:
+        running.pop().stop()
+
+
+@pytest.fixture()
+def morning(city_time):
+    """Today at 07:30 in the city, before any shift starts."""
+    from core.clock import now
+
+    return city_time(datetime.combine(now().date(), time(7, 30)))

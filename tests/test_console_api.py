@@ -12,6 +12,9 @@ import pytest
 from core.clock import now
 from tests.conftest import PASSWORD
 
+# Planned from a fresh morning: routes start from now (tests of a day under way set noon).
+pytestmark = pytest.mark.usefixtures("morning")
+
 
 def _csrf(html: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
@@ -253,10 +256,17 @@ def test_order_panel_has_details_findings_sla_audit_and_candidates(client, world
     assert panel["sla"]["restore_deadline"] and panel["risk"] in ("breached", "at_risk", "fine")
     assert [e["action"] for e in panel["audit"]][:2] == ["created", "state:validated"]
     assert panel["photos"] == []
-    # the skilled technician first, the others marked with what they lack
-    assert panel["candidates"][0]["name"] == "Zhao"
-    assert panel["candidates"][0]["missing_skills"] == []
-    assert panel["candidates"][-1]["missing_skills"] == ["enterprise_circuit"]
+    assert panel["can_insert_urgently"] is True  # a P1 nobody has yet
+    # the assign list: the skilled technician first, with when and at what cost;
+    # the others after, marked with what they lack and not offered as fitting
+    status, body = console.get(f"/orders/{city['circuit']}/candidates")
+    assert status == 200
+    first, *others = body["candidates"]
+    assert first["name"] == "Zhao" and first["fits"] and first["missing_skills"] == []
+    assert first["start"] == "08:30" and first["extra_km"] == 0.0  # the circuit is at Zhao's base
+    assert first["free_min"] > 0
+    assert [c["fits"] for c in others] == [False, False]
+    assert all(c["missing_skills"] == ["enterprise_circuit"] and c["why_not"] for c in others)
     read = db.query(AuditEvent).filter_by(action="read_personal").one()
     assert read.actor_name == "disp" and read.after["via"] == "console"
 
@@ -326,7 +336,9 @@ def test_urgent_fault_is_slotted_into_the_applied_day(client, world, city):
     ids = world.customer("急修", lat=31.85, lon=117.265)
     urgent = _order(client, city["headers"], ids, priority="P1")
 
-    status, refused = console.post("/urgent", {"order_id": city["orders"][2]})
+    # a P3 answered within two hours is not urgent (a P2, due an answer within the hour, is)
+    p3 = _order(client, city["headers"], world.customer("普通", lat=31.84, lon=117.26), priority="P3")
+    status, refused = console.post("/urgent", {"order_id": p3})
     assert status == 409 and refused["type"].endswith("not-urgent")
     status, job = console.post("/urgent", {"order_id": urgent, "time_limit_s": 1})
     assert status == 202

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from core.clock import now
 from dispatch.console_bench import chromium_path, launch_chromium, log_in, loopback_only, serve
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("morning")]
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 DEMO_PASSWORD = "demo1234"

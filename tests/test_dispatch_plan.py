@@ -2,7 +2,12 @@
 
 from datetime import datetime, time, timedelta
 
+import pytest
+
 from core.clock import now
+
+# Planned from a fresh morning: routes start from now (tests of a day under way set noon).
+pytestmark = pytest.mark.usefixtures("morning")
 
 
 def _order(client, headers, ids, product="adsl", kind="repair", priority="P2", window=None):

@@ -10,23 +10,40 @@ STAFF = frozenset({"dispatcher", "agent", "manager", "admin"})
 FIELD = frozenset({"technician"})
 
 STATES = (
-    "received", "validated", "scheduled", "assigned", "en_route", "on_site",
-    "completed", "followed_up", "closed", "cancelled", "needs_revisit",
+    "received",
+    "validated",
+    "scheduled",
+    "assigned",
+    "en_route",
+    "on_site",
+    "completed",
+    "followed_up",
+    "closed",
+    "cancelled",
+    "needs_revisit",
 )
-OPEN_STATES = frozenset({"received", "validated", "scheduled", "assigned", "en_route",
-                         "on_site", "needs_revisit"})
+OPEN_STATES = frozenset(
+    {"received", "validated", "scheduled", "assigned", "en_route", "on_site", "needs_revisit"}
+)
 PLANNABLE_STATES = frozenset({"validated", "scheduled", "assigned", "needs_revisit"})
 TERMINAL_STATES = frozenset({"closed", "cancelled"})
+# Orders not yet in anyone's route, which an urgent insertion may place.
+INSERTABLE_STATES = frozenset({"validated", "scheduled", "needs_revisit"})
+# An unanswered order whose response deadline is this close is urgent, whatever its priority.
+URGENT_RESPONSE_S = 3600
 
 # current state -> {next state: roles allowed to make that move}
 TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     "received": {"validated": INTAKE, "cancelled": INTAKE},
     "validated": {"scheduled": DISPATCH, "assigned": DISPATCH, "cancelled": INTAKE},
     "scheduled": {"assigned": DISPATCH, "validated": DISPATCH, "cancelled": INTAKE},
-    "assigned": {"en_route": FIELD, "scheduled": DISPATCH, "validated": DISPATCH,
-                 "cancelled": INTAKE},
-    "en_route": {"on_site": FIELD, "needs_revisit": FIELD | DISPATCH,
-                 "assigned": DISPATCH, "cancelled": INTAKE},
+    "assigned": {"en_route": FIELD, "scheduled": DISPATCH, "validated": DISPATCH, "cancelled": INTAKE},
+    "en_route": {
+        "on_site": FIELD,
+        "needs_revisit": FIELD | DISPATCH,
+        "assigned": DISPATCH,
+        "cancelled": INTAKE,
+    },
     "on_site": {"completed": FIELD, "needs_revisit": FIELD | DISPATCH},
     "needs_revisit": {"scheduled": DISPATCH, "assigned": DISPATCH, "cancelled": INTAKE},
     "completed": {"followed_up": STAFF | FIELD},
@@ -65,12 +82,16 @@ def check(state: str, target: str, role: str) -> None:
     if target not in moves:
         raise IllegalTransition(
             f"Cannot go from '{state}' to '{target}'.",
-            current_state=state, requested_state=target, allowed=allowed_next(state),
+            current_state=state,
+            requested_state=target,
+            allowed=allowed_next(state),
         )
     if role not in moves[target] and role != "admin":
         raise IllegalTransition(
             f"Role '{role}' cannot move an order from '{state}' to '{target}'.",
-            current_state=state, requested_state=target, allowed=allowed_next(state),
+            current_state=state,
+            requested_state=target,
+            allowed=allowed_next(state),
             allowed_for_role=[s for s, roles in moves.items() if role in roles],
         )
 
@@ -78,3 +99,21 @@ def check(state: str, target: str, role: str) -> None:
 def label(state: str, lang: str = "zh") -> str:
     zh, en = STATE_LABELS[state]
     return en if lang == "en" else zh
+
+
+def is_urgent(order, at) -> bool:
+    """A P1, or an order not yet answered whose response deadline is within the hour."""
+    if order.priority == "P1":
+        return True
+    deadline = order.response_deadline
+    return (
+        order.responded_at is None
+        and deadline is not None
+        and (deadline - at).total_seconds() <= URGENT_RESPONSE_S
+    )
+
+
+def can_insert_urgently(order, at) -> bool:
+    """Whether the console offers "insert urgently" for the order at ``at``:
+    urgent, unblocked, and in nobody's route yet."""
+    return order.state in INSERTABLE_STATES and not order.blocked and is_urgent(order, at)

@@ -7,9 +7,10 @@ import random
 
 import pytest
 
+from dispatch.insertion import insert_urgent
 from dispatch.matrix import HaversineMatrix
 from dispatch.problem import Plan, Problem, TechnicianSpec, Unassigned, VisitSpec
-from dispatch.solver import SearchSettings, insert_urgent, plan_sequences, solve
+from dispatch.solver import SearchSettings, plan_sequences, solve
 
 H = 3600
 BASE = (31.2300, 121.4700)
