@@ -228,6 +228,44 @@ def run_solomon(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fill_days(problem, plan, fault):
+    """The day with every technician who could take ``fault`` held to their
+    plan: each stop at its planned start, the last one stretched to the end of
+    the shift (or of the working time), the qualified technicians without a
+    route off today. Their stops become P3 work without a deadline today."""
+    from dataclasses import replace as _replace
+
+    techs = {t.id: t for t in problem.technicians}
+    routed = {r.technician_id for r in plan.routes if r.stops}
+    stretch: dict = {}
+    held: dict = {}
+    for route in plan.routes:
+        tech = techs[route.technician_id]
+        if not fault.skills <= tech.skills or not route.stops:
+            continue
+        spare = tech.shift_end_s - route.end_s
+        if tech.max_work_s is not None:
+            spare = min(spare, tech.max_work_s - route.work_s)
+        stretch[route.stops[-1].visit_id] = max(0, spare - 120)
+        held.update({s.visit_id: s.start_s for s in route.stops})
+    visits = []
+    for v in problem.visits:
+        if v.id == fault.id:
+            continue
+        if v.id in held:
+            v = _replace(
+                v,
+                duration_s=v.duration_s + stretch.get(v.id, 0),
+                window_start_s=held[v.id],
+                window_end_s=held[v.id],
+                priority="P3",
+                deadline_s=None,
+            )
+        visits.append(v)
+    working = [t for t in problem.technicians if t.id in routed or not fault.skills <= t.skills]
+    return _replace(problem, technicians=working, visits=visits)
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -271,9 +309,25 @@ def run_city(args: argparse.Namespace) -> int:
         where = next(
             (r.technician_id for r in updated.routes for s in r.stops if s.visit_id == fault.id), None
         )
+        stats = updated.stats
         print(
             f"urgent insertion: {time.monotonic() - started:.2f} s, placed with {where}, "
-            f"travel {updated.travel_m / 1000:.1f} km"
+            f"start {stats.get('start_s')} s, +{stats.get('extra_travel_m', 0) / 1000:.1f} km, "
+            f"technicians tried {stats.get('candidates')}, displaced {len(stats.get('displaced', []))}, "
+            f"delayed {len(stats.get('delayed', []))}, travel {updated.travel_m / 1000:.1f} km"
+        )
+        # The same fault with every stop held to its planned time and each
+        # qualified route stretched to the end of the shift: only the idle gaps
+        # between stops are left, else lower-priority work is displaced.
+        full = _fill_days(problem, updated, fault)
+        started = time.monotonic()
+        forced = insert_urgent(full, updated, fault, time_limit_s=2)
+        stats = forced.stats
+        print(
+            f"urgent insertion, stops held to their times: {time.monotonic() - started:.2f} s, "
+            f"placed {bool(stats.get('changed_routes'))}, technicians tried {stats.get('candidates')}, "
+            f"displaced {len(stats.get('displaced', []))} {stats.get('displaced', [])}, "
+            f"delayed {len(stats.get('delayed', []))}"
         )
     if args.peers:
         started = time.monotonic()

@@ -687,22 +687,16 @@
     var inRoute = ["assigned", "en_route", "on_site"].indexOf(o.state) >= 0;
     var canAssign = ["validated", "scheduled", "needs_revisit", "assigned", "en_route"].indexOf(o.state) >= 0 && !o.blocked;
     if (canAssign) {
-      var opts = ['<option value="">' + esc(T.choose_technician) + "</option>"];
-      (o.candidates || []).forEach(function (c) {
-        if (inRoute && c.id === o.technician_id) return;
-        var fit = c.missing_skills.length ?
-          fmt(T.lacks, { skills: c.missing_skills.map(function (s) { return label("skill", s); }).join("/") }) : T.fit;
-        opts.push('<option value="' + c.id + '">' + esc(c.name) + " · " + esc(c.district || "") + " · " +
-          esc(fmt(T.km, { km: c.distance_km })) + " · " + esc(fmt(T.stops_today, { n: c.stops })) + " · " + esc(fit) + "</option>");
-      });
-      h.push('<div class="actions"><select id="assign-tech">' + opts.join("") + "</select>" +
+      // The list arrives separately (each technician's fit is computed on the server).
+      h.push('<div class="actions"><select id="assign-tech" data-order="' + o.id + '"><option value="">' +
+        esc(T.loading) + "</option></select>" +
         '<button type="button" class="primary" id="btn-assign">' + esc(inRoute ? T.move : T.assign) + "</button></div>");
     }
     var buttons = [];
     if (o.state === "assigned" || o.state === "scheduled") {
       buttons.push('<button type="button" id="btn-unassign">' + esc(T.unassign) + "</button>");
     }
-    if (o.priority === "P1" && ["validated", "scheduled", "needs_revisit"].indexOf(o.state) >= 0 && !o.blocked) {
+    if (o.can_insert_urgently) {
       buttons.push('<button type="button" class="danger" id="btn-insert-this">' + esc(el("btn-urgent").textContent) + "</button>");
     }
     if (buttons.length) h.push('<div class="actions">' + buttons.join("") + "</div>");
@@ -725,7 +719,34 @@
     return loadRoutes().then(function () { refreshPanel(message, false); toast(message); });
   }
 
+  function candidateOption(c) {
+    var parts = [c.name, c.district || "", fmt(T.km, { km: c.distance_km }), fmt(T.stops_today, { n: c.stops })];
+    if (c.fits) {
+      parts.push(fmt(T.fit_at, { time: c.start, km: c.extra_km, free: c.free_min }));
+      if (c.delays) parts.push(fmt(T.delays_others, { n: c.delays }));
+    } else {
+      parts.push(c.why_not || label("reason", c.reason));
+    }
+    return '<option value="' + c.id + '"' + (c.fits ? "" : " disabled") + ">" + esc(parts.join(" · ")) + "</option>";
+  }
+
+  function loadCandidates(o) {
+    var select = el("assign-tech");
+    if (!select) return;
+    var inRoute = ["assigned", "en_route", "on_site"].indexOf(o.state) >= 0;
+    api("GET", "/orders/" + o.id + "/candidates").then(function (r) {
+      if (el("assign-tech") !== select) return;  // the panel moved on
+      var opts = ['<option value="">' + esc(T.choose_technician) + "</option>"];
+      r.candidates.forEach(function (c) {
+        if (inRoute && c.id === o.technician_id) return;
+        opts.push(candidateOption(c));
+      });
+      select.innerHTML = opts.join("");
+    }).catch(function (err) { actionError(err); });
+  }
+
   function bindOrderActions(o) {
+    loadCandidates(o);
     var assign = el("btn-assign");
     if (assign) assign.addEventListener("click", function () {
       var techId = el("assign-tech").value;
@@ -830,8 +851,27 @@
       r.stops.forEach(function (s) { if (s.late_s > 0) late += 1; }); });
     h.push('<p id="plan-summary">' + esc(fmt(T.plan_summary, { planned: planned, techs: techs,
       unassigned: plan.unassigned.length, km: ((plan.travel_m || 0) / 1000).toFixed(1), late: late })) + "</p>");
-    h.push('<div class="actions"><button type="button" class="primary" id="btn-accept">' + esc(T.accept) +
-      '</button><button type="button" id="btn-discard">' + esc(T.discard) + "</button></div>");
+    if (plan.can_accept) {
+      h.push('<div class="actions"><button type="button" class="primary" id="btn-accept">' + esc(T.accept) +
+        '</button><button type="button" id="btn-discard">' + esc(T.discard) + "</button></div>");
+    } else {
+      h.push('<p class="msg error" id="plan-nothing">' + esc(T.nothing_to_accept) + "</p>" +
+        '<div class="actions"><button type="button" id="btn-discard">' + esc(T.discard) + "</button></div>");
+    }
+    if ((plan.displaced || []).length) {
+      h.push("<h3>" + esc(T.displaced) + " (" + plan.displaced.length + ')</h3><ol class="left-out" id="displaced">' +
+        plan.displaced.map(function (d) {
+          return '<li><a href="#" data-order="' + d.order_id + '">' + esc(d.code) + "</a>" +
+            (d.deadline_today ? " — " + esc(T.deadline_today) : "") + "</li>";
+        }).join("") + "</ol>");
+    }
+    if ((plan.delayed || []).length) {
+      h.push("<h3>" + esc(T.delayed) + " (" + plan.delayed.length + ')</h3><ol class="left-out" id="delayed">' +
+        plan.delayed.map(function (d) {
+          return "<li>" + esc(d.code) + " " + esc(hhmm(d.before_s)) + " → " + esc(hhmm(d.after_s)) +
+            (d.late_s > 0 ? " · " + esc(fmt(T.late_min, { n: Math.round(d.late_s / 60) })) : "") + "</li>";
+        }).join("") + "</ol>");
+    }
     h.push('<div id="plan-msg"></div><h3>' + esc(T.unassigned_orders) + " (" + plan.unassigned.length + ")</h3>");
     h.push(plan.unassigned.length ? '<ol class="left-out" id="left-out">' + plan.unassigned.map(function (u) {
       return '<li><a href="#" data-order="' + u.order_id + '">' + esc(u.code) + "</a> " +
@@ -847,7 +887,7 @@
       var f = state.features.get(Number(a.dataset.order));
       if (f) map.setView([f.geometry.coordinates[1], f.geometry.coordinates[0]], 16);
     });
-    el("btn-accept").addEventListener("click", function () {
+    if (el("btn-accept")) el("btn-accept").addEventListener("click", function () {
       this.disabled = true; el("btn-discard").disabled = true;
       api("POST", "/plans/" + plan.id + "/apply").then(function () {
         state.proposal = null;
@@ -890,21 +930,23 @@
             }
           });
         });
+        if (plan.displaced && plan.displaced.length && plan.can_accept) {
+          headline += " " + fmt(T.urgent_displaces, { n: plan.displaced.length });
+        }
         previewPlan(plan, headline);
       }).catch(function () {});
   }
 
   function pickUrgent() {
     var sel = state.selected && state.features.get(state.selected);
-    if (sel && sel.properties.priority === "P1" && !sel.properties.technician_id &&
-        ["validated", "scheduled", "needs_revisit"].indexOf(sel.properties.state) >= 0 && !sel.properties.blocked) {
+    if (sel && sel.properties.urgent) {
       startUrgent(sel.id, sel.properties.code);
       return;
     }
     var list = [];
     state.features.forEach(function (f) {
       var p = f.properties;
-      if (p.priority === "P1" && !p.blocked && ["validated", "scheduled", "needs_revisit"].indexOf(p.state) >= 0) list.push(f);
+      if (p.urgent) list.push(f);
     });
     var rank = { breached: 0, at_risk: 1, fine: 2 };
     list.sort(function (a, b) { return rank[a.properties.risk] - rank[b.properties.risk] || a.id - b.id; });

@@ -48,10 +48,9 @@ def _app_session(app_config: Config):
     return create_app(app_config)
 
 
-@pytest.fixture()
-def app(_app_session):
-    """The app with every table emptied before the test."""
-    engine = _app_session.extensions["db_engine"]
+def empty_tables(app) -> None:
+    """Delete every row of every table (ids start again on PostgreSQL)."""
+    engine = app.extensions["db_engine"]
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
@@ -59,6 +58,12 @@ def app(_app_session):
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture()
+def app(_app_session):
+    """The app with every table emptied before the test."""
+    empty_tables(_app_session)
     yield _app_session
 
 

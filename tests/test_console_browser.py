@@ -255,5 +255,29 @@ def test_urgent_fault_is_inserted_and_markers_draw_without_tiles(app, city, page
         page.wait_for_selector("#toast:not([hidden])")
         db.expire_all()
         assert db.get(WorkOrder, urgent.id).state == "assigned"
+        # no route lost its times: every assigned order still has a planned start
+        assert db.scalar(select(func.count()).select_from(WorkOrder).where(
+            WorkOrder.state == "assigned", WorkOrder.planned_start.is_(None))) == 0
+
+        # a P1 nobody on shift is qualified for: shown as placing nothing, no "accept"
+        from technicians.models import Technician
+
+        for tech in db.scalars(select(Technician)):
+            tech.skills = [s for s in tech.skills if s != "enterprise_circuit"]
+        from workorders.models import Customer
+
+        site = db.scalars(select(WorkOrder).join(Customer, WorkOrder.customer_id == Customer.id)
+                          .where(Customer.kind == "enterprise")).first()
+        orphan = wo_service.create_order(db, dispatcher, {
+            "kind": "repair", "product": "sdh", "priority": "P1", "source": "monitoring",
+            "customer_id": site.customer_id, "site_id": site.site_id})
+        db.commit()
+        page.reload()
+        _ready(page)
+        page.click("#btn-urgent")
+        page.locator(f'#urgent-list button[data-order="{orphan.id}"]').click()
+        page.wait_for_selector("#plan-nothing", timeout=30_000)
+        assert page.locator("#btn-accept").count() == 0
+        assert orphan.code in page.inner_text("#plan-headline")
     finally:
         app.config["TILE_URL"] = ""
