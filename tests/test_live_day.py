@@ -155,7 +155,9 @@ def test_urgent_insertion_at_midday_keeps_every_route_timed(client, world, busy_
     record = db.get(DispatchPlan, job["result"]["plan_id"])
     assert [r["technician_id"] for r in record.result["routes"]] == record.result["stats"]["changed_routes"]
     route = record.result["routes"][0]
-    assert all(isinstance(s["start_s"], int) and s["start_s"] >= record.result["now_s"] for s in route["stops"])
+    assert all(
+        isinstance(s["start_s"], int) and s["start_s"] >= record.result["now_s"] for s in route["stops"]
+    )
     assert console.post(f"/plans/{record.id}/apply")[0] == 200
     check_after_apply(db, record, before)
     db.expire_all()
@@ -177,13 +179,18 @@ def test_midday_plan_starts_from_now_and_keeps_work_under_way(busy_city):
     assert abs(now_s - (at.hour * 3600 + at.minute * 60 + at.second)) < 120
     on_site = db.get(WorkOrder, progress["on_site"])
     en_route = db.get(WorkOrder, progress["en_route"])
-    stops = {s["visit_id"]: (r["technician_id"], k, s) for r in record.result["routes"] for k, s in
-             enumerate(r["stops"])}
+    stops = {
+        s["visit_id"]: (r["technician_id"], k, s)
+        for r in record.result["routes"]
+        for k, s in enumerate(r["stops"])
+    }
     # work under way stays first with its technician; on-site work keeps its real start
     for order in (on_site, en_route):
         tech_id, index, _stop = stops[order.id]
         assert tech_id == order.technician_id and index == 0
-    arrived_s = int((on_site.arrived_at - datetime.combine(on_site.arrived_at.date(), time.min)).total_seconds())
+    arrived_s = int(
+        (on_site.arrived_at - datetime.combine(on_site.arrived_at.date(), time.min)).total_seconds()
+    )
     assert stops[on_site.id][2]["start_s"] == arrived_s
     assert stops[en_route.id][2]["arrival_s"] >= now_s
     # nothing else is planned in the past, and lateness is counted against now
@@ -199,11 +206,18 @@ def test_p1_on_a_fully_booked_day_displaces_p3_installs(client, world, morning):
     tech = world.technician("wang", ["lan"], lat=31.85, lon=117.26)
     installs = []
     for i in range(9):
-        ids = world.customer(f"装机{i}", access_type="lan", occupancy_pct=20, lat=31.85 + 0.004 * i, lon=117.27)
+        ids = world.customer(
+            f"装机{i}", access_type="lan", occupancy_pct=20, lat=31.85 + 0.004 * i, lon=117.27
+        )
         resp = client.post(
             "/api/v1/workorders",
             headers=h,
-            json={"kind": "install", "product": "lan", "priority": "P3", **{k: ids[k] for k in ("customer_id", "site_id")}},
+            json={
+                "kind": "install",
+                "product": "lan",
+                "priority": "P3",
+                **{k: ids[k] for k in ("customer_id", "site_id")},
+            },
         )
         assert resp.status_code == 201, resp.get_json()
         installs.append(resp.get_json()["id"])
@@ -216,10 +230,26 @@ def test_p1_on_a_fully_booked_day_displaces_p3_installs(client, world, morning):
     assert len(booked) >= 5
 
     # an enterprise LAN circuit goes down: 15 minutes to respond
-    ent = world.customer("政企客户", kind="enterprise", tier="group", access_type="lan",
-                         route_length_m=None, occupancy_pct=20, lat=31.86, lon=117.27)
-    resp = client.post("/api/v1/workorders", headers=h, json={
-        "kind": "repair", "product": "lan", "priority": "P1", **{k: ent[k] for k in ("customer_id", "site_id")}})
+    ent = world.customer(
+        "政企客户",
+        kind="enterprise",
+        tier="group",
+        access_type="lan",
+        route_length_m=None,
+        occupancy_pct=20,
+        lat=31.86,
+        lon=117.27,
+    )
+    resp = client.post(
+        "/api/v1/workorders",
+        headers=h,
+        json={
+            "kind": "repair",
+            "product": "lan",
+            "priority": "P1",
+            **{k: ent[k] for k in ("customer_id", "site_id")},
+        },
+    )
     assert resp.status_code == 201
     fault = resp.get_json()["id"]
     status, job = console.post("/urgent", {"order_id": fault, "time_limit_s": 2})
@@ -243,10 +273,26 @@ def test_urgent_that_places_nothing_cannot_be_accepted(client, world, morning):
     world.user("disp", "dispatcher")
     h = world.headers("disp")
     world.technician("li", ["adsl"], lat=31.85, lon=117.26)
-    ent = world.customer("政企", kind="enterprise", tier="group", access_type="lan",
-                         route_length_m=None, occupancy_pct=20, lat=31.83, lon=117.28)
-    resp = client.post("/api/v1/workorders", headers=h, json={
-        "kind": "repair", "product": "sdh", "priority": "P1", **{k: ent[k] for k in ("customer_id", "site_id")}})
+    ent = world.customer(
+        "政企",
+        kind="enterprise",
+        tier="group",
+        access_type="lan",
+        route_length_m=None,
+        occupancy_pct=20,
+        lat=31.83,
+        lon=117.28,
+    )
+    resp = client.post(
+        "/api/v1/workorders",
+        headers=h,
+        json={
+            "kind": "repair",
+            "product": "sdh",
+            "priority": "P1",
+            **{k: ent[k] for k in ("customer_id", "site_id")},
+        },
+    )
     fault = resp.get_json()["id"]
     console = Console(client, "disp")
     status, job = console.post("/urgent", {"order_id": fault, "time_limit_s": 1})
@@ -270,15 +316,30 @@ def test_assign_list_says_who_has_room_and_what_it_costs(client, world, morning,
     booked = 0
     for i in range(12):  # fill the near technician's day
         ids = world.customer(f"客户{i}", lat=31.851 + 0.002 * i, lon=117.261)
-        resp = client.post("/api/v1/workorders", headers=h, json={
-            "kind": "install", "product": "adsl", "priority": "P3",
-            **{k: ids[k] for k in ("customer_id", "site_id")}})
+        resp = client.post(
+            "/api/v1/workorders",
+            headers=h,
+            json={
+                "kind": "install",
+                "product": "adsl",
+                "priority": "P3",
+                **{k: ids[k] for k in ("customer_id", "site_id")},
+            },
+        )
         status, _body = console.post(f"/orders/{resp.get_json()['id']}/assign", {"technician_id": full})
         booked += status == 200
     assert booked >= 4
     ids = world.customer("新客户", lat=31.852, lon=117.262)
-    resp = client.post("/api/v1/workorders", headers=h, json={
-        "kind": "install", "product": "adsl", "priority": "P3", **{k: ids[k] for k in ("customer_id", "site_id")}})
+    resp = client.post(
+        "/api/v1/workorders",
+        headers=h,
+        json={
+            "kind": "install",
+            "product": "adsl",
+            "priority": "P3",
+            **{k: ids[k] for k in ("customer_id", "site_id")},
+        },
+    )
     order_id = resp.get_json()["id"]
     status, body = console.get(f"/orders/{order_id}/candidates")
     assert status == 200
@@ -311,7 +372,9 @@ def _wait(console, job_id):
     insert_after=st.integers(0, 180),
     replan_after=st.integers(0, 180),
 )
-def test_plan_insert_apply_replan_never_loses_times(app, city_time, seed, plan_at, insert_after, replan_after):
+def test_plan_insert_apply_replan_never_loses_times(
+    app, city_time, seed, plan_at, insert_after, replan_after
+):
     """Random days and random clocks: timings never go missing, never go back in
     time, no order is in two routes, and a P1 is never left out while a
     qualified technician still works."""
@@ -331,7 +394,8 @@ def test_plan_insert_apply_replan_never_loses_times(app, city_time, seed, plan_a
         db.commit()
         at_s = record.result["now_s"]
         working = [
-            t for t in service.active_technicians(db)
+            t
+            for t in service.active_technicians(db)
             if set(fault.required_skills) <= set(t.skills)
             and (t.shift_end.hour * 3600 + t.shift_end.minute * 60) - at_s > 4 * 3600
         ]
