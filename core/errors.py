@@ -118,7 +118,9 @@ def http_exception_problem(exc: HTTPException) -> Response:
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Response:
-        return problem(exc.status, exc.detail, exc.slug, **exc.extensions)
+        # Services refuse in English; a refusal with a catalog entry reaches the
+        # reader in their language (details built with values pass unchanged).
+        return problem(exc.status, _(exc.detail), exc.slug, **exc.extensions)
 
     @app.errorhandler(StaleDataError)
     def _stale(_exc: StaleDataError) -> Response:

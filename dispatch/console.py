@@ -701,6 +701,7 @@ def _job_item(job: JobRun) -> dict:
 def plan_start():
     """Start the optimizer on the day; the page polls the job for progress."""
     args = _body(ConsolePlanSchema())
+    service.plan_clock(_day(args), now())  # a day that is over: 422 before any job starts
     params = {
         "day": _day(args).isoformat(),
         "district": args.get("district"),

@@ -7,6 +7,7 @@ from flask import g
 from core import jobs
 from core.api import BEARER, Blueprint
 from core.auth import require_roles
+from core.clock import now
 from core.db import get_session
 from core.schemas import JobSchema
 from dispatch import service
@@ -24,6 +25,7 @@ blp = Blueprint(
 @blp.doc(security=BEARER)
 def start_plan(args):
     """Start planning a day (RQ job, or inline without Redis); poll /api/v1/jobs/{id}."""
+    service.plan_clock(args["day"], now())  # a day that is over: 422 before any job starts
     params = {
         "day": args["day"].isoformat(),
         "district": args.get("district"),

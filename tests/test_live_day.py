@@ -415,3 +415,17 @@ def test_plan_insert_apply_replan_never_loses_times(
             assert all(u["reason"] != "day_full" or not working for u in dropped_p1), dropped_p1
     finally:
         db.close()
+
+
+def test_a_day_that_is_over_cannot_be_planned(client, world, morning):
+    world.user("disp", "dispatcher")
+    yesterday = (now().date() - timedelta(days=1)).isoformat()
+    resp = client.post(
+        "/api/v1/dispatch/plan",
+        headers={**world.headers("disp"), "Accept-Language": "zh"},
+        json={"day": yesterday},
+    )
+    assert resp.status_code == 422
+    assert resp.get_json()["detail"] == "已经过去的日期不能再规划。"
+    status, body = Console(client, "disp").post("/plan", {"day": yesterday, "time_limit_s": 1})
+    assert status == 422 and body["errors"]["day"]
