@@ -27,6 +27,7 @@ from core import audit
 from core.actor import Actor
 from core.clock import now
 from core.errors import Conflict, DomainError, Invalid, NotFound
+from core.inputs import bad_text_fields, unstorable_text
 from core.models import AuditEvent, User
 from mobile_api import idempotency, photos, schemas
 from mobile_api.models import LocationPing, Photo
@@ -614,9 +615,14 @@ def _sync_one(session: Session, actor: Actor, action: dict, lang: str,
         payload["client_time"] = action["client_time"]
     result: dict[str, Any] = {"id": action["id"], "type": action["type"],
                               "order_id": order_id, "response": None, "problem": None}
-    digest = idempotency.fingerprint(op.method, path, payload)
-    record = idempotency.find(session, actor.user_id, action["id"])
+    record = None
     try:
+        # Checked here, not for the whole batch: one bad note fails alone.
+        unstorable = bad_text_fields(payload)
+        if unstorable:
+            raise unstorable_text({"payload": unstorable})
+        digest = idempotency.fingerprint(op.method, path, payload)
+        record = idempotency.find(session, actor.user_id, action["id"])
         if record is not None:
             idempotency.check_same_request(record, op.method, path, digest)
             body = record.response_body
@@ -629,7 +635,7 @@ def _sync_one(session: Session, actor: Actor, action: dict, lang: str,
         session.rollback()
         problem = render_problem(exc, path)
         if record is None and exc.status in idempotency.REMEMBERED_REFUSALS \
-                and exc.slug != "idempotency-key-reused":
+                and exc.slug not in ("idempotency-key-reused", "unstorable-text"):
             idempotency.remember(session, actor.user_id, action["id"], op.method, path, digest,
                                  exc.status, problem)
             _commit_or_forget(session)

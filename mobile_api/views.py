@@ -23,6 +23,7 @@ from core.auth import require_roles
 from core.clock import now
 from core.db import get_session
 from core.errors import DomainError, Forbidden, Invalid, NotFound, problem
+from core.inputs import checks_text_per_item
 from core.schemas import LoginSchema, RefreshSchema, TokenSchema
 from core.views import login_with_password, logout_current, refresh_tokens
 from mobile_api import idempotency, photos, service
@@ -437,6 +438,7 @@ def followup_request(args, order_id: int):
 
 
 @blp.route("/sync", methods=["POST"])
+@checks_text_per_item
 @field_view
 @blp.arguments(SyncRequestSchema)
 @blp.response(200, SyncAnswerSchema)

@@ -24,6 +24,16 @@ run() {
 .venv/bin/ruff check . || { echo "ruff found problems" >&2; exit 1; }
 
 pg_url="${TEST_DATABASE_URL:-}"
+if [ -n "${CI:-}" ]; then
+  # Under CI every service the suite needs must be there: a missing one fails
+  # the run instead of quietly leaving half the suite out.
+  for var in TEST_DATABASE_URL TEST_REDIS_URL CHROMIUM_PATH; do
+    if [ -z "${!var:-}" ]; then
+      echo "CI is set but ${var} is not: the run would skip what needs it" >&2
+      exit 1
+    fi
+  done
+fi
 TEST_DATABASE_URL= run "SQLite" $PYTEST "$@"
 if [ -n "$pg_url" ]; then
   # The browser and solver-only tests do not touch the database: run them once.
