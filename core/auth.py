@@ -84,12 +84,17 @@ def issue_tokens(session: Session, user: User, access_ttl_s: int,
             "token_type": "Bearer", "expires_in": access_ttl_s}
 
 
+def stored_token(session: Session, raw: str) -> ApiToken | None:
+    """The token row for a raw value, live or not, with its user."""
+    # One query for the token, its user and the user's technician profile (every request).
+    return session.scalar(select(ApiToken)
+                          .options(joinedload(ApiToken.user).joinedload(User.technician))
+                          .where(ApiToken.token_hash == _digest(raw)))
+
+
 def find_token(session: Session, raw: str, kind: str) -> ApiToken | None:
     """A live (unexpired, unrevoked) token of that kind, or None."""
-    # One query for the token, its user and the user's technician profile (every request).
-    token = session.scalar(select(ApiToken)
-                           .options(joinedload(ApiToken.user).joinedload(User.technician))
-                           .where(ApiToken.token_hash == _digest(raw)))
+    token = stored_token(session, raw)
     if token is None or token.kind != kind or token.revoked_at is not None:
         return None
     if token.expires_at <= now() or not token.user.active:
@@ -110,8 +115,16 @@ def actor_for(user: User) -> Actor:
                  customer_id=user.customer_id, technician_id=user.technician_id)
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def load_current_user() -> User | None:
-    """The user behind the bearer token, or behind the web session cookie."""
+    """The user behind the bearer token, or behind the web session cookie.
+
+    A change made with the cookie alone must carry the page's CSRF token, on
+    the JSON API too (its blueprints skip Flask-WTF's check, which is for
+    pages): otherwise another site could act with a logged-in browser.
+    """
     if "current_user" in g:
         return g.current_user
     user: User | None = None
@@ -130,8 +143,29 @@ def load_current_user() -> User | None:
         user = session.get(User, web_session["user_id"])
         if user is not None and not user.active:
             user = None
+        if user is not None and request.method not in SAFE_METHODS:
+            _require_csrf_token()
     g.current_user = user
     return user
+
+
+def _require_csrf_token() -> None:
+    from flask_wtf.csrf import CSRFError, validate_csrf
+
+    sent = (request.headers.get("X-CSRFToken") or request.headers.get("X-CSRF-Token")
+            or request.form.get("csrf_token"))
+    try:
+        validate_csrf(sent)
+    except (CSRFError, ValueError) as exc:  # flask-wtf raises ValidationError(ValueError)
+        raise CsrfMissing(
+            _("A change made with the session cookie needs the page's CSRF token "
+              "(X-CSRFToken header); API clients use a bearer token.")
+        ) from exc
+
+
+class CsrfMissing(DomainError):
+    status = 403
+    slug = "csrf-token-missing"
 
 
 def current_actor() -> Actor:

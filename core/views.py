@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import g, request
 from flask.views import MethodView
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -20,12 +20,13 @@ from core.auth import (
     issue_tokens,
     require_roles,
     revoke_family,
+    stored_token,
     token_ttls,
 )
 from core.db import get_session
 from core.errors import Conflict, NotFound
 from core.jobs import load_job
-from core.models import User
+from core.models import ApiToken, User
 from core.schemas import (
     JobSchema,
     LoginSchema,
@@ -50,15 +51,33 @@ def login_with_password(username: str, password: str) -> dict:
     return tokens | {"role": user.role, "user_id": user.id}
 
 
+def _family_alive(session, family: str) -> bool:
+    return session.scalar(
+        select(ApiToken.id).where(ApiToken.family == family, ApiToken.revoked_at.is_(None)).limit(1)
+    ) is not None
+
+
 def refresh_tokens(raw_refresh: str) -> dict:
     """Rotate a refresh token: the old family is revoked, a new pair issued."""
     session = get_session()
+    token = stored_token(session, raw_refresh)
+    if token is not None and token.kind == "refresh" and token.revoked_at is not None \
+            and _family_alive(session, token.family):
+        # A refresh token already rotated, presented again while its family
+        # lives on: one of the two holders stole it. End the whole family.
+        revoke_family(session, token.family)
+        audit.record(session, Actor(user_id=token.user_id, username=token.user.username,
+                                    role=token.user.role, origin=request.remote_addr),
+                     "refresh_token_reused", "user", token.user_id)
+        session.commit()
+        raise Unauthorized(_("The refresh token is invalid, expired or revoked."))
     token = find_token(session, raw_refresh, "refresh")
     if token is None:
         raise Unauthorized(_("The refresh token is invalid, expired or revoked."))
     user = token.user
+    # The new pair stays in the family, so a replay of this refresh token ends it too.
     revoke_family(session, token.family)
-    tokens = issue_tokens(session, user, *token_ttls())
+    tokens = issue_tokens(session, user, *token_ttls(), family=token.family)
     session.commit()
     return tokens | {"role": user.role, "user_id": user.id}
 

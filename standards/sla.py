@@ -88,6 +88,31 @@ def is_working_day(d: date, calendar: WorkCalendar | str | Path | None = None) -
     return _calendar(calendar).is_working_day(d)
 
 
+# (default) The priority of a fault a customer reports themself, by who they
+# are and whether their service is down (seed 001: P1 is "service down, data
+# loss, major fault"; enterprise customers are served 24 x 7). A customer's
+# own word on priority is not taken: it would set the clock.
+REPORTED_FAULT_PRIORITY = {
+    # (customer kind or enterprise tier, service down) -> priority
+    ("group", True): "P1",
+    ("provincial", True): "P1",
+    ("local_a", True): "P1",
+    ("local_b", True): "P2",
+    ("local_c", True): "P2",
+    ("residential", True): "P2",
+}
+
+
+def reported_fault_priority(customer_kind: str, tier: str | None, service_down: bool) -> str:
+    """The priority of a fault reported by the customer: P1 only for a service
+    down at a group, provincial or local A enterprise; P2 for other services
+    down; P3 otherwise."""
+    if customer_kind not in CUSTOMER_KINDS:
+        raise ValueError(f"unknown customer kind {customer_kind!r}; known: {', '.join(CUSTOMER_KINDS)}")
+    who = "residential" if customer_kind == "residential" else (tier or "local_c")
+    return REPORTED_FAULT_PRIORITY.get((who, service_down), "P3")
+
+
 def response_deadline(
     created_at: datetime, priority: str, rules: RuleSet | None = None
 ) -> Deadline:

@@ -4,6 +4,7 @@ never a 500, and nothing half-written."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 import pytest
 from mobile_factories import Field, new_key
@@ -79,3 +80,95 @@ def test_one_bad_note_in_a_sync_batch_fails_alone(client, db, field):
         assert first["problem"]["errors"]["payload"] == {"note": [first["problem"]["detail"]]}
         assert second["status"] in ("applied", "duplicate")
     assert db.get(WorkOrder, oid).state == "en_route"
+
+
+def test_the_session_cookie_cannot_change_anything_through_the_api_without_the_csrf_token(client, world, db):
+    """Another site can make a logged-in dispatcher's browser send the cookie, not the token."""
+    from datetime import date
+
+    from dispatch.models import DispatchPlan
+    from tests.test_console_api import Console
+
+    world.user("disp", "dispatcher")
+    record = DispatchPlan(
+        day=date.today(),
+        kind="day",
+        status="proposed",
+        result={"routes": [], "unassigned": []},
+        order_versions={},
+        technician_ids=[],
+    )
+    db.add(record)
+    db.commit()
+    console = Console(client, "disp")  # logged in: the browser holds the session cookie
+    forged = client.post(f"/api/v1/dispatch/plans/{record.id}/discard")
+    assert forged.status_code == 403 and forged.get_json()["type"].endswith("/csrf-token-missing")
+    db.expire_all()
+    assert db.get(DispatchPlan, record.id).status == "proposed"
+    # reading with the cookie still works, and the page's own token lets a change through
+    assert client.get(f"/api/v1/dispatch/plans/{record.id}").status_code == 200
+    ok = client.post(f"/api/v1/dispatch/plans/{record.id}/discard", headers={"X-CSRFToken": console.token})
+    assert ok.status_code == 200 and ok.get_json()["status"] == "discarded"
+
+
+def test_refresh_token_reuse_ends_the_whole_family(client, world, db):
+    from core.models import AuditEvent
+
+    world.user("disp", "dispatcher")
+    first = client.post("/api/v1/auth/token", json={"username": "disp", "password": PASSWORD}).get_json()
+    second = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert second.status_code == 200
+    second = second.get_json()
+    me = {"Authorization": f"Bearer {second['access_token']}"}
+    assert client.get("/api/v1/workorders", headers=me).status_code == 200
+    # the old refresh token again (a thief replaying it): refused, and the new pair dies too
+    replay = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert replay.status_code == 401
+    assert client.get("/api/v1/workorders", headers=me).status_code == 401
+    assert (
+        client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}).status_code
+        == 401
+    )
+    assert (
+        db.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "refresh_token_reused")
+        )
+        == 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "tier", "service_down", "expected"),
+    [
+        ("residential", None, False, "P3"),
+        ("residential", None, True, "P2"),
+        ("enterprise", "local_c", True, "P2"),
+        ("enterprise", "group", True, "P1"),
+        ("enterprise", "group", False, "P3"),
+    ],
+)
+def test_a_customer_cannot_choose_the_priority_of_their_fault(
+    client, world, kind, tier, service_down, expected
+):
+    ids = world.customer(
+        "客户", kind=kind, tier=tier, access_type="lan", route_length_m=None, occupancy_pct=20
+    )
+    world.user("cust", "customer", customer_id=ids["customer_id"])
+    resp = client.post(
+        "/api/v1/workorders",
+        headers=world.headers("cust"),
+        json={
+            "kind": "repair",
+            "product": "lan",
+            "priority": "P1",
+            "service_down": service_down,
+            "customer_id": ids["customer_id"],
+            "site_id": ids["site_id"],
+        },
+    )
+    assert resp.status_code == 201, resp.get_json()
+    order = resp.get_json()
+    assert order["priority"] == expected
+    created = datetime.fromisoformat(order["created_at"])
+    minutes = {"P1": 15, "P2": 60, "P3": 120}[expected]
+    assert datetime.fromisoformat(order["response_deadline"]) - created == timedelta(minutes=minutes)

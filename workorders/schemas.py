@@ -61,7 +61,12 @@ class LineSchema(LineCreateSchema):
 class WorkOrderCreateSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     product = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    priority = fields.String(load_default="P3", validate=validate.OneOf(PRIORITIES))
+    priority = fields.String(load_default="P3", validate=validate.OneOf(PRIORITIES), metadata={
+        "description": "Set by staff. For a fault a customer reports, the rules set it "
+                       "(see service_down); a value sent is ignored."})
+    service_down = fields.Boolean(load_default=False, metadata={
+        "description": "The customer's service is down (not just degraded): raises the "
+                       "priority the rules give a customer-reported fault."})
     source = fields.String(load_default="hotline", validate=validate.OneOf(SOURCES))
     customer_id = DbId(required=True)
     site_id = DbId(required=True)

@@ -154,6 +154,9 @@ def create_order(session: Session, actor: Actor, data: dict) -> WorkOrder:
         if parent is None or parent.customer_id != customer.id:
             raise Invalid("Unknown parent order.", errors={"parent_id": ["No such order."]})
 
+    if actor.role == "customer":
+        data = {**data, "priority": standards.reported_fault_priority(
+            customer.kind, customer.enterprise_tier, bool(data.get("service_down")))}
     created = now()
     response = standards.response_deadline(created, data["priority"])
     restore = standards.restore_deadline(created, customer.kind, customer.enterprise_tier,
