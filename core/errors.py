@@ -43,6 +43,17 @@ class Conflict(DomainError):
     slug = "conflict"
 
 
+class Unavailable(DomainError):
+    """A service the request needs is down; the client may retry after ``retry_after_s``."""
+
+    status = 503
+    slug = "service-unavailable"
+
+    def __init__(self, detail: str, retry_after_s: int = 30, **extensions: object) -> None:
+        super().__init__(detail, **extensions)
+        self.retry_after_s = retry_after_s
+
+
 class Invalid(DomainError):
     status = 422
     slug = "validation-error"
@@ -61,6 +72,7 @@ def _titles() -> dict[int, str]:
         422: _("Validation failed"),
         429: _("Too many requests"),
         500: _("Internal server error"),
+        503: _("Service unavailable"),
     }
 
 
@@ -120,7 +132,10 @@ def register(app: Flask) -> None:
     def _domain(exc: DomainError) -> Response:
         # Services refuse in English; a refusal with a catalog entry reaches the
         # reader in their language (details built with values pass unchanged).
-        return problem(exc.status, _(exc.detail), exc.slug, **exc.extensions)
+        resp = problem(exc.status, _(exc.detail), exc.slug, **exc.extensions)
+        if isinstance(exc, Unavailable):
+            resp.headers["Retry-After"] = str(exc.retry_after_s)
+        return resp
 
     @app.errorhandler(StaleDataError)
     def _stale(_exc: StaleDataError) -> Response:

@@ -20,6 +20,7 @@ from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from core.clock import now
+from core.errors import Unavailable
 from core.models import JobRun
 
 log = logging.getLogger(__name__)
@@ -91,11 +92,7 @@ def enqueue(session: Session, kind: str, params: dict, created_by: int | None,
     session.commit()
     redis_url = current_app.config.get("REDIS_URL")
     if redis_url:
-        from redis import Redis
-        from rq import Queue
-
-        queue = Queue(current_app.config["RQ_QUEUE"], connection=Redis.from_url(redis_url))
-        queue.enqueue("core.jobs.execute", job.id, job_timeout=3600)
+        _put_on_queue(session, job, redis_url)
     elif background:
         job.progress = {**job.progress, "runner": runner_id()}
         session.commit()
@@ -106,6 +103,27 @@ def enqueue(session: Session, kind: str, params: dict, created_by: int | None,
         run(current_app, job.id)
         session.refresh(job)
     return job
+
+
+def _put_on_queue(session: Session, job: JobRun, redis_url: str) -> None:
+    """Hand the recorded job to RQ; with Redis down, take the record back and
+    answer 503 (nothing is left "queued" that no worker will ever see)."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+    from rq import Queue
+
+    connection = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        Queue(current_app.config["RQ_QUEUE"], connection=connection).enqueue(
+            "core.jobs.execute", job.id, job_timeout=3600)
+    except RedisError as exc:
+        log.error("job queue unavailable (%s): job %s of kind %s withdrawn",
+                  type(exc).__name__, job.id, job.kind)
+        session.delete(job)
+        session.commit()
+        raise Unavailable("The job queue is unavailable; try again shortly.", retry_after_s=30) from None
+    finally:
+        connection.close()
 
 
 def execute(job_id: int) -> None:

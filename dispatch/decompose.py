@@ -17,9 +17,14 @@ help. Every round has an absolute deadline, so the whole stays in budget.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import math
 import multiprocessing
+import os
+import signal
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -55,6 +60,20 @@ LEFTOVER_MIN_S = 0.6
 # Technicians without a district are grouped around their start, this many
 # to a synthetic district.
 TECHNICIANS_PER_CLUSTER = 10
+
+
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Pool worker initializer: the kernel kills this process when the one that
+    forked it dies (a web worker killed by its timeout, an RQ work horse
+    SIGKILLed), so no solver outlives its plan holding ports or connections."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the line above
+        os._exit(1)
 
 
 def districts_of(problem: Problem) -> dict[str, Problem]:
@@ -231,7 +250,10 @@ def solve_by_district(
         report("first_solution", districts_done=len(plans))
 
     pairs_improved = 0
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
+    )
+    with pool:
         jobs = {name: (part, None) for name, part in parts.items()}
         cancelled = _run_round(
             pool,

@@ -24,14 +24,15 @@ blp = Blueprint(
 @blp.response(202, JobSchema)
 @blp.doc(security=BEARER)
 def start_plan(args):
-    """Start planning a day (RQ job, or inline without Redis); poll /api/v1/jobs/{id}."""
+    """Start planning a day (an RQ job, or a thread of this process without Redis);
+    answers at once: poll /api/v1/jobs/{id}."""
     service.plan_clock(args["day"], now())  # a day that is over: 422 before any job starts
     params = {
         "day": args["day"].isoformat(),
         "district": args.get("district"),
         "time_limit_s": args["time_limit_s"],
     }
-    return jobs.enqueue(get_session(), "plan_day", params, g.actor.user_id)
+    return jobs.enqueue(get_session(), "plan_day", params, g.actor.user_id, background=True)
 
 
 @blp.route("/plans/<int:plan_id>")

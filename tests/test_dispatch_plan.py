@@ -1,5 +1,6 @@
 """Planning a day through the API: the job, the proposal, atomic apply, conflicts."""
 
+import time as clock_time
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -43,6 +44,11 @@ def _plan(client, h, day):
                        json={"day": day.isoformat(), "time_limit_s": 1})
     assert resp.status_code == 202, resp.get_json()
     job = resp.get_json()
+    assert job["status"] in ("queued", "running")  # answered at once; the plan runs in a thread
+    deadline = clock_time.monotonic() + 60
+    while job["status"] in ("queued", "running") and clock_time.monotonic() < deadline:
+        clock_time.sleep(0.1)
+        job = client.get(f"/api/v1/jobs/{job['id']}", headers=h).get_json()
     assert job["status"] == "finished", job
     assert job["progress"]["percent"] == 100
     plan = client.get(f"/api/v1/dispatch/plans/{job['result']['plan_id']}", headers=h)

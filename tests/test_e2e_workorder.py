@@ -145,18 +145,19 @@ def test_install_order_walks_every_state(client, people):
 def test_repair_order_with_revisit_and_unsatisfied_followup(client, people):
     p = people
     created = _post(client, "/api/v1/workorders", p["cust"], kind="repair", product="adsl",
-                    priority="P1", customer_id=p["home"]["customer_id"],
+                    priority="P1", service_down=True, customer_id=p["home"]["customer_id"],
                     site_id=p["home"]["site_id"], description="宽带无法上网")
     assert created.status_code == 201, created.get_json()
     order = created.get_json()
     oid = order["id"]
-    assert order["state"] == "validated" and order["priority"] == "P1"
+    # the rules set a customer's priority (a home line down is P2), not the request
+    assert order["state"] == "validated" and order["priority"] == "P2"
     assert "timeline" in order  # the customer got the customer view back
     staff = client.get(f"/api/v1/workorders/{oid}", headers=p["disp"]).get_json()
     assert staff["source"] == "portal"
     created_at = datetime.fromisoformat(staff["created_at"])
     assert datetime.fromisoformat(staff["response_deadline"]) - created_at == timedelta(
-        minutes=15)
+        minutes=60)  # P2: respond within the hour
 
     # customers report faults only, never installs
     install = _post(client, "/api/v1/workorders", p["cust"], kind="install", product="adsl",

@@ -56,16 +56,22 @@ def test_login_refresh_logout(client, field):
     rotated = client.post("/mobile/v1/auth/refresh",
                           json={"refresh_token": tokens["refresh_token"]})
     assert rotated.status_code == 200
-    # the old pair is revoked by the rotation, the old refresh token cannot be replayed
+    # the old pair is revoked by the rotation
     assert client.get("/mobile/v1/me", headers=access).status_code == 401
+    fresh = {"Authorization": f"Bearer {rotated.get_json()['access_token']}"}
+    assert client.get("/mobile/v1/route", headers=fresh).status_code == 200
+    # replaying the old refresh token is taken as theft: the rotated pair dies too
     assert client.post("/mobile/v1/auth/refresh",
                        json={"refresh_token": tokens["refresh_token"]}).status_code == 401
+    assert client.get("/mobile/v1/route", headers=fresh).status_code == 401
 
-    fresh = {"Authorization": f"Bearer {rotated.get_json()['access_token']}"}
+    again = client.post("/mobile/v1/auth/login",
+                        json={"username": "tech", "password": "secret-pass-1"}).get_json()
+    fresh = {"Authorization": f"Bearer {again['access_token']}"}
     assert client.post("/mobile/v1/auth/logout", headers=fresh).status_code == 204
     assert client.get("/mobile/v1/route", headers=fresh).status_code == 401
     assert client.post("/mobile/v1/auth/refresh", json={
-        "refresh_token": rotated.get_json()["refresh_token"]}).status_code == 401
+        "refresh_token": again["refresh_token"]}).status_code == 401
 
 
 def test_only_technicians_with_a_profile_use_the_phone_api(client, world, field):

@@ -1,0 +1,67 @@
+"""The district solver's worker processes never outlive the process that planned."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PLAN_A_BIG_DAY = """
+import sys
+from dispatch.citygen import generate_city
+from dispatch.solver import SearchSettings, solve
+
+problem = generate_city(400, 40, seed=3)
+print("solving", flush=True)
+solve(problem, time_limit_s=120, settings=SearchSettings(decompose_above_visits=100, workers=2))
+"""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_killing_the_planner_kills_its_district_solvers():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    planner = subprocess.Popen(
+        [sys.executable, "-c", PLAN_A_BIG_DAY], cwd=ROOT, env=env, stdout=subprocess.PIPE
+    )
+    try:
+        assert planner.stdout.readline().strip() == b"solving"
+        deadline = time.monotonic() + 60
+        workers: list[int] = []
+        while time.monotonic() < deadline and len(workers) < 2:
+            workers = [pid for pid in _children(planner.pid) if _alive(pid)]
+            time.sleep(0.2)
+        assert len(workers) >= 2, "the district solvers did not start"
+        planner.send_signal(signal.SIGKILL)
+        planner.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+            time.sleep(0.1)
+        assert not [pid for pid in workers if _alive(pid)], "district solvers outlived their planner"
+    finally:
+        if planner.poll() is None:
+            planner.kill()
