@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, Response, json, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -127,6 +128,11 @@ def http_exception_problem(exc: HTTPException) -> Response:
     return resp
 
 
+def _database_unreachable(exc: DBAPIError) -> bool:
+    """The server is down, restarting or unreachable (not a bad statement)."""
+    return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Response:
@@ -141,6 +147,18 @@ def register(app: Flask) -> None:
     def _stale(_exc: StaleDataError) -> Response:
         return problem(409, _("The record was changed by someone else; reload and retry."),
                        "stale-version")
+
+    @app.errorhandler(DBAPIError)
+    def _database(exc: DBAPIError) -> Response:
+        if not _database_unreachable(exc):
+            return _unexpected(exc)
+        # What failed, not the statement or its values (they hold personal data).
+        log.error("database unavailable: %s on %s %s", type(exc.orig).__name__,
+                  request.method, request.path)
+        resp = problem(503, _("The database is unavailable; try again shortly."),
+                       "service-unavailable")
+        resp.headers["Retry-After"] = "5"
+        return resp
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

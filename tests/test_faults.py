@@ -3,12 +3,15 @@ and leaves nothing half-done."""
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -70,3 +73,140 @@ def test_with_redis_down_planning_answers_503_and_leaves_no_job(app, app_config,
     assert int(resp.headers["Retry-After"]) > 0
     assert resp.get_json()["type"].endswith("/service-unavailable")
     assert db.scalar(select(func.count()).select_from(JobRun)) == 0
+
+
+class OwnPostgres:
+    """A PostgreSQL server of the test's own (initdb in a temporary folder), to stop and start."""
+
+    def __init__(self, root) -> None:
+        bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+        if not bindirs:
+            if os.environ.get("CI"):
+                pytest.fail("CI must install PostgreSQL")
+            pytest.skip("PostgreSQL server binaries are not installed")
+        self.bin = bindirs[-1]
+        self.as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.data = root / "pgdata"
+        self.data.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(root, "postgres")
+            shutil.chown(self.data, "postgres")
+        self.port = _free_port()
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
+        self.start()
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "dispatch")
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/dispatch"
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run(
+            [*self.as_owner, f"{self.bin}/{tool}", *args], check=True, capture_output=True, timeout=60
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data}"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-l", str(self.data / "log"), "start")
+
+    def crash(self) -> None:
+        """Stop at once, as a crash would (committed work must survive)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+
+@pytest.fixture()
+def own_postgres():
+    # Not under pytest's temporary folder: the server's user must be able to reach it.
+    root = Path(tempfile.mkdtemp(prefix="dispatch-pg-"))
+    try:
+        server = OwnPostgres(root)
+        yield server
+        try:
+            server.stop()
+        except subprocess.CalledProcessError:
+            pass
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_postgres_down_under_writes_answers_503_and_loses_no_acknowledged_write(
+    own_postgres, tmp_path, caplog
+):
+    from core.actor import Actor
+    from core.migrate import upgrade
+    from core.views import create_user
+    from workorders import service
+    from workorders.models import WorkOrder
+
+    upgrade(own_postgres.url)
+    app = create_app(
+        Config(
+            DATABASE_URL=own_postgres.url,
+            TESTING=True,
+            REDIS_URL="",
+            PHOTO_DIR=str(tmp_path),
+            SECRET_KEY="test-secret",
+            ARGON2_TIME_COST=1,
+            ARGON2_MEMORY_KIB=1024,
+        )
+    )
+    admin = Actor(user_id=None, username="test", role="admin", origin="test")
+    with app.extensions["db_sessionmaker"]() as s:
+        create_user(
+            s, admin, {"username": "agent", "password": PASSWORD, "role": "agent", "display_name": "A"}
+        )
+        customer = service.create_customer(
+            s, admin, {"name": "客户", "kind": "residential", "phone": "13800000000"}
+        )
+        site = service.add_site(
+            s,
+            admin,
+            customer,
+            {"address": "合肥市蜀山区黄山路1号", "district": "蜀山区", "lat": 31.85, "lon": 117.26},
+        )
+        service.add_line(s, admin, site, {"access_type": "adsl", "route_length_m": 800})
+        s.commit()
+        ids = {"customer_id": customer.id, "site_id": site.id}
+    client = app.test_client()
+    token = client.post("/api/v1/auth/token", json={"username": "agent", "password": PASSWORD}).get_json()
+    h = {"Authorization": f"Bearer {token['access_token']}"}
+
+    acknowledged, unavailable, other = [], 0, []
+
+    def write(n: int) -> None:
+        nonlocal unavailable
+        marker = f"断网-{n:04d}"
+        resp = client.post(
+            "/api/v1/workorders",
+            headers=h,
+            json={"kind": "repair", "product": "adsl", "priority": "P3", "description": marker, **ids},
+        )
+        if resp.status_code == 201:
+            acknowledged.append(marker)
+        elif resp.status_code == 503:
+            assert resp.mimetype == "application/problem+json" and int(resp.headers["Retry-After"]) > 0
+            unavailable += 1
+        else:
+            other.append((resp.status_code, resp.get_data(as_text=True)[:200]))
+
+    n = 0
+    for n in range(20):
+        write(n)
+    own_postgres.crash()
+    down_until = time.monotonic() + 3
+    while time.monotonic() < down_until:
+        n += 1
+        write(n)
+    own_postgres.start()
+    for after in range(n + 1, n + 20):
+        write(after)
+
+    assert other == []
+    assert unavailable >= 3, "writes while the database was down should be refused with 503"
+    assert len(acknowledged) >= 39  # before the crash and after the restart
+    with app.extensions["db_sessionmaker"]() as s:
+        stored = set(s.scalars(select(WorkOrder.description)))
+    assert set(acknowledged) <= stored, "an acknowledged write was lost"
+    logged = caplog.text
+    assert "database unavailable" in logged
+    assert "断网-" not in logged and "$argon2" not in logged  # no row values in the log
