@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 FLASK = $(BIN)/flask --app wsgi
+# `make demo` and its steps run in development (a kept random SECRET_KEY,
+# cookies over plain HTTP); production needs SECRET_KEY (see README).
+DEMO_ENV = APP_ENV=development
 
 .PHONY: install migrate seed demo serve test lint workers bench-deps
 
@@ -18,14 +21,14 @@ install: $(VENV)/.installed
 	$(BIN)/python -m dispatch.sisr
 
 migrate: install
-	$(FLASK) db-upgrade
+	$(DEMO_ENV) $(FLASK) db-upgrade
 
 seed: migrate
-	$(FLASK) seed-demo
+	$(DEMO_ENV) $(FLASK) seed-demo
 
 demo: seed
 	@echo "Serving on http://127.0.0.1:5000  (API docs: /docs, spec: /openapi.json)"
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(DEMO_ENV) $(FLASK) run --host 127.0.0.1 --port 5000
 
 # Production-like: gunicorn + RQ worker from the Procfile (needs REDIS_URL).
 workers: migrate

@@ -16,7 +16,7 @@ babel = Babel()
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the application: extensions, blueprints, error handlers, CLI."""
-    from core import db, errors, i18n, inputs
+    from core import db, errors, i18n, inputs, security, throttle
     from core.api import Api, DbIdConverter, db_id_schema
 
     config = config or Config()
@@ -50,6 +50,8 @@ def create_app(config: Config | None = None) -> Flask:
     _register_blueprints(app, api)
     errors.register(app)
     inputs.init_app(app)
+    security.init_app(app)
+    throttle.init_app(app)
 
     from core.cli import register as register_cli
     register_cli(app)

@@ -23,13 +23,17 @@ from core.errors import DomainError
 from core.models import ApiToken, User
 
 _hasher = PasswordHasher()
+# Checked against when the username is unknown, so that costs what a wrong
+# password costs (no telling which names exist by the time an answer takes).
+_decoy_hash = _hasher.hash(secrets.token_hex(16))
 
 
 def configure_hasher(time_cost: int | None, memory_kib: int | None) -> None:
     """Tune argon2 (tests use a cheap profile; production keeps the library's defaults)."""
-    global _hasher
+    global _hasher, _decoy_hash
     if time_cost or memory_kib:
         _hasher = PasswordHasher(time_cost=time_cost or 3, memory_cost=memory_kib or 65536)
+        _decoy_hash = _hasher.hash(secrets.token_hex(16))
 
 
 class Unauthorized(DomainError):
@@ -54,11 +58,23 @@ def check_password(user: User, password: str) -> bool:
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with that name and password, or None."""
+    """The active user with that name and password, or None (a failure is audited
+    in the session; the caller commits)."""
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not check_password(user, password):
-        return None
-    return user
+    if user is None:
+        try:
+            _hasher.verify(_decoy_hash, password)
+        except (VerificationError, InvalidHashError):
+            pass
+    elif user.active and check_password(user, password):
+        return user
+    from core import audit
+
+    audit.record(session, Actor(user_id=None, username=username[:80], role="anonymous",
+                                origin=request.remote_addr if request else None),
+                 "login_failed", "user", user.id if user is not None else None,
+                 after={"username": username[:80], "known_user": user is not None})
+    return None
 
 
 def _digest(raw: str) -> str:
@@ -109,6 +125,24 @@ def revoke_family(session: Session, family: str, at: datetime | None = None) -> 
                     .values(revoked_at=at or now()))
 
 
+def start_web_session(session: Session, user: User) -> str:
+    """A server-side record of a page login; the cookie holds only its random id,
+    so logging out ends it even for a copy of the cookie."""
+    raw = secrets.token_urlsafe(32)
+    issued = now()
+    session.add(ApiToken(user_id=user.id, token_hash=_digest(raw), kind="web",
+                         family=secrets.token_hex(16), issued_at=issued,
+                         expires_at=issued + timedelta(seconds=token_ttls()[0])))
+    return raw
+
+
+def end_web_session(session: Session, raw: str | None) -> None:
+    """Log a page session out (its cookie, and every copy of it, stops working)."""
+    token = find_token(session, raw, "web") if raw else None
+    if token is not None:
+        revoke_family(session, token.family)
+
+
 def actor_for(user: User) -> Actor:
     return Actor(user_id=user.id, username=user.username, role=user.role,
                  origin=request.remote_addr if request else None,
@@ -140,9 +174,8 @@ def load_current_user() -> User | None:
         user = token.user
         g.token_family = token.family
     elif web_session.get("user_id"):
-        user = session.get(User, web_session["user_id"])
-        if user is not None and not user.active:
-            user = None
+        token = find_token(session, web_session.get("sid") or "", "web")
+        user = token.user if token is not None and token.user_id == web_session["user_id"] else None
         if user is not None and request.method not in SAFE_METHODS:
             _require_csrf_token()
     g.current_user = user

@@ -10,15 +10,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", PROJECT_ROOT / "instance"))
 
 
-def _secret_key() -> str:
-    """Read SECRET_KEY, or keep a random one in instance/ so sessions survive restarts."""
-    key = os.environ.get("SECRET_KEY")
-    if key:
-        return key
+def _kept_secret_key() -> str:
+    """Outside production: a random key kept in instance/ (readable by its owner
+    only) so sessions survive restarts."""
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     key_file = INSTANCE_DIR / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_hex(32))
+    key_file.chmod(0o600)
     return key_file.read_text().strip()
 
 
@@ -26,7 +27,11 @@ class Config:
     """Default configuration: embedded SQLite, inline jobs, Chinese UI."""
 
     def __init__(self, **overrides: object) -> None:
-        self.SECRET_KEY = _secret_key()
+        # "production" (the default: gunicorn, RQ workers) or "development"
+        # (`make demo`): production needs a real SECRET_KEY and sends cookies
+        # over HTTPS only.
+        self.APP_ENV = os.environ.get("APP_ENV", "production")
+        self.SECRET_KEY = os.environ.get("SECRET_KEY")
         self.DATABASE_URL = os.environ.get(
             "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'dispatch.db'}"
         )
@@ -48,6 +53,9 @@ class Config:
         self.BABEL_DEFAULT_LOCALE = "zh"
         self.BABEL_SUPPORTED_LOCALES = ("zh", "en")
         self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
+        # Failed logins before a login door locks (see core.throttle).
+        self.LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5 per 15 minutes")
+        self.LOGIN_FAILURES_PER_ADDRESS = os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "30 per 15 minutes")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.WTF_CSRF_TIME_LIMIT = None
@@ -66,6 +74,14 @@ class Config:
         self.JSON_SORT_KEYS = False
         for key, value in overrides.items():
             setattr(self, key, value)
+        if self.APP_ENV == "production" and not self.TESTING:
+            from core.security import check_production_secret
+
+            check_production_secret(self.SECRET_KEY)
+        elif not self.SECRET_KEY:
+            self.SECRET_KEY = _kept_secret_key()
+        if "SESSION_COOKIE_SECURE" not in overrides:
+            self.SESSION_COOKIE_SECURE = self.APP_ENV == "production"
 
     def as_dict(self) -> dict[str, object]:
         return {k: v for k, v in vars(self).items() if k.isupper()}

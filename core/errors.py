@@ -116,6 +116,8 @@ def http_exception_problem(exc: HTTPException) -> Response:
         detail = _("Some fields are missing or invalid.")
     elif isinstance(data, dict) and data.get("message"):
         detail = str(data["message"])
+    elif status == 429:
+        detail = _("Too many failed logins for this account or from this address; try again in 15 minutes.")
     elif status == 413:
         detail = _("The request body is larger than the server accepts.")
     elif status == 400 and exc.description and "JSON" in exc.description:

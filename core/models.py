@@ -43,7 +43,7 @@ class ApiToken(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    kind: Mapped[str] = mapped_column(String(10))  # access | refresh
+    kind: Mapped[str] = mapped_column(String(10))  # access | refresh | web (a page login)
     family: Mapped[str] = mapped_column(String(32), index=True)
     issued_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     expires_at: Mapped[datetime] = mapped_column(DateTime)

@@ -35,6 +35,7 @@ from core.schemas import (
     UserCreateSchema,
     UserSchema,
 )
+from core.throttle import guard_login
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Login, users, jobs")
 
@@ -44,6 +45,7 @@ def login_with_password(username: str, password: str) -> dict:
     session = get_session()
     user = authenticate(session, username, password)
     if user is None:
+        session.commit()  # the failure's audit event
         raise Unauthorized(_("Wrong username or password."))
     tokens = issue_tokens(session, user, *token_ttls())
     audit.record(session, actor_for(user), "login", "user", user.id)
@@ -94,6 +96,7 @@ def logout_current() -> None:
 
 
 @blp.route("/auth/token", methods=["POST"])
+@guard_login
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
 def token(args):

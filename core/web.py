@@ -13,8 +13,9 @@ from wtforms.validators import DataRequired, Length
 
 from core import audit
 from core.api import current_lang
-from core.auth import actor_for, authenticate, load_current_user
+from core.auth import actor_for, authenticate, end_web_session, load_current_user, start_web_session
 from core.db import get_session
+from core.throttle import guard_login
 from workorders import service as wo_service
 from workorders.lifecycle import OPEN_STATES
 
@@ -27,6 +28,7 @@ class LoginForm(FlaskForm):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@guard_login
 def login():
     form = LoginForm()
     error = None
@@ -34,11 +36,13 @@ def login():
         db = get_session()
         user = authenticate(db, form.username.data, form.password.data)
         if user is None:
+            db.commit()  # the failure's audit event
             error = _("Wrong username or password.")
         else:
             lang = session.get("lang")
             session.clear()
             session["user_id"] = user.id
+            session["sid"] = start_web_session(db, user)
             if lang:
                 session["lang"] = lang
             audit.record(db, actor_for(user), "login_web", "user", user.id)
@@ -49,9 +53,20 @@ def login():
     return render_template("login.html", form=form, error=error), 400 if error else 200
 
 
+@bp.errorhandler(429)
+def _locked_out(exc):
+    """The login page again, saying why, instead of a bare 429."""
+    retry_after = exc.get_response().headers.get("Retry-After", "900")
+    error = _("Too many failed logins for this account or from this address; try again in 15 minutes.")
+    return render_template("login.html", form=LoginForm(), error=error), 429, {"Retry-After": retry_after}
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
     lang = session.get("lang")
+    db = get_session()
+    end_web_session(db, session.get("sid"))
+    db.commit()
     session.clear()
     if lang:
         session["lang"] = lang

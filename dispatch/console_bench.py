@@ -45,6 +45,16 @@ CHROMIUM_ARGS = [
 ]
 
 
+
+def wait_until(page, expression: str, timeout: float = 30_000) -> None:
+    """Poll a page expression until it is true. (Playwright's wait_for_function
+    compiles its predicate with eval, which the pages' CSP rightly forbids.)"""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(f"() => Boolean({expression})"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout / 1000:.0f} s: {expression}")
+        page.wait_for_timeout(100)
+
 def chromium_path() -> str:
     """Debian's chromium unless CHROMIUM_PATH says otherwise."""
     return os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -152,9 +162,17 @@ def payload_sizes(app, user_id: int) -> dict[str, tuple[int, int, float]]:
     """Feed -> (raw bytes, bytes sent with gzip, server ms) through the test client."""
     import gzip
 
+    from core.auth import start_web_session
+    from core.models import User
+
     client = app.test_client()
+    with app.app_context():
+        session = app.extensions["db_sessionmaker"]()
+        sid = start_web_session(session, session.get(User, user_id))
+        session.commit()
+        session.close()
     with client.session_transaction() as web_session:
-        web_session["user_id"] = user_id
+        web_session["user_id"], web_session["sid"] = user_id, sid
     sizes = {}
     for feed in ("orders", "technicians", "routes", "live"):
         started = time.perf_counter()
@@ -206,7 +224,7 @@ def measure(base_url: str, runs: int = 3) -> dict:
         log_in(page, base_url, "dispatcher", DEMO_PASSWORD)
         for _run in range(runs):
             page.goto(f"{base_url}/console")
-            page.wait_for_function("window.consoleApp && window.consoleApp.firstPaintMs", timeout=60_000)
+            wait_until(page, "window.consoleApp && window.consoleApp.firstPaintMs", timeout=60_000)
             first.append(page.evaluate("window.consoleApp.firstRenderMs"))
             painted.append(page.evaluate("window.consoleApp.firstPaintMs"))
         for name, value in FILTER_STEPS:
@@ -248,6 +266,7 @@ def main(argv: list[str] | None = None) -> None:
                 DATABASE_URL=url,
                 PHOTO_DIR=str(Path(tmp) / "photos"),
                 SECRET_KEY="console-bench",
+                APP_ENV="development",
                 ARGON2_TIME_COST=1,
                 ARGON2_MEMORY_KIB=1024,
             )

@@ -339,8 +339,9 @@ def run(args: argparse.Namespace) -> int:
         database_url = f"sqlite:///{workdir / 'bench.db'}"
     photo_dir = str(workdir / "photos")
     env = dict(os.environ, DATABASE_URL=database_url, PHOTO_DIR=photo_dir,
-               INSTANCE_DIR=str(workdir), SECRET_KEY="loadtest", REDIS_URL="")
-    os.environ.update(INSTANCE_DIR=str(workdir), SECRET_KEY="loadtest")
+               INSTANCE_DIR=str(workdir), SECRET_KEY="loadtest", REDIS_URL="",
+               APP_ENV="development")
+    os.environ.update(INSTANCE_DIR=str(workdir), SECRET_KEY="loadtest", APP_ENV="development")
     server = None
     try:
         started = time.perf_counter()

@@ -25,6 +25,7 @@ from core.db import get_session
 from core.errors import DomainError, Forbidden, Invalid, NotFound, problem
 from core.inputs import checks_text_per_item
 from core.schemas import LoginSchema, RefreshSchema, TokenSchema
+from core.throttle import guard_login
 from core.views import login_with_password, logout_current, refresh_tokens
 from mobile_api import idempotency, photos, service
 from mobile_api.idempotency import HEADER_DOC
@@ -210,6 +211,7 @@ def idempotent(view: Callable) -> Callable:
 # ---------------------------------------------------------------- login
 
 @blp.route("/auth/login", methods=["POST"])
+@guard_login
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
 @refusals(blp, 401)

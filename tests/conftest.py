@@ -38,7 +38,7 @@ def app_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
     upgrade(url)
-    return Config(DATABASE_URL=url, TESTING=True, WTF_CSRF_ENABLED=True, REDIS_URL="",
+    return Config(DATABASE_URL=url, TESTING=True, APP_ENV="testing", WTF_CSRF_ENABLED=True, REDIS_URL="",
                   PHOTO_DIR=str(root / "photos"), SECRET_KEY="test-secret",
                   ARGON2_TIME_COST=1, ARGON2_MEMORY_KIB=1024)
 
@@ -62,8 +62,12 @@ def empty_tables(app) -> None:
 
 @pytest.fixture()
 def app(_app_session):
-    """The app with every table emptied before the test."""
+    """The app with every table emptied and the login counters reset before the test."""
+    from core.throttle import limiter
+
     empty_tables(_app_session)
+    with _app_session.app_context():
+        limiter.reset()
     yield _app_session
 
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.clock import now
-from dispatch.console_bench import chromium_path, launch_chromium, log_in, loopback_only, serve
+from dispatch.console_bench import chromium_path, launch_chromium, log_in, loopback_only, serve, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("morning")]
 
@@ -88,7 +88,7 @@ def _open_orders(db, priority: str | None = None) -> int:
 
 
 def _ready(page) -> None:
-    page.wait_for_function("window.consoleApp && window.consoleApp.ready && "
+    wait_until(page, "window.consoleApp && window.consoleApp.ready && "
                            "window.consoleApp.firstPaintMs", timeout=20_000)
 
 
@@ -192,7 +192,7 @@ def test_dispatcher_day_on_the_map_filter_assign_plan_and_switch_language(city, 
     assert page.locator("#gantt-title .proposal").count() == 1
     page.click("#btn-accept")
     page.wait_for_selector("#toast:not([hidden])")
-    page.wait_for_function("window.consoleApp.routes.length > 1")
+    wait_until(page, "window.consoleApp.routes.length > 1")
     db.expire_all()
     assigned = db.scalar(select(func.count()).select_from(WorkOrder)
                          .where(WorkOrder.state == "assigned"))

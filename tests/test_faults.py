@@ -146,6 +146,7 @@ def test_postgres_down_under_writes_answers_503_and_loses_no_acknowledged_write(
             REDIS_URL="",
             PHOTO_DIR=str(tmp_path),
             SECRET_KEY="test-secret",
+            APP_ENV="testing",
             ARGON2_TIME_COST=1,
             ARGON2_MEMORY_KIB=1024,
         )

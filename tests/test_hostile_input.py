@@ -172,3 +172,119 @@ def test_a_customer_cannot_choose_the_priority_of_their_fault(
     created = datetime.fromisoformat(order["created_at"])
     minutes = {"P1": 15, "P2": 60, "P3": 120}[expected]
     assert datetime.fromisoformat(order["response_deadline"]) - created == timedelta(minutes=minutes)
+
+
+def test_security_headers_on_pages_and_api(client):
+    for path in ("/login", "/openapi.json", "/api/v1/workorders"):
+        headers = client.get(path).headers
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "same-origin"
+        csp = headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self' 'nonce-" in csp
+
+
+def test_a_copied_session_cookie_dies_with_logout(client, world, app):
+    from tests.test_console_api import Console
+
+    world.user("disp", "dispatcher")
+    Console(client, "disp")
+    copied = client.get_cookie("session").value
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/console/api/orders").status_code == 200
+    page = client.get("/console").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert thief.get("/console/api/orders").status_code == 401
+    assert thief.get("/console").status_code == 302  # back to the login page
+
+
+def test_production_refuses_to_start_without_a_real_secret(monkeypatch, tmp_path):
+    from core.config import Config
+
+    monkeypatch.setenv("INSTANCE_DIR", str(tmp_path))
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    for secret in (None, "test-secret", "short"):
+        with pytest.raises(RuntimeError, match="SECRET_KEY"):
+            Config(APP_ENV="production", SECRET_KEY=secret)
+    strong = Config(APP_ENV="production", SECRET_KEY="k" * 20 + "0123456789abcdef")
+    assert strong.SESSION_COOKIE_SECURE is True
+    assert Config(APP_ENV="development").SESSION_COOKIE_SECURE is False
+
+
+def test_the_kept_secret_key_file_is_private(monkeypatch, tmp_path):
+    import core.config
+
+    monkeypatch.setattr(core.config, "INSTANCE_DIR", tmp_path)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    key = core.config.Config(APP_ENV="development").SECRET_KEY
+    key_file = tmp_path / "secret_key"
+    assert key_file.read_text() == key and len(key) == 64
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert core.config.Config(APP_ENV="development").SECRET_KEY == key  # kept across restarts
+
+
+@pytest.mark.parametrize("door", ["/api/v1/auth/token", "/mobile/v1/auth/login", "/login"])
+def test_failed_logins_lock_the_account_then_time_out(client, world, db, city_time, door):
+    from core.clock import now
+    from core.models import AuditEvent
+
+    city_time(now())
+    world.user("disp", "dispatcher")
+
+    def attempt(password: str, username: str = "disp"):
+        if door == "/login":
+            page = client.get("/login").get_data(as_text=True)
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+            return client.post(
+                "/login", data={"username": username, "password": password, "csrf_token": token}
+            )
+        return client.post(door, json={"username": username, "password": password})
+
+    for _ in range(5):
+        assert attempt("wrong-password").status_code in (400, 401)
+    locked = attempt(PASSWORD)  # the right password, too late
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) > 0
+    text = locked.get_data(as_text=True)
+    assert "15" in text  # says how long
+    failures = db.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed")).all()
+    assert len(failures) == 5 and all(e.after["username"] == "disp" for e in failures)
+    # another account from another address is not locked by it
+    world.user("agent", "agent")
+    other = client.post(
+        "/api/v1/auth/token",
+        json={"username": "agent", "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+    )
+    assert other.status_code == 200
+    city_time(now() + timedelta(minutes=16))  # the window has passed
+    assert attempt(PASSWORD).status_code in (200, 302)
+
+
+def test_unknown_usernames_cost_what_wrong_passwords_cost(client, world, monkeypatch):
+    """A decoy hash is verified for an unknown name: every failed login costs one argon2 verify."""
+    from argon2 import PasswordHasher
+
+    from core import auth
+
+    world.user("disp", "dispatcher")
+    verified: list[str] = []
+
+    class CountingHasher(PasswordHasher):
+        def verify(self, hash, password):  # noqa: A002 - the library's own parameter name
+            verified.append(hash)
+            return super().verify(hash, password)
+
+    hasher = CountingHasher(time_cost=1, memory_cost=1024)
+    monkeypatch.setattr(auth, "_hasher", hasher)
+    monkeypatch.setattr(auth, "_decoy_hash", hasher.hash("decoy"))
+    for username, address in (("disp", "10.1.0.1"), ("nobody-here", "10.1.0.2")):
+        resp = client.post(
+            "/api/v1/auth/token",
+            json={"username": username, "password": "x" * 12},
+            environ_base={"REMOTE_ADDR": address},
+        )
+        assert resp.status_code == 401
+    assert len(verified) == 2 and verified[1] == auth._decoy_hash

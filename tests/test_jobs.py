@@ -52,7 +52,7 @@ def test_job_runs_in_a_real_rq_worker(app, app_config, redis_url, db):
         assert job.status == "queued"  # nothing ran in this process
         session.close()
     env = {**os.environ, "DATABASE_URL": app_config.DATABASE_URL, "REDIS_URL": redis_url,
-           "SECRET_KEY": "test-secret", "PYTHONPATH": str(ROOT)}
+           "SECRET_KEY": "test-secret", "APP_ENV": "testing", "PYTHONPATH": str(ROOT)}
     worker = subprocess.run(
         [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", redis_url,
          "test-dispatch"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

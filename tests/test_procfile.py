@@ -23,6 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 ADMIN = Actor(user_id=None, username="test", role="admin", origin="test")
 
 
+# The Procfile runs in production: it needs a real secret.
+SECRET = "procfile-secret-0123456789abcdef0123456789abcdef"
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -41,7 +45,7 @@ def test_honcho_runs_web_and_worker(tmp_path):
     Redis.from_url(redis_url).flushdb()
     db_url = f"sqlite:///{tmp_path / 'procfile.db'}"
     upgrade(db_url)
-    app = create_app(Config(DATABASE_URL=db_url, SECRET_KEY="procfile"))
+    app = create_app(Config(DATABASE_URL=db_url, SECRET_KEY=SECRET))
     with app.app_context():
         session = app.extensions["db_sessionmaker"]()
         create_user(session, ADMIN, {"username": "disp", "password": "procfile-pass",
@@ -50,7 +54,7 @@ def test_honcho_runs_web_and_worker(tmp_path):
 
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url,
-           "SECRET_KEY": "procfile", "INSTANCE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+           "SECRET_KEY": SECRET, "INSTANCE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "honcho", "start", "-p", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True, text=True)
