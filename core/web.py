@@ -89,6 +89,8 @@ def home():
         return render_template("portal.html", user=user, orders=views)
     orders = [o for o in wo_service.list_orders(db, actor, {"limit": 500})
               if o.state in OPEN_STATES]
+    wo_service.record_personal_reads(db, actor, orders, "order_list_page")
+    db.commit()
     views = [wo_service.staff_view(o, current_lang()) for o in orders]
     return render_template("home.html", user=user, orders=views)
 

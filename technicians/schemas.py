@@ -55,3 +55,13 @@ class TechnicianQuerySchema(Schema):
     district = fields.String()
     skill = fields.String(validate=validate.OneOf(SKILL_CHOICES))
     active = fields.Boolean()
+
+
+class TechnicianPublicSchema(Schema):
+    """What an agent sees of a technician: no phone, home or last position."""
+
+    id = fields.Integer()
+    name = fields.String()
+    skills = fields.List(fields.String())
+    district = fields.String(allow_none=True)
+    active = fields.Boolean()

@@ -198,6 +198,18 @@ def _scope(stmt, actor: Actor):
     return stmt
 
 
+def record_personal_reads(session: Session, actor: Actor, orders: list[WorkOrder], via: str) -> None:
+    """Audit a staff read of customers' personal data (names, phones, addresses):
+    one event per request, naming every customer shown. A customer reading
+    their own orders is not audited."""
+    if actor.role == "customer" or not orders:
+        return
+    customer_ids = sorted({o.customer_id for o in orders})
+    audit.record(session, actor, "read_personal", "customer",
+                 customer_ids[0] if len(customer_ids) == 1 else None,
+                 after={"via": via, "customer_ids": customer_ids, "orders": len(orders)})
+
+
 def get_order_for(session: Session, actor: Actor, order_id: int) -> WorkOrder:
     """The order if the actor may see it; otherwise 404 (never reveal that it exists)."""
     order = session.scalar(_scope(select(WorkOrder).where(WorkOrder.id == order_id), actor))

@@ -135,6 +135,8 @@ class WorkOrders(MethodView):
         """Orders the caller may see (customers: their own; technicians: assigned to them)."""
         session = get_session()
         orders = service.list_orders(session, g.actor, args)
+        service.record_personal_reads(session, g.actor, orders, "order_list")
+        session.commit()
         if g.actor.role == "customer":
             return jsonify(CustomerOrderSchema(many=True).dump(
                 [service.customer_view(session, o, current_lang()) for o in orders]))
@@ -147,7 +149,10 @@ class WorkOrders(MethodView):
 @blp.doc(security=BEARER)
 def order_detail(order_id: int):
     """One order; customers get their view, others get 404 for orders not theirs."""
-    order = service.get_order_for(get_session(), g.actor, order_id)
+    session = get_session()
+    order = service.get_order_for(session, g.actor, order_id)
+    service.record_personal_reads(session, g.actor, [order], "order_detail")
+    session.commit()
     return _render(order)
 
 
@@ -233,4 +238,6 @@ def order_audit(order_id: int):
     events = trail(session, "work_order", order.id)
     if not events:
         raise NotFound("No audit trail.")
+    service.record_personal_reads(session, g.actor, [order], "audit_trail")
+    session.commit()
     return events
