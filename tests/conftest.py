@@ -181,3 +181,17 @@ def morning(city_time):
     from core.clock import now
 
     return city_time(datetime.combine(now().date(), time(7, 30)))
+
+
+@pytest.fixture()
+def redis_url():
+    """A real Redis (TEST_REDIS_URL), emptied; CI must have one."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide TEST_REDIS_URL (a real redis-server)")
+        pytest.skip("TEST_REDIS_URL not set (start redis-server to run this)")
+    from redis import Redis
+
+    Redis.from_url(url).flushdb()
+    return url

@@ -20,7 +20,7 @@ from core import create_app
 from core.clock import now
 from core.config import Config
 from core.models import JobRun
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, World
 
 
 def _free_port() -> int:
@@ -211,3 +211,88 @@ def test_postgres_down_under_writes_answers_503_and_loses_no_acknowledged_write(
     logged = caplog.text
     assert "database unavailable" in logged
     assert "断网-" not in logged and "$argon2" not in logged  # no row values in the log
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.redis
+def test_rq_work_horse_killed_mid_plan_fails_the_job_applies_nothing_and_leaves_no_solver(
+    app, app_config, redis_url, db
+):
+    import signal
+    import sys
+
+    from core import jobs
+    from core.demo import seed_city
+    from dispatch.models import DispatchPlan
+    from workorders.models import WorkOrder
+
+    seed_city(db, technicians=20, orders=340, seed=11)  # big enough to be planned by district
+    rq_app = create_app(Config(**{**app_config.as_dict(), "REDIS_URL": redis_url, "RQ_QUEUE": "test-kill"}))
+    with rq_app.app_context():
+        session = rq_app.extensions["db_sessionmaker"]()
+        day = now().date().isoformat()  # the seeded appointments are today's
+        job_id = jobs.enqueue(session, "plan_day", {"day": day, "time_limit_s": 120}, None).id
+        session.close()
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "DATABASE_URL": app_config.DATABASE_URL,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "test-secret",
+        "APP_ENV": "testing",
+        "PYTHONPATH": str(root),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", redis_url, "test-kill"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        horse = solvers = None
+        while time.monotonic() < deadline:
+            db.expire_all()
+            job = db.get(JobRun, job_id)
+            runner = (job.progress or {}).get("runner", "")
+            if job.status == "running" and runner.rpartition(":")[2].isdigit():
+                horse = int(runner.rpartition(":")[2])
+                solvers = _children(horse)
+                if len(solvers) >= 2:
+                    break
+            time.sleep(0.2)
+        assert horse and solvers and len(solvers) >= 2, "the plan never reached its district solvers"
+        os.kill(horse, signal.SIGKILL)
+        worker.wait(timeout=60)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in solvers):
+            time.sleep(0.1)
+        assert not [pid for pid in solvers if Path(f"/proc/{pid}").exists()], (
+            "solver processes outlived the horse"
+        )
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    client = app.test_client()
+    world = World(app, client)
+    world.user("disp", "dispatcher")
+    h = world.headers("disp")
+    job = client.get(f"/api/v1/jobs/{job_id}", headers=h).get_json()
+    assert job["status"] == "failed" and "interrupted" in job["error"]
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(DispatchPlan)) == 0
+    assert db.scalar(select(func.count()).select_from(WorkOrder).where(WorkOrder.state == "assigned")) == 0

@@ -27,19 +27,6 @@ def test_unknown_job_kind_is_refused(app, db):
         jobs.enqueue(db, "nope", {}, None)
 
 
-@pytest.fixture()
-def redis_url():
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide TEST_REDIS_URL (a real redis-server)")
-        pytest.skip("TEST_REDIS_URL not set (start redis-server to run this)")
-    from redis import Redis
-
-    Redis.from_url(url).flushdb()
-    return url
-
-
 @pytest.mark.redis
 def test_job_runs_in_a_real_rq_worker(app, app_config, redis_url, db):
     rq_config = Config(**{**app_config.as_dict(), "REDIS_URL": redis_url,
