@@ -8,6 +8,7 @@ from flask_babel import get_locale
 from flask_smorest import Api as _SmorestApi
 from flask_smorest import Blueprint  # noqa: F401 - re-exported for the packages
 from flask_smorest.utils import prepare_response
+from marshmallow import fields
 from werkzeug.routing import IntegerConverter
 
 from core.errors import http_exception_problem
@@ -18,6 +19,13 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 class Api(_SmorestApi):
     ERROR_SCHEMA = ProblemSchema
+
+    def _init_spec(self, *args, **kwargs):  # noqa: D102 - flask-smorest hook
+        super()._init_spec(*args, **kwargs)
+        # The staff API speaks the city's wall-clock time without an offset
+        # ("2026-11-30T14:05:00", see core.clock): not an RFC 3339 date-time,
+        # so it is not documented as one.
+        self.ma_plugin.map_to_openapi_type(fields.NaiveDateTime, "string", "local-date-time")
 
     def handle_http_exception(self, error):  # noqa: D102 - flask-smorest hook
         return http_exception_problem(error)

@@ -50,7 +50,7 @@ class TokenSchema(Schema):
 
 class AuditEventSchema(Schema):
     id = fields.Integer()
-    at = fields.DateTime()
+    at = fields.NaiveDateTime()
     actor_name = fields.String()
     actor_role = fields.String()
     origin = fields.String(allow_none=True)
@@ -70,8 +70,8 @@ class JobSchema(Schema):
     progress = fields.Dict(allow_none=True)
     result = fields.Dict(allow_none=True)
     error = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    finished_at = fields.DateTime(allow_none=True)
+    created_at = fields.NaiveDateTime()
+    finished_at = fields.NaiveDateTime(allow_none=True)
 
 
 class UserCreateSchema(Schema):

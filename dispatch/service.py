@@ -77,13 +77,20 @@ def technician_spec(
     )
 
 
+PLANNING_HORIZON_DAYS = 60
+
+
 def plan_clock(day: date, at: datetime) -> int | None:
     """The plan's "now" in seconds from the day's midnight: None for a day
-    not begun; a past day cannot be planned (422)."""
+    not begun; a past day, or one beyond the planning horizon, cannot be
+    planned (422)."""
     if day < at.date():
         raise Invalid(
             "A day that is over cannot be planned.", errors={"day": ["A day that is over cannot be planned."]}
         )
+    if day > at.date() + timedelta(days=PLANNING_HORIZON_DAYS):
+        message = f"Days more than {PLANNING_HORIZON_DAYS} days ahead cannot be planned yet."
+        raise Invalid(message, errors={"day": [message]})
     return _seconds(at, day, 0) if day == at.date() else None
 
 

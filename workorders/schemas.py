@@ -30,6 +30,8 @@ class CustomerCreateSchema(Schema):
 
 class CustomerSchema(CustomerCreateSchema):
     id = fields.Integer(dump_only=True)
+    phone = fields.String(allow_none=True)
+    contact_name = fields.String(allow_none=True)
 
 
 class SiteCreateSchema(Schema):
@@ -155,6 +157,12 @@ class OrderFindingSchema(Schema):
     params = fields.Dict()
 
 
+class TimelineEntrySchema(Schema):
+    state = fields.String()
+    state_label = fields.String()
+    at = fields.NaiveDateTime()
+
+
 class WorkOrderSchema(Schema):
     """The staff view of an order."""
 
@@ -205,15 +213,11 @@ class WorkOrderSchema(Schema):
     completed_at = fields.NaiveDateTime(allow_none=True)
     closed_at = fields.NaiveDateTime(allow_none=True)
     state_reason = fields.String(allow_none=True)
+    timeline = fields.List(fields.Nested(TimelineEntrySchema), metadata={
+        "description": "The customer's view only: received, assigned, en route, on site, restored."})
     created_at = fields.NaiveDateTime()
     updated_at = fields.NaiveDateTime()
     version = fields.Integer()
-
-
-class TimelineEntrySchema(Schema):
-    state = fields.String()
-    state_label = fields.String()
-    at = fields.NaiveDateTime()
 
 
 class CustomerOrderSchema(Schema):

@@ -54,6 +54,23 @@ def _render(order, status: int = 200):
     return service.staff_view(order, current_lang())
 
 
+# One schema documents both views: a customer's is a subset of the staff
+# fields plus the status timeline (OpenAPI validators mishandle anyOf of
+# components with nullable fields, so no anyOf here).
+CALLER_VIEW = ("Staff get the whole order; a customer gets their own view: code, product, "
+               "state, address, promised times, technician name and the status timeline.")
+
+
+def _render_for_caller(orders: list, status: int = 200, many: bool = False):
+    """For the routes customers use too: each caller's view, dumped here."""
+    session, lang = get_session(), current_lang()
+    if g.actor.role == "customer":
+        views = [CustomerOrderSchema().dump(service.customer_view(session, o, lang)) for o in orders]
+    else:
+        views = [WorkOrderSchema().dump(service.staff_view(o, lang)) for o in orders]
+    return jsonify(views if many else views[0]), status
+
+
 # ---------------------------------------------------------------- customers
 
 @blp.route("/customers")
@@ -116,7 +133,7 @@ def add_line(args, site_id: int):
 class WorkOrders(MethodView):
     @require_roles(*STAFF_ROLES, "customer")
     @blp.arguments(WorkOrderCreateSchema)
-    @blp.response(201, WorkOrderSchema)
+    @blp.response(201, WorkOrderSchema, description=CALLER_VIEW)
     @blp.doc(security=BEARER)
     def post(self, args):
         """Take a new order; it is validated against the installation code at once."""
@@ -125,11 +142,11 @@ class WorkOrders(MethodView):
             args["source"] = "portal"
         order = service.create_order(session, g.actor, args)
         session.commit()
-        return _render(order, 201)
+        return _render_for_caller([order], 201)
 
     @require_roles(*READ_ROLES)
     @blp.arguments(WorkOrderQuerySchema, location="query")
-    @blp.response(200, WorkOrderSchema(many=True))
+    @blp.response(200, WorkOrderSchema(many=True), description=CALLER_VIEW)
     @blp.doc(security=BEARER)
     def get(self, args):
         """Orders the caller may see (customers: their own; technicians: assigned to them)."""
@@ -137,15 +154,12 @@ class WorkOrders(MethodView):
         orders = service.list_orders(session, g.actor, args)
         service.record_personal_reads(session, g.actor, orders, "order_list")
         session.commit()
-        if g.actor.role == "customer":
-            return jsonify(CustomerOrderSchema(many=True).dump(
-                [service.customer_view(session, o, current_lang()) for o in orders]))
-        return [service.staff_view(o, current_lang()) for o in orders]
+        return _render_for_caller(orders, many=True)
 
 
 @blp.route("/workorders/<int:order_id>")
 @require_roles(*READ_ROLES)
-@blp.response(200, WorkOrderSchema)
+@blp.response(200, WorkOrderSchema, description=CALLER_VIEW)
 @blp.doc(security=BEARER)
 def order_detail(order_id: int):
     """One order; customers get their view, others get 404 for orders not theirs."""
@@ -153,7 +167,7 @@ def order_detail(order_id: int):
     order = service.get_order_for(session, g.actor, order_id)
     service.record_personal_reads(session, g.actor, [order], "order_detail")
     session.commit()
-    return _render(order)
+    return _render_for_caller([order])
 
 
 @blp.route("/workorders/<int:order_id>/transitions", methods=["POST"])
