@@ -116,8 +116,6 @@ def http_exception_problem(exc: HTTPException) -> Response:
         detail = _("Some fields are missing or invalid.")
     elif isinstance(data, dict) and data.get("message"):
         detail = str(data["message"])
-    elif status == 429:
-        detail = _("Too many failed logins for this account or from this address; try again in 15 minutes.")
     elif status == 413:
         detail = _("The request body is larger than the server accepts.")
     elif status == 400 and exc.description and "JSON" in exc.description:
@@ -130,6 +128,18 @@ def http_exception_problem(exc: HTTPException) -> Response:
     return resp
 
 
+def domain_problem(exc: DomainError, detail: str | None = None) -> Response:
+    """A service's refusal as problem details, with ``Retry-After`` when it has one.
+
+    Services refuse in English; a refusal with a catalog entry reaches the
+    reader in their language (details built with values pass unchanged).
+    """
+    resp = problem(exc.status, _(exc.detail) if detail is None else detail, exc.slug, **exc.extensions)
+    if getattr(exc, "retry_after_s", None):
+        resp.headers["Retry-After"] = str(exc.retry_after_s)
+    return resp
+
+
 def _database_unreachable(exc: DBAPIError) -> bool:
     """The server is down, restarting or unreachable (not a bad statement)."""
     return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
@@ -138,12 +148,7 @@ def _database_unreachable(exc: DBAPIError) -> bool:
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Response:
-        # Services refuse in English; a refusal with a catalog entry reaches the
-        # reader in their language (details built with values pass unchanged).
-        resp = problem(exc.status, _(exc.detail), exc.slug, **exc.extensions)
-        if isinstance(exc, Unavailable):
-            resp.headers["Retry-After"] = str(exc.retry_after_s)
-        return resp
+        return domain_problem(exc)
 
     @app.errorhandler(StaleDataError)
     def _stale(_exc: StaleDataError) -> Response:

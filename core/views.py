@@ -35,7 +35,7 @@ from core.schemas import (
     UserCreateSchema,
     UserSchema,
 )
-from core.throttle import guard_login
+from core.throttle import login_door
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Login, users, jobs")
 
@@ -96,7 +96,7 @@ def logout_current() -> None:
 
 
 @blp.route("/auth/token", methods=["POST"])
-@guard_login
+@login_door
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
 def token(args):

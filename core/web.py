@@ -15,7 +15,7 @@ from core import audit
 from core.api import current_lang
 from core.auth import actor_for, authenticate, end_web_session, load_current_user, start_web_session
 from core.db import get_session
-from core.throttle import guard_login
+from core.throttle import TooManyAttempts, login_door
 from workorders import service as wo_service
 from workorders.lifecycle import OPEN_STATES
 
@@ -28,7 +28,7 @@ class LoginForm(FlaskForm):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@guard_login
+@login_door
 def login():
     form = LoginForm()
     error = None
@@ -53,12 +53,12 @@ def login():
     return render_template("login.html", form=form, error=error), 400 if error else 200
 
 
-@bp.errorhandler(429)
-def _locked_out(exc):
+@bp.errorhandler(TooManyAttempts)
+def _locked_out(exc: TooManyAttempts):
     """The login page again, saying why, instead of a bare 429."""
-    retry_after = exc.get_response().headers.get("Retry-After", "900")
-    error = _("Too many failed logins for this account or from this address; try again in 15 minutes.")
-    return render_template("login.html", form=LoginForm(), error=error), 429, {"Retry-After": retry_after}
+    error = _(exc.detail)
+    return render_template("login.html", form=LoginForm(), error=error), 429, {
+        "Retry-After": str(exc.retry_after_s)}
 
 
 @bp.route("/logout", methods=["POST"])

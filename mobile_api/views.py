@@ -22,10 +22,10 @@ from core.api import BEARER, Blueprint, current_lang
 from core.auth import require_roles
 from core.clock import now
 from core.db import get_session
-from core.errors import DomainError, Forbidden, Invalid, NotFound, problem
+from core.errors import DomainError, Forbidden, Invalid, NotFound, domain_problem
 from core.inputs import checks_text_per_item
 from core.schemas import LoginSchema, RefreshSchema, TokenSchema
-from core.throttle import guard_login
+from core.throttle import login_door
 from core.views import login_with_password, logout_current, refresh_tokens
 from mobile_api import idempotency, photos, service
 from mobile_api.idempotency import HEADER_DOC
@@ -92,7 +92,7 @@ CHANGE = (400, 401, 403, 404, 409, 422)
 
 def problem_for(exc: DomainError) -> Response:
     """A DomainError as problem details, in the caller's language."""
-    return problem(exc.status, translated_detail(exc, gettext), exc.slug, **exc.extensions)
+    return domain_problem(exc, translated_detail(exc, gettext))
 
 
 def problem_body(exc: DomainError, instance: str) -> dict:
@@ -211,7 +211,7 @@ def idempotent(view: Callable) -> Callable:
 # ---------------------------------------------------------------- login
 
 @blp.route("/auth/login", methods=["POST"])
-@guard_login
+@login_door
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
 @refusals(blp, 401)

@@ -63,11 +63,8 @@ def empty_tables(app) -> None:
 @pytest.fixture()
 def app(_app_session):
     """The app with every table emptied and the login counters reset before the test."""
-    from core.throttle import limiter
-
     empty_tables(_app_session)
-    with _app_session.app_context():
-        limiter.reset()
+    _app_session.extensions["login_throttle"].reset()
     yield _app_session
 
 
