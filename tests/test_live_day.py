@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from core.actor import Actor
 from core.clock import now
+from core.errors import Conflict
 from dispatch import service
 from dispatch.models import DispatchPlan
 from technicians.models import Technician
@@ -72,6 +73,12 @@ def _plan_and_apply(db, at_most_s: float = 2) -> DispatchPlan:
     before = _routes(db)
     record = service.plan_day(db, DISPATCHER, now().date(), None, time_limit_s=at_most_s)
     db.commit()
+    if not any(r["stops"] for r in record.result["routes"]):
+        # late in the day nothing may fit any more: such a proposal cannot be accepted
+        with pytest.raises(Conflict, match="places no order"):
+            service.apply_plan(db, DISPATCHER, record.id)
+        db.rollback()
+        return record
     service.apply_plan(db, DISPATCHER, record.id)
     check_after_apply(db, record, before)
     return record
@@ -365,7 +372,13 @@ def _wait(console, job_id):
     raise AssertionError("job did not finish")
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=6,
+    deadline=None,
+    derandomize=True,  # the same days and clocks in every CI run
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     seed=st.integers(0, 10_000),
     plan_at=st.integers(7 * 60, 13 * 60),
