@@ -257,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
                 "--spawn-rate",
                 str(args.spawn_rate),
                 "--run-time",
-                f"{args.minutes}m",
+                f"{round(args.minutes * 60)}s",
                 "--host",
                 host,
                 "--csv",
@@ -273,6 +273,9 @@ def run(args: argparse.Namespace) -> int:
         )
         load_s = time.monotonic() - started
         watch.stop.set()
+        if not Path(f"{prefix}_stats.csv").exists():
+            print(locust.stdout[-3000:], locust.stderr[-3000:], file=sys.stderr)
+            return 2
         lines, total, failed = _report(prefix)
         print(
             f"\nload: {users} users ({args.technicians} technicians, {args.dispatchers} dispatchers, "

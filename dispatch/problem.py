@@ -48,6 +48,10 @@ REASON_MESSAGES: dict[str, tuple[str, str]] = {
         "预约时段已过，请与客户重新预约。",
         "The appointment window has passed: agree a new one with the customer.",
     ),
+    "not_evaluated": (
+        "距离较远，未计算能否排入；请先从较近的人员中选择。",
+        "Farther away: whether it fits was not worked out; choose among the nearer ones first.",
+    ),
     "displaced": (
         "为插入紧急故障让出时间，移出今天的路线，请改约或另行安排。",
         "Moved out of today's route to make room for an urgent fault: rebook it or plan it again.",

@@ -901,17 +901,30 @@ def propose_urgent(
     )
 
 
+CANDIDATES_EVALUATED = 30
+
+
 def assignment_candidates(
     session: Session, order: WorkOrder, day: date, at: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Every active technician's fit for the order, best first: whether it
     fits their day as it stands (and if not, why), when it would start, the
-    extra travel and the time left in the shift after it."""
-    from dispatch.insertion import Insertion
+    extra travel and the time left in the shift after it. Only the
+    ``CANDIDATES_EVALUATED`` qualified technicians working nearest are worked
+    out (each is a model of their day); the others are listed as not evaluated."""
+    from dispatch.insertion import Insertion, InsertionOption, may_do
 
     at = at or now()
     problem, plan, _versions = current_day(session, day, at)
-    options = Insertion(problem, plan, _placeable_visit(order, day)).options(problem.technicians)
+    visit = _placeable_visit(order, day)
+    insertion = Insertion(problem, plan, visit)
+    near = insertion.qualified()[:CANDIDATES_EVALUATED]
+    near_ids = {t.id for t in near}
+    options = insertion.options(near) + [
+        InsertionOption(t.id, reason="not_evaluated" if may_do(t, visit) else "no_skilled_technician")
+        for t in problem.technicians
+        if t.id not in near_ids
+    ]
     stops = {r.technician_id: len(r.stops) for r in plan.routes}
     day_start = datetime.combine(day, time.min)
     return [

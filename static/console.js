@@ -727,7 +727,8 @@
     } else {
       parts.push(c.why_not || label("reason", c.reason));
     }
-    return '<option value="' + c.id + '"' + (c.fits ? "" : " disabled") + ">" + esc(parts.join(" · ")) + "</option>";
+    var offered = c.fits || c.reason === "not_evaluated";  // the assign itself checks a far one
+    return '<option value="' + c.id + '"' + (offered ? "" : " disabled") + ">" + esc(parts.join(" · ")) + "</option>";
   }
 
   function loadCandidates(o) {

@@ -155,6 +155,15 @@ def test_urgent_insertion_at_midday_keeps_every_route_timed(client, world, busy_
     before = _routes(db)
     world.user("disp", "dispatcher")
     console = Console(client, "disp")
+    # the assign list at demo size: the nearest qualified technicians worked out, best first
+    status, body = console.get(f"/orders/{fault.id}/candidates")
+    assert status == 200 and len(body["candidates"]) == 40
+    worked_out = [
+        c for c in body["candidates"] if c["reason"] not in ("not_evaluated", "no_skilled_technician")
+    ]
+    assert 0 < len(worked_out) <= service.CANDIDATES_EVALUATED
+    fitting = [c for c in body["candidates"] if c["fits"]]
+    assert body["candidates"][: len(fitting)] == fitting and all(c["start"] for c in fitting)
     status, job = console.post("/urgent", {"order_id": fault.id, "time_limit_s": 2})
     assert status == 202
     job = _wait(console, job["id"])
