@@ -112,6 +112,12 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _rss_at(samples: list[tuple[float, int]], moment: float) -> int:
+    """The last RSS sampled by ``moment`` seconds (the first sample if none)."""
+    before = [rss for at, rss in samples if at <= moment]
+    return before[-1] if before else samples[0][1]
+
+
 class MemoryWatch(threading.Thread):
     """RSS of the named server processes and their children, every ``every_s``."""
 
@@ -132,15 +138,18 @@ class MemoryWatch(threading.Thread):
                         self.samples.setdefault(label, []).append((at, rss))
 
     def report(self) -> list[str]:
+        """Per process: RSS after the first minute, after warming up (a third of
+        the run: every endpoint has been served), and at the end."""
         lines = []
         for label, samples in sorted(self.samples.items()):
-            warm = [rss for at, rss in samples if at <= 60] or [samples[0][1]]
-            end = [rss for _at, rss in samples[-3:]]
-            start_mb, end_mb = warm[-1] / 1024, statistics.median(end) / 1024
-            growth = 100 * (end_mb - start_mb) / start_mb if start_mb else 0.0
+            span = samples[-1][0]
+
+            first, warm = _rss_at(samples, 60) / 1024, _rss_at(samples, span / 3) / 1024
+            end = statistics.median(rss for _t, rss in samples[-3:]) / 1024
+            growth = 100 * (end - warm) / warm if warm else 0.0
             lines.append(
-                f"  {label:<28} {start_mb:7.1f} MB after 1 min -> {end_mb:7.1f} MB at the end "
-                f"({growth:+.1f} %, {len(samples)} samples)"
+                f"  {label:<26} {first:7.1f} MB at 1 min, {warm:7.1f} MB warm ({span / 180:.1f} min), "
+                f"{end:7.1f} MB at the end: {growth:+.1f} % since warm ({len(samples)} samples)"
             )
         return lines
 
