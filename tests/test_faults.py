@@ -21,6 +21,7 @@ from core.clock import now
 from core.config import Config
 from core.models import JobRun
 from tests.conftest import PASSWORD, World
+from tests.processes import alive, children
 
 
 def _free_port() -> int:
@@ -213,19 +214,6 @@ def test_postgres_down_under_writes_answers_503_and_loses_no_acknowledged_write(
     assert "断网-" not in logged and "$argon2" not in logged  # no row values in the log
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.redis
 def test_rq_work_horse_killed_mid_plan_fails_the_job_applies_nothing_and_leaves_no_solver(
     app, app_config, redis_url, db
@@ -270,7 +258,7 @@ def test_rq_work_horse_killed_mid_plan_fails_the_job_applies_nothing_and_leaves_
             runner = (job.progress or {}).get("runner", "")
             if job.status == "running" and runner.rpartition(":")[2].isdigit():
                 horse = int(runner.rpartition(":")[2])
-                solvers = _children(horse)
+                solvers = children(horse)
                 if len(solvers) >= 2:
                     break
             time.sleep(0.2)
@@ -278,9 +266,9 @@ def test_rq_work_horse_killed_mid_plan_fails_the_job_applies_nothing_and_leaves_
         os.kill(horse, signal.SIGKILL)
         worker.wait(timeout=60)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in solvers):
+        while time.monotonic() < deadline and any(alive(pid) for pid in solvers):
             time.sleep(0.1)
-        assert not [pid for pid in solvers if Path(f"/proc/{pid}").exists()], (
+        assert not [pid for pid in solvers if alive(pid)], (
             "solver processes outlived the horse"
         )
     finally:

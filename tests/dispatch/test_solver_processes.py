@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.processes import alive, children
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PLAN_A_BIG_DAY = """
@@ -22,27 +24,6 @@ solve(problem, time_limit_s=120, settings=SearchSettings(decompose_above_visits=
 """
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_killing_the_planner_kills_its_district_solvers():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     planner = subprocess.Popen(
@@ -53,15 +34,15 @@ def test_killing_the_planner_kills_its_district_solvers():
         deadline = time.monotonic() + 60
         workers: list[int] = []
         while time.monotonic() < deadline and len(workers) < 2:
-            workers = [pid for pid in _children(planner.pid) if _alive(pid)]
+            workers = [pid for pid in children(planner.pid) if alive(pid)]
             time.sleep(0.2)
         assert len(workers) >= 2, "the district solvers did not start"
         planner.send_signal(signal.SIGKILL)
         planner.wait(timeout=10)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        while time.monotonic() < deadline and any(alive(pid) for pid in workers):
             time.sleep(0.1)
-        assert not [pid for pid in workers if _alive(pid)], "district solvers outlived their planner"
+        assert not [pid for pid in workers if alive(pid)], "district solvers outlived their planner"
     finally:
         if planner.poll() is None:
             planner.kill()
