@@ -141,6 +141,38 @@ class World:
             return {"customer_id": customer.id, "site_id": site.id, "line_id": line.id}
 
 
+    def enterprise(self, name: str, tier: str = "group", **site) -> dict[str, int]:
+        """An enterprise customer on a LAN line (the usual kind for circuit faults)."""
+        return self.customer(name, kind="enterprise", tier=tier, access_type="lan",
+                             route_length_m=None, occupancy_pct=20, **site)
+
+    def take_order(self, headers: dict, ids: dict, **fields):
+        """POST an order for ``ids`` (a customer and site) through the API; the response."""
+        body = {"kind": "repair", "product": "adsl", "priority": "P2", **fields,
+                "customer_id": ids["customer_id"], "site_id": ids["site_id"]}
+        return self.client.post("/api/v1/workorders", headers=headers, json=body)
+
+    def order(self, headers: dict, ids: dict, **fields) -> int:
+        """An order taken through the API (201 expected); its id."""
+        resp = self.take_order(headers, ids, **fields)
+        assert resp.status_code == 201, resp.get_json()
+        return resp.get_json()["id"]
+
+    def proposed_plan(self):
+        """An empty day plan for today, waiting for the dispatcher."""
+        from datetime import date
+
+        from dispatch.models import DispatchPlan
+
+        with self.session() as s:
+            record = DispatchPlan(day=date.today(), kind="day", status="proposed",
+                                  result={"routes": [], "unassigned": []}, order_versions={},
+                                  technician_ids=[])
+            s.add(record)
+            s.commit()
+            return record.id
+
+
 @pytest.fixture()
 def world(app, client) -> World:
     return World(app, client)

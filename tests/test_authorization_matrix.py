@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date
 
 import pytest
 
@@ -121,7 +120,6 @@ def test_every_route_is_declared(app):
 def objects(app, client, world, db):
     """Company A's customer user; company B's customer, site and order; a plan, a job, a technician."""
     from core import jobs
-    from dispatch.models import DispatchPlan
     from workorders import service
 
     for role in ROLES[3:]:
@@ -146,23 +144,15 @@ def objects(app, client, world, db):
             **{k: b[k] for k in ("customer_id", "site_id")},
         },
     )
-    plan = DispatchPlan(
-        day=date.today(),
-        kind="day",
-        status="proposed",
-        result={"routes": [], "unassigned": []},
-        order_versions={},
-        technician_ids=[],
-    )
-    db.add(plan)
     db.commit()
+    plan_id = world.proposed_plan()
     with app.app_context():
         job = jobs.enqueue(db, "echo", {"message": "x"}, None)
     return {
         "order_id": order_b.id,
         "customer_id": b["customer_id"],
         "site_id": b["site_id"],
-        "plan_id": plan.id,
+        "plan_id": plan_id,
         "job_id": job.id,
         "technician_id": 1,
         "photo_id": secrets.token_hex(16),

@@ -84,30 +84,19 @@ def test_one_bad_note_in_a_sync_batch_fails_alone(client, db, field):
 
 def test_the_session_cookie_cannot_change_anything_through_the_api_without_the_csrf_token(client, world, db):
     """Another site can make a logged-in dispatcher's browser send the cookie, not the token."""
-    from datetime import date
-
     from dispatch.models import DispatchPlan
     from tests.test_console_api import Console
 
     world.user("disp", "dispatcher")
-    record = DispatchPlan(
-        day=date.today(),
-        kind="day",
-        status="proposed",
-        result={"routes": [], "unassigned": []},
-        order_versions={},
-        technician_ids=[],
-    )
-    db.add(record)
-    db.commit()
+    plan_id = world.proposed_plan()
     console = Console(client, "disp")  # logged in: the browser holds the session cookie
-    forged = client.post(f"/api/v1/dispatch/plans/{record.id}/discard")
+    forged = client.post(f"/api/v1/dispatch/plans/{plan_id}/discard")
     assert forged.status_code == 403 and forged.get_json()["type"].endswith("/csrf-token-missing")
     db.expire_all()
-    assert db.get(DispatchPlan, record.id).status == "proposed"
+    assert db.get(DispatchPlan, plan_id).status == "proposed"
     # reading with the cookie still works, and the page's own token lets a change through
-    assert client.get(f"/api/v1/dispatch/plans/{record.id}").status_code == 200
-    ok = client.post(f"/api/v1/dispatch/plans/{record.id}/discard", headers={"X-CSRFToken": console.token})
+    assert client.get(f"/api/v1/dispatch/plans/{plan_id}").status_code == 200
+    ok = client.post(f"/api/v1/dispatch/plans/{plan_id}/discard", headers={"X-CSRFToken": console.token})
     assert ok.status_code == 200 and ok.get_json()["status"] == "discarded"
 
 

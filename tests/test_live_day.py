@@ -225,18 +225,7 @@ def test_p1_on_a_fully_booked_day_displaces_p3_installs(client, world, morning):
         ids = world.customer(
             f"装机{i}", access_type="lan", occupancy_pct=20, lat=31.85 + 0.004 * i, lon=117.27
         )
-        resp = client.post(
-            "/api/v1/workorders",
-            headers=h,
-            json={
-                "kind": "install",
-                "product": "lan",
-                "priority": "P3",
-                **{k: ids[k] for k in ("customer_id", "site_id")},
-            },
-        )
-        assert resp.status_code == 201, resp.get_json()
-        installs.append(resp.get_json()["id"])
+        installs.append(world.order(h, ids, kind="install", product="lan", priority="P3"))
     console = Console(client, "disp")
     status, job = console.post("/plan", {"time_limit_s": 1})
     job = _wait(console, job["id"])
@@ -246,28 +235,8 @@ def test_p1_on_a_fully_booked_day_displaces_p3_installs(client, world, morning):
     assert len(booked) >= 5
 
     # an enterprise LAN circuit goes down: 15 minutes to respond
-    ent = world.customer(
-        "政企客户",
-        kind="enterprise",
-        tier="group",
-        access_type="lan",
-        route_length_m=None,
-        occupancy_pct=20,
-        lat=31.86,
-        lon=117.27,
-    )
-    resp = client.post(
-        "/api/v1/workorders",
-        headers=h,
-        json={
-            "kind": "repair",
-            "product": "lan",
-            "priority": "P1",
-            **{k: ent[k] for k in ("customer_id", "site_id")},
-        },
-    )
-    assert resp.status_code == 201
-    fault = resp.get_json()["id"]
+    ent = world.enterprise("政企客户", lat=31.86, lon=117.27)
+    fault = world.order(h, ent, product="lan", priority="P1")
     status, job = console.post("/urgent", {"order_id": fault, "time_limit_s": 2})
     assert status == 202
     job = _wait(console, job["id"])
@@ -289,27 +258,8 @@ def test_urgent_that_places_nothing_cannot_be_accepted(client, world, morning):
     world.user("disp", "dispatcher")
     h = world.headers("disp")
     world.technician("li", ["adsl"], lat=31.85, lon=117.26)
-    ent = world.customer(
-        "政企",
-        kind="enterprise",
-        tier="group",
-        access_type="lan",
-        route_length_m=None,
-        occupancy_pct=20,
-        lat=31.83,
-        lon=117.28,
-    )
-    resp = client.post(
-        "/api/v1/workorders",
-        headers=h,
-        json={
-            "kind": "repair",
-            "product": "sdh",
-            "priority": "P1",
-            **{k: ent[k] for k in ("customer_id", "site_id")},
-        },
-    )
-    fault = resp.get_json()["id"]
+    ent = world.enterprise("政企", lat=31.83, lon=117.28)
+    fault = world.order(h, ent, product="sdh", priority="P1")
     console = Console(client, "disp")
     status, job = console.post("/urgent", {"order_id": fault, "time_limit_s": 1})
     job = _wait(console, job["id"])
@@ -332,31 +282,12 @@ def test_assign_list_says_who_has_room_and_what_it_costs(client, world, morning,
     booked = 0
     for i in range(12):  # fill the near technician's day
         ids = world.customer(f"客户{i}", lat=31.851 + 0.002 * i, lon=117.261)
-        resp = client.post(
-            "/api/v1/workorders",
-            headers=h,
-            json={
-                "kind": "install",
-                "product": "adsl",
-                "priority": "P3",
-                **{k: ids[k] for k in ("customer_id", "site_id")},
-            },
-        )
-        status, _body = console.post(f"/orders/{resp.get_json()['id']}/assign", {"technician_id": full})
+        order_id = world.order(h, ids, kind="install", priority="P3")
+        status, _body = console.post(f"/orders/{order_id}/assign", {"technician_id": full})
         booked += status == 200
     assert booked >= 4
     ids = world.customer("新客户", lat=31.852, lon=117.262)
-    resp = client.post(
-        "/api/v1/workorders",
-        headers=h,
-        json={
-            "kind": "install",
-            "product": "adsl",
-            "priority": "P3",
-            **{k: ids[k] for k in ("customer_id", "site_id")},
-        },
-    )
-    order_id = resp.get_json()["id"]
+    order_id = world.order(h, ids, kind="install", priority="P3")
     status, body = console.get(f"/orders/{order_id}/candidates")
     assert status == 200
     by_id = {c["id"]: c for c in body["candidates"]}
