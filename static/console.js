@@ -967,6 +967,8 @@
     });
   }
 
+  // Filters apply as they change; Enter in the form must not submit (and reload) the page.
+  if (el("filters")) el("filters").addEventListener("submit", function (ev) { ev.preventDefault(); });
   if (el("btn-plan")) el("btn-plan").addEventListener("click", startPlan);
   if (el("btn-urgent")) el("btn-urgent").addEventListener("click", pickUrgent);
 

@@ -69,6 +69,9 @@ def page(app, browser):
         loopback_only(context, outside)
         tab = context.new_page()
         tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        # Anything the page's Content Security Policy blocks is an error too.
+        tab.on("console", lambda msg: errors.append(msg.text)
+               if msg.type == "error" and "Content Security Policy" in msg.text else None)
         tab.base_url = base_url
         yield tab
         context.close()
