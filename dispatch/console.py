@@ -371,9 +371,7 @@ def technician_item(tech: Technician) -> dict:
 @require_roles(*VIEW_ROLES)
 def technicians_feed():
     """Active technicians at their last reported position (else their home base)."""
-    techs = get_session().scalars(
-        select(Technician).where(Technician.active.is_(True)).order_by(Technician.id)
-    )
+    techs = service.active_technicians(get_session())
     return _json({"technicians": [technician_item(t) for t in techs]})
 
 

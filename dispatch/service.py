@@ -576,9 +576,7 @@ def day_routes(session: Session, day: date) -> list[dict[str, Any]]:
     from dispatch.matrix import HaversineMatrix
 
     day_start = datetime.combine(day, time.min)
-    techs = list(
-        session.scalars(select(Technician).where(Technician.active.is_(True)).order_by(Technician.id))
-    )
+    techs = active_technicians(session)
     by_tech: dict[int, list[Any]] = {t.id: [] for t in techs}
     stmt = (
         select(*ROUTE_COLUMNS)
