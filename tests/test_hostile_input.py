@@ -25,17 +25,7 @@ def field(world, client) -> Field:
 def test_an_order_description_that_cannot_be_stored_is_refused_naming_the_field(client, world, db, text):
     world.user("agent", "agent")
     ids = world.customer("客户")
-    resp = client.post(
-        "/api/v1/workorders",
-        headers=world.headers("agent"),
-        json={
-            "kind": "repair",
-            "product": "adsl",
-            "priority": "P2",
-            "description": text,
-            **{k: ids[k] for k in ("customer_id", "site_id")},
-        },
-    )
+    resp = world.take_order(world.headers("agent"), ids, description=text)
     assert resp.status_code == 422, resp.get_data(as_text=True)
     body = resp.get_json()
     assert resp.mimetype == "application/problem+json"
@@ -143,17 +133,8 @@ def test_a_customer_cannot_choose_the_priority_of_their_fault(
         "客户", kind=kind, tier=tier, access_type="lan", route_length_m=None, occupancy_pct=20
     )
     world.user("cust", "customer", customer_id=ids["customer_id"])
-    resp = client.post(
-        "/api/v1/workorders",
-        headers=world.headers("cust"),
-        json={
-            "kind": "repair",
-            "product": "lan",
-            "priority": "P1",
-            "service_down": service_down,
-            "customer_id": ids["customer_id"],
-            "site_id": ids["site_id"],
-        },
+    resp = world.take_order(
+        world.headers("cust"), ids, product="lan", priority="P1", service_down=service_down
     )
     assert resp.status_code == 201, resp.get_json()
     order = resp.get_json()
