@@ -34,15 +34,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.redis
-def test_honcho_runs_web_and_worker(tmp_path):
-    redis_url = os.environ.get("TEST_REDIS_URL")
-    if not redis_url:
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide TEST_REDIS_URL")
-        pytest.skip("TEST_REDIS_URL not set")
-    from redis import Redis
-
-    Redis.from_url(redis_url).flushdb()
+def test_honcho_runs_web_and_worker(tmp_path, redis_url):
     db_url = f"sqlite:///{tmp_path / 'procfile.db'}"
     upgrade(db_url)
     app = create_app(Config(DATABASE_URL=db_url, SECRET_KEY=SECRET))
