@@ -154,14 +154,6 @@ class MemoryWatch(threading.Thread):
         return lines
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_ready(url: str, process: subprocess.Popen, timeout_s: float = 60) -> None:
     import urllib.request
 
@@ -194,7 +186,7 @@ def _report(prefix: str) -> tuple[list[str], int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mobile_api.loadtest import _postgres_database
+    from mobile_api.loadtest import _free_port, _postgres_database
 
     database_url, drop_database = _postgres_database(args.database_url)
     workdir = Path(tempfile.mkdtemp(prefix="dispatch-load-"))
