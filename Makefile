@@ -16,9 +16,9 @@ $(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# Compiles dispatch.sisr's kernels into numba's cache (seconds once, then a load).
+# Compiles dispatch.routing.construction's kernels into numba's cache (seconds once, then a load).
 install: $(VENV)/.installed
-	$(BIN)/python -m dispatch.sisr
+	$(BIN)/python -m dispatch.routing.construction
 
 migrate: install
 	$(DEMO_ENV) $(FLASK) db-upgrade

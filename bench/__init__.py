@@ -1,1 +1,1 @@
-"""Benchmark commands (not tests): ``python -m bench.load``."""
+"""Benchmark commands (not tests): ``python -m bench load``."""

@@ -1,6 +1,6 @@
 """Load and soak benchmark of the whole service (a command, not a test).
 
-    python -m bench.load --database-url postgresql+psycopg://user:pw@127.0.0.1/db \
+    python -m bench load --database-url postgresql+psycopg://user:pw@127.0.0.1/db \
         --redis-url redis://127.0.0.1:6379/0 [--minutes 2] [--technicians 200]
         [--dispatchers 10] [--customers 5] [--workers 4]
 
@@ -38,14 +38,14 @@ def seed(database_url: str, technicians: int, dispatchers: int, customers: int, 
     """The demo city with ``technicians`` phones, planned and applied today, and the logins."""
     from sqlalchemy import select
 
-    from core import create_app
+    from application import create_app
+    from application.demo import DEMO_PASSWORD, seed_city
+    from core.accounts import create_user
     from core.actor import Actor
     from core.clock import now
     from core.config import Config
-    from core.demo import DEMO_PASSWORD, seed_city
     from core.migrate import upgrade
-    from core.views import create_user
-    from dispatch import service
+    from dispatch import planning, plans
     from workorders.models import Customer
 
     upgrade(database_url)
@@ -82,9 +82,9 @@ def seed(database_url: str, technicians: int, dispatchers: int, customers: int, 
             )
         session.commit()
         started = time.monotonic()
-        record = service.plan_day(session, admin, now().date(), None, time_limit_s=30)
+        record = planning.plan_day(session, admin, now().date(), None, time_limit_s=30)
         session.commit()
-        service.apply_plan(session, admin, record.id)
+        plans.apply_plan(session, admin, record.id)
         placed = sum(len(r["stops"]) for r in record.result["routes"])
         session.close()
     return {"placed": placed, "plan_s": round(time.monotonic() - started, 1)}
@@ -186,7 +186,7 @@ def _report(prefix: str) -> tuple[list[str], int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mobile_api.loadtest import _free_port, _postgres_database
+    from bench.mobile import _free_port, _postgres_database
 
     database_url, drop_database = _postgres_database(args.database_url)
     workdir = Path(tempfile.mkdtemp(prefix="dispatch-load-"))

@@ -1,4 +1,4 @@
-"""The people of a busy day, for locust (driven by ``python -m bench.load``).
+"""The people of a busy day, for locust (driven by ``python -m bench load``).
 
 Technicians sync and ping from their phones, dispatchers keep the console
 open (it polls its feeds), enterprise customers look at their orders and the

@@ -70,10 +70,19 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
         return user
     from core import audit
 
-    audit.record(session, Actor(user_id=None, username=username[:80], role="anonymous",
-                                origin=request.remote_addr if request else None),
-                 "login_failed", "user", user.id if user is not None else None,
-                 after={"username": username[:80], "known_user": user is not None})
+    audit.record(
+        session,
+        Actor(
+            user_id=None,
+            username=username[:80],
+            role="anonymous",
+            origin=request.remote_addr if request else None,
+        ),
+        "login_failed",
+        "user",
+        user.id if user is not None else None,
+        after={"username": username[:80], "known_user": user is not None},
+    )
     return None
 
 
@@ -81,31 +90,50 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue_tokens(session: Session, user: User, access_ttl_s: int,
-                 refresh_ttl_s: int, family: str | None = None) -> dict[str, object]:
+def issue_tokens(
+    session: Session, user: User, access_ttl_s: int, refresh_ttl_s: int, family: str | None = None
+) -> dict[str, object]:
     """Create an access and a refresh token of one family; return the raw values."""
     family = family or secrets.token_hex(16)
     issued = now()
     raw_access = secrets.token_urlsafe(32)
     raw_refresh = secrets.token_urlsafe(32)
-    session.add_all([
-        ApiToken(user_id=user.id, token_hash=_digest(raw_access), kind="access",
-                 family=family, issued_at=issued,
-                 expires_at=issued + timedelta(seconds=access_ttl_s)),
-        ApiToken(user_id=user.id, token_hash=_digest(raw_refresh), kind="refresh",
-                 family=family, issued_at=issued,
-                 expires_at=issued + timedelta(seconds=refresh_ttl_s)),
-    ])
-    return {"access_token": raw_access, "refresh_token": raw_refresh,
-            "token_type": "Bearer", "expires_in": access_ttl_s}
+    session.add_all(
+        [
+            ApiToken(
+                user_id=user.id,
+                token_hash=_digest(raw_access),
+                kind="access",
+                family=family,
+                issued_at=issued,
+                expires_at=issued + timedelta(seconds=access_ttl_s),
+            ),
+            ApiToken(
+                user_id=user.id,
+                token_hash=_digest(raw_refresh),
+                kind="refresh",
+                family=family,
+                issued_at=issued,
+                expires_at=issued + timedelta(seconds=refresh_ttl_s),
+            ),
+        ]
+    )
+    return {
+        "access_token": raw_access,
+        "refresh_token": raw_refresh,
+        "token_type": "Bearer",
+        "expires_in": access_ttl_s,
+    }
 
 
 def stored_token(session: Session, raw: str) -> ApiToken | None:
     """The token row for a raw value, live or not, with its user."""
     # One query for the token, its user and the user's technician profile (every request).
-    return session.scalar(select(ApiToken)
-                          .options(joinedload(ApiToken.user).joinedload(User.technician))
-                          .where(ApiToken.token_hash == _digest(raw)))
+    return session.scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user).joinedload(User.technician))
+        .where(ApiToken.token_hash == _digest(raw))
+    )
 
 
 def find_token(session: Session, raw: str, kind: str) -> ApiToken | None:
@@ -120,9 +148,11 @@ def find_token(session: Session, raw: str, kind: str) -> ApiToken | None:
 
 def revoke_family(session: Session, family: str, at: datetime | None = None) -> None:
     """Revoke every token issued together (logout, refresh rotation)."""
-    session.execute(update(ApiToken)
-                    .where(ApiToken.family == family, ApiToken.revoked_at.is_(None))
-                    .values(revoked_at=at or now()))
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.family == family, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=at or now())
+    )
 
 
 def start_web_session(session: Session, user: User) -> str:
@@ -130,9 +160,16 @@ def start_web_session(session: Session, user: User) -> str:
     so logging out ends it even for a copy of the cookie."""
     raw = secrets.token_urlsafe(32)
     issued = now()
-    session.add(ApiToken(user_id=user.id, token_hash=_digest(raw), kind="web",
-                         family=secrets.token_hex(16), issued_at=issued,
-                         expires_at=issued + timedelta(seconds=token_ttls()[0])))
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=_digest(raw),
+            kind="web",
+            family=secrets.token_hex(16),
+            issued_at=issued,
+            expires_at=issued + timedelta(seconds=token_ttls()[0]),
+        )
+    )
     return raw
 
 
@@ -144,9 +181,14 @@ def end_web_session(session: Session, raw: str | None) -> None:
 
 
 def actor_for(user: User) -> Actor:
-    return Actor(user_id=user.id, username=user.username, role=user.role,
-                 origin=request.remote_addr if request else None,
-                 customer_id=user.customer_id, technician_id=user.technician_id)
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        origin=request.remote_addr if request else None,
+        customer_id=user.customer_id,
+        technician_id=user.technician_id,
+    )
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -185,14 +227,19 @@ def load_current_user() -> User | None:
 def _require_csrf_token() -> None:
     from flask_wtf.csrf import CSRFError, validate_csrf
 
-    sent = (request.headers.get("X-CSRFToken") or request.headers.get("X-CSRF-Token")
-            or request.form.get("csrf_token"))
+    sent = (
+        request.headers.get("X-CSRFToken")
+        or request.headers.get("X-CSRF-Token")
+        or request.form.get("csrf_token")
+    )
     try:
         validate_csrf(sent)
     except (CSRFError, ValueError) as exc:  # flask-wtf raises ValidationError(ValueError)
         raise CsrfMissing(
-            _("A change made with the session cookie needs the page's CSRF token "
-              "(X-CSRFToken header); API clients use a bearer token.")
+            _(
+                "A change made with the session cookie needs the page's CSRF token "
+                "(X-CSRFToken header); API clients use a bearer token."
+            )
         ) from exc
 
 

@@ -32,9 +32,7 @@ class Config:
         # over HTTPS only.
         self.APP_ENV = os.environ.get("APP_ENV", "production")
         self.SECRET_KEY = os.environ.get("SECRET_KEY")
-        self.DATABASE_URL = os.environ.get(
-            "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'dispatch.db'}"
-        )
+        self.DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'dispatch.db'}")
         # Empty REDIS_URL means background jobs run inline in the request.
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.RQ_QUEUE = os.environ.get("RQ_QUEUE", "dispatch")
@@ -45,6 +43,10 @@ class Config:
         self.PHOTO_DIR = os.environ.get("PHOTO_DIR", str(INSTANCE_DIR / "photos"))
         # Dispatcher console: map tiles from the operator's own tile server
         # ("https://tiles.example/{z}/{x}/{y}.png"); empty draws no base map.
+        # Where addresses get coordinates (core.geocoding): nominatim:URL, baidu:KEY,
+        # table:PATH or empty; unset, development and tests use the demo city's table.
+        self.GEOCODER = os.environ.get("GEOCODER")
+        self.GEOCODER_MIN_DELAY_S = float(os.environ.get("GEOCODER_MIN_DELAY_S", 1.0))
         self.TILE_URL = os.environ.get("TILE_URL", "")
         self.TILE_ATTRIBUTION = os.environ.get("TILE_ATTRIBUTION", "")
         self.SLA_AT_RISK_MIN = int(os.environ.get("SLA_AT_RISK_MIN", 60))
@@ -80,6 +82,8 @@ class Config:
             check_production_secret(self.SECRET_KEY)
         elif not self.SECRET_KEY:
             self.SECRET_KEY = _kept_secret_key()
+        if self.GEOCODER is None:
+            self.GEOCODER = "demo" if self.APP_ENV in ("development", "testing") else ""
         if "SESSION_COOKIE_SECURE" not in overrides:
             self.SESSION_COOKIE_SECURE = self.APP_ENV == "production"
 

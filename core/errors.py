@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, Response, json, request
 from flask_babel import gettext as _
@@ -15,18 +16,57 @@ log = logging.getLogger(__name__)
 PROBLEM_TYPE_BASE = "https://dispatch.example/problems/"
 
 
+def N_(msgid: str) -> str:
+    """Mark a message for extraction; it is translated where it is rendered."""
+    return msgid
+
+
 class DomainError(Exception):
-    """A refusal the service explains in words; views turn it into a problem response."""
+    """A refusal the service explains in words; the error handler turns it into
+    a problem response in the reader's language.
+
+    This is the one way to refuse. Services stay free of Flask, so they cannot
+    translate: they raise with an English message id and its values,
+    ``Conflict("Plan %(plan)s is %(status)s.", params={"plan": 7, "status": "applied"})``,
+    and :func:`domain_problem` renders ``gettext(msgid, **params)`` for the
+    caller. ``detail`` is the English text, for logs and tests.
+    """
 
     status = 400
     slug = "bad-request"
 
-    def __init__(self, detail: str, slug: str | None = None, **extensions: object) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(
+        self,
+        detail: str,
+        slug: str | None = None,
+        params: dict[str, Any] | None = None,
+        keep_changes: bool = False,
+        **extensions: object,
+    ) -> None:
+        self.msgid = detail
+        # The request's writes so far stand although it is refused (core.db).
+        self.keep_changes = keep_changes
+        self.params = dict(params or {})
+        self.detail = detail % self.params if self.params else detail
+        super().__init__(self.detail)
         if slug:
             self.slug = slug
         self.extensions = extensions
+
+    def translated(self) -> str:
+        """The detail in the request's language (the message id when the catalog lacks it)."""
+        return _(self.msgid, **self.params) if self.params else _(self.msgid)
+
+
+def refuse(
+    error_cls: type[DomainError],
+    msgid: str,
+    slug: str | None = None,
+    params: dict[str, Any] | None = None,
+    **extensions: object,
+) -> DomainError:
+    """``error_cls(msgid, slug, params, ...)``: kept for call sites that build the error to raise later."""
+    return error_cls(msgid, slug=slug, params=params, **extensions)
 
 
 class NotFound(DomainError):
@@ -77,8 +117,9 @@ def _titles() -> dict[int, str]:
     }
 
 
-def problem(status: int, detail: str | None = None, slug: str | None = None,
-            **extensions: object) -> Response:
+def problem(
+    status: int, detail: str | None = None, slug: str | None = None, **extensions: object
+) -> Response:
     """Build an application/problem+json response."""
     title = _titles().get(status, "Error")
     body: dict[str, object] = {
@@ -90,8 +131,7 @@ def problem(status: int, detail: str | None = None, slug: str | None = None,
         body["detail"] = detail
     body["instance"] = request.path if request else None
     body.update(extensions)
-    resp = Response(json.dumps(body, ensure_ascii=False), status=status,
-                    mimetype="application/problem+json")
+    resp = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
     if status == 401:
         resp.headers["WWW-Authenticate"] = 'Bearer realm="dispatch"'
     return resp
@@ -129,12 +169,9 @@ def http_exception_problem(exc: HTTPException) -> Response:
 
 
 def domain_problem(exc: DomainError, detail: str | None = None) -> Response:
-    """A service's refusal as problem details, with ``Retry-After`` when it has one.
-
-    Services refuse in English; a refusal with a catalog entry reaches the
-    reader in their language (details built with values pass unchanged).
-    """
-    resp = problem(exc.status, _(exc.detail) if detail is None else detail, exc.slug, **exc.extensions)
+    """A service's refusal as problem details in the reader's language, with
+    ``Retry-After`` when it has one."""
+    resp = problem(exc.status, exc.translated() if detail is None else detail, exc.slug, **exc.extensions)
     if getattr(exc, "retry_after_s", None):
         resp.headers["Retry-After"] = str(exc.retry_after_s)
     return resp
@@ -145,27 +182,49 @@ def _database_unreachable(exc: DBAPIError) -> bool:
     return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
 
 
+def response_for(exc: Exception) -> Response:
+    """The problem response an exception gets (outside Flask's error handlers:
+    a commit failing after the view answered)."""
+    if isinstance(exc, DomainError):
+        return domain_problem(exc)
+    if isinstance(exc, StaleDataError):
+        return _stale_problem()
+    if isinstance(exc, DBAPIError) and _database_unreachable(exc):
+        return _unavailable_problem(exc)
+    log.error("commit failed: %s", type(exc).__name__)
+    return problem(500, _("Something went wrong on our side; it has been logged."))
+
+
+def _stale_problem() -> Response:
+    return problem(409, _("The record was changed by someone else; reload and retry."), "stale-version")
+
+
+def _unavailable_problem(exc: DBAPIError) -> Response:
+    # What failed, not the statement or its values (they hold personal data).
+    log.error("database unavailable: %s on %s %s", type(exc.orig).__name__, request.method, request.path)
+    resp = problem(503, _("The database is unavailable; try again shortly."), "service-unavailable")
+    resp.headers["Retry-After"] = "5"
+    return resp
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Response:
+        if exc.keep_changes:
+            from core.db import keep_on_refusal
+
+            keep_on_refusal()
         return domain_problem(exc)
 
     @app.errorhandler(StaleDataError)
     def _stale(_exc: StaleDataError) -> Response:
-        return problem(409, _("The record was changed by someone else; reload and retry."),
-                       "stale-version")
+        return _stale_problem()
 
     @app.errorhandler(DBAPIError)
     def _database(exc: DBAPIError) -> Response:
         if not _database_unreachable(exc):
             return _unexpected(exc)
-        # What failed, not the statement or its values (they hold personal data).
-        log.error("database unavailable: %s on %s %s", type(exc.orig).__name__,
-                  request.method, request.path)
-        resp = problem(503, _("The database is unavailable; try again shortly."),
-                       "service-unavailable")
-        resp.headers["Retry-After"] = "5"
-        return resp
+        return _unavailable_problem(exc)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

@@ -1,14 +1,16 @@
 """Background jobs: RQ on Redis when REDIS_URL is set, otherwise inline.
 
 A job's state lives in the `job_runs` table, so the web process can show
-progress whichever process runs it. Handlers are registered by name and take
-(session, job, report) where `report(progress: dict) -> bool` stores progress
-and returns True when a cancel was requested.
+progress whichever process runs it. Each package registers its handlers by
+kind (``register("plan_day", plan_day_job)`` when its jobs module is imported
+by the app factory); a handler takes (session, job, report) where
+`report(progress: dict) -> bool` stores progress and returns True when a
+cancel was requested. An RQ worker runs ``application.worker.execute``, which
+builds the app (and so the registry) before running the job.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import socket
@@ -25,12 +27,21 @@ from core.models import JobRun
 
 log = logging.getLogger(__name__)
 
-# kind -> "module:function"
-HANDLERS: dict[str, str] = {
-    "plan_day": "dispatch.jobs:plan_day_job",
-    "insert_urgent": "dispatch.jobs:insert_urgent_job",
-    "echo": "core.jobs:echo_job",
-}
+Handler = Callable[[Session, JobRun, Callable[[dict], bool]], dict]
+
+# kind -> handler, filled by register()
+_HANDLERS: dict[str, Handler] = {}
+# What an RQ worker calls with the job id (it builds the app, then calls run()).
+WORKER_ENTRY = "application.worker.execute"
+
+
+def register(kind: str, handler: Handler) -> None:
+    """Make ``kind`` a job that ``enqueue`` accepts and ``run`` dispatches to ``handler``."""
+    _HANDLERS[kind] = handler
+
+
+def registered() -> list[str]:
+    return sorted(_HANDLERS)
 
 
 def runner_id() -> str:
@@ -57,8 +68,11 @@ def load_job(session: Session, job_id: int) -> JobRun | None:
     host has gone (a restart killed its thread or work horse) is marked failed
     here, so nobody waits for it."""
     job = session.get(JobRun, job_id)
-    if (job is not None and job.status in ("queued", "running")
-            and _process_gone((job.progress or {}).get("runner"))):
+    if (
+        job is not None
+        and job.status in ("queued", "running")
+        and _process_gone((job.progress or {}).get("runner"))
+    ):
         job.status = "failed"
         job.error = "interrupted: the process running this job stopped"
         job.finished_at = now()
@@ -72,22 +86,23 @@ def echo_job(session: Session, job: JobRun, report: Callable[[dict], bool]) -> d
     return {"echo": (job.params or {}).get("message")}
 
 
-def _handler(kind: str) -> Callable:
-    module_name, _sep, func_name = HANDLERS[kind].partition(":")
-    return getattr(importlib.import_module(module_name), func_name)
-
-
-def enqueue(session: Session, kind: str, params: dict, created_by: int | None,
-            background: bool = False) -> JobRun:
+def enqueue(
+    session: Session, kind: str, params: dict, created_by: int | None, background: bool = False
+) -> JobRun:
     """Record a job and start it (on RQ, or inline before returning).
 
     Without Redis, `background=True` runs it in a daemon thread of this process
     instead, so a page can poll its progress while it runs.
     """
-    if kind not in HANDLERS:
+    if kind not in _HANDLERS:
         raise ValueError(f"unknown job kind {kind!r}")
-    job = JobRun(kind=kind, params=params, status="queued", created_by=created_by,
-                 progress={"phase": "queued", "percent": 0})
+    job = JobRun(
+        kind=kind,
+        params=params,
+        status="queued",
+        created_by=created_by,
+        progress={"phase": "queued", "percent": 0},
+    )
     session.add(job)
     session.commit()
     redis_url = current_app.config.get("REDIS_URL")
@@ -97,8 +112,7 @@ def enqueue(session: Session, kind: str, params: dict, created_by: int | None,
         job.progress = {**job.progress, "runner": runner_id()}
         session.commit()
         app = current_app._get_current_object()
-        threading.Thread(target=run, args=(app, job.id), name=f"job-{job.id}",
-                         daemon=True).start()
+        threading.Thread(target=run, args=(app, job.id), name=f"job-{job.id}", daemon=True).start()
     else:
         run(current_app, job.id)
         session.refresh(job)
@@ -115,22 +129,17 @@ def _put_on_queue(session: Session, job: JobRun, redis_url: str) -> None:
     connection = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
     try:
         Queue(current_app.config["RQ_QUEUE"], connection=connection).enqueue(
-            "core.jobs.execute", job.id, job_timeout=3600)
+            WORKER_ENTRY, job.id, job_timeout=3600
+        )
     except RedisError as exc:
-        log.error("job queue unavailable (%s): job %s of kind %s withdrawn",
-                  type(exc).__name__, job.id, job.kind)
+        log.error(
+            "job queue unavailable (%s): job %s of kind %s withdrawn", type(exc).__name__, job.id, job.kind
+        )
         session.delete(job)
         session.commit()
         raise Unavailable("The job queue is unavailable; try again shortly.", retry_after_s=30) from None
     finally:
         connection.close()
-
-
-def execute(job_id: int) -> None:
-    """RQ entry point: build the app from the environment and run the job."""
-    from core import create_app
-
-    run(create_app(), job_id)
 
 
 def run(app: Flask, job_id: int) -> None:
@@ -156,7 +165,7 @@ def run(app: Flask, job_id: int) -> None:
                     return bool(row.cancel_requested)
 
             try:
-                result = _handler(job.kind)(session, job, report)
+                result = _HANDLERS[job.kind](session, job, report)
             except Exception as exc:  # noqa: BLE001 - a job's failure is data, not a crash
                 session.rollback()
                 job = session.get(JobRun, job_id)
@@ -174,3 +183,6 @@ def run(app: Flask, job_id: int) -> None:
             session.commit()
         finally:
             session.close()
+
+
+register("echo", echo_job)

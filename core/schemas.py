@@ -31,8 +31,7 @@ class ProblemSchema(Schema):
 
 class LoginSchema(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    password = fields.String(required=True, load_only=True,
-                             validate=validate.Length(min=1, max=200))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=200))
 
 
 class RefreshSchema(Schema):
@@ -78,8 +77,10 @@ class UserCreateSchema(Schema):
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,80}$"))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=200))
     display_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    role = fields.String(required=True, validate=validate.OneOf(
-        ["dispatcher", "technician", "manager", "customer", "agent", "admin"]))
+    role = fields.String(
+        required=True,
+        validate=validate.OneOf(["dispatcher", "technician", "manager", "customer", "agent", "admin"]),
+    )
     phone = fields.String(validate=validate.Length(max=30))
     email = fields.Email()
     customer_id = DbId()

@@ -7,9 +7,10 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from core import jobs
 from core.actor import Actor
 from core.models import JobRun, User
-from dispatch import service
+from dispatch import assignment, planning
 
 
 def _job_actor(session: Session, job: JobRun) -> Actor:
@@ -32,7 +33,7 @@ def plan_day_job(session: Session, job: JobRun, report: Callable[[dict], bool]) 
     def progress(update: dict) -> None:
         cancelled["flag"] = report(update) or cancelled["flag"]
 
-    record = service.plan_day(
+    record = planning.plan_day(
         session,
         actor,
         date.fromisoformat(params["day"]),
@@ -57,7 +58,7 @@ def insert_urgent_job(session: Session, job: JobRun, report: Callable[[dict], bo
     """Propose slotting one urgent order into the applied day."""
     params = job.params or {}
     actor = _job_actor(session, job)
-    record = service.propose_urgent(
+    record = assignment.propose_urgent(
         session,
         actor,
         date.fromisoformat(params["day"]),
@@ -78,3 +79,7 @@ def insert_urgent_job(session: Session, job: JobRun, report: Callable[[dict], bo
         "objective": result.get("objective"),
         "unassigned": len(result.get("unassigned", [])),
     }
+
+
+jobs.register("plan_day", plan_day_job)
+jobs.register("insert_urgent", insert_urgent_job)

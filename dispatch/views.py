@@ -10,7 +10,7 @@ from core.auth import require_roles
 from core.clock import now
 from core.db import get_session
 from core.schemas import JobSchema
-from dispatch import service
+from dispatch import planning, plans
 from dispatch.schemas import PlanRequestSchema, PlanSchema
 
 blp = Blueprint(
@@ -26,7 +26,7 @@ blp = Blueprint(
 def start_plan(args):
     """Start planning a day (an RQ job, or a thread of this process without Redis);
     answers at once: poll /api/v1/jobs/{id}."""
-    service.plan_clock(args["day"], now())  # a day that is over: 422 before any job starts
+    planning.plan_clock(args["day"], now())  # a day that is over: 422 before any job starts
     params = {
         "day": args["day"].isoformat(),
         "district": args.get("district"),
@@ -41,7 +41,7 @@ def start_plan(args):
 @blp.doc(security=BEARER)
 def plan_detail(plan_id: int):
     """A computed plan with its routes and unassigned orders."""
-    return service.get_plan(get_session(), plan_id)
+    return plans.get_plan(get_session(), plan_id)
 
 
 @blp.route("/plans/<int:plan_id>/apply", methods=["POST"])
@@ -50,7 +50,7 @@ def plan_detail(plan_id: int):
 @blp.doc(security=BEARER)
 def plan_apply(plan_id: int):
     """Apply the plan whole, or 409 naming what changed since it was computed."""
-    return service.apply_plan(get_session(), g.actor, plan_id)
+    return plans.apply_plan(get_session(), g.actor, plan_id)
 
 
 @blp.route("/plans/<int:plan_id>/discard", methods=["POST"])
@@ -59,4 +59,4 @@ def plan_apply(plan_id: int):
 @blp.doc(security=BEARER)
 def plan_discard(plan_id: int):
     """Throw the proposal away."""
-    return service.discard_plan(get_session(), g.actor, plan_id)
+    return plans.discard_plan(get_session(), g.actor, plan_id)

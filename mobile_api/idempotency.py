@@ -24,9 +24,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import DomainError, Invalid
+from core.errors import N_, DomainError, Invalid, refuse
 from mobile_api.models import IdempotencyRecord
-from mobile_api.refusals import N_, refuse
 from mobile_api.schemas import IDEMPOTENCY_KEY_PATTERN
 
 HEADER = "Idempotency-Key"
@@ -35,10 +34,12 @@ REMEMBERED_REFUSALS = frozenset({409, 422})
 _KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 HEADER_DOC = {
-    "in": "header", "name": HEADER, "required": False,
+    "in": "header",
+    "name": HEADER,
+    "required": False,
     "description": "Any string of 8-100 letters, digits and _.:- chosen by the phone for "
-                   "this action (a UUID will do). A retry with the same key returns the "
-                   "first answer and changes nothing.",
+    "this action (a UUID will do). A retry with the same key returns the "
+    "first answer and changes nothing.",
     "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
 }
 
@@ -50,39 +51,56 @@ class BadIdempotencyKey(DomainError):
 
 def fingerprint(method: str, path: str, body: Any) -> str:
     """A digest of what was asked: method, path and the body in canonical JSON."""
-    canonical = json.dumps([method.upper(), path, body], sort_keys=True,
-                           separators=(",", ":"), ensure_ascii=False, default=str)
+    canonical = json.dumps(
+        [method.upper(), path, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def find(session: Session, user_id: int, key: str) -> IdempotencyRecord | None:
     """The remembered answer for this user's key, if any."""
-    return session.scalar(select(IdempotencyRecord).where(
-        IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key))
+    return session.scalar(
+        select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
+    )
 
 
-def check_same_request(record: IdempotencyRecord, method: str, path: str,
-                       digest: str) -> None:
+def check_same_request(record: IdempotencyRecord, method: str, path: str, digest: str) -> None:
     """Refuse (422) a key reused for a different request."""
     if (record.method, record.path, record.fingerprint) != (method.upper(), path, digest):
-        raise refuse(Invalid, N_("This Idempotency-Key was already used for a different "
-                                 "request; use a new key for a new action."),
-                     slug="idempotency-key-reused", first_request=f"{record.method} "
-                                                                  f"{record.path}")
+        raise refuse(
+            Invalid,
+            N_(
+                "This Idempotency-Key was already used for a different "
+                "request; use a new key for a new action."
+            ),
+            slug="idempotency-key-reused",
+            first_request=f"{record.method} {record.path}",
+        )
 
 
-def remember(session: Session, user_id: int, key: str, method: str, path: str,
-             digest: str, status: int, body: Any) -> IdempotencyRecord:
-    """Add the answer to the session; it is committed with the change it answers."""
-    record = IdempotencyRecord(user_id=user_id, key=key, method=method.upper(), path=path,
-                               fingerprint=digest, response_status=status,
-                               response_body=body)
+def remember(
+    session: Session, user_id: int, key: str, method: str, path: str, digest: str, status: int, body: Any
+) -> IdempotencyRecord:
+    """Add the answer to the session; it is committed with the change it answers.
+    Flushed here, so a concurrent retry with the same key fails now (unique key),
+    where the caller answers as the first one did."""
+    record = IdempotencyRecord(
+        user_id=user_id,
+        key=key,
+        method=method.upper(),
+        path=path,
+        fingerprint=digest,
+        response_status=status,
+        response_body=body,
+    )
     session.add(record)
+    session.flush()
     return record
 
 
 def validate_key(key: str) -> None:
     """Refuse (400) a key that is not 8-100 letters, digits or _.:- characters."""
     if not _KEY.match(key):
-        raise refuse(BadIdempotencyKey, N_("The Idempotency-Key must be 8 to 100 letters, "
-                                           "digits or _.:- characters."))
+        raise refuse(
+            BadIdempotencyKey, N_("The Idempotency-Key must be 8 to 100 letters, digits or _.:- characters.")
+        )

@@ -31,6 +31,7 @@ MAX_ID = 2_147_483_647  # the database's integer range
 
 # ---------------------------------------------------------------- strict fields
 
+
 class StrictFloat(fields.Float):
     """A JSON number only: strings and booleans are wrong types, not numbers."""
 
@@ -117,19 +118,32 @@ def _both_or_neither(data: dict, first: str, second: str) -> None:
 
 # ---------------------------------------------------------------- requests
 
+
 class StatusChangeSchema(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES), metadata={
-        "description": "en_route, arrived (needs lat/lon), started, paused (needs reason), "
-                       "resumed, completed (runs the close-out check), failed (needs reason)."})
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(STATUSES),
+        metadata={
+            "description": "en_route, arrived (needs lat/lon), started, paused (needs reason), "
+            "resumed, completed (runs the close-out check), failed (needs reason)."
+        },
+    )
     lat = latitude()
     lon = longitude()
     accuracy_m = accuracy()
-    reason = fields.String(validate=validate.Length(min=1, max=500), metadata={
-        "description": "paused: one of " + ", ".join(PAUSE_REASONS)
-                       + " (the first three pause the SLA clock); failed: why, in words."})
+    reason = fields.String(
+        validate=validate.Length(min=1, max=500),
+        metadata={
+            "description": "paused: one of "
+            + ", ".join(PAUSE_REASONS)
+            + " (the first three pause the SLA clock); failed: why, in words."
+        },
+    )
     note = fields.String(validate=validate.Length(max=500))
-    version = StrictInteger(validate=validate.Range(0, MAX_ID), metadata={
-        "description": "The order version the phone last saw (optimistic lock)."})
+    version = StrictInteger(
+        validate=validate.Range(0, MAX_ID),
+        metadata={"description": "The order version the phone last saw (optimistic lock)."},
+    )
     client_time = ClientTime(metadata={"description": "When it happened, by the phone's clock."})
 
     @validates_schema
@@ -138,10 +152,15 @@ class StatusChangeSchema(Schema):
 
 
 class ChecklistSubmitSchema(Schema):
-    answers = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=60)),
-                          values=fields.Raw(allow_none=True), required=True, metadata={
-        "description": "item id -> true/false (boolean and consent items), a number or "
-                       "{\"value\": n, \"unit\": \"cm\"} (measurements); null clears an answer."})
+    answers = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=60)),
+        values=fields.Raw(allow_none=True),
+        required=True,
+        metadata={
+            "description": "item id -> true/false (boolean and consent items), a number or "
+            '{"value": n, "unit": "cm"} (measurements); null clears an answer.'
+        },
+    )
     client_time = ClientTime()
 
 
@@ -153,8 +172,9 @@ class PingSchema(Schema):
 
 
 class PingBatchSchema(Schema):
-    pings = fields.List(fields.Nested(PingSchema), required=True,
-                        validate=validate.Length(min=1, max=MAX_PINGS_PER_BATCH))
+    pings = fields.List(
+        fields.Nested(PingSchema), required=True, validate=validate.Length(min=1, max=MAX_PINGS_PER_BATCH)
+    )
     client_time = ClientTime()
 
 
@@ -173,18 +193,29 @@ class FollowUpRequestSchema(Schema):
 
 
 class SyncActionSchema(Schema):
-    id = fields.String(required=True, validate=validate.Regexp(IDEMPOTENCY_KEY_PATTERN),
-                       metadata={"description": "The phone's action id; used as its "
-                                                "idempotency key."})
+    id = fields.String(
+        required=True,
+        validate=validate.Regexp(IDEMPOTENCY_KEY_PATTERN),
+        metadata={"description": "The phone's action id; used as its idempotency key."},
+    )
     type = fields.String(required=True, validate=validate.OneOf(SYNC_ACTION_TYPES))
-    order_id = StrictInteger(allow_none=True, validate=validate.Range(1, MAX_ID), metadata={
-        "description": "Required except for location batches."})
-    payload = fields.Dict(keys=fields.String(), required=True, metadata={
-        "description": "The body the matching endpoint takes (status, checklist, followup, "
-                       "followup-request, location)."})
+    order_id = StrictInteger(
+        allow_none=True,
+        validate=validate.Range(1, MAX_ID),
+        metadata={"description": "Required except for location batches."},
+    )
+    payload = fields.Dict(
+        keys=fields.String(),
+        required=True,
+        metadata={
+            "description": "The body the matching endpoint takes (status, checklist, followup, "
+            "followup-request, location)."
+        },
+    )
     # Kept as sent: it joins the payload, whose fingerprint must match the online request.
-    client_time = fields.String(metadata={"format": "date-time", "description":
-                                          "When the action was taken, by the phone's clock."})
+    client_time = fields.String(
+        metadata={"format": "date-time", "description": "When the action was taken, by the phone's clock."}
+    )
 
     @validates("client_time")
     def _plausible_time(self, value: str, **_kw) -> None:
@@ -192,8 +223,9 @@ class SyncActionSchema(Schema):
 
 
 class SyncRequestSchema(Schema):
-    actions = fields.List(fields.Nested(SyncActionSchema), required=True,
-                          validate=validate.Length(min=1, max=MAX_SYNC_ACTIONS))
+    actions = fields.List(
+        fields.Nested(SyncActionSchema), required=True, validate=validate.Length(min=1, max=MAX_SYNC_ACTIONS)
+    )
 
 
 class PhotoUploadSchema(Schema):
@@ -204,6 +236,7 @@ class PhotoUploadSchema(Schema):
 
 
 # ---------------------------------------------------------------- answers
+
 
 class FindingSchema(Schema):
     rule_id = fields.String()
@@ -249,8 +282,7 @@ class StopSchema(Schema):
     state = fields.String()
     state_label = fields.String()
     description = fields.String(allow_none=True)
-    planned_start = CityDateTime(allow_none=True, metadata={
-        "description": "Planned arrival."})
+    planned_start = CityDateTime(allow_none=True, metadata={"description": "Planned arrival."})
     appointment_start = CityDateTime(allow_none=True)
     appointment_end = CityDateTime(allow_none=True)
     duration_min = fields.Integer()
@@ -260,10 +292,12 @@ class StopSchema(Schema):
     lon = fields.Float(allow_none=True)
     customer_name = fields.String()
     contact_name = fields.String(allow_none=True)
-    customer_phone = fields.String(allow_none=True, metadata={
-        "description": "Masked (138******78) except while the visit is under way."})
-    restore_deadline = CityDateTime(metadata={
-        "description": "SLA restore deadline (moved by customer-caused pauses)."})
+    customer_phone = fields.String(
+        allow_none=True, metadata={"description": "Masked (138******78) except while the visit is under way."}
+    )
+    restore_deadline = CityDateTime(
+        metadata={"description": "SLA restore deadline (moved by customer-caused pauses)."}
+    )
     sla = fields.Nested(SlaSchema)
     findings = Ready(FindingSchema, many=True)
     checklist = Ready(ChecklistItemSchema, many=True)
@@ -271,8 +305,9 @@ class StopSchema(Schema):
     work_started_at = CityDateTime(allow_none=True)
     paused = fields.Boolean()
     pause_reason = fields.String(allow_none=True)
-    allowed_statuses = fields.List(fields.String(), metadata={
-        "description": "Status changes the phone may send now."})
+    allowed_statuses = fields.List(
+        fields.String(), metadata={"description": "Status changes the phone may send now."}
+    )
     technician_id = fields.Integer(allow_none=True)
     version = fields.Integer()
 
@@ -301,8 +336,7 @@ def dump_stops(stops: list[dict]) -> list[dict]:
 class RouteSchema(Schema):
     technician_id = fields.Integer()
     date = fields.Date()
-    stops = Ready(StopSchema, many=True, metadata={
-        "description": "In planned order (dumped by dump_stops)."})
+    stops = Ready(StopSchema, many=True, metadata={"description": "In planned order (dumped by dump_stops)."})
 
 
 class ShiftSchema(Schema):
@@ -337,8 +371,10 @@ class StatusAnswerSchema(Schema):
     state = fields.String()
     state_label = fields.String()
     at = CityDateTime()
-    far_from_site = fields.Boolean(allow_none=True, metadata={
-        "description": "On arrival: the GPS fix is far from the site (accepted, flagged)."})
+    far_from_site = fields.Boolean(
+        allow_none=True,
+        metadata={"description": "On arrival: the GPS fix is far from the site (accepted, flagged)."},
+    )
     distance_from_site_m = fields.Float(allow_none=True)
     sla_paused = fields.Boolean()
     sla = fields.Nested(SlaSchema)
@@ -360,9 +396,13 @@ class ChecklistStateSchema(Schema):
     state = fields.String()
     items = fields.List(fields.Nested(ChecklistEntrySchema))
     answers = fields.Dict()
-    missing = fields.List(fields.Nested(FindingSchema), metadata={
-        "description": "What still stops close-out: missing, failing or unconfirmed items "
-                       "and missing photos. Empty when the order may be completed."})
+    missing = fields.List(
+        fields.Nested(FindingSchema),
+        metadata={
+            "description": "What still stops close-out: missing, failing or unconfirmed items "
+            "and missing photos. Empty when the order may be completed."
+        },
+    )
     warnings = fields.List(fields.Nested(FindingSchema))
     complete = fields.Boolean()
     override = fields.Dict(allow_none=True)
@@ -378,8 +418,7 @@ class PhotoSchema(Schema):
     width = fields.Integer()
     height = fields.Integer()
     size_bytes = fields.Integer()
-    taken_at = CityDateTime(allow_none=True, metadata={
-        "description": "EXIF capture time, kept as evidence."})
+    taken_at = CityDateTime(allow_none=True, metadata={"description": "EXIF capture time, kept as evidence."})
     gps_lat = fields.Float(allow_none=True)
     gps_lon = fields.Float(allow_none=True)
     created_at = CityDateTime()
@@ -422,12 +461,16 @@ class SyncResultSchema(Schema):
     type = fields.String()
     order_id = fields.Integer(allow_none=True)
     status = fields.String(metadata={"description": "applied | refused | duplicate"})
-    http_status = fields.Integer(metadata={
-        "description": "The status the matching endpoint answered (or first answered)."})
-    response = fields.Raw(allow_none=True, metadata={
-        "description": "The matching endpoint's answer when applied."})
-    problem = fields.Dict(allow_none=True, metadata={
-        "description": "Problem details (as the endpoint would answer) when refused."})
+    http_status = fields.Integer(
+        metadata={"description": "The status the matching endpoint answered (or first answered)."}
+    )
+    response = fields.Raw(
+        allow_none=True, metadata={"description": "The matching endpoint's answer when applied."}
+    )
+    problem = fields.Dict(
+        allow_none=True,
+        metadata={"description": "Problem details (as the endpoint would answer) when refused."},
+    )
     current = fields.Nested(CurrentOrderSchema, allow_none=True)
 
 

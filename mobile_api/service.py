@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import math
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -26,12 +25,10 @@ import standards
 from core import audit
 from core.actor import Actor
 from core.clock import now
-from core.errors import Conflict, DomainError, Invalid, NotFound
+from core.errors import N_, Conflict, DomainError, Invalid, NotFound, refuse
 from core.inputs import bad_text_fields, unstorable_text
 from core.models import AuditEvent, User
-from mobile_api import idempotency, photos, schemas
-from mobile_api.models import LocationPing, Photo
-from mobile_api.refusals import N_, refuse
+from mobile_api import idempotency, schemas
 from mobile_api.status import (
     FIELD_PAUSED,
     FIELD_RESUMED,
@@ -41,7 +38,7 @@ from mobile_api.status import (
     allowed_statuses,
     visit_progress,
 )
-from technicians.models import Technician
+from technicians.models import LocationPing, Technician
 from workorders import lifecycle
 from workorders import service as wo_service
 from workorders.models import WorkOrder
@@ -49,12 +46,12 @@ from workorders.models import WorkOrder
 ROUTE_STATES = ("assigned", "en_route", "on_site")
 VISIBLE_PHONE_STATES = ("en_route", "on_site")
 CHECKLIST_STATES = ("on_site",)
-PHOTO_STATES = ("on_site",)
 FOLLOWUP_REQUEST_STATES = ("on_site", "completed", "followed_up")
 LENGTH_UNITS = ("mm", "cm", "m", "km")
 
 
 # ---------------------------------------------------------------- reading
+
 
 def mask_phone(phone: str | None) -> str | None:
     """Keep the first three and last two digits: 138******21."""
@@ -67,97 +64,153 @@ def mask_phone(phone: str | None) -> str | None:
 
 def _findings(raw: list[dict] | None, lang: str) -> list[dict[str, Any]]:
     english = lang == "en"
-    return [{
-        "rule_id": f.get("rule_id"), "check": f.get("check"), "severity": f.get("severity"),
-        "item_id": (f.get("params") or {}).get("item_id"), "measured": f.get("measured"),
-        "unit": f.get("unit"), "limit": f.get("limit"),
-        "message": f.get("message_en") if english else f.get("message_zh"),
-        "remedy": f.get("remedy_en") if english else f.get("remedy_zh"),
-    } for f in raw or []]
+    return [
+        {
+            "rule_id": f.get("rule_id"),
+            "check": f.get("check"),
+            "severity": f.get("severity"),
+            "item_id": (f.get("params") or {}).get("item_id"),
+            "measured": f.get("measured"),
+            "unit": f.get("unit"),
+            "limit": f.get("limit"),
+            "message": f.get("message_en") if english else f.get("message_zh"),
+            "remedy": f.get("remedy_en") if english else f.get("remedy_zh"),
+        }
+        for f in raw or []
+    ]
 
 
 _templates: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
 
 
-def _checklist_template(kind: str, product: str, lang: str,
-                        rules_version: str | None = None) -> list[dict[str, Any]]:
+def _checklist_template(
+    kind: str, product: str, lang: str, rules_version: str | None = None
+) -> list[dict[str, Any]]:
     """The checklist of a kind of job as the phone shows it (shared: do not modify it)."""
     # An edited rule file is a new version (checking it stats the file: once per request).
     version = rules_version or standards.load_ruleset().version
     key = (version, kind, product, lang)
     if key not in _templates:
-        _templates[key] = [item.to_dict() | {"label": item.label(lang)}
-                           for item in standards.checklist_for(kind, product)]
+        _templates[key] = [
+            item.to_dict() | {"label": item.label(lang)} for item in standards.checklist_for(kind, product)
+        ]
     return _templates[key]
 
 
 def _sla(order: WorkOrder) -> dict[str, Any]:
     status = wo_service.sla_status(order)
-    return {"paused": status["paused"], "restore_deadline": status["restore_deadline"],
-            "restore_breached": status["restore_breached"],
-            "response_deadline": order.response_deadline}
+    return {
+        "paused": status["paused"],
+        "restore_deadline": status["restore_deadline"],
+        "restore_breached": status["restore_breached"],
+        "response_deadline": order.response_deadline,
+    }
 
 
-def stop_view(order: WorkOrder, lang: str, visit: VisitProgress | None = None,
-              sequence: int | None = None, rules_version: str | None = None) -> dict[str, Any]:
+def stop_view(
+    order: WorkOrder,
+    lang: str,
+    visit: VisitProgress | None = None,
+    sequence: int | None = None,
+    rules_version: str | None = None,
+) -> dict[str, Any]:
     """One order as a stop on the phone: where, when, who, what to check, what is allowed."""
     visit = visit or VisitProgress()
     sla = _sla(order)
     visit.sla_paused = sla["paused"]
     phone = order.customer.phone
     return {
-        "sequence": sequence, "order_id": order.id, "code": order.code, "kind": order.kind,
-        "product": order.product, "priority": order.priority, "state": order.state,
-        "state_label": lifecycle.label(order.state, lang), "description": order.description,
-        "planned_start": order.planned_start, "appointment_start": order.appointment_start,
-        "appointment_end": order.appointment_end, "duration_min": order.duration_min,
-        "address": order.site.address, "district": order.site.district,
-        "lat": order.site.lat, "lon": order.site.lon,
-        "customer_name": order.customer.name, "contact_name": order.customer.contact_name,
+        "sequence": sequence,
+        "order_id": order.id,
+        "code": order.code,
+        "kind": order.kind,
+        "product": order.product,
+        "priority": order.priority,
+        "state": order.state,
+        "state_label": lifecycle.label(order.state, lang),
+        "description": order.description,
+        "planned_start": order.planned_start,
+        "appointment_start": order.appointment_start,
+        "appointment_end": order.appointment_end,
+        "duration_min": order.duration_min,
+        "address": order.site.address,
+        "district": order.site.district,
+        "lat": order.site.lat,
+        "lon": order.site.lon,
+        "customer_name": order.customer.name,
+        "contact_name": order.customer.contact_name,
         # Minimum necessary: the full number only while the visit is under way.
         "customer_phone": phone if order.state in VISIBLE_PHONE_STATES else mask_phone(phone),
-        "restore_deadline": sla["restore_deadline"], "sla": sla,
+        "restore_deadline": sla["restore_deadline"],
+        "sla": sla,
         "findings": _findings(order.findings, lang),
         "checklist": _checklist_template(order.kind, order.product, lang, rules_version),
-        "technician_id": order.technician_id, **_visit_view(order, visit),
+        "technician_id": order.technician_id,
+        **_visit_view(order, visit),
     }
 
 
 def _visit_view(order: WorkOrder, visit: VisitProgress) -> dict[str, Any]:
     """Where the visit stands and what the phone may send next."""
-    return {"arrived_at": order.arrived_at if order.state == "on_site" else None,
-            "work_started_at": visit.work_started_at, "paused": visit.paused,
-            "pause_reason": visit.pause_reason,
-            "allowed_statuses": allowed_statuses(order.state, visit),
-            "version": order.version}
+    return {
+        "arrived_at": order.arrived_at if order.state == "on_site" else None,
+        "work_started_at": visit.work_started_at,
+        "paused": visit.paused,
+        "pause_reason": visit.pause_reason,
+        "allowed_statuses": allowed_statuses(order.state, visit),
+        "version": order.version,
+    }
 
 
 @functools.cache
 def _route_query() -> Select:
     """Built once: the route is the phone's most frequent request."""
-    return (select(WorkOrder)
-            .options(joinedload(WorkOrder.customer), joinedload(WorkOrder.site),
-                     # not shown on the route: skip reading (and decoding) them
-                     defer(WorkOrder.checklist), defer(WorkOrder.closeout_findings),
-                     defer(WorkOrder.override), defer(WorkOrder.required_skills))
-            .where(WorkOrder.technician_id == bindparam("technician_id"),
-                   WorkOrder.state.in_(ROUTE_STATES),
-                   or_(WorkOrder.planned_start.is_(None),
-                       WorkOrder.planned_start.between(bindparam("start"), bindparam("end"))))
-            .order_by(WorkOrder.planned_sequence.is_(None), WorkOrder.planned_sequence,
-                      WorkOrder.planned_start, WorkOrder.id))
+    return (
+        select(WorkOrder)
+        .options(
+            joinedload(WorkOrder.customer),
+            joinedload(WorkOrder.site),
+            # not shown on the route: skip reading (and decoding) them
+            defer(WorkOrder.checklist),
+            defer(WorkOrder.closeout_findings),
+            defer(WorkOrder.override),
+            defer(WorkOrder.required_skills),
+        )
+        .where(
+            WorkOrder.technician_id == bindparam("technician_id"),
+            WorkOrder.state.in_(ROUTE_STATES),
+            or_(
+                WorkOrder.planned_start.is_(None),
+                WorkOrder.planned_start.between(bindparam("start"), bindparam("end")),
+            ),
+        )
+        .order_by(
+            WorkOrder.planned_sequence.is_(None),
+            WorkOrder.planned_sequence,
+            WorkOrder.planned_start,
+            WorkOrder.id,
+        )
+    )
 
 
-def todays_route(session: Session, actor: Actor, day: date,
-                 lang: str = "zh") -> list[dict[str, Any]]:
+def todays_route(session: Session, actor: Actor, day: date, lang: str = "zh") -> list[dict[str, Any]]:
     """The technician's open stops for `day`, in planned order (unplanned ones last)."""
-    orders = list(session.scalars(_route_query(), {
-        "technician_id": actor.technician_id, "start": datetime.combine(day, time.min),
-        "end": datetime.combine(day, time.max)}))
+    orders = list(
+        session.scalars(
+            _route_query(),
+            {
+                "technician_id": actor.technician_id,
+                "start": datetime.combine(day, time.min),
+                "end": datetime.combine(day, time.max),
+            },
+        )
+    )
     progress = visit_progress(session, [o.id for o in orders if o.state in VISIBLE_PHONE_STATES])
     rules_version = standards.load_ruleset().version
-    return [stop_view(order, lang, progress.get(order.id), sequence, rules_version)
-            for sequence, order in enumerate(orders, start=1)]
+    return [
+        stop_view(order, lang, progress.get(order.id), sequence, rules_version)
+        for sequence, order in enumerate(orders, start=1)
+    ]
 
 
 def order_stop(session: Session, actor: Actor, order_id: int, lang: str) -> dict[str, Any]:
@@ -176,29 +229,42 @@ def technician_profile(session: Session, actor: Actor, day: date) -> dict[str, A
     user = session.get(User, actor.user_id)
     lunch_start = datetime.combine(day, tech.lunch_start) if tech.lunch_start else None
     return {
-        "user_id": user.id, "username": user.username, "display_name": user.display_name,
-        "technician_id": tech.id, "name": tech.name, "phone": tech.phone,
-        "skills": list(tech.skills or []), "district": tech.district,
+        "user_id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "technician_id": tech.id,
+        "name": tech.name,
+        "phone": tech.phone,
+        "skills": list(tech.skills or []),
+        "district": tech.district,
         "shift": {
-            "date": day, "start": datetime.combine(day, tech.shift_start),
-            "end": datetime.combine(day, tech.shift_end), "lunch_start": lunch_start,
-            "lunch_end": lunch_start + timedelta(minutes=tech.lunch_duration_min)
-            if lunch_start else None,
+            "date": day,
+            "start": datetime.combine(day, tech.shift_start),
+            "end": datetime.combine(day, tech.shift_end),
+            "lunch_start": lunch_start,
+            "lunch_end": lunch_start + timedelta(minutes=tech.lunch_duration_min) if lunch_start else None,
             "max_work_min": tech.max_work_min,
         },
-        "last_lat": tech.last_lat, "last_lon": tech.last_lon, "last_seen_at": tech.last_seen_at,
+        "last_lat": tech.last_lat,
+        "last_lon": tech.last_lon,
+        "last_seen_at": tech.last_seen_at,
     }
 
 
 # ---------------------------------------------------------------- whose order
 
+
 def order_for_change(session: Session, actor: Actor, order_id: int) -> WorkOrder:
     """The technician's order, ready to change: 404 if not theirs, 409 if cancelled."""
     order = wo_service.get_order_for(session, actor, order_id)
     if order.state == "cancelled":
-        raise refuse(Conflict, N_("The dispatcher cancelled this order."),
-                     slug="order-cancelled", reason=order.state_reason,
-                     current=current_of(order))
+        raise refuse(
+            Conflict,
+            N_("The dispatcher cancelled this order."),
+            slug="order-cancelled",
+            reason=order.state_reason,
+            current=current_of(order),
+        )
     return order
 
 
@@ -206,16 +272,18 @@ def current_of(order: WorkOrder | None) -> dict[str, Any] | None:
     """What the phone should now believe about an order."""
     if order is None:
         return None
-    return {"state": order.state, "technician_id": order.technician_id,
-            "version": order.version}
+    return {"state": order.state, "technician_id": order.technician_id, "version": order.version}
 
 
 def _was_assigned_to(session: Session, order_id: int, technician_id: int | None) -> bool:
-    stmt = select(AuditEvent.after).where(AuditEvent.entity_type == "work_order",
-                                          AuditEvent.entity_id == order_id,
-                                          AuditEvent.action == "state:assigned")
+    stmt = select(AuditEvent.after).where(
+        AuditEvent.entity_type == "work_order",
+        AuditEvent.entity_id == order_id,
+        AuditEvent.action == "state:assigned",
+    )
     return technician_id is not None and any(
-        (after or {}).get("technician_id") == technician_id for after in session.scalars(stmt))
+        (after or {}).get("technician_id") == technician_id for after in session.scalars(stmt)
+    )
 
 
 def order_for_sync(session: Session, actor: Actor, order_id: int) -> WorkOrder:
@@ -227,33 +295,50 @@ def order_for_sync(session: Session, actor: Actor, order_id: int) -> WorkOrder:
         if order is None or not _was_assigned_to(session, order_id, actor.technician_id):
             raise
         if order.state == "cancelled":
-            raise refuse(Conflict, N_("The dispatcher cancelled this order."),
-                         slug="order-cancelled", reason=order.state_reason,
-                         current=current_of(order)) from None
-        raise refuse(Conflict, N_("The dispatcher gave this order to someone else."),
-                     slug="order-reassigned", current=current_of(order)) from None
+            raise refuse(
+                Conflict,
+                N_("The dispatcher cancelled this order."),
+                slug="order-cancelled",
+                reason=order.state_reason,
+                current=current_of(order),
+            ) from None
+        raise refuse(
+            Conflict,
+            N_("The dispatcher gave this order to someone else."),
+            slug="order-reassigned",
+            current=current_of(order),
+        ) from None
 
 
 # ---------------------------------------------------------------- status changes
 
+
 def _check_version(order: WorkOrder, version: int | None) -> None:
     if version is not None and version != order.version:
-        raise refuse(Conflict, N_("The order changed since you loaded it."),
-                     slug="stale-version", current_version=order.version,
-                     current_state=order.state)
+        raise refuse(
+            Conflict,
+            N_("The order changed since you loaded it."),
+            slug="stale-version",
+            current_version=order.version,
+            current_state=order.state,
+        )
 
 
 def _evidence(action: str, data: dict) -> dict[str, Any]:
     """Who-when-where for the audit trail: the phone's clock and GPS fix with the action."""
     client_time = data.get("client_time")
-    return {"via": "mobile", "action": action,
-            "client_time": client_time.isoformat() if client_time else None,
-            "fix": [data["lat"], data["lon"]] if data.get("lat") is not None else None,
-            "accuracy_m": data.get("accuracy_m")}
+    return {
+        "via": "mobile",
+        "action": action,
+        "client_time": client_time.isoformat() if client_time else None,
+        "fix": [data["lat"], data["lon"]] if data.get("lat") is not None else None,
+        "accuracy_m": data.get("accuracy_m"),
+    }
 
 
-def change_status(session: Session, actor: Actor, order: WorkOrder, data: dict,
-                  lang: str = "zh") -> dict[str, Any]:
+def change_status(
+    session: Session, actor: Actor, order: WorkOrder, data: dict, lang: str = "zh"
+) -> dict[str, Any]:
     """Apply one status from the phone (see mobile_api.status.STATUS_CHANGES)."""
     status = data["status"]
     change = STATUS_CHANGES[status]
@@ -262,20 +347,29 @@ def change_status(session: Session, actor: Actor, order: WorkOrder, data: dict,
     visit.sla_paused = wo_service.sla_status(order)["paused"]
     allowed = allowed_statuses(order.state, visit)
     if status not in allowed:
-        raise refuse(Conflict, N_("'%(status)s' cannot be sent while the order is "
-                                  "'%(state)s'."), slug="status-not-allowed",
-                     params={"status": status, "state": order.state},
-                     current_state=order.state, allowed_statuses=allowed)
+        raise refuse(
+            Conflict,
+            N_("'%(status)s' cannot be sent while the order is '%(state)s'."),
+            slug="status-not-allowed",
+            params={"status": status, "state": order.state},
+            current_state=order.state,
+            allowed_statuses=allowed,
+        )
     if change.needs_fix and data.get("lat") is None:
-        raise refuse(Invalid, N_("Arrival needs the phone's GPS fix (lat, lon)."),
-                     errors={"lat": ["Required for this status."],
-                             "lon": ["Required for this status."]})
+        raise refuse(
+            Invalid,
+            N_("Arrival needs the phone's GPS fix (lat, lon)."),
+            errors={"lat": ["Required for this status."], "lon": ["Required for this status."]},
+        )
     reason = data.get("reason")
     if change.needs_reason and not reason:
         raise refuse(Invalid, N_("Say why."), errors={"reason": ["Required for this status."]})
     if status == "paused" and reason not in schemas.PAUSE_REASONS:
-        raise refuse(Invalid, N_("Unknown pause reason."), errors={
-            "reason": [f"Must be one of: {', '.join(schemas.PAUSE_REASONS)}."]})
+        raise refuse(
+            Invalid,
+            N_("Unknown pause reason."),
+            errors={"reason": [f"Must be one of: {', '.join(schemas.PAUSE_REASONS)}."]},
+        )
 
     evidence = _evidence(status, data)
     answer: dict[str, Any] = {"far_from_site": None, "distance_from_site_m": None}
@@ -286,22 +380,37 @@ def change_status(session: Session, actor: Actor, order: WorkOrder, data: dict,
             fix = wo_service.arrival_fix(order, data["lat"], data["lon"])
             answer["far_from_site"] = fix.get("far_from_site")
             answer["distance_from_site_m"] = fix.get("distance_from_site_m")
-        wo_service.transition(session, actor, order, change.target, reason=reason,
-                              lat=data.get("lat"), lon=data.get("lon"), evidence=evidence)
+        wo_service.transition(
+            session,
+            actor,
+            order,
+            change.target,
+            reason=reason,
+            lat=data.get("lat"),
+            lon=data.get("lon"),
+            evidence=evidence,
+        )
     elif change.effect == "work_started":
         audit.record(session, actor, FIELD_STARTED, "work_order", order.id, after=evidence)
     elif change.effect == "pause":
         sla_pause = reason in schemas.SLA_PAUSE_REASONS
         if sla_pause:
             wo_service.pause_sla(session, actor, order, reason, data.get("note"))
-        audit.record(session, actor, FIELD_PAUSED, "work_order", order.id,
-                     after=evidence | {"reason": reason, "sla_paused": sla_pause},
-                     reason=data.get("note"))
+        audit.record(
+            session,
+            actor,
+            FIELD_PAUSED,
+            "work_order",
+            order.id,
+            after=evidence | {"reason": reason, "sla_paused": sla_pause},
+            reason=data.get("note"),
+        )
     elif change.effect == "resume":
         _resume(session, actor, order, visit, evidence)
     if data.get("lat") is not None:
-        _note_position(session, actor, data["lat"], data["lon"], data.get("accuracy_m"),
-                       data.get("client_time") or now())
+        _note_position(
+            session, actor, data["lat"], data["lon"], data.get("accuracy_m"), data.get("client_time") or now()
+        )
     session.flush()
     at = now()
     visit = visit.after(status, reason, at)
@@ -309,24 +418,44 @@ def change_status(session: Session, actor: Actor, order: WorkOrder, data: dict,
     visit.sla_paused = sla["paused"]
     # Compact on purpose (one bar of signal): the phone has the stop's checklist and
     # findings from the route; GET /orders/{id} gives the whole stop again.
-    return answer | {"status": status, "order_id": order.id, "state": order.state,
-                     "state_label": lifecycle.label(order.state, lang), "at": at,
-                     "sla_paused": sla["paused"], "sla": sla, **_visit_view(order, visit)}
+    return answer | {
+        "status": status,
+        "order_id": order.id,
+        "state": order.state,
+        "state_label": lifecycle.label(order.state, lang),
+        "at": at,
+        "sla_paused": sla["paused"],
+        "sla": sla,
+        **_visit_view(order, visit),
+    }
 
 
-def _resume(session: Session, actor: Actor, order: WorkOrder, visit: VisitProgress,
-            evidence: dict) -> None:
+def _resume(session: Session, actor: Actor, order: WorkOrder, visit: VisitProgress, evidence: dict) -> None:
     if visit.sla_paused:
         wo_service.resume_sla(session, actor, order)
-    audit.record(session, actor, FIELD_RESUMED, "work_order", order.id,
-                 after=evidence | {"resumed_sla": visit.sla_paused})
+    audit.record(
+        session,
+        actor,
+        FIELD_RESUMED,
+        "work_order",
+        order.id,
+        after=evidence | {"resumed_sla": visit.sla_paused},
+    )
 
 
-def _note_position(session: Session, actor: Actor, lat: float, lon: float,
-                   accuracy_m: float | None, recorded_at: datetime) -> None:
-    session.add(LocationPing(technician_id=actor.technician_id, lat=lat, lon=lon,
-                             accuracy_m=accuracy_m, recorded_at=recorded_at,
-                             received_at=now()))
+def _note_position(
+    session: Session, actor: Actor, lat: float, lon: float, accuracy_m: float | None, recorded_at: datetime
+) -> None:
+    session.add(
+        LocationPing(
+            technician_id=actor.technician_id,
+            lat=lat,
+            lon=lon,
+            accuracy_m=accuracy_m,
+            recorded_at=recorded_at,
+            received_at=now(),
+        )
+    )
     tech = session.get(Technician, actor.technician_id)
     if tech.last_seen_at is None or recorded_at >= tech.last_seen_at:
         tech.last_lat, tech.last_lon, tech.last_seen_at = lat, lon, recorded_at
@@ -334,20 +463,32 @@ def _note_position(session: Session, actor: Actor, lat: float, lon: float,
 
 # ---------------------------------------------------------------- checklist
 
+
 def checklist_state(session: Session, order: WorkOrder, lang: str = "zh") -> dict[str, Any]:
     """The checklist with the answers so far and exactly what still stops close-out."""
     counts = wo_service.photo_counts(session, order.id)
     answers = {k: v for k, v in (order.checklist or {}).items() if not k.startswith("_")}
-    findings = [f.to_dict() for f in standards.validate_closeout(
-        order.kind, order.product, answers, photos=counts, override=order.override)]
-    items = [entry | {"answer": answers.get(entry["id"]), "photos": counts.get(entry["id"], 0)}
-             for entry in _checklist_template(order.kind, order.product, lang)]
+    findings = [
+        f.to_dict()
+        for f in standards.validate_closeout(
+            order.kind, order.product, answers, photos=counts, override=order.override
+        )
+    ]
+    items = [
+        entry | {"answer": answers.get(entry["id"]), "photos": counts.get(entry["id"], 0)}
+        for entry in _checklist_template(order.kind, order.product, lang)
+    ]
     missing = [f for f in findings if f["severity"] == "block"]
     return {
-        "order_id": order.id, "state": order.state, "items": items, "answers": answers,
+        "order_id": order.id,
+        "state": order.state,
+        "items": items,
+        "answers": answers,
         "missing": _findings(missing, lang),
         "warnings": _findings([f for f in findings if f["severity"] != "block"], lang),
-        "complete": not missing, "override": order.override, "version": order.version,
+        "complete": not missing,
+        "override": order.override,
+        "version": order.version,
     }
 
 
@@ -374,23 +515,25 @@ def _answer_error(item: standards.ChecklistItem, value: object) -> str | None:
     return None
 
 
-def submit_checklist(session: Session, actor: Actor, order: WorkOrder, data: dict,
-                     lang: str = "zh") -> dict[str, Any]:
+def submit_checklist(
+    session: Session, actor: Actor, order: WorkOrder, data: dict, lang: str = "zh"
+) -> dict[str, Any]:
     """Store answers (null clears one) and say what is still missing or failing."""
     if order.state not in CHECKLIST_STATES:
-        raise refuse(Conflict, N_("The checklist is filled in on site."),
-                     slug="not-on-site", current_state=order.state)
+        raise refuse(
+            Conflict, N_("The checklist is filled in on site."), slug="not-on-site", current_state=order.state
+        )
     items = {item.id: item for item in standards.checklist_for(order.kind, order.product)}
     errors: dict[str, list[str]] = {}
     for item_id, value in data["answers"].items():
         item = items.get(item_id)
-        problem = ("Not an item of this order's checklist." if item is None
-                   else _answer_error(item, value))
+        problem = "Not an item of this order's checklist." if item is None else _answer_error(item, value)
         if problem:
             errors[item_id] = [problem]
     if errors:
-        raise refuse(Invalid, N_("Some answers do not fit this order's checklist."),
-                     errors={"answers": errors})
+        raise refuse(
+            Invalid, N_("Some answers do not fit this order's checklist."), errors={"answers": errors}
+        )
     answers = dict(order.checklist or {})
     for item_id, value in data["answers"].items():
         if value is None:
@@ -399,93 +542,46 @@ def submit_checklist(session: Session, actor: Actor, order: WorkOrder, data: dic
             answers[item_id] = value
     order.checklist = answers
     session.flush()
-    audit.record(session, actor, "checklist_answered", "work_order", order.id,
-                 after={"answers": data["answers"], **_evidence("checklist", data)})
+    audit.record(
+        session,
+        actor,
+        "checklist_answered",
+        "work_order",
+        order.id,
+        after={"answers": data["answers"], **_evidence("checklist", data)},
+    )
     return checklist_state(session, order, lang)
-
-
-# ---------------------------------------------------------------- photos
-
-def photo_view(photo: Photo, url_prefix: str = "/mobile/v1") -> dict[str, Any]:
-    return {"id": photo.public_id, "order_id": photo.order_id, "item_id": photo.item_id,
-            "sha256": photo.sha256, "mime": photo.mime, "width": photo.width,
-            "height": photo.height, "size_bytes": photo.size_bytes,
-            "taken_at": photo.taken_at, "gps_lat": photo.gps_lat, "gps_lon": photo.gps_lon,
-            "created_at": photo.created_at, "url": f"{url_prefix}/photos/{photo.public_id}"}
-
-
-def add_photo(session: Session, actor: Actor, order: WorkOrder, item_id: str, raw: bytes,
-              declared_type: str | None, photo_dir: str) -> tuple[Photo, bool]:
-    """Verify, clean and store an evidence photo for a checklist item.
-
-    Returns the photo and whether it is new: the same picture for the same item
-    is stored once.
-    """
-    if order.state not in PHOTO_STATES:
-        raise refuse(Conflict, N_("Photos are taken on site."), slug="not-on-site",
-                     current_state=order.state)
-    item_ids = {item.id for item in standards.checklist_for(order.kind, order.product)}
-    if item_id not in item_ids:
-        raise refuse(Invalid, N_("Not an item of this order's checklist."),
-                     errors={"item_id": [f"Must be one of: {', '.join(sorted(item_ids))}."]})
-    clean = photos.inspect_and_clean(raw, declared_type)
-    existing = session.scalar(select(Photo).where(
-        Photo.order_id == order.id, Photo.item_id == item_id, Photo.sha256 == clean.sha256))
-    if existing is not None:
-        return existing, False
-    relative = photos.store(photo_dir, clean)
-    photo = Photo(public_id=secrets.token_hex(16), order_id=order.id, item_id=item_id,
-                  sha256=clean.sha256, upload_sha256=clean.upload_sha256,
-                  stored_path=relative, mime=clean.mime, width=clean.width,
-                  height=clean.height, size_bytes=len(clean.data), taken_at=clean.taken_at,
-                  gps_lat=clean.gps_lat, gps_lon=clean.gps_lon, uploaded_by=actor.user_id,
-                  created_at=now())
-    session.add(photo)
-    session.flush()
-    audit.record(session, actor, "photo_added", "work_order", order.id, after={
-        "photo_id": photo.public_id, "item_id": item_id, "sha256": clean.sha256,
-        "taken_at": clean.taken_at.isoformat() if clean.taken_at else None,
-        "gps": [clean.gps_lat, clean.gps_lon] if clean.gps_lat is not None else None})
-    return photo, True
-
-
-def list_photos(session: Session, order: WorkOrder) -> list[Photo]:
-    """An order's photos, oldest first."""
-    return list(session.scalars(select(Photo).where(Photo.order_id == order.id)
-                                .order_by(Photo.created_at, Photo.id)))
-
-
-def photo_for(session: Session, actor: Actor, public_id: str) -> Photo:
-    """A photo of an order the actor may see; 404 otherwise. Staff reads are audited."""
-    photo = session.scalar(select(Photo).where(Photo.public_id == public_id))
-    if photo is None:
-        raise NotFound(f"Photo {public_id} not found.")
-    try:
-        wo_service.get_order_for(session, actor, photo.order_id)
-    except NotFound:
-        raise NotFound(f"Photo {public_id} not found.") from None
-    if actor.is_staff:
-        audit.record(session, actor, "read_photo", "work_order", photo.order_id,
-                     after={"photo_id": photo.public_id})
-    return photo
 
 
 # ---------------------------------------------------------------- location pings
 
+
 def record_pings(session: Session, actor: Actor, data: dict) -> dict[str, Any]:
     """Store a batch of GPS pings (a resent ping is skipped) and move the map marker."""
     pings = sorted(data["pings"], key=lambda p: p["recorded_at"])
-    known = set(session.scalars(select(LocationPing.recorded_at).where(
-        LocationPing.technician_id == actor.technician_id,
-        LocationPing.recorded_at.between(pings[0]["recorded_at"], pings[-1]["recorded_at"]))))
+    known = set(
+        session.scalars(
+            select(LocationPing.recorded_at).where(
+                LocationPing.technician_id == actor.technician_id,
+                LocationPing.recorded_at.between(pings[0]["recorded_at"], pings[-1]["recorded_at"]),
+            )
+        )
+    )
     received, accepted = now(), 0
     for ping in pings:
         if ping["recorded_at"] in known:
             continue
         known.add(ping["recorded_at"])
-        session.add(LocationPing(technician_id=actor.technician_id, lat=ping["lat"],
-                                 lon=ping["lon"], accuracy_m=ping.get("accuracy_m"),
-                                 recorded_at=ping["recorded_at"], received_at=received))
+        session.add(
+            LocationPing(
+                technician_id=actor.technician_id,
+                lat=ping["lat"],
+                lon=ping["lon"],
+                accuracy_m=ping.get("accuracy_m"),
+                recorded_at=ping["recorded_at"],
+                received_at=received,
+            )
+        )
         accepted += 1
     tech = session.get(Technician, actor.technician_id)
     newest = pings[-1]
@@ -493,68 +589,115 @@ def record_pings(session: Session, actor: Actor, data: dict) -> dict[str, Any]:
         tech.last_lat, tech.last_lon = newest["lat"], newest["lon"]
         tech.last_seen_at = newest["recorded_at"]
     session.flush()
-    return {"accepted": accepted, "duplicates": len(pings) - accepted,
-            "last_lat": tech.last_lat, "last_lon": tech.last_lon,
-            "last_seen_at": tech.last_seen_at}
+    return {
+        "accepted": accepted,
+        "duplicates": len(pings) - accepted,
+        "last_lat": tech.last_lat,
+        "last_lon": tech.last_lon,
+        "last_seen_at": tech.last_seen_at,
+    }
 
 
 # ---------------------------------------------------------------- follow-up
 
-def record_followup(session: Session, actor: Actor, order: WorkOrder, data: dict,
-                    lang: str = "zh") -> dict[str, Any]:
+
+def record_followup(
+    session: Session, actor: Actor, order: WorkOrder, data: dict, lang: str = "zh"
+) -> dict[str, Any]:
     """Record the follow-up result of a completed order; unsatisfied opens a repeat repair."""
-    followup = {k: data[k] for k in ("method", "satisfied", "service_working", "note")
-                if k in data}
-    wo_service.transition(session, actor, order, "followed_up", followup=followup,
-                          evidence=_evidence("followup", data))
-    repeat_id = session.scalar(select(WorkOrder.id).where(
-        WorkOrder.parent_id == order.id, WorkOrder.kind == "repair")
-        .order_by(WorkOrder.id.desc()).limit(1))
-    return {"order_id": order.id, "state": order.state,
-            "followup_method": order.followup_method,
-            "followup_satisfied": order.followup_satisfied, "repeat_order_id": repeat_id}
+    followup = {k: data[k] for k in ("method", "satisfied", "service_working", "note") if k in data}
+    wo_service.transition(
+        session, actor, order, "followed_up", followup=followup, evidence=_evidence("followup", data)
+    )
+    repeat_id = session.scalar(
+        select(WorkOrder.id)
+        .where(WorkOrder.parent_id == order.id, WorkOrder.kind == "repair")
+        .order_by(WorkOrder.id.desc())
+        .limit(1)
+    )
+    return {
+        "order_id": order.id,
+        "state": order.state,
+        "followup_method": order.followup_method,
+        "followup_satisfied": order.followup_satisfied,
+        "repeat_order_id": repeat_id,
+    }
 
 
-def request_followup(session: Session, actor: Actor, order: WorkOrder, data: dict,
-                     lang: str = "zh") -> dict[str, Any]:
+def request_followup(
+    session: Session, actor: Actor, order: WorkOrder, data: dict, lang: str = "zh"
+) -> dict[str, Any]:
     """Ask for a follow-up (回访) of this order.
 
     A visit opens a follow-up order linked to this one, owned by this order's
     owner, for the dispatcher to plan; a phone follow-up is noted for the hotline.
     """
     if order.state not in FOLLOWUP_REQUEST_STATES:
-        raise refuse(Conflict, N_("A follow-up can be requested once you are on site."),
-                     slug="followup-too-early", current_state=order.state)
-    open_visit = session.scalar(select(WorkOrder).where(
-        WorkOrder.parent_id == order.id, WorkOrder.kind == "follow_up",
-        WorkOrder.state.in_(lifecycle.OPEN_STATES)))
+        raise refuse(
+            Conflict,
+            N_("A follow-up can be requested once you are on site."),
+            slug="followup-too-early",
+            current_state=order.state,
+        )
+    open_visit = session.scalar(
+        select(WorkOrder).where(
+            WorkOrder.parent_id == order.id,
+            WorkOrder.kind == "follow_up",
+            WorkOrder.state.in_(lifecycle.OPEN_STATES),
+        )
+    )
     if open_visit is not None:
-        raise refuse(Conflict, N_("A follow-up was already requested for this order."),
-                     slug="followup-already-requested", followup_order_id=open_visit.id)
+        raise refuse(
+            Conflict,
+            N_("A follow-up was already requested for this order."),
+            slug="followup-already-requested",
+            followup_order_id=open_visit.id,
+        )
     evidence = _evidence("followup_request", data)
     answer = {"parent_id": order.id, "method": data["method"]}
     if data["method"] == "phone":
-        audit.record(session, actor, "followup_requested", "work_order", order.id,
-                     after=evidence | {"method": "phone"}, reason=data["reason"])
-        return answer | {"order_id": None, "code": None, "kind": "follow_up",
-                         "state": "requested"}
-    visit = wo_service.create_order(session, actor, {
-        "kind": "follow_up", "product": order.product, "priority": "P3", "source": "field",
-        "customer_id": order.customer_id, "site_id": order.site_id,
-        "line_id": order.line_id, "parent_id": order.id,
-        "description": f"回访 / follow-up visit for {order.code}: {data['reason']}"})
+        audit.record(
+            session,
+            actor,
+            "followup_requested",
+            "work_order",
+            order.id,
+            after=evidence | {"method": "phone"},
+            reason=data["reason"],
+        )
+        return answer | {"order_id": None, "code": None, "kind": "follow_up", "state": "requested"}
+    visit = wo_service.create_order(
+        session,
+        actor,
+        {
+            "kind": "follow_up",
+            "product": order.product,
+            "priority": "P3",
+            "source": "field",
+            "customer_id": order.customer_id,
+            "site_id": order.site_id,
+            "line_id": order.line_id,
+            "parent_id": order.id,
+            "description": f"回访 / follow-up visit for {order.code}: {data['reason']}",
+        },
+    )
     owner = session.get(User, order.owner_id) if order.owner_id else None
-    if owner is not None and owner.active and owner.role in wo_service.SUPERVISOR_ROLES | {
-            "agent"}:
+    if owner is not None and owner.active and owner.role in wo_service.SUPERVISOR_ROLES | {"agent"}:
         wo_service.handover(session, actor, visit, owner.id, "follow-up requested on site")
-    audit.record(session, actor, "followup_requested", "work_order", order.id,
-                 after=evidence | {"method": "visit", "followup_order_id": visit.id},
-                 reason=data["reason"])
-    return answer | {"order_id": visit.id, "code": visit.code, "kind": visit.kind,
-                     "state": visit.state}
+    audit.record(
+        session,
+        actor,
+        "followup_requested",
+        "work_order",
+        order.id,
+        after=evidence | {"method": "visit", "followup_order_id": visit.id},
+        reason=data["reason"],
+    )
+    return answer | {"order_id": visit.id, "code": visit.code, "kind": visit.kind, "state": visit.state}
 
 
 # ---------------------------------------------------------------- offline sync
+
 
 @dataclass(frozen=True)
 class Operation:
@@ -570,27 +713,57 @@ class Operation:
 
 
 OPERATIONS: dict[str, Operation] = {
-    "status": Operation("POST", "/mobile/v1/orders/{order_id}/status",
-                        schemas.StatusChangeSchema, schemas.StatusAnswerSchema, 200,
-                        change_status),
-    "checklist": Operation("POST", "/mobile/v1/orders/{order_id}/checklist",
-                           schemas.ChecklistSubmitSchema, schemas.ChecklistStateSchema, 200,
-                           submit_checklist),
-    "followup": Operation("POST", "/mobile/v1/orders/{order_id}/followup",
-                          schemas.FollowUpResultSchema, schemas.FollowUpAnswerSchema, 200,
-                          record_followup),
-    "followup_request": Operation("POST", "/mobile/v1/orders/{order_id}/followup-request",
-                                  schemas.FollowUpRequestSchema,
-                                  schemas.FollowUpRequestAnswerSchema, 201, request_followup),
-    "location": Operation("POST", "/mobile/v1/location", schemas.PingBatchSchema,
-                          schemas.LocationAnswerSchema, 200,
-                          lambda session, actor, _order, data, _lang: record_pings(
-                              session, actor, data), needs_order=False),
+    "status": Operation(
+        "POST",
+        "/mobile/v1/orders/{order_id}/status",
+        schemas.StatusChangeSchema,
+        schemas.StatusAnswerSchema,
+        200,
+        change_status,
+    ),
+    "checklist": Operation(
+        "POST",
+        "/mobile/v1/orders/{order_id}/checklist",
+        schemas.ChecklistSubmitSchema,
+        schemas.ChecklistStateSchema,
+        200,
+        submit_checklist,
+    ),
+    "followup": Operation(
+        "POST",
+        "/mobile/v1/orders/{order_id}/followup",
+        schemas.FollowUpResultSchema,
+        schemas.FollowUpAnswerSchema,
+        200,
+        record_followup,
+    ),
+    "followup_request": Operation(
+        "POST",
+        "/mobile/v1/orders/{order_id}/followup-request",
+        schemas.FollowUpRequestSchema,
+        schemas.FollowUpRequestAnswerSchema,
+        201,
+        request_followup,
+    ),
+    "location": Operation(
+        "POST",
+        "/mobile/v1/location",
+        schemas.PingBatchSchema,
+        schemas.LocationAnswerSchema,
+        200,
+        lambda session, actor, _order, data, _lang: record_pings(session, actor, data),
+        needs_order=False,
+    ),
 }
 
 
-def sync(session: Session, actor: Actor, actions: list[dict], lang: str,
-         render_problem: Callable[[DomainError, str], dict]) -> list[dict[str, Any]]:
+def sync(
+    session: Session,
+    actor: Actor,
+    actions: list[dict],
+    lang: str,
+    render_problem: Callable[[DomainError, str], dict],
+) -> list[dict[str, Any]]:
     """Apply queued actions in order, each in its own transaction; answer each one.
 
     An action's id is its idempotency key, shared with the Idempotency-Key of the
@@ -605,16 +778,26 @@ def sync(session: Session, actor: Actor, actions: list[dict], lang: str,
     return results
 
 
-def _sync_one(session: Session, actor: Actor, action: dict, lang: str,
-              render_problem: Callable[[DomainError, str], dict]) -> dict[str, Any]:
+def _sync_one(
+    session: Session,
+    actor: Actor,
+    action: dict,
+    lang: str,
+    render_problem: Callable[[DomainError, str], dict],
+) -> dict[str, Any]:
     op = OPERATIONS[action["type"]]
     order_id = action.get("order_id") if op.needs_order else None
     path = op.path.format(order_id=order_id)
     payload = dict(action["payload"])
     if action.get("client_time") and "client_time" not in payload:
         payload["client_time"] = action["client_time"]
-    result: dict[str, Any] = {"id": action["id"], "type": action["type"],
-                              "order_id": order_id, "response": None, "problem": None}
+    result: dict[str, Any] = {
+        "id": action["id"],
+        "type": action["type"],
+        "order_id": order_id,
+        "response": None,
+        "problem": None,
+    }
     record = None
     try:
         # Checked here, not for the whole batch: one bad note fails alone.
@@ -627,44 +810,67 @@ def _sync_one(session: Session, actor: Actor, action: dict, lang: str,
             idempotency.check_same_request(record, op.method, path, digest)
             body = record.response_body
             failed = record.response_status >= 400
-            result |= {"status": "duplicate", "http_status": record.response_status,
-                       "response": None if failed else body, "problem": body if failed else None}
+            result |= {
+                "status": "duplicate",
+                "http_status": record.response_status,
+                "response": None if failed else body,
+                "problem": body if failed else None,
+            }
         else:
             result |= _apply(session, actor, op, order_id, path, payload, digest, action, lang)
     except DomainError as exc:
         session.rollback()
         problem = render_problem(exc, path)
-        if record is None and exc.status in idempotency.REMEMBERED_REFUSALS \
-                and exc.slug not in ("idempotency-key-reused", "unstorable-text"):
-            idempotency.remember(session, actor.user_id, action["id"], op.method, path, digest,
-                                 exc.status, problem)
+        if (
+            record is None
+            and exc.status in idempotency.REMEMBERED_REFUSALS
+            and exc.slug not in ("idempotency-key-reused", "unstorable-text")
+        ):
+            idempotency.remember(
+                session, actor.user_id, action["id"], op.method, path, digest, exc.status, problem
+            )
             _commit_or_forget(session)
         result |= {"status": "refused", "http_status": exc.status, "problem": problem}
     result["current"] = _current_for(session, actor, order_id)
     return result
 
 
-def _apply(session: Session, actor: Actor, op: Operation, order_id: int | None, path: str,
-           payload: dict, digest: str, action: dict, lang: str) -> dict[str, Any]:
+def _apply(
+    session: Session,
+    actor: Actor,
+    op: Operation,
+    order_id: int | None,
+    path: str,
+    payload: dict,
+    digest: str,
+    action: dict,
+    lang: str,
+) -> dict[str, Any]:
     if op.needs_order and order_id is None:
-        raise refuse(Invalid, N_("This action needs an order_id."),
-                     errors={"order_id": ["Required for this action type."]})
+        raise refuse(
+            Invalid,
+            N_("This action needs an order_id."),
+            errors={"order_id": ["Required for this action type."]},
+        )
     try:
         data = op.schema().load(payload)
     except ValidationError as exc:
-        raise refuse(Invalid, N_("Some fields are missing or invalid."),
-                     errors=exc.messages) from None
+        raise refuse(Invalid, N_("Some fields are missing or invalid."), errors=exc.messages) from None
     order = order_for_sync(session, actor, order_id) if op.needs_order else None
     try:
         answer = op.run(session, actor, order, data, lang)
         body = op.answer_schema().dump(answer)
-        idempotency.remember(session, actor.user_id, action["id"], op.method, path, digest,
-                             op.status_code, body)
+        idempotency.remember(
+            session, actor.user_id, action["id"], op.method, path, digest, op.status_code, body
+        )
         session.commit()
     except (StaleDataError, IntegrityError):
         session.rollback()
-        raise refuse(Conflict, N_("The order changed while this action was applied; "
-                                  "send it again."), slug="stale-version") from None
+        raise refuse(
+            Conflict,
+            N_("The order changed while this action was applied; send it again."),
+            slug="stale-version",
+        ) from None
     return {"status": "applied", "http_status": op.status_code, "response": body}
 
 
@@ -681,7 +887,6 @@ def _current_for(session: Session, actor: Actor, order_id: int | None) -> dict |
     order = session.get(WorkOrder, order_id)
     if order is None:
         return None
-    if order.technician_id == actor.technician_id or _was_assigned_to(
-            session, order_id, actor.technician_id):
+    if order.technician_id == actor.technician_id or _was_assigned_to(session, order_id, actor.technician_id):
         return current_of(order)
     return None

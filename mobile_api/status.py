@@ -43,8 +43,7 @@ STATUS_CHANGES: dict[str, StatusChange] = {
 
 # Audit actions that make up a visit's progress (besides the lifecycle's own state:*).
 FIELD_STARTED, FIELD_PAUSED, FIELD_RESUMED = "field:started", "field:paused", "field:resumed"
-_PROGRESS_ACTIONS = ("state:en_route", "state:on_site", FIELD_STARTED, FIELD_PAUSED,
-                     FIELD_RESUMED)
+_PROGRESS_ACTIONS = ("state:en_route", "state:on_site", FIELD_STARTED, FIELD_PAUSED, FIELD_RESUMED)
 
 
 @dataclass
@@ -75,11 +74,15 @@ class VisitProgress:
 
 @functools.cache
 def _progress_query() -> Select:
-    return (select(AuditEvent.entity_id, AuditEvent.action, AuditEvent.at, AuditEvent.after)
-            .where(AuditEvent.entity_type == "work_order",
-                   AuditEvent.entity_id.in_(bindparam("order_ids", expanding=True)),
-                   AuditEvent.action.in_(_PROGRESS_ACTIONS))
-            .order_by(AuditEvent.at, AuditEvent.id))
+    return (
+        select(AuditEvent.entity_id, AuditEvent.action, AuditEvent.at, AuditEvent.after)
+        .where(
+            AuditEvent.entity_type == "work_order",
+            AuditEvent.entity_id.in_(bindparam("order_ids", expanding=True)),
+            AuditEvent.action.in_(_PROGRESS_ACTIONS),
+        )
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
 
 
 def visit_progress(session: Session, order_ids: list[int]) -> dict[int, VisitProgress]:
@@ -87,8 +90,7 @@ def visit_progress(session: Session, order_ids: list[int]) -> dict[int, VisitPro
     progress = {order_id: VisitProgress() for order_id in order_ids}
     if not order_ids:
         return progress
-    for order_id, action, at, after in session.execute(_progress_query(),
-                                                       {"order_ids": order_ids}):
+    for order_id, action, at, after in session.execute(_progress_query(), {"order_ids": order_ids}):
         visit = progress[order_id]
         if action == "state:en_route":
             progress[order_id] = VisitProgress()

@@ -1,7 +1,7 @@
 """Mobile API endpoints (/mobile/v1), and photo reading for staff (/api/v1).
 
 Thin: parse, call mobile_api.service, answer. Mutating endpoints take an
-Idempotency-Key (see mobile_api.idempotency) and are committed by `idempotent`,
+Idempotency-Key (see mobile_api.idempotency) and are remembered by `idempotent`,
 together with the answer a retry will get.
 """
 
@@ -13,23 +13,21 @@ from collections.abc import Callable
 from http import HTTPStatus
 
 from flask import Response, current_app, g, make_response, request, send_file
-from flask_babel import gettext
 from marshmallow import ValidationError, validate
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from core.accounts import login_with_password, logout_current, refresh_tokens
 from core.api import BEARER, Blueprint, current_lang
 from core.auth import require_roles
 from core.clock import now
-from core.db import get_session
-from core.errors import DomainError, Forbidden, Invalid, NotFound, domain_problem
+from core.db import get_session, keep_on_refusal
+from core.errors import N_, DomainError, Forbidden, Invalid, NotFound, domain_problem, refuse
 from core.inputs import checks_text_per_item
 from core.schemas import LoginSchema, RefreshSchema, TokenSchema
 from core.throttle import login_door
-from core.views import login_with_password, logout_current, refresh_tokens
-from mobile_api import idempotency, photos, service
+from mobile_api import idempotency, service
 from mobile_api.idempotency import HEADER_DOC
-from mobile_api.refusals import N_, refuse, translated_detail
 from mobile_api.schemas import (
     ChecklistStateSchema,
     ChecklistSubmitSchema,
@@ -49,28 +47,50 @@ from mobile_api.schemas import (
     SyncRequestSchema,
     dump_stops,
 )
+from workorders import evidence, photos
 from workorders import service as wo_service
 from workorders.lifecycle import STAFF
 
-blp = Blueprint("mobile", __name__, url_prefix="/mobile/v1",
-                description="Technician phone app API")
-staff_blp = Blueprint("photos", __name__, url_prefix="/api/v1",
-                      description="Evidence photos of work orders")
+blp = Blueprint("mobile", __name__, url_prefix="/mobile/v1", description="Technician phone app API")
+staff_blp = Blueprint("photos", __name__, url_prefix="/api/v1", description="Evidence photos of work orders")
 
 # Ids beyond the database's integer range are no route at all (404), not a database error.
 ORDER_ID = "<int(min=1, max=2147483647):order_id>"
 PHOTO_ID = "<string(length=32):photo_id>"
 PHOTO_READ_ROLES = tuple(sorted(STAFF)) + ("customer",)
-PHOTO_RESPONSES = {"200": {"description": "The photo (metadata stripped).", "content": {
-    mime: {"schema": {"type": "string", "format": "binary"}}
-    for mime in photos.ACCEPTED_TYPES}}}
-UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["item_id", "file"], "additionalProperties": False,
-    "properties": {
-        "item_id": {"type": "string", "minLength": 1, "maxLength": 60,
-                    "description": "The checklist item the photo proves."},
-        "file": {"type": "string", "format": "binary",
-                 "description": "JPEG, PNG or WebP, at most 10 MB and 40 megapixels."}}}}}}
+PHOTO_RESPONSES = {
+    "200": {
+        "description": "The photo (metadata stripped).",
+        "content": {
+            mime: {"schema": {"type": "string", "format": "binary"}} for mime in evidence.ACCEPTED_TYPES
+        },
+    }
+}
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["item_id", "file"],
+                "additionalProperties": False,
+                "properties": {
+                    "item_id": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 60,
+                        "description": "The checklist item the photo proves.",
+                    },
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "JPEG, PNG or WebP, at most 10 MB and 40 megapixels.",
+                    },
+                },
+            }
+        }
+    },
+}
 
 
 def refusals(blueprint: Blueprint, *statuses: int) -> Callable:
@@ -90,9 +110,10 @@ CHANGE = (400, 401, 403, 404, 409, 422)
 
 # ---------------------------------------------------------------- errors and retries
 
+
 def problem_for(exc: DomainError) -> Response:
     """A DomainError as problem details, in the caller's language."""
-    return domain_problem(exc, translated_detail(exc, gettext))
+    return domain_problem(exc)
 
 
 def problem_body(exc: DomainError, instance: str) -> dict:
@@ -119,8 +140,7 @@ def field_view(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         if g.actor.technician_id is None:
-            raise refuse(Forbidden, N_("This login has no technician profile."),
-                         slug="no-technician-profile")
+            raise refuse(Forbidden, N_("This login has no technician profile."), slug="no-technician-profile")
         return view(*args, **kwargs)
 
     return wrapper
@@ -129,9 +149,13 @@ def field_view(view: Callable) -> Callable:
 def _request_body() -> object:
     """What the request asked, independent of multipart boundaries and JSON spacing."""
     if request.mimetype == "multipart/form-data":
-        return {"form": sorted(request.form.items(multi=True)),
-                "files": {name: [storage.mimetype, _upload_sha256(storage)]
-                          for name, storage in request.files.items(multi=True)}}
+        return {
+            "form": sorted(request.form.items(multi=True)),
+            "files": {
+                name: [storage.mimetype, _upload_sha256(storage)]
+                for name, storage in request.files.items(multi=True)
+            },
+        }
     body = request.get_json(silent=True)
     if body is None and request.get_data():
         return {"raw_sha256": hashlib.sha256(request.get_data()).hexdigest()}
@@ -162,7 +186,8 @@ def idempotent(view: Callable) -> Callable:
 
     Goes under `field_view` (it needs g.actor) and above the flask-smorest argument
     and response decorators, so a retry is answered before its body is parsed.
-    The wrapped view does not commit: this does.
+    The change and its remembered answer end in the request's one transaction
+    (core.db); a remembered refusal is kept although the request is refused.
     """
 
     @functools.wraps(view)
@@ -170,10 +195,7 @@ def idempotent(view: Callable) -> Callable:
         session = get_session()
         key = request.headers.get(idempotency.HEADER)
         if key is None:
-            response = make_response(view(*args, **kwargs))
-            if response.status_code < 400:
-                session.commit()
-            return response
+            return make_response(view(*args, **kwargs))
         idempotency.validate_key(key)
         user_id, method, path = g.actor.user_id, request.method, request.path
         digest = idempotency.fingerprint(method, path, _request_body())
@@ -189,11 +211,18 @@ def idempotent(view: Callable) -> Callable:
                     raise
                 session.rollback()
                 response = problem_for(exc)
-            if response.status_code < 300 or response.status_code in \
-                    idempotency.REMEMBERED_REFUSALS:
-                idempotency.remember(session, user_id, key, method, path, digest,
-                                     response.status_code, response.get_json(silent=True))
-                session.commit()
+            if response.status_code < 300 or response.status_code in idempotency.REMEMBERED_REFUSALS:
+                idempotency.remember(
+                    session,
+                    user_id,
+                    key,
+                    method,
+                    path,
+                    digest,
+                    response.status_code,
+                    response.get_json(silent=True),
+                )
+                keep_on_refusal()
             return response
         except (IntegrityError, StaleDataError):
             # A concurrent retry with the same key got there first: answer as it did.
@@ -209,6 +238,7 @@ def idempotent(view: Callable) -> Callable:
 
 
 # ---------------------------------------------------------------- login
+
 
 @blp.route("/auth/login", methods=["POST"])
 @login_door
@@ -239,6 +269,7 @@ def logout():
 
 
 # ---------------------------------------------------------------- the day
+
 
 @blp.route("/me")
 @field_view
@@ -291,6 +322,7 @@ def order_status(args, order_id: int):
 
 # ---------------------------------------------------------------- checklist and photos
 
+
 @blp.route(f"/orders/{ORDER_ID}/checklist")
 @field_view
 @blp.response(200, ChecklistStateSchema)
@@ -322,8 +354,7 @@ def checklist_submit(args, order_id: int):
 @field_view
 @idempotent
 @blp.response(201, PhotoSchema)
-@blp.alt_response(200, schema=PhotoSchema,
-                  description="The same picture was already stored for this item.")
+@blp.alt_response(200, schema=PhotoSchema, description="The same picture was already stored for this item.")
 @blp.doc(security=BEARER, parameters=[HEADER_DOC], requestBody=UPLOAD_BODY)
 @refusals(blp, *CHANGE, 413, 415)
 def photo_upload(order_id: int):
@@ -331,16 +362,16 @@ def photo_upload(order_id: int):
     session = get_session()
     order = service.order_for_change(session, g.actor, order_id)
     item_id, upload = _upload_fields()
-    raw = upload.stream.read(photos.MAX_PHOTO_BYTES + 1)
-    photo, created = service.add_photo(session, g.actor, order, item_id, raw,
-                                       upload.mimetype, current_app.config["PHOTO_DIR"])
-    return service.photo_view(photo), 201 if created else 200
+    raw = upload.stream.read(evidence.MAX_PHOTO_BYTES + 1)
+    photo, created = photos.add_photo(
+        session, g.actor, order, item_id, raw, upload.mimetype, current_app.config["PHOTO_DIR"]
+    )
+    return photos.photo_view(photo), 201 if created else 200
 
 
 def _upload_fields():
     if request.mimetype != "multipart/form-data":
-        raise refuse(photos.UnsupportedMediaType,
-                     N_("Upload the photo as multipart/form-data."))
+        raise refuse(evidence.UnsupportedMediaType, N_("Upload the photo as multipart/form-data."))
     errors: dict[str, list[str]] = {}
     for name in (set(request.form) | set(request.files)) - {"item_id", "file"}:
         errors[name] = ["Unknown field."]
@@ -366,7 +397,7 @@ def photo_list(order_id: int):
     """The photos of one of my orders."""
     session = get_session()
     order = wo_service.get_order_for(session, g.actor, order_id)
-    return [service.photo_view(p) for p in service.list_photos(session, order)]
+    return [photos.photo_view(p) for p in photos.list_photos(session, order)]
 
 
 @blp.route(f"/photos/{PHOTO_ID}")
@@ -380,24 +411,28 @@ def photo_file(photo_id: str):
 
 def _send_photo(photo_id: str) -> Response:
     session = get_session()
-    photo = service.photo_for(session, g.actor, photo_id)
+    photo = photos.photo_for(session, g.actor, photo_id)
     try:
-        path = photos.absolute_path(current_app.config["PHOTO_DIR"], photo.stored_path)
+        path = evidence.absolute_path(current_app.config["PHOTO_DIR"], photo.stored_path)
     except ValueError:
         path = None
     if path is None or not path.is_file():
-        current_app.logger.error("photo %s: file %s is missing", photo.public_id,
-                                 photo.stored_path)
+        current_app.logger.error("photo %s: file %s is missing", photo.public_id, photo.stored_path)
         raise NotFound(f"Photo {photo_id} not found.")
-    session.commit()  # the audit event of a staff read
-    response = send_file(path, mimetype=photo.mime, max_age=0, etag=photo.sha256,
-                         download_name=f"{photo.public_id}.{path.suffix.lstrip('.')}")
+    response = send_file(
+        path,
+        mimetype=photo.mime,
+        max_age=0,
+        etag=photo.sha256,
+        download_name=f"{photo.public_id}.{path.suffix.lstrip('.')}",
+    )
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
 # ---------------------------------------------------------------- pings, follow-up, sync
+
 
 @blp.route("/location", methods=["POST"])
 @field_view
@@ -449,12 +484,12 @@ def followup_request(args, order_id: int):
 def sync(args):
     """Apply actions queued offline, in order, each on its own; answer each one
     (applied, refused with the reason and what is current, or duplicate)."""
-    results = service.sync(get_session(), g.actor, args["actions"], current_lang(),
-                           problem_body)
+    results = service.sync(get_session(), g.actor, args["actions"], current_lang(), problem_body)
     return {"results": results}
 
 
 # ---------------------------------------------------------------- staff
+
 
 @staff_blp.route(f"/workorders/{ORDER_ID}/photos")
 @require_roles(*PHOTO_READ_ROLES)
@@ -465,7 +500,7 @@ def staff_photo_list(order_id: int):
     """An order's evidence photos (customers: their own orders only)."""
     session = get_session()
     order = wo_service.get_order_for(session, g.actor, order_id)
-    return [service.photo_view(p, "/api/v1") for p in service.list_photos(session, order)]
+    return [photos.photo_view(p, "/api/v1") for p in photos.list_photos(session, order)]
 
 
 @staff_blp.route(f"/photos/{PHOTO_ID}")

@@ -40,5 +40,5 @@ TEST_DATABASE_URL= run "SQLite" $PYTEST "$@"
 if [ -n "$pg_url" ]; then
   # The browser and solver-only tests do not touch the database: run them once.
   TEST_DATABASE_URL="$pg_url" run "PostgreSQL" $PYTEST -m "not browser" \
-    --ignore=tests/standards --ignore=tests/dispatch "$@"
+    --ignore=tests/standards --ignore=tests/dispatch/routing "$@"
 fi

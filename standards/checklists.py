@@ -198,9 +198,7 @@ def _check_item(
     item: ChecklistItem, answers: dict[str, object], photos: dict[str, int], rules: RuleSet
 ) -> list[Finding]:
     base = {"item_id": item.id, "label_zh": item.label_zh, "label_en": item.label_en}
-    required = item.required or (
-        item.required_if is not None and answers.get(item.required_if) is True
-    )
+    required = item.required or (item.required_if is not None and answers.get(item.required_if) is True)
     answered = item.id in answers and answers[item.id] is not None
     value = answers.get(item.id)
     findings: list[Finding] = []
@@ -219,9 +217,7 @@ def _check_item(
         elif required and not answered:
             findings.append(make_finding(rules, item.rule_id, "CLOSEOUT_MISSING", "block", base))
         elif required and value is not True:
-            findings.append(
-                make_finding(rules, item.rule_id, "CLOSEOUT_NOT_CONFIRMED", "block", base)
-            )
+            findings.append(make_finding(rules, item.rule_id, "CLOSEOUT_NOT_CONFIRMED", "block", base))
     elif item.type == "measurement":
         findings += _check_measurement(item, base, value, answered, required, rules)
 
@@ -253,11 +249,7 @@ def _check_measurement(
     unit = item.unit or ""
     if not answered:
         if required:
-            return [
-                make_finding(
-                    rules, item.rule_id, "CLOSEOUT_MISSING", "block", {**base, "unit": unit}
-                )
-            ]
+            return [make_finding(rules, item.rule_id, "CLOSEOUT_MISSING", "block", {**base, "unit": unit})]
         return []
     measured = measurement_in_unit(value, unit)
     if measured is None:

@@ -61,9 +61,7 @@ def _bad_number(value: object) -> bool:
     return not math.isfinite(value)
 
 
-def validate_intake(
-    order: OrderFacts, line: LineFacts | None, rules: RuleSet | None = None
-) -> list[Finding]:
+def validate_intake(order: OrderFacts, line: LineFacts | None, rules: RuleSet | None = None) -> list[Finding]:
     """Check an order at intake and return every finding (empty list: all good).
 
     Blocking findings on an install: unknown codes, product/access mismatch,
@@ -87,9 +85,7 @@ def validate_intake(
     if product is not None and order.kind in KINDS:
         if product.segment == "enterprise" and order.customer_tier is None:
             findings.append(
-                make_finding(
-                    rules, "ORDER_TIER", "ORDER_TIER_MISSING", "warn", {"product": product.code}
-                )
+                make_finding(rules, "ORDER_TIER", "ORDER_TIER_MISSING", "warn", {"product": product.code})
             )
         findings += _check_line(order, product, line, technical, rules)
     return findings
@@ -124,9 +120,7 @@ def _check_coords(order: OrderFacts, rules: RuleSet) -> list[Finding]:
     lat, lon = order.lat, order.lon
     if lat is None or lon is None:
         return [
-            make_finding(
-                rules, "ORDER_COORDS", "ORDER_COORDS_MISSING", "block", {"lat": lat, "lon": lon}
-            )
+            make_finding(rules, "ORDER_COORDS", "ORDER_COORDS_MISSING", "block", {"lat": lat, "lon": lon})
         ]
     area = rules.intake
     params = {
@@ -154,9 +148,7 @@ def _check_window(order: OrderFacts, product: ProductRule | None, rules: RuleSet
         return [make_finding(rules, "ORDER_WINDOW", "ORDER_WINDOW_INCOMPLETE", "block", iso)]
     if start >= end:
         return [make_finding(rules, "ORDER_WINDOW", "ORDER_WINDOW_ORDER", "block", iso)]
-    enterprise = order.customer_tier is not None or (
-        product is not None and product.segment == "enterprise"
-    )
+    enterprise = order.customer_tier is not None or (product is not None and product.segment == "enterprise")
     if enterprise and rules.intake.enterprise_24x7:
         return []
     open_at, close_at = rules.intake.residential_start, rules.intake.residential_end
@@ -219,16 +211,12 @@ def _line_data_finding(rules: RuleSet, field_name: str, value: object) -> Findin
     )
 
 
-def _check_r1(
-    product: ProductRule, line: LineFacts, technical: Severity, rules: RuleSet
-) -> list[Finding]:
+def _check_r1(product: ProductRule, line: LineFacts, technical: Severity, rules: RuleSet) -> list[Finding]:
     limit_m = rules.intake.iptv_adsl_max_route_m
     length_m = line.route_length_m
     params = {"product": product.code, "access_type": "adsl"}
     if length_m is None:
-        severity: Severity = (
-            rules.intake.unknown_route_length_severity if technical == "block" else "warn"
-        )
+        severity: Severity = rules.intake.unknown_route_length_severity if technical == "block" else "warn"
         return [make_finding(rules, "R1", "R1_UNKNOWN", severity, params, unit="m", limit=limit_m)]
     if _bad_number(length_m) or length_m < 0:
         return [_line_data_finding(rules, "route_length_m", length_m)]
@@ -248,9 +236,7 @@ def _check_r1(
     return []
 
 
-def _check_r2(
-    product: ProductRule, line: LineFacts, technical: Severity, rules: RuleSet
-) -> list[Finding]:
+def _check_r2(product: ProductRule, line: LineFacts, technical: Severity, rules: RuleSet) -> list[Finding]:
     limit_pct = rules.intake.lan_switch_occupancy_limit_pct
     occupancy = line.switch_occupancy_pct
     params = {
@@ -260,9 +246,7 @@ def _check_r2(
     }
     findings: list[Finding] = []
     if not line.switch_id:
-        findings.append(
-            make_finding(rules, "R2", "R2_SWITCH_UNKNOWN", "warn", {"product": product.code})
-        )
+        findings.append(make_finding(rules, "R2", "R2_SWITCH_UNKNOWN", "warn", {"product": product.code}))
     if line.uplink_raised:
         return findings  # the uplink was raised for this switch: occupancy no longer limits
     if occupancy is None:
@@ -270,9 +254,7 @@ def _check_r2(
             rules.intake.unknown_switch_occupancy_severity if technical == "block" else "warn"
         )
         params.pop("uplink_raised")
-        findings.append(
-            make_finding(rules, "R2", "R2_UNKNOWN", severity, params, unit="%", limit=limit_pct)
-        )
+        findings.append(make_finding(rules, "R2", "R2_UNKNOWN", severity, params, unit="%", limit=limit_pct))
         return findings
     if _bad_number(occupancy) or not 0 <= occupancy <= 100:
         findings.append(_line_data_finding(rules, "switch_occupancy_pct", occupancy))

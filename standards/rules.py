@@ -285,9 +285,7 @@ class _Reader:
             self.fail(where + (key,), f"missing key {_dotted(where + (key,))}")
         return default
 
-    def only_keys(
-        self, table: dict[str, Any], where: KeyPath, allowed: set[str] | tuple[str, ...]
-    ) -> None:
+    def only_keys(self, table: dict[str, Any], where: KeyPath, allowed: set[str] | tuple[str, ...]) -> None:
         for key in table:
             if key not in allowed:
                 self.fail(
@@ -328,9 +326,7 @@ class _Reader:
                     f"{name} must be an integer, got {type(value).__name__} {value!r}",
                 )
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(
-                where + (key,), f"{name} must be a number, got {type(value).__name__} {value!r}"
-            )
+            self.fail(where + (key,), f"{name} must be a number, got {type(value).__name__} {value!r}")
         if not math.isfinite(value):
             self.fail(where + (key,), f"{name} must be finite, got {value!r}")
         if minimum is not None and value < minimum:
@@ -353,23 +349,17 @@ class _Reader:
             return None
         name = _dotted(where + (key,))
         if not isinstance(value, str):
-            self.fail(
-                where + (key,), f"{name} must be a string, got {type(value).__name__} {value!r}"
-            )
+            self.fail(where + (key,), f"{name} must be a string, got {type(value).__name__} {value!r}")
         if choices is not None and value not in choices:
             self.fail(where + (key,), f"{name} is {value!r}; allowed: {', '.join(choices)}")
         if choices is None and not value.strip():
             self.fail(where + (key,), f"{name} must not be empty")
         return value
 
-    def boolean(
-        self, table: dict[str, Any], where: KeyPath, key: str, *, default: Any = _MISSING
-    ) -> bool:
+    def boolean(self, table: dict[str, Any], where: KeyPath, key: str, *, default: Any = _MISSING) -> bool:
         value = self._get(table, where, key, default)
         if not isinstance(value, bool):
-            self.fail(
-                where + (key,), f"{_dotted(where + (key,))} must be true or false, got {value!r}"
-            )
+            self.fail(where + (key,), f"{_dotted(where + (key,))} must be true or false, got {value!r}")
         return value
 
     def clock_time(self, table: dict[str, Any], where: KeyPath, key: str) -> time:
@@ -377,8 +367,7 @@ class _Reader:
         if not isinstance(value, time):
             self.fail(
                 where + (key,),
-                f"{_dotted(where + (key,))} must be a TOML local time such as 08:00:00, "
-                f"got {value!r}",
+                f"{_dotted(where + (key,))} must be a TOML local time such as 08:00:00, got {value!r}",
             )
         return value
 
@@ -453,13 +442,9 @@ def _parse_intake(r: _Reader, root: dict[str, Any]) -> IntakeRules:
             "intake.working_hours.residential_end must be after residential_start",
         )
     if rules.lat_min >= rules.lat_max:
-        r.fail(
-            area_where + ("lat_max",), "intake.service_area.lat_max must be greater than lat_min"
-        )
+        r.fail(area_where + ("lat_max",), "intake.service_area.lat_max must be greater than lat_min")
     if rules.lon_min >= rules.lon_max:
-        r.fail(
-            area_where + ("lon_max",), "intake.service_area.lon_max must be greater than lon_min"
-        )
+        r.fail(area_where + ("lon_max",), "intake.service_area.lon_max must be greater than lon_min")
     return rules
 
 
@@ -495,14 +480,10 @@ def _parse_durations(r: _Reader, root: dict[str, Any]) -> dict[str, dict[str, in
         where: KeyPath = ("durations", kind)
         row = r.table(table, ("durations",), kind)
         r.only_keys(row, where, ("default",) + PRODUCTS)
-        per_product = {
-            "default": r.number(row, where, "default", integer=True, minimum=1, maximum=24 * 60)
-        }
+        per_product = {"default": r.number(row, where, "default", integer=True, minimum=1, maximum=24 * 60)}
         for code in row:
             if code != "default":
-                per_product[code] = r.number(
-                    row, where, code, integer=True, minimum=1, maximum=24 * 60
-                )
+                per_product[code] = r.number(row, where, code, integer=True, minimum=1, maximum=24 * 60)
         durations[kind] = per_product
     return durations
 
@@ -574,9 +555,7 @@ def _parse_checklist(r: _Reader, root: dict[str, Any]) -> tuple[ChecklistRule, .
                 min_value=min_value,
                 max_value=max_value,
                 required=r.boolean(row, where, "required", default=True),
-                photo_required=r.boolean(
-                    row, where, "photo_required", default=item_type == "photo"
-                ),
+                photo_required=r.boolean(row, where, "photo_required", default=item_type == "photo"),
                 required_if=r.text_value(row, where, "required_if", default=None),
                 kinds=r.code_list(row, where, "kinds", KINDS, default=["install"]),
                 access=r.code_list(row, where, "access", ACCESS_TYPES, default=list(ACCESS_TYPES)),
@@ -593,8 +572,7 @@ def _parse_checklist(r: _Reader, root: dict[str, Any]) -> tuple[ChecklistRule, .
             if target is None or target.type not in ("boolean", "consent"):
                 r.fail(
                     ("checklist", index, "required_if"),
-                    f"{item.id!r}: required_if must name a boolean checklist item, "
-                    f"got {item.required_if!r}",
+                    f"{item.id!r}: required_if must name a boolean checklist item, got {item.required_if!r}",
                 )
     return tuple(items)
 
@@ -665,9 +643,7 @@ def _parse_messages(r: _Reader, root: dict[str, Any]) -> dict[str, MessageTempla
         r.only_keys(row, where, {"zh", "en", "remedy_zh", "remedy_en"})
         texts: dict[str, str | None] = {}
         for name in ("zh", "en", "remedy_zh", "remedy_en"):
-            value = r.text_value(
-                row, where, name, default=None if name.startswith("remedy") else _MISSING
-            )
+            value = r.text_value(row, where, name, default=None if name.startswith("remedy") else _MISSING)
             if value is not None:
                 try:
                     fields = [f for _, f, _, _ in formatter.parse(value) if f is not None]
@@ -699,13 +675,9 @@ def parse_ruleset(path: str | Path, text: str) -> RuleSet:
     try:
         root = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RuleFileError(
-            path, _decode_error_line(exc, text), f"TOML syntax error: {exc}"
-        ) from exc
+        raise RuleFileError(path, _decode_error_line(exc, text), f"TOML syntax error: {exc}") from exc
     r = _Reader(path, text)
-    r.only_keys(
-        root, (), {"version", "intake", "products", "durations", "checklist", "sla", "messages"}
-    )
+    r.only_keys(root, (), {"version", "intake", "products", "durations", "checklist", "sla", "messages"})
     version = r.text_value(root, (), "version")
     if not re.fullmatch(r"\d{4}\.\d+(\.\d+)?", version):
         r.fail(("version",), f"version {version!r} must look like '2026.1'")
@@ -746,9 +718,7 @@ def read_toml_file(path: Path) -> tuple[str, dict[str, Any]]:
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RuleFileError(
-            path, _decode_error_line(exc, text), f"TOML syntax error: {exc}"
-        ) from exc
+        raise RuleFileError(path, _decode_error_line(exc, text), f"TOML syntax error: {exc}") from exc
 
 
 # --------------------------------------------------------------------------

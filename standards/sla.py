@@ -113,9 +113,7 @@ def reported_fault_priority(customer_kind: str, tier: str | None, service_down: 
     return REPORTED_FAULT_PRIORITY.get((who, service_down), "P3")
 
 
-def response_deadline(
-    created_at: datetime, priority: str, rules: RuleSet | None = None
-) -> Deadline:
+def response_deadline(created_at: datetime, priority: str, rules: RuleSet | None = None) -> Deadline:
     """When the order must be responded to: P1 15 min, P2 1 h, P3 2 h (wall clock)."""
     require_naive("created_at", created_at)
     _check_priority(priority)
@@ -143,9 +141,7 @@ def restore_deadline(
     """
     require_naive("created_at", created_at)
     if customer_kind not in CUSTOMER_KINDS:
-        raise ValueError(
-            f"unknown customer kind {customer_kind!r}; known: {', '.join(CUSTOMER_KINDS)}"
-        )
+        raise ValueError(f"unknown customer kind {customer_kind!r}; known: {', '.join(CUSTOMER_KINDS)}")
     _check_priority(priority)
     ruleset = rules or load_ruleset()
     ruleset.product(product)  # validates the code
@@ -156,15 +152,11 @@ def restore_deadline(
     if tier is None:
         tier = DEFAULT_ENTERPRISE_TIER
     if tier not in TIERS:
-        raise ValueError(
-            f"enterprise restore deadline needs a tier in {', '.join(TIERS)}, got {tier!r}"
-        )
+        raise ValueError(f"enterprise restore deadline needs a tier in {', '.join(TIERS)}, got {tier!r}")
     row = sla.enterprise_product_restore.get(product)
     if row is not None and row.working_days is not None:
         return add_working_days(created_at, row.working_days, calendar)
-    hours = (
-        row.hours if row is not None and row.hours is not None else sla.enterprise_restore_h[tier]
-    )
+    hours = row.hours if row is not None and row.hours is not None else sla.enterprise_restore_h[tier]
     return Deadline(at=created_at + timedelta(hours=hours), source=SOURCE_CLOCK_HOURS)
 
 
@@ -177,9 +169,7 @@ def complaint_deadlines(
     require_naive("received_at", received_at)
     sla = (rules or load_ruleset()).sla
     return {
-        "answer": Deadline(
-            received_at + timedelta(hours=sla.complaint_answer_h), SOURCE_CLOCK_HOURS
-        ),
+        "answer": Deadline(received_at + timedelta(hours=sla.complaint_answer_h), SOURCE_CLOCK_HOURS),
         "first_handling": Deadline(
             received_at + timedelta(hours=sla.complaint_first_handling_h), SOURCE_CLOCK_HOURS
         ),
@@ -234,9 +224,7 @@ class SlaClock:
             self.budget = deadline.at - self.start
             self.source = deadline.source
         if not isinstance(self.budget, timedelta):
-            raise TypeError(
-                f"budget must be a timedelta or a Deadline, got {type(self.budget).__name__}"
-            )
+            raise TypeError(f"budget must be a timedelta or a Deadline, got {type(self.budget).__name__}")
         if self.budget < timedelta(0):
             raise ValueError(f"budget must not be negative, got {self.budget}")
 
@@ -260,17 +248,14 @@ class SlaClock:
         require_naive("at", at)
         if reason not in PAUSE_REASONS:
             raise ValueError(
-                f"pause reason {reason!r} is not customer-caused; "
-                f"allowed: {', '.join(PAUSE_REASONS)}"
+                f"pause reason {reason!r} is not customer-caused; allowed: {', '.join(PAUSE_REASONS)}"
             )
         if self.is_paused:
             raise ValueError(f"the clock is already paused since {self.pauses[-1].start}")
         if at < self.start:
             raise ValueError(f"cannot pause at {at}, before the clock started at {self.start}")
         if self.pauses and self.pauses[-1].end is not None and at < self.pauses[-1].end:
-            raise ValueError(
-                f"cannot pause at {at}, before the last resume at {self.pauses[-1].end}"
-            )
+            raise ValueError(f"cannot pause at {at}, before the last resume at {self.pauses[-1].end}")
         self.pauses.append(SlaPause(start=at, reason=reason))
 
     def resume(self, at: datetime) -> None:

@@ -154,12 +154,8 @@ def load_calendar_overrides(path: str | Path) -> dict[int, YearSchedule]:
             days[kind] = frozenset(collected)
         both = days["holidays"] & days["workdays"]
         if both:
-            raise fail(
-                where, f"years.{year_key}: {min(both)} is listed as both holiday and workday"
-            )
-        schedules[year] = YearSchedule(
-            year=year, holidays=days["holidays"], workdays=days["workdays"]
-        )
+            raise fail(where, f"years.{year_key}: {min(both)} is listed as both holiday and workday")
+        schedules[year] = YearSchedule(year=year, holidays=days["holidays"], workdays=days["workdays"])
     return schedules
 
 
@@ -272,8 +268,7 @@ class WorkCalendar:
             if working:
                 return day
         raise ValueError(
-            f"no working day within {_MAX_CONSECUTIVE_DAYS_OFF} days after {day}; "
-            f"check {self.overrides_path}"
+            f"no working day within {_MAX_CONSECUTIVE_DAYS_OFF} days after {day}; check {self.overrides_path}"
         )
 
 

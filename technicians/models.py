@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Time
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.clock import now
 from core.db import Base
 
 
@@ -32,3 +33,18 @@ class Technician(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     user = relationship("User", back_populates="technician")
+
+
+class LocationPing(Base):
+    """One GPS position reported by a technician's phone (for the dispatcher's map)."""
+
+    __tablename__ = "location_pings"
+    __table_args__ = (Index("ix_location_pings_technician_recorded", "technician_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    technician_id: Mapped[int] = mapped_column(ForeignKey("technicians.id"))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)  # phone clock, city time
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=now)

@@ -12,8 +12,9 @@ SKILL_CHOICES = ("adsl", "lan", "iptv", "enterprise_circuit", "enterprise_app")
 class TechnicianCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=80))
     phone = fields.String(validate=validate.Length(max=30))
-    skills = fields.List(fields.String(validate=validate.OneOf(SKILL_CHOICES)),
-                         required=True, validate=validate.Length(min=1))
+    skills = fields.List(
+        fields.String(validate=validate.OneOf(SKILL_CHOICES)), required=True, validate=validate.Length(min=1)
+    )
     district = fields.String(validate=validate.Length(max=40))
     home_lat = fields.Float(required=True, validate=validate.Range(-90, 90))
     home_lon = fields.Float(required=True, validate=validate.Range(-180, 180))

@@ -19,18 +19,27 @@ def create_technician(session: Session, actor: Actor, data: dict) -> Technician:
     if user_id is not None:
         user = session.get(User, user_id)
         if user is None or user.role != "technician" or user.technician is not None:
-            raise Invalid("Link a technician login that has no technician yet.",
-                          errors={"user_id": ["Not a free technician login."]})
+            raise Invalid(
+                "Link a technician login that has no technician yet.",
+                errors={"user_id": ["Not a free technician login."]},
+            )
     tech = Technician(**data)
     session.add(tech)
     session.flush()
-    audit.record(session, actor, "technician_created", "technician", tech.id,
-                 after={"name": tech.name, "skills": tech.skills})
+    audit.record(
+        session,
+        actor,
+        "technician_created",
+        "technician",
+        tech.id,
+        after={"name": tech.name, "skills": tech.skills},
+    )
     return tech
 
 
-def list_technicians(session: Session, district: str | None = None,
-                     skill: str | None = None, active: bool | None = None) -> list[Technician]:
+def list_technicians(
+    session: Session, district: str | None = None, skill: str | None = None, active: bool | None = None
+) -> list[Technician]:
     """Technicians, filtered by district, skill and active flag."""
     stmt = select(Technician).order_by(Technician.id)
     if district:

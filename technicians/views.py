@@ -29,7 +29,6 @@ class Technicians(MethodView):
         """Register a technician."""
         session = get_session()
         tech = service.create_technician(session, g.actor, args)
-        session.commit()
         return tech
 
     @require_roles("dispatcher", "manager", "agent", "admin")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from core import create_app
+from application import create_app
 from core.actor import Actor
 from core.config import Config
 from core.db import Base
@@ -38,9 +38,17 @@ def app_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
     upgrade(url)
-    return Config(DATABASE_URL=url, TESTING=True, APP_ENV="testing", WTF_CSRF_ENABLED=True, REDIS_URL="",
-                  PHOTO_DIR=str(root / "photos"), SECRET_KEY="test-secret",
-                  ARGON2_TIME_COST=1, ARGON2_MEMORY_KIB=1024)
+    return Config(
+        DATABASE_URL=url,
+        TESTING=True,
+        APP_ENV="testing",
+        WTF_CSRF_ENABLED=True,
+        REDIS_URL="",
+        PHOTO_DIR=str(root / "photos"),
+        SECRET_KEY="test-secret",
+        ARGON2_TIME_COST=1,
+        ARGON2_MEMORY_KIB=1024,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -91,65 +99,118 @@ class World:
         return self.app.extensions["db_sessionmaker"]()
 
     def user(self, username: str, role: str, customer_id: int | None = None):
-        from core.views import create_user
+        from core.accounts import create_user
 
         with self.session() as s:
-            user = create_user(s, ADMIN, {"username": username, "password": PASSWORD,
-                                          "role": role, "display_name": username.title(),
-                                          "customer_id": customer_id})
+            user = create_user(
+                s,
+                ADMIN,
+                {
+                    "username": username,
+                    "password": PASSWORD,
+                    "role": role,
+                    "display_name": username.title(),
+                    "customer_id": customer_id,
+                },
+            )
             s.commit()
             return user.id
 
     def token(self, username: str) -> str:
-        resp = self.client.post("/api/v1/auth/token",
-                                json={"username": username, "password": PASSWORD})
+        resp = self.client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
         assert resp.status_code == 200, resp.get_json()
         return resp.get_json()["access_token"]
 
     def headers(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(username)}"}
 
-    def technician(self, username: str, skills: list[str], lat: float = 31.85,
-                   lon: float = 117.26, district: str = "蜀山区") -> int:
+    def technician(
+        self,
+        username: str,
+        skills: list[str],
+        lat: float = 31.85,
+        lon: float = 117.26,
+        district: str = "蜀山区",
+    ) -> int:
         from technicians.service import create_technician
 
         user_id = self.user(username, "technician")
         with self.session() as s:
-            tech = create_technician(s, ADMIN, {
-                "name": username.title(), "skills": skills, "home_lat": lat,
-                "home_lon": lon, "district": district, "user_id": user_id})
+            tech = create_technician(
+                s,
+                ADMIN,
+                {
+                    "name": username.title(),
+                    "skills": skills,
+                    "home_lat": lat,
+                    "home_lon": lon,
+                    "district": district,
+                    "user_id": user_id,
+                },
+            )
             s.commit()
             return tech.id
 
-    def customer(self, name: str, kind: str = "residential", tier: str | None = None,
-                 access_type: str = "adsl", route_length_m: float | None = 1200,
-                 occupancy_pct: float | None = None, lat: float = 31.86,
-                 lon: float = 117.27, district: str = "蜀山区") -> dict[str, int]:
+    def customer(
+        self,
+        name: str,
+        kind: str = "residential",
+        tier: str | None = None,
+        access_type: str = "adsl",
+        route_length_m: float | None = 1200,
+        occupancy_pct: float | None = None,
+        lat: float = 31.86,
+        lon: float = 117.27,
+        district: str = "蜀山区",
+    ) -> dict[str, int]:
         from workorders import service
 
         with self.session() as s:
-            customer = service.create_customer(s, ADMIN, {
-                "name": name, "kind": kind, "enterprise_tier": tier, "phone": "13812345678"})
-            site = service.add_site(s, ADMIN, customer, {
-                "address": f"合肥市{district}黄山路1号", "district": district,
-                "lat": lat, "lon": lon})
-            line = service.add_line(s, ADMIN, site, {
-                "access_type": access_type, "route_length_m": route_length_m,
-                "switch_id": "SW-1" if access_type == "lan" else None,
-                "switch_occupancy_pct": occupancy_pct})
+            customer = service.create_customer(
+                s, ADMIN, {"name": name, "kind": kind, "enterprise_tier": tier, "phone": "13812345678"}
+            )
+            site = service.add_site(
+                s,
+                ADMIN,
+                customer,
+                {"address": f"合肥市{district}黄山路1号", "district": district, "lat": lat, "lon": lon},
+            )
+            line = service.add_line(
+                s,
+                ADMIN,
+                site,
+                {
+                    "access_type": access_type,
+                    "route_length_m": route_length_m,
+                    "switch_id": "SW-1" if access_type == "lan" else None,
+                    "switch_occupancy_pct": occupancy_pct,
+                },
+            )
             s.commit()
             return {"customer_id": customer.id, "site_id": site.id, "line_id": line.id}
 
-
     def enterprise(self, name: str, tier: str = "group", **site) -> dict[str, int]:
         """An enterprise customer on a LAN line (the usual kind for circuit faults)."""
-        return self.customer(name, kind="enterprise", tier=tier, access_type="lan",
-                             route_length_m=None, occupancy_pct=20, **site)
+        return self.customer(
+            name,
+            kind="enterprise",
+            tier=tier,
+            access_type="lan",
+            route_length_m=None,
+            occupancy_pct=20,
+            **site,
+        )
 
     def take_order(self, headers: dict, ids: dict, **fields):
         """POST an order for ``ids`` (a customer and site) through the API; the response."""
-        body = {"kind": "repair", "product": "adsl", "priority": "P2", **fields,
-                "customer_id": ids["customer_id"], "site_id": ids["site_id"]}
+        body = {
+            "kind": "repair",
+            "product": "adsl",
+            "priority": "P2",
+            **fields,
+            "customer_id": ids["customer_id"],
+            "site_id": ids["site_id"],
+        }
         return self.client.post("/api/v1/workorders", headers=headers, json=body)
 
     def order(self, headers: dict, ids: dict, **fields) -> int:
@@ -165,9 +226,14 @@ class World:
         from dispatch.models import DispatchPlan
 
         with self.session() as s:
-            record = DispatchPlan(day=date.today(), kind="day", status="proposed",
-                                  result={"routes": [], "unassigned": []}, order_versions={},
-                                  technician_ids=[])
+            record = DispatchPlan(
+                day=date.today(),
+                kind="day",
+                status="proposed",
+                result={"routes": [], "unassigned": []},
+                order_versions={},
+                technician_ids=[],
+            )
             s.add(record)
             s.commit()
             return record.id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from core.errors import Conflict
 
 DISPATCH = frozenset({"dispatcher", "admin"})
@@ -9,26 +11,47 @@ INTAKE = frozenset({"dispatcher", "agent", "admin"})
 STAFF = frozenset({"dispatcher", "agent", "manager", "admin"})
 FIELD = frozenset({"technician"})
 
-STATES = (
-    "received",
-    "validated",
-    "scheduled",
-    "assigned",
-    "en_route",
-    "on_site",
-    "completed",
-    "followed_up",
-    "closed",
-    "cancelled",
-    "needs_revisit",
-)
+
+class State(StrEnum):
+    """A work order's state. Members are strings, so they compare and store as the names."""
+
+    RECEIVED = "received"
+    VALIDATED = "validated"
+    SCHEDULED = "scheduled"
+    ASSIGNED = "assigned"
+    EN_ROUTE = "en_route"
+    ON_SITE = "on_site"
+    COMPLETED = "completed"
+    FOLLOWED_UP = "followed_up"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    NEEDS_REVISIT = "needs_revisit"
+
+
+STATES = tuple(State)
 OPEN_STATES = frozenset(
-    {"received", "validated", "scheduled", "assigned", "en_route", "on_site", "needs_revisit"}
+    {
+        State.RECEIVED,
+        State.VALIDATED,
+        State.SCHEDULED,
+        State.ASSIGNED,
+        State.EN_ROUTE,
+        State.ON_SITE,
+        State.NEEDS_REVISIT,
+    }
 )
-PLANNABLE_STATES = frozenset({"validated", "scheduled", "assigned", "needs_revisit"})
-TERMINAL_STATES = frozenset({"closed", "cancelled"})
+# The planner may (re)place these.
+PLANNABLE_STATES = frozenset({State.VALIDATED, State.SCHEDULED, State.ASSIGNED, State.NEEDS_REVISIT})
+TERMINAL_STATES = frozenset({State.CLOSED, State.CANCELLED})
 # Orders not yet in anyone's route, which an urgent insertion may place.
-INSERTABLE_STATES = frozenset({"validated", "scheduled", "needs_revisit"})
+INSERTABLE_STATES = frozenset({State.VALIDATED, State.SCHEDULED, State.NEEDS_REVISIT})
+# Work under way: the technician is driving there or on site. A plan keeps these
+# first in their technician's route and never moves them.
+UNDER_WAY_STATES = frozenset({State.EN_ROUTE, State.ON_SITE})
+# In a technician's route today: assigned, or under way.
+ROUTE_STATES = frozenset({State.ASSIGNED, *UNDER_WAY_STATES})
+# Work done (the route still shows it, greyed).
+DONE_STATES = frozenset({State.COMPLETED, State.FOLLOWED_UP, State.CLOSED})
 # An unanswered order whose response deadline is this close is urgent, whatever its priority.
 URGENT_RESPONSE_S = 3600
 
@@ -117,3 +140,13 @@ def can_insert_urgently(order, at) -> bool:
     """Whether the console offers "insert urgently" for the order at ``at``:
     urgent, unblocked, and in nobody's route yet."""
     return order.state in INSERTABLE_STATES and not order.blocked and is_urgent(order, at)
+
+
+def is_under_way(order) -> bool:
+    """The technician is on the way or on site: the order stays where it is in any plan."""
+    return order.state in UNDER_WAY_STATES
+
+
+def in_route(order) -> bool:
+    """The order is in its technician's route today (assigned or under way)."""
+    return order.technician_id is not None and order.state in ROUTE_STATES

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import now
@@ -76,9 +76,7 @@ class WorkOrder(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), index=True)
 
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    technician_id: Mapped[int | None] = mapped_column(
-        ForeignKey("technicians.id"), index=True
-    )
+    technician_id: Mapped[int | None] = mapped_column(ForeignKey("technicians.id"), index=True)
 
     appointment_start: Mapped[datetime | None] = mapped_column(DateTime)
     appointment_end: Mapped[datetime | None] = mapped_column(DateTime)
@@ -121,3 +119,33 @@ class WorkOrder(Base):
     technician = relationship("Technician")
     owner = relationship("User", foreign_keys=[owner_id])
     parent: Mapped[WorkOrder | None] = relationship(remote_side=[id])
+
+
+class Photo(Base):
+    """An evidence photo for one checklist item of one order.
+
+    The file lives under PHOTO_DIR (outside the web root), named by the SHA-256
+    of the stored bytes; it was re-encoded on upload so it carries no metadata.
+    The EXIF capture time and GPS position it arrived with are kept here.
+    """
+
+    __tablename__ = "photos"
+    __table_args__ = (UniqueConstraint("order_id", "item_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random, unguessable id used in URLs.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    item_id: Mapped[str] = mapped_column(String(60))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    upload_sha256: Mapped[str] = mapped_column(String(64))
+    stored_path: Mapped[str] = mapped_column(String(120))  # relative to PHOTO_DIR
+    mime: Mapped[str] = mapped_column(String(20))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime)
+    gps_lat: Mapped[float | None] = mapped_column(Float)
+    gps_lon: Mapped[float | None] = mapped_column(Float)
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)

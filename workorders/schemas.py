@@ -63,12 +63,21 @@ class LineSchema(LineCreateSchema):
 class WorkOrderCreateSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     product = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    priority = fields.String(load_default="P3", validate=validate.OneOf(PRIORITIES), metadata={
-        "description": "Set by staff. For a fault a customer reports, the rules set it "
-                       "(see service_down); a value sent is ignored."})
-    service_down = fields.Boolean(load_default=False, metadata={
-        "description": "The customer's service is down (not just degraded): raises the "
-                       "priority the rules give a customer-reported fault."})
+    priority = fields.String(
+        load_default="P3",
+        validate=validate.OneOf(PRIORITIES),
+        metadata={
+            "description": "Set by staff. For a fault a customer reports, the rules set it "
+            "(see service_down); a value sent is ignored."
+        },
+    )
+    service_down = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "The customer's service is down (not just degraded): raises the "
+            "priority the rules give a customer-reported fault."
+        },
+    )
     source = fields.String(load_default="hotline", validate=validate.OneOf(SOURCES))
     customer_id = DbId(required=True)
     site_id = DbId(required=True)
@@ -82,8 +91,7 @@ class WorkOrderCreateSchema(Schema):
     def _window_order(self, data: dict, **_kw) -> None:
         start, end = data.get("appointment_start"), data.get("appointment_end")
         if (start is None) != (end is None):
-            raise ValidationError("Give both ends of the appointment window.",
-                                  "appointment_end")
+            raise ValidationError("Give both ends of the appointment window.", "appointment_end")
         if start and end and end <= start:
             raise ValidationError("The window must end after it starts.", "appointment_end")
 
@@ -106,8 +114,11 @@ class FollowUpSchema(Schema):
 
 class TransitionSchema(Schema):
     to = fields.String(required=True, validate=validate.OneOf(STATES))
-    version = fields.Integer(strict=True, validate=validate.Range(0, MAX_DB_INT),
-                             metadata={"description": "Expected order version (optimistic lock)."})
+    version = fields.Integer(
+        strict=True,
+        validate=validate.Range(0, MAX_DB_INT),
+        metadata={"description": "Expected order version (optimistic lock)."},
+    )
     reason = fields.String(validate=validate.Length(min=1, max=500))
     technician_id = DbId()
     planned_start = fields.NaiveDateTime()
@@ -119,8 +130,10 @@ class TransitionSchema(Schema):
 
 
 class SlaPauseSchema(Schema):
-    reason = fields.String(required=True, validate=validate.OneOf(
-        ["customer_absent", "site_inaccessible", "customer_requested_delay"]))
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(["customer_absent", "site_inaccessible", "customer_requested_delay"]),
+    )
     note = fields.String(validate=validate.Length(max=500))
 
 
@@ -213,8 +226,12 @@ class WorkOrderSchema(Schema):
     completed_at = fields.NaiveDateTime(allow_none=True)
     closed_at = fields.NaiveDateTime(allow_none=True)
     state_reason = fields.String(allow_none=True)
-    timeline = fields.List(fields.Nested(TimelineEntrySchema), metadata={
-        "description": "The customer's view only: received, assigned, en route, on site, restored."})
+    timeline = fields.List(
+        fields.Nested(TimelineEntrySchema),
+        metadata={
+            "description": "The customer's view only: received, assigned, en route, on site, restored."
+        },
+    )
     created_at = fields.NaiveDateTime()
     updated_at = fields.NaiveDateTime()
     version = fields.Integer()

@@ -30,8 +30,9 @@ from workorders.schemas import (
     WorkOrderSchema,
 )
 
-blp = Blueprint("workorders", __name__, url_prefix="/api/v1",
-                description="Work orders, customers, sites and line records")
+blp = Blueprint(
+    "workorders", __name__, url_prefix="/api/v1", description="Work orders, customers, sites and line records"
+)
 
 STAFF_ROLES = tuple(sorted(STAFF))
 READ_ROLES = STAFF_ROLES + ("technician", "customer")
@@ -48,8 +49,7 @@ def _render(order, status: int = 200):
     route's staff schema does not apply to it.
     """
     if g.actor.role == "customer":
-        body = CustomerOrderSchema().dump(
-            service.customer_view(get_session(), order, current_lang()))
+        body = CustomerOrderSchema().dump(service.customer_view(get_session(), order, current_lang()))
         return jsonify(body), status
     return service.staff_view(order, current_lang())
 
@@ -57,8 +57,10 @@ def _render(order, status: int = 200):
 # One schema documents both views: a customer's is a subset of the staff
 # fields plus the status timeline (OpenAPI validators mishandle anyOf of
 # components with nullable fields, so no anyOf here).
-CALLER_VIEW = ("Staff get the whole order; a customer gets their own view: code, product, "
-               "state, address, promised times, technician name and the status timeline.")
+CALLER_VIEW = (
+    "Staff get the whole order; a customer gets their own view: code, product, "
+    "state, address, promised times, technician name and the status timeline."
+)
 
 
 def _render_for_caller(orders: list, status: int = 200, many: bool = False):
@@ -73,6 +75,7 @@ def _render_for_caller(orders: list, status: int = 200, many: bool = False):
 
 # ---------------------------------------------------------------- customers
 
+
 @blp.route("/customers")
 class Customers(MethodView):
     @require_roles(*STAFF_ROLES)
@@ -83,7 +86,6 @@ class Customers(MethodView):
         """Register a customer."""
         session = get_session()
         customer = service.create_customer(session, g.actor, args)
-        session.commit()
         return customer
 
 
@@ -95,7 +97,6 @@ def customer_detail(customer_id: int):
     """One customer (staff reads are audited)."""
     session = get_session()
     customer = service.get_customer_for(session, g.actor, customer_id)
-    session.commit()
     return customer
 
 
@@ -109,7 +110,6 @@ def add_site(args, customer_id: int):
     session = get_session()
     customer = service.get_customer_for(session, g.actor, customer_id)
     site = service.add_site(session, g.actor, customer, args)
-    session.commit()
     return site
 
 
@@ -123,11 +123,11 @@ def add_line(args, site_id: int):
     session = get_session()
     site = service.get_site_for(session, g.actor, site_id)
     line = service.add_line(session, g.actor, site, args)
-    session.commit()
     return line
 
 
 # ---------------------------------------------------------------- work orders
+
 
 @blp.route("/workorders")
 class WorkOrders(MethodView):
@@ -141,7 +141,6 @@ class WorkOrders(MethodView):
         if g.actor.role == "customer":
             args["source"] = "portal"
         order = service.create_order(session, g.actor, args)
-        session.commit()
         return _render_for_caller([order], 201)
 
     @require_roles(*READ_ROLES)
@@ -153,7 +152,6 @@ class WorkOrders(MethodView):
         session = get_session()
         orders = service.list_orders(session, g.actor, args)
         service.record_personal_reads(session, g.actor, orders, "order_list")
-        session.commit()
         return _render_for_caller(orders, many=True)
 
 
@@ -166,7 +164,6 @@ def order_detail(order_id: int):
     session = get_session()
     order = service.get_order_for(session, g.actor, order_id)
     service.record_personal_reads(session, g.actor, [order], "order_detail")
-    session.commit()
     return _render_for_caller([order])
 
 
@@ -182,7 +179,6 @@ def order_transition(args, order_id: int):
     order = service.get_order_for(session, g.actor, order_id)
     target = args.pop("to")
     service.transition(session, g.actor, order, target, **args)
-    session.commit()
     return _render(order)
 
 
@@ -196,7 +192,6 @@ def order_handover(args, order_id: int):
     session = get_session()
     order = service.get_order_for(session, g.actor, order_id)
     service.handover(session, g.actor, order, args["to_user_id"], args.get("reason"))
-    session.commit()
     return _render(order)
 
 
@@ -210,7 +205,6 @@ def order_override(args, order_id: int):
     session = get_session()
     order = service.get_order_for(session, g.actor, order_id)
     service.record_override(session, g.actor, order, args["reason"])
-    session.commit()
     return _render(order)
 
 
@@ -224,7 +218,6 @@ def order_sla_pause(args, order_id: int):
     session = get_session()
     order = service.get_order_for(session, g.actor, order_id)
     service.pause_sla(session, g.actor, order, args["reason"], args.get("note"))
-    session.commit()
     return _render(order)
 
 
@@ -237,7 +230,6 @@ def order_sla_resume(order_id: int):
     session = get_session()
     order = service.get_order_for(session, g.actor, order_id)
     service.resume_sla(session, g.actor, order)
-    session.commit()
     return _render(order)
 
 
@@ -253,5 +245,4 @@ def order_audit(order_id: int):
     if not events:
         raise NotFound("No audit trail.")
     service.record_personal_reads(session, g.actor, [order], "audit_trail")
-    session.commit()
     return events

@@ -108,9 +108,7 @@ def test_all_missing_items_are_listed():
     findings = validate_closeout("install", "iptv_adsl", {}, {})
     missing = {f.params["item_id"] for f in findings if f.check == "CLOSEOUT_MISSING"}
     required = {
-        item.id
-        for item in checklist_for("install", "iptv_adsl")
-        if item.required and item.type != "photo"
+        item.id for item in checklist_for("install", "iptv_adsl") if item.required and item.type != "photo"
     }
     assert missing == required
     photo_missing = {f.params["item_id"] for f in findings if f.check == "CLOSEOUT_PHOTO_MISSING"}

@@ -43,10 +43,7 @@ def test_r1_route_length_boundary(rules, route_length_m, blocked):
     assert finding.unit == "m"
     assert "LAN" in finding.remedy_en and "fiber" in finding.remedy_en
     assert "光纤" in finding.remedy_zh
-    assert (
-        "2500" in finding.message_zh
-        and str(route_length_m).rstrip("0").rstrip(".") in finding.message_en
-    )
+    assert "2500" in finding.message_zh and str(route_length_m).rstrip("0").rstrip(".") in finding.message_en
 
 
 @pytest.mark.parametrize("product", ["iptv_adsl", "bundle_adsl_iptv"])
@@ -99,9 +96,7 @@ def test_r2_limit_comes_from_the_rule_file(rules):
 
 
 def test_r2_unknown_switch_is_a_warning_unknown_occupancy_blocks(rules):
-    findings = validate_intake(
-        make_order(product="iptv_lan"), lan_line(None, switch_id=None), rules
-    )
+    findings = validate_intake(make_order(product="iptv_lan"), lan_line(None, switch_id=None), rules)
     assert sorted((f.check, f.severity) for f in findings) == [
         ("R2_SWITCH_UNKNOWN", "warn"),
         ("R2_UNKNOWN", "block"),
@@ -119,9 +114,7 @@ def test_r2_unknown_switch_is_a_warning_unknown_occupancy_blocks(rules):
     ],
 )
 def test_product_access_mismatch_blocks(rules, product, line_factory, expected_access):
-    findings = validate_intake(
-        make_order(product=product, customer_tier=None), line_factory(), rules
-    )
+    findings = validate_intake(make_order(product=product, customer_tier=None), line_factory(), rules)
     mismatch = by_rule(findings, "ORDER_PRODUCT_ACCESS")
     assert len(mismatch) == 1
     assert mismatch[0].severity == "block"
@@ -213,15 +206,10 @@ def test_enterprise_is_served_24x7(rules):
         "appointment_start": datetime(2026, 3, 2, 2, 0),
         "appointment_end": datetime(2026, 3, 2, 4, 0),
     }
-    assert (
-        validate_intake(make_order(product="ddn", customer_tier="group", **night), None, rules)
-        == []
-    )
+    assert validate_intake(make_order(product="ddn", customer_tier="group", **night), None, rules) == []
     # an enterprise customer's broadband line too
     assert (
-        validate_intake(
-            make_order(product="xdsl", customer_tier="local_c", **night), adsl_line(), rules
-        )
+        validate_intake(make_order(product="xdsl", customer_tier="local_c", **night), adsl_line(), rules)
         == []
     )
     # ... but start < end still holds
@@ -236,9 +224,7 @@ def test_enterprise_is_served_24x7(rules):
 
 def test_enterprise_product_without_tier_warns(rules):
     (finding,) = validate_intake(
-        make_order(
-            product="logistics_e", customer_tier=None, appointment_start=None, appointment_end=None
-        ),
+        make_order(product="logistics_e", customer_tier=None, appointment_start=None, appointment_end=None),
         None,
         rules,
     )

@@ -102,9 +102,7 @@ def test_rule_file_edit_is_picked_up(tmp_path):
     path = write(tmp_path, SHIPPED)
     assert load_ruleset(path).intake.lan_switch_occupancy_limit_pct == 80.0
     path.write_text(
-        SHIPPED.replace(
-            "lan_switch_occupancy_limit_pct = 80.0", "lan_switch_occupancy_limit_pct = 75.5"
-        ),
+        SHIPPED.replace("lan_switch_occupancy_limit_pct = 80.0", "lan_switch_occupancy_limit_pct = 75.5"),
         encoding="utf-8",
     )
     assert load_ruleset(str(path)).intake.lan_switch_occupancy_limit_pct == 75.5
@@ -205,9 +203,7 @@ def test_missing_file_is_a_rule_file_error(tmp_path):
 
 
 def test_locate_key_line_handles_arrays_of_tables():
-    text = (
-        '[[checklist]]\nid = "a"\n\n[[checklist]]\nid = "b"\nunit = "cm"\n[x]\n"quoted.key" = 1\n'
-    )
+    text = '[[checklist]]\nid = "a"\n\n[[checklist]]\nid = "b"\nunit = "cm"\n[x]\n"quoted.key" = 1\n'
     assert locate_key_line(text, ("checklist", 1, "unit")) == 6
     assert locate_key_line(text, ("checklist", 0, "id")) == 2
     assert locate_key_line(text, ("checklist", 1, "missing")) == 4

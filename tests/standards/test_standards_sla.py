@@ -46,10 +46,7 @@ def test_enterprise_without_tier_is_treated_as_local_c():
 
 
 def test_residential_restore_by_priority():
-    hours = {
-        p: restore_deadline(T0, "residential", None, "iptv_lan", p).at - T0
-        for p in ("P1", "P2", "P3")
-    }
+    hours = {p: restore_deadline(T0, "residential", None, "iptv_lan", p).at - T0 for p in ("P1", "P2", "P3")}
     assert hours == {
         "P1": timedelta(hours=24),
         "P2": timedelta(hours=48),
@@ -59,9 +56,7 @@ def test_residential_restore_by_priority():
 
 def test_logistics_e_restores_in_three_working_days_over_national_day():
     # Tue 29 Sep 2026 + 3 working days: 30 Sep, then Oct 1-7 off, 8 Oct, 9 Oct.
-    deadline = restore_deadline(
-        datetime(2026, 9, 29, 10), "enterprise", "group", "logistics_e", "P1"
-    )
+    deadline = restore_deadline(datetime(2026, 9, 29, 10), "enterprise", "group", "logistics_e", "P1")
     assert deadline == Deadline(datetime(2026, 10, 9, 10), "chinesecalendar")
 
 
@@ -217,9 +212,7 @@ def test_property_holiday_seasons_2026_count_exactly_the_official_working_days(s
 
 
 @settings(max_examples=100, deadline=None)
-@given(
-    start=st.datetimes(min_value=datetime(2026, 12, 15), max_value=datetime(2026, 12, 31, 23, 59))
-)
+@given(start=st.datetimes(min_value=datetime(2026, 12, 15), max_value=datetime(2026, 12, 31, 23, 59)))
 def test_property_year_edge_three_working_days(start):
     deadline = add_working_days(start, 3)
     assert deadline.at.year in (2026, 2027)

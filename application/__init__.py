@@ -1,0 +1,96 @@
+"""The application: the app factory, the CLI, the RQ worker's entry point and the demo seed.
+
+It is the one package that knows every other: it loads the rules, imports
+every model (so the metadata and Alembic see all tables) and every package's
+jobs (so ``core.jobs`` can run them), and registers every interface's
+blueprint. ``wsgi.py`` and the worker build the app here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask_babel import get_locale
+
+import standards
+from application.demo import DISTRICTS
+from core import babel, csrf, db, errors, geocoding, i18n, inputs, security, throttle
+from core.api import Api, DbIdConverter, db_id_schema
+from core.auth import configure_hasher
+from core.config import Config
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the application: extensions, blueprints, error handlers, CLI."""
+    config = config or Config()
+    app = Flask(
+        __name__,
+        instance_path=str(Path(config.PHOTO_DIR).parent),
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.from_mapping(config.as_dict())
+    app.config["API_SPEC_OPTIONS"] = {
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        "info": {
+            "description": "Work orders, dispatch and the technician app. "
+            "Errors are RFC 9457 problem details."
+        },
+    }
+    configure_hasher(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_KIB"])
+    # Fail at start-up, naming file and line, if the rule file is malformed.
+    standards.load_ruleset()
+    i18n.compile_catalogs(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale
+    csrf.init_app(app)
+    db.init_app(app)
+    geocoding.init_app(app, tables={"demo": DISTRICTS})
+    _import_models()
+    _import_jobs()
+
+    app.url_map.converters["int"] = DbIdConverter
+    api = Api(app)
+    api.register_converter(DbIdConverter, db_id_schema)
+    _register_blueprints(app, api)
+    errors.register(app)
+    inputs.init_app(app)
+    security.init_app(app)
+    throttle.init_app(app)
+
+    from application.cli import register as register_cli
+
+    register_cli(app)
+    return app
+
+
+def _import_models() -> None:
+    """Import every model module so the metadata (and Alembic) sees all tables."""
+    import core.models  # noqa: F401
+    import dispatch.models  # noqa: F401
+    import mobile_api.models  # noqa: F401
+    import technicians.models  # noqa: F401
+    import workorders.models  # noqa: F401
+
+
+def _import_jobs() -> None:
+    """Each package's jobs module registers its handlers with core.jobs."""
+    import dispatch.jobs  # noqa: F401
+
+
+def _register_blueprints(app: Flask, api: Api) -> None:
+    from console.views import bp as console_bp
+    from core.views import blp as auth_blp
+    from dispatch.views import blp as dispatch_blp
+    from mobile_api.views import blp as mobile_blp
+    from mobile_api.views import staff_blp as photos_blp
+    from pages.views import bp as web_bp
+    from technicians.views import blp as technicians_blp
+    from workorders.views import blp as workorders_blp
+
+    for blueprint in (auth_blp, workorders_blp, technicians_blp, dispatch_blp, mobile_blp, photos_blp):
+        api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)  # JSON APIs authenticate by bearer token, not cookie
+    app.register_blueprint(web_bp)
+    app.register_blueprint(console_bp)  # session cookie: its POSTs are CSRF-checked

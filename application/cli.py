@@ -1,0 +1,77 @@
+"""`flask --app wsgi …` commands: migrations, users, the demo city."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from core import migrate
+from core.actor import Actor
+from core.db import get_session
+
+CLI_ACTOR = Actor(user_id=None, username="cli", role="admin", origin="cli")
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("db-upgrade")
+    @click.argument("revision", default="head")
+    def db_upgrade(revision: str) -> None:
+        """Apply migrations up to REVISION (default: head)."""
+        migrate.upgrade(current_app.config["DATABASE_URL"], revision)
+        click.echo(f"database at {revision}")
+
+    @app.cli.command("db-downgrade")
+    @click.argument("revision", default="-1")
+    def db_downgrade(revision: str) -> None:
+        """Step migrations down (default: one step)."""
+        migrate.downgrade(current_app.config["DATABASE_URL"], revision)
+        click.echo(f"database downgraded to {revision}")
+
+    @app.cli.command("db-revision")
+    @click.option("-m", "--message", required=True)
+    def db_revision(message: str) -> None:
+        """Autogenerate a migration from the models."""
+        migrate.revision(current_app.config["DATABASE_URL"], message)
+
+    @app.cli.command("create-user")
+    @click.argument("username")
+    @click.option(
+        "--role",
+        required=True,
+        type=click.Choice(["dispatcher", "technician", "manager", "customer", "agent", "admin"]),
+    )
+    @click.option("--name", "display_name", default=None)
+    @click.option("--customer-id", type=int, default=None)
+    @click.password_option()
+    def create_user_cmd(
+        username: str, role: str, display_name: str | None, customer_id: int | None, password: str
+    ) -> None:
+        """Create a login."""
+        from core.accounts import create_user
+
+        session = get_session()
+        create_user(
+            session,
+            CLI_ACTOR,
+            {
+                "username": username,
+                "password": password,
+                "role": role,
+                "display_name": display_name or username,
+                "customer_id": customer_id,
+            },
+        )
+        session.commit()
+        click.echo(f"created {role} {username}")
+
+    @app.cli.command("seed-demo")
+    @click.option("--technicians", default=40)
+    @click.option("--orders", default=300)
+    @click.option("--seed", default=7)
+    def seed_demo(technicians: int, orders: int, seed: int) -> None:
+        """Seed a demo city (Hefei): districts, technicians, customers and orders."""
+        from application.demo import seed_city
+
+        summary = seed_city(get_session(), technicians=technicians, orders=orders, seed=seed)
+        for line in summary:
+            click.echo(line)

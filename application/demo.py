@@ -1,0 +1,234 @@
+"""A realistic demo city (Hefei): districts, technicians, customers, lines and orders.
+
+Coordinates come from a local table, never from a geocoding service.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, time
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.accounts import create_user
+from core.actor import Actor
+from core.auth import hash_password
+from core.clock import now
+from core.models import User
+from technicians.models import Technician
+from workorders import service as wo_service
+from workorders.models import Customer, LineRecord, Site, WorkOrder
+
+DEMO_PASSWORD = "demo1234"
+
+# district -> (lat, lon) of its centre, and a spread in degrees
+DISTRICTS: dict[str, tuple[float, float]] = {
+    "蜀山区": (31.851, 117.260),
+    "包河区": (31.793, 117.309),
+    "庐阳区": (31.878, 117.265),
+    "瑶海区": (31.858, 117.309),
+    "高新区": (31.820, 117.200),
+    "经开区": (31.777, 117.220),
+    "滨湖新区": (31.730, 117.290),
+}
+SPREAD_DEG = 0.03
+STREETS = (
+    "长江西路",
+    "黄山路",
+    "望江路",
+    "金寨路",
+    "合作化路",
+    "马鞍山路",
+    "徽州大道",
+    "繁华大道",
+    "方兴大道",
+    "潜山路",
+    "翡翠路",
+    "天鹅湖路",
+)
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "军", "杰", "涛", "明", "超", "霞", "平")
+COMPANIES = (
+    "徽商物流",
+    "合肥科创",
+    "江淮制造",
+    "庐州银行",
+    "滨湖医院",
+    "包河中学",
+    "巢湖酒店",
+    "蜀山软件园",
+    "新站电子",
+    "高新生物",
+)
+SKILL_SETS = (
+    ["adsl", "lan"],
+    ["adsl", "iptv"],
+    ["lan", "iptv"],
+    ["adsl", "lan", "iptv"],
+    ["enterprise_circuit", "lan"],
+    ["enterprise_circuit", "enterprise_app", "lan"],
+    ["adsl", "lan", "iptv", "enterprise_circuit"],
+)
+STAFF = (
+    ("admin", "admin", "系统管理员"),
+    ("dispatcher", "dispatcher", "调度员 陈静"),
+    ("manager", "manager", "经理 王磊"),
+    ("agent", "agent", "热线坐席 李娜"),
+)
+RESIDENTIAL_PRODUCTS = {
+    "adsl": ("adsl", "iptv_adsl", "bundle_adsl_iptv"),
+    "lan": ("lan", "iptv_lan", "bundle_lan_iptv"),
+}
+ENTERPRISE_PRODUCTS = ("ddn", "sdh", "mpls_vpn", "lan_dedicated", "xdsl", "logistics_e")
+TIERS = ("group", "provincial", "local_a", "local_b", "local_c")
+
+
+def _point(rng: random.Random, district: str) -> tuple[float, float]:
+    lat, lon = DISTRICTS[district]
+    return (
+        round(lat + rng.uniform(-SPREAD_DEG, SPREAD_DEG), 6),
+        round(lon + rng.uniform(-SPREAD_DEG, SPREAD_DEG), 6),
+    )
+
+
+def _person(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(("", *GIVEN))
+
+
+def _phone(rng: random.Random) -> str:
+    return "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9))
+
+
+def seed_city(session: Session, technicians: int = 40, orders: int = 300, seed: int = 7) -> list[str]:
+    """Seed the demo city once; a second run leaves an already seeded database alone."""
+    if session.scalar(select(func.count()).select_from(User)):
+        return ["database already has users; demo seed skipped", *demo_logins(session)]
+    rng = random.Random(seed)
+    actor = Actor(user_id=None, username="seed", role="admin", origin="cli")
+    shared_hash = hash_password(DEMO_PASSWORD)
+
+    def add_user(data: dict) -> User:
+        return create_user(session, actor, {**data, "password": DEMO_PASSWORD}, password_hash=shared_hash)
+
+    for username, role, name in STAFF:
+        add_user({"username": username, "role": role, "display_name": name})
+    dispatcher = session.scalar(select(User).where(User.username == "dispatcher"))
+    staff_actor = Actor(user_id=dispatcher.id, username="dispatcher", role="dispatcher", origin="seed")
+
+    names = list(DISTRICTS)
+    for i in range(technicians):
+        district = names[i % len(names)]
+        user = add_user({"username": f"tech{i + 1:02d}", "role": "technician", "display_name": _person(rng)})
+        lat, lon = _point(rng, district)
+        early = i % 3 == 0
+        session.add(
+            Technician(
+                user_id=user.id,
+                name=user.display_name,
+                phone=_phone(rng),
+                skills=list(SKILL_SETS[i % len(SKILL_SETS)]),
+                district=district,
+                home_lat=lat,
+                home_lon=lon,
+                shift_start=time(8, 0) if early else time(9, 0),
+                shift_end=time(17, 0) if early else time(18, 0),
+                lunch_start=time(11, 30) if early else time(12, 0),
+                lunch_duration_min=60,
+                max_work_min=480,
+            )
+        )
+
+    customers: list[tuple[Customer, Site, LineRecord]] = []
+    for i in range(max(orders // 2, 10)):
+        enterprise = i % 5 == 0
+        district = rng.choice(names)
+        customer = Customer(
+            name=rng.choice(COMPANIES) + f"{i}号" if enterprise else _person(rng),
+            kind="enterprise" if enterprise else "residential",
+            enterprise_tier=rng.choice(TIERS) if enterprise else None,
+            phone=_phone(rng),
+            contact_name=_person(rng),
+        )
+        lat, lon = _point(rng, district)
+        site = Site(
+            customer=customer,
+            district=district,
+            lat=lat,
+            lon=lon,
+            address=f"合肥市{district}{rng.choice(STREETS)}{rng.randint(1, 999)}号",
+        )
+        access = "lan" if enterprise or rng.random() < 0.5 else "adsl"
+        line = LineRecord(
+            site=site,
+            access_type=access,
+            route_length_m=round(rng.uniform(300, 3200), 0) if access == "adsl" else None,
+            switch_id=f"SW-{district[:2]}-{rng.randint(1, 60):03d}" if access == "lan" else None,
+            switch_model="S2326TP" if access == "lan" else None,
+            switch_occupancy_pct=round(rng.uniform(30, 95), 1) if access == "lan" else None,
+        )
+        session.add_all([customer, site, line])
+        customers.append((customer, site, line))
+    session.flush()
+
+    enterprise_user = None
+    for customer, _site, _line in customers:
+        if customer.kind == "enterprise" and enterprise_user is None:
+            enterprise_user = add_user(
+                {
+                    "username": "enterprise",
+                    "role": "customer",
+                    "display_name": customer.name,
+                    "customer_id": customer.id,
+                }
+            )
+
+    today = now().date()
+    for i in range(orders):
+        customer, site, line = customers[i % len(customers)]
+        kind = "repair" if rng.random() < 0.55 else "install"
+        if customer.kind == "enterprise":
+            product = rng.choice(ENTERPRISE_PRODUCTS)
+        else:
+            product = rng.choice(RESIDENTIAL_PRODUCTS[line.access_type])
+        priority = rng.choices(("P1", "P2", "P3"), weights=(1, 3, 6))[0] if kind == "repair" else "P3"
+        window = rng.choice(("am", "pm", None)) if kind == "install" else None
+        start = end = None
+        if window == "am":
+            start, end = datetime.combine(today, time(9)), datetime.combine(today, time(12))
+        elif window == "pm":
+            start, end = datetime.combine(today, time(13)), datetime.combine(today, time(18))
+        wo_service.create_order(
+            session,
+            staff_actor,
+            {
+                "kind": kind,
+                "product": product,
+                "priority": priority,
+                "source": rng.choice(("hotline", "account_manager", "monitoring", "customer")),
+                "customer_id": customer.id,
+                "site_id": site.id,
+                "line_id": line.id,
+                "description": "演示工单",
+                "appointment_start": start,
+                "appointment_end": end,
+            },
+        )
+    session.commit()
+    blocked = session.scalar(select(func.count()).select_from(WorkOrder).where(WorkOrder.blocked.is_(True)))
+    return [
+        f"seeded {technicians} technicians, {len(customers)} customers and {orders} "
+        f"orders for {today} ({blocked} blocked by the installation code)",
+        *demo_logins(session),
+    ]
+
+
+def demo_logins(session: Session) -> list[str]:
+    """One line per demo login (all share DEMO_PASSWORD)."""
+    lines = ["demo logins (password " + DEMO_PASSWORD + "):"]
+    for role in ("admin", "dispatcher", "manager", "agent", "technician", "customer"):
+        names = list(session.scalars(select(User.username).where(User.role == role).order_by(User.username)))
+        if names:
+            shown = names[0] if len(names) == 1 else f"{names[0]} .. {names[-1]}"
+            lines.append(f"  {role:<11} {shown}")
+    return lines

@@ -1,0 +1,1 @@
+"""The dispatcher's map console at ``/console``: one page, its scripts and small JSON feeds."""

@@ -1,0 +1,296 @@
+"""The dispatcher's hand on the day: assign, move, unassign and cancel one order,
+insert an urgent one, and the candidates for an order with how each fits.
+
+Each change slots the order into a technician's held route with
+:mod:`dispatch.routing.insertion` and stores the new timing as a plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.actor import Actor
+from core.clock import now
+from core.errors import Conflict, Invalid, NotFound
+from dispatch.board import renumber_route, route_orders
+from dispatch.models import DispatchPlan
+from dispatch.planning import (
+    active_technicians,
+    plan_clock,
+    store_plan,
+    technician_specs,
+    visit_spec,
+)
+from dispatch.routing.problem import (
+    REASON_MESSAGES,
+    Plan,
+    PlannedStop,
+    Problem,
+    TechnicianRoute,
+    VisitSpec,
+)
+from technicians.models import Technician
+from workorders import lifecycle
+from workorders import service as wo_service
+from workorders.models import WorkOrder
+
+
+def _one_route_plan(technician_id: int, orders: list[WorkOrder]) -> Plan:
+    """The plan a technician is following now, as the solver's Plan (sequence only)."""
+    stops = [PlannedStop(o.id, 0, 0, 0, 0, 0.0) for o in orders]
+    route = TechnicianRoute(technician_id, stops, None, 0.0, 0, 0, 0)
+    return Plan([route], [], 0, 0.0, 0, 0.0, "optimized")
+
+
+def _placeable_visit(order: WorkOrder, day: date) -> VisitSpec:
+    """The order as a free visit (not held to its current technician or first place)."""
+    return replace(visit_spec(order, day), pinned_technician=None, pinned_first=False)
+
+
+def assign_order(
+    session: Session, actor: Actor, order: WorkOrder, technician_id: int, day: date, time_limit_s: float = 1.0
+) -> DispatchPlan:
+    """Assign an order to a technician (or move it from another), at the best place in their day.
+
+    The order is slotted into the technician's route without reordering it,
+    the route timed from now and from where the technician is. Refused, with
+    nothing changed, when the technician lacks a skill (409 skills-missing),
+    the lifecycle does not allow it, or the order does not fit in the shift
+    without dropping another stop (409 does-not-fit, with the solver's reason).
+    The technician's new timing is stored as an applied plan of kind "manual".
+    """
+    from dispatch.routing.insertion import Insertion
+
+    tech = session.get(Technician, technician_id)
+    if tech is None or not tech.active:
+        raise Invalid("No such active technician.", errors={"technician_id": ["No such active technician."]})
+    previous = order.technician_id if order.state in lifecycle.ROUTE_STATES else None
+    if previous == tech.id:
+        raise Conflict(
+            f"{order.code} is already with {tech.name}.", slug="already-assigned", technician_id=tech.id
+        )
+    missing = sorted(set(order.required_skills or []) - set(tech.skills or []))
+    if missing:
+        raise Conflict(
+            f"{tech.name} lacks skills: {', '.join(missing)}.",
+            slug="skills-missing",
+            missing_skills=missing,
+            technician_id=tech.id,
+        )
+    if order.state == "assigned":
+        lifecycle.check("assigned", "scheduled", actor.role)
+    else:
+        lifecycle.check(order.state, "assigned", actor.role)
+    if order.site.lat is None or order.site.lon is None:
+        raise Conflict(f"{order.code} has no coordinates.", slug="no-coordinates")
+
+    at = now()
+    current = [o for o in route_orders(session, tech.id, day) if o.site.lat is not None]
+    problem = Problem(
+        technicians=technician_specs(session, [tech], day, at), visits=[visit_spec(o, day) for o in current]
+    )
+    option = Insertion(problem, _one_route_plan(tech.id, current), _placeable_visit(order, day)).options(
+        problem.technicians
+    )[0]
+    if not option.fits:
+        zh, en = REASON_MESSAGES[option.reason]
+        raise Conflict(
+            f"{order.code} does not fit into {tech.name}'s day: {en}",
+            slug="does-not-fit",
+            reason=option.reason,
+            message_zh=zh,
+            message_en=en,
+            technician_id=tech.id,
+        )
+    route = option.route
+
+    day_start = datetime.combine(day, time.min)
+    stop_of = {s.visit_id: s for s in route.stops}
+    planned = day_start + timedelta(seconds=stop_of[order.id].start_s)
+    reason = "moved in the console" if previous else "assigned in the console"
+    if order.state == "assigned":
+        wo_service.transition(session, actor, order, "scheduled", reason=reason)
+    wo_service.transition(
+        session, actor, order, "assigned", technician_id=tech.id, planned_start=planned, reason=reason
+    )
+    for sequence, stop in enumerate(route.stops, start=1):
+        stop_order = order if stop.visit_id == order.id else session.get(WorkOrder, stop.visit_id)
+        stop_order.planned_sequence = sequence
+        if stop_order.state not in lifecycle.UNDER_WAY_STATES:
+            stop_order.planned_start = day_start + timedelta(seconds=stop.start_s)
+    renumber_route(session, previous, day)
+    renumber_route(session, tech.id, day)  # stops the day can no longer reach stay, after the route
+    result = Plan(
+        [route], [], option.cost, route.travel_m, sum(1 for s in route.stops if s.late_s), 0.0, "optimized"
+    )
+    return store_plan(
+        session,
+        actor,
+        result,
+        "plan_manual",
+        {"order_id": order.id, "technician_id": tech.id, "from_technician_id": previous},
+        day=day,
+        kind="manual",
+        status="applied",
+        technician_ids=[tech.id],
+        order_versions={},
+        decided_by=actor.user_id,
+        decided_at=at,
+        now_s=plan_clock(day, at),
+    )
+
+
+def unassign_order(
+    session: Session, actor: Actor, order: WorkOrder, day: date, reason: str | None = None
+) -> WorkOrder:
+    """Take an order back from its technician (back to validated, out of any route)."""
+    technician_id = order.technician_id
+    wo_service.transition(session, actor, order, "validated", reason=reason or "unassigned in the console")
+    order.planned_start, order.planned_sequence = None, None
+    renumber_route(session, technician_id, day)
+    return order
+
+
+def cancel_order(session: Session, actor: Actor, order: WorkOrder, day: date, reason: str) -> WorkOrder:
+    """Cancel an order with the reason; its technician's route closes up."""
+    technician_id = order.technician_id
+    wo_service.transition(session, actor, order, "cancelled", reason=reason)
+    renumber_route(session, technician_id, day)
+    return order
+
+
+def current_day(
+    session: Session, day: date, at: datetime | None = None
+) -> tuple[Problem, Plan, dict[str, int]]:
+    """The day as applied, from the clock ``at``: every active technician and
+    the sequence they hold now (times are the solver's to compute), with the
+    version of every order in a route."""
+    techs = active_technicians(session)
+    visits: list[VisitSpec] = []
+    routes: list[TechnicianRoute] = []
+    versions: dict[str, int] = {}
+    for tech in techs:
+        orders = [
+            o
+            for o in route_orders(session, tech.id, day)
+            if o.site.lat is not None and o.site.lon is not None
+        ]
+        visits.extend(visit_spec(o, day) for o in orders)
+        routes.extend(_one_route_plan(tech.id, orders).routes)
+        versions.update({str(o.id): o.version for o in orders})
+    problem = Problem(technicians=technician_specs(session, techs, day, at or now()), visits=visits)
+    return problem, Plan(routes, [], 0, 0.0, 0, 0.0, "optimized"), versions
+
+
+def propose_urgent(
+    session: Session,
+    actor: Actor,
+    day: date,
+    order_id: int,
+    time_limit_s: float = 5.0,
+    progress: Callable[[dict], None] | None = None,
+    job_id: int | None = None,
+) -> DispatchPlan:
+    """Slot one urgent order into the applied day, keeping every route's sequence.
+
+    The day is taken from now: each technician leaves from where they are,
+    no earlier than now. When no qualified technician has room, lower-priority
+    visits are displaced (see :mod:`dispatch.routing.insertion`). Stores a proposed
+    plan of kind "urgent" holding only the route that changes (re-timed whole),
+    the displaced orders as unassigned, and in ``stats`` the visits delayed;
+    when the order fits nowhere the plan lists it as unassigned with the
+    reason and cannot be applied.
+    """
+    from dispatch.routing.insertion import insert_urgent
+
+    order = session.get(WorkOrder, order_id)
+    if order is None:
+        raise NotFound(f"Work order {order_id} not found.")
+    at = now()
+    if not lifecycle.is_urgent(order, at):
+        raise Conflict(
+            f"{order.code} is {order.priority} and not near its response deadline; "
+            "plan the day for it instead.",
+            slug="not-urgent",
+        )
+    if not lifecycle.can_insert_urgently(order, at):
+        raise Conflict(
+            f"{order.code} is {order.state}; only an unassigned, unblocked order can be inserted.",
+            slug="not-insertable",
+            current_state=order.state,
+        )
+    if progress:
+        progress({"phase": "building", "percent": 10, "best_cost": None})
+    problem, plan, versions = current_day(session, day, at)
+    if progress:
+        progress({"phase": "inserting", "percent": 30, "best_cost": None})
+    result = insert_urgent(
+        problem, plan, _placeable_visit(order, day), time_limit_s=time_limit_s, displace=True
+    )
+    changed = set(result.stats.get("changed_routes", []))
+    result.routes = [r for r in result.routes if r.technician_id in changed]
+    touched = {str(s.visit_id) for r in result.routes for s in r.stops}
+    touched |= {str(u.visit_id) for u in result.unassigned}
+    order_versions = {k: v for k, v in versions.items() if k in touched}
+    order_versions[str(order.id)] = order.version
+    placed = bool(changed)
+    return store_plan(
+        session,
+        actor,
+        result,
+        "plan_urgent_computed",
+        {"order_id": order.id, "placed": placed, "displaced": result.stats.get("displaced", [])},
+        day=day,
+        kind="urgent",
+        status="proposed",
+        job_id=job_id,
+        order_versions=order_versions,
+        technician_ids=sorted(changed),
+        now_s=plan_clock(day, at),
+    )
+
+
+CANDIDATES_EVALUATED = 30
+
+
+def assignment_candidates(
+    session: Session, order: WorkOrder, day: date, at: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Every active technician's fit for the order, best first: whether it
+    fits their day as it stands (and if not, why), when it would start, the
+    extra travel and the time left in the shift after it. Only the
+    ``CANDIDATES_EVALUATED`` qualified technicians working nearest are worked
+    out (each is a model of their day); the others are listed as not evaluated."""
+    from dispatch.routing.insertion import Insertion, InsertionOption, may_do
+
+    at = at or now()
+    problem, plan, _versions = current_day(session, day, at)
+    visit = _placeable_visit(order, day)
+    insertion = Insertion(problem, plan, visit)
+    near = insertion.qualified()[:CANDIDATES_EVALUATED]
+    near_ids = {t.id for t in near}
+    options = insertion.options(near) + [
+        InsertionOption(t.id, reason="not_evaluated" if may_do(t, visit) else "no_skilled_technician")
+        for t in problem.technicians
+        if t.id not in near_ids
+    ]
+    stops = {r.technician_id: len(r.stops) for r in plan.routes}
+    day_start = datetime.combine(day, time.min)
+    return [
+        {
+            "technician_id": option.technician_id,
+            "fits": option.fits,
+            "reason": option.reason,
+            "start": None if option.start_s is None else day_start + timedelta(seconds=option.start_s),
+            "extra_travel_m": round(option.extra_travel_m) if option.fits else None,
+            "free_min": None if option.free_s is None else option.free_s // 60,
+            "stops": stops.get(option.technician_id, 0),
+            "delayed": len(option.delayed),
+        }
+        for option in options
+    ]

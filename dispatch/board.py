@@ -1,0 +1,304 @@
+"""The dispatcher's board: which open orders show on a day, their SLA risk, routes with times.
+
+Plain queries for the console's feeds (rows, not ORM objects, where thousands
+are read) and the route order every surface shows.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.models import DispatchPlan
+from dispatch.planning import active_technicians, seconds_of_day
+from technicians.models import Technician
+from workorders import lifecycle
+from workorders.models import Site, WorkOrder
+
+DEFAULT_AT_RISK_S = 3600
+DEFAULT_RESPONSE_AT_RISK_S = 900
+
+
+def on_board(order: Any, day: date) -> bool:
+    """Whether an open order belongs on `day`'s board: nothing booked or planned for a later day.
+
+    Orders whose appointment or plan has passed stay on the board: they still need someone.
+    """
+    if order.appointment_start is not None and order.appointment_start.date() > day:
+        return False
+    return order.planned_start is None or order.planned_start.date() <= day
+
+
+# What the board shows of an order: plain rows, not ORM objects (2,000 of them load
+# several times faster this way). `sla_risk` and `on_board` read them like orders.
+BOARD_COLUMNS = (
+    WorkOrder.id,
+    WorkOrder.code,
+    WorkOrder.kind,
+    WorkOrder.product,
+    WorkOrder.priority,
+    WorkOrder.state,
+    WorkOrder.technician_id,
+    WorkOrder.planned_start,
+    WorkOrder.planned_sequence,
+    WorkOrder.blocked,
+    WorkOrder.appointment_start,
+    WorkOrder.created_at,
+    WorkOrder.response_deadline,
+    WorkOrder.responded_at,
+    WorkOrder.restore_deadline,
+    WorkOrder.deadline_source,
+    WorkOrder.sla_clock,
+    WorkOrder.completed_at,
+    WorkOrder.duration_min,
+    WorkOrder.updated_at,
+    Site.lat,
+    Site.lon,
+    Site.district,
+)
+
+
+def _board_select():
+    return (
+        select(*BOARD_COLUMNS)
+        .join(Site, WorkOrder.site_id == Site.id)
+        .where(Site.lat.is_not(None), Site.lon.is_not(None))
+    )
+
+
+def board_orders(session: Session, day: date) -> list[Any]:
+    """Open orders with coordinates that belong on `day`'s board, as rows, by id."""
+    stmt = _board_select().where(WorkOrder.state.in_(lifecycle.OPEN_STATES)).order_by(WorkOrder.id)
+    return [row for row in session.execute(stmt) if on_board(row, day)]
+
+
+def board_order(session: Session, order_id: int) -> Any | None:
+    """One order as a board row (whatever its state), or None."""
+    return session.execute(_board_select().where(WorkOrder.id == order_id)).first()
+
+
+def board_changes(session: Session, day: date, since: datetime) -> tuple[list[Any], list[int]]:
+    """Orders changed since `since`: rows still on the board, and ids that left it."""
+    stmt = _board_select().where(WorkOrder.updated_at >= since).order_by(WorkOrder.id)
+    changed, gone = [], []
+    for row in session.execute(stmt):
+        if row.state in lifecycle.OPEN_STATES and on_board(row, day):
+            changed.append(row)
+        else:
+            gone.append(row.id)
+    return changed, gone
+
+
+def sla_risk(
+    order: Any,
+    at: datetime,
+    at_risk_s: int = DEFAULT_AT_RISK_S,
+    response_at_risk_s: int = DEFAULT_RESPONSE_AT_RISK_S,
+) -> str:
+    """'breached', 'at_risk' or 'fine' against the response and restore deadlines.
+
+    At risk: the restore deadline is less than `at_risk_s` away, an unanswered
+    order's response deadline less than `response_at_risk_s` away, or the
+    planned visit ends after the restore deadline.
+    """
+    from workorders.service import sla_status
+
+    sla = sla_status(order, at)
+    if sla["restore_breached"] or sla["response_breached"]:
+        return "breached"
+    restore_left_s = (sla["restore_deadline"] - at).total_seconds()
+    if restore_left_s < at_risk_s and order.completed_at is None:
+        return "at_risk"
+    if order.responded_at is None and (order.response_deadline - at).total_seconds() < response_at_risk_s:
+        return "at_risk"
+    if (
+        order.planned_start is not None
+        and order.planned_start + timedelta(minutes=order.duration_min or 0) > sla["restore_deadline"]
+    ):
+        return "at_risk"
+    return "fine"
+
+
+def technician_colour(technician_id: int) -> str:
+    """A stable, well-spread colour per technician (golden-angle hues), as #rrggbb."""
+    import colorsys
+
+    hue = (technician_id * 137.508) % 360 / 360
+    lightness = (0.38, 0.46, 0.32)[technician_id % 3]
+    red, green, blue = colorsys.hls_to_rgb(hue, lightness, 0.75)
+    return f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
+
+
+def _route_key(order: Any) -> tuple:
+    """Route order as the technician's phone shows it: planned sequence, then time."""
+    return (
+        order.planned_sequence is None,
+        order.planned_sequence or 0,
+        order.planned_start or datetime.max,
+        order.id,
+    )
+
+
+def route_orders(
+    session: Session, technician_id: int, day: date, include_done: bool = False
+) -> list[WorkOrder]:
+    """A technician's orders for `day` in route order (open ones; finished ones too if asked)."""
+    day_start = datetime.combine(day, time.min)
+    day_end = datetime.combine(day, time.max)
+    states = lifecycle.ROUTE_STATES | (lifecycle.DONE_STATES if include_done else frozenset())
+    stmt = select(WorkOrder).where(WorkOrder.technician_id == technician_id, WorkOrder.state.in_(states))
+    orders = []
+    for order in session.scalars(stmt):
+        if order.planned_start is None:
+            if order.state in lifecycle.ROUTE_STATES:
+                orders.append(order)
+        elif day_start <= order.planned_start <= day_end:
+            orders.append(order)
+    return sorted(orders, key=_route_key)
+
+
+def renumber_route(session: Session, technician_id: int | None, day: date) -> None:
+    """Close the gaps in a technician's planned sequence after an order left the route."""
+    if technician_id is None:
+        return
+    for sequence, order in enumerate(route_orders(session, technician_id, day), start=1):
+        if order.planned_sequence != sequence:
+            order.planned_sequence = sequence
+
+
+ROUTE_COLUMNS = (
+    WorkOrder.id,
+    WorkOrder.code,
+    WorkOrder.state,
+    WorkOrder.priority,
+    WorkOrder.technician_id,
+    WorkOrder.planned_start,
+    WorkOrder.planned_sequence,
+    WorkOrder.duration_min,
+    Site.lat,
+    Site.lon,
+)
+
+
+def day_routes(session: Session, day: date) -> list[dict[str, Any]]:
+    """Every technician's route for `day` with times for the timeline.
+
+    Times come from the newest applied plan whose route for the technician
+    still lists exactly the orders they have; otherwise they are estimated
+    from the planned starts, the orders' durations and straight-line travel.
+    """
+    from dispatch.routing.matrix import HaversineMatrix
+
+    day_start = datetime.combine(day, time.min)
+    techs = active_technicians(session)
+    by_tech: dict[int, list[Any]] = {t.id: [] for t in techs}
+    stmt = (
+        select(*ROUTE_COLUMNS)
+        .join(Site, WorkOrder.site_id == Site.id)
+        .where(
+            WorkOrder.technician_id.is_not(None),
+            WorkOrder.state.in_(lifecycle.ROUTE_STATES | lifecycle.DONE_STATES),
+        )
+    )
+    for row in session.execute(stmt):
+        if row.technician_id not in by_tech or row.lat is None or row.lon is None:
+            continue
+        if row.planned_start is None and row.state not in lifecycle.ROUTE_STATES:
+            continue
+        if row.planned_start is not None and row.planned_start.date() != day:
+            continue
+        by_tech[row.technician_id].append(row)
+    latest_route: dict[int, dict] = {}
+    plans = session.scalars(
+        select(DispatchPlan)
+        .where(DispatchPlan.day == day, DispatchPlan.status == "applied")
+        .order_by(DispatchPlan.decided_at.desc(), DispatchPlan.id.desc())
+    )
+    for record in plans:
+        for route in record.result.get("routes", []):
+            latest_route.setdefault(route["technician_id"], route)
+
+    matrix = HaversineMatrix()
+    routes = []
+    for tech in techs:
+        orders = sorted(by_tech[tech.id], key=_route_key)
+        if not orders:
+            continue
+        planned_route = latest_route.get(tech.id)
+        if planned_route and [s["visit_id"] for s in planned_route["stops"]] == [o.id for o in orders]:
+            timing = [
+                (s["arrival_s"], s["start_s"], s["end_s"], s["travel_s"]) for s in planned_route["stops"]
+            ]
+            lunch_s, end_s = planned_route.get("lunch_start_s"), planned_route["end_s"]
+            source = "plan"
+        else:
+            timing, lunch_s, end_s = _estimate_timing(tech, orders, day_start, matrix)
+            source = "estimate"
+        stops = [
+            {
+                "order_id": o.id,
+                "code": o.code,
+                "sequence": seq,
+                "state": o.state,
+                "priority": o.priority,
+                "lat": round(o.lat, 5),
+                "lon": round(o.lon, 5),
+                "arrival_s": arrival,
+                "start_s": start,
+                "end_s": end,
+                "travel_s": travel,
+            }
+            for seq, (o, (arrival, start, end, travel)) in enumerate(
+                zip(orders, timing, strict=True), start=1
+            )
+        ]
+        routes.append(
+            {
+                "technician_id": tech.id,
+                "source": source,
+                "stops": stops,
+                "lunch_start_s": lunch_s,
+                "lunch_duration_s": (tech.lunch_duration_min or 0) * 60,
+                "end_s": end_s,
+            }
+        )
+    return routes
+
+
+def _estimate_timing(
+    tech: Technician, orders: list[Any], day_start: datetime, matrix
+) -> tuple[list[tuple[int, int, int, int]], int | None, int]:
+    """(arrival, start, end, travel) per stop, lunch start and return time, by estimate."""
+    shift_start = seconds_of_day(tech.shift_start) or 0
+    lunch_s = seconds_of_day(tech.lunch_start)
+    lunch_len = (tech.lunch_duration_min or 0) * 60
+    lunch_at = None
+    here = (tech.home_lat, tech.home_lon)
+    free_at = shift_start
+    timing = []
+    for index, order in enumerate(orders):
+        there = (order.lat, order.lon)
+        travel, _metres = matrix.travel(here, there)
+        planned = (
+            None if order.planned_start is None else int((order.planned_start - day_start).total_seconds())
+        )
+        leave = free_at
+        if lunch_s is not None and lunch_at is None and lunch_len and leave >= lunch_s:
+            lunch_at, leave = leave, leave + lunch_len
+        arrival = leave + travel
+        start = max(arrival, planned) if planned is not None else arrival
+        if index == 0 and planned is not None:
+            # Nobody leaves home hours early: the first trip ends when the work starts.
+            arrival = max(start, shift_start + travel)
+            start = arrival
+        end = start + max(order.duration_min or 0, 1) * 60
+        timing.append((arrival, start, end, travel))
+        here, free_at = there, end
+    back, _metres = matrix.travel(here, (tech.home_lat, tech.home_lon))
+    if lunch_s is not None and lunch_at is None and lunch_len and free_at >= lunch_s:
+        lunch_at = free_at
+        free_at += lunch_len
+    return timing, lunch_at, free_at + back

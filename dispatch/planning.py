@@ -1,0 +1,257 @@
+"""From the database to the optimizer: a day's routing problem, planned and stored.
+
+Orders and technicians become the plain dataclasses of :mod:`dispatch.routing`
+(on a day under way, from now: each technician leaves from where they are, work
+under way stays first); :func:`plan_day` solves the day and stores the plan as
+a proposal with the order versions it saw (:mod:`dispatch.plans` applies it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.actor import Actor
+from core.clock import now
+from core.errors import Invalid
+from dispatch.models import DispatchPlan
+from dispatch.routing.problem import (
+    Plan,
+    Problem,
+    TechnicianSpec,
+    VisitSpec,
+)
+from technicians.models import Technician
+from workorders import lifecycle
+from workorders.models import Site, WorkOrder
+
+DAY_S = 24 * 3600
+
+
+def _seconds(moment: datetime | None, day: date, default: int) -> int:
+    """Seconds from the day's midnight, clamped to the day; None gives `default`."""
+    if moment is None:
+        return default
+    delta = moment - datetime.combine(day, time.min)
+    return int(min(max(delta.total_seconds(), 0), DAY_S))
+
+
+def seconds_of_day(value: time | None) -> int | None:
+    return None if value is None else value.hour * 3600 + value.minute * 60 + value.second
+
+
+def shift_s(tech: Technician) -> tuple[int, int]:
+    """The technician's shift as seconds from midnight."""
+    return seconds_of_day(tech.shift_start) or 0, seconds_of_day(tech.shift_end) or DAY_S
+
+
+def technician_spec(
+    tech: Technician, departs_at_s: int | None = None, position: tuple[float, float] | None = None
+) -> TechnicianSpec:
+    """A technician's day as the solver sees it (lunch may start up to 1 h late).
+
+    On a day under way ``departs_at_s`` is now (seconds from midnight) and
+    ``position`` where the technician is; they return home at the end.
+    """
+    lunch_start = seconds_of_day(tech.lunch_start)
+    start_lat, start_lon = position or (tech.home_lat, tech.home_lon)
+    return TechnicianSpec(
+        id=tech.id,
+        skills=frozenset(tech.skills or []),
+        start_lat=start_lat,
+        start_lon=start_lon,
+        end_lat=tech.home_lat,
+        end_lon=tech.home_lon,
+        shift_start_s=seconds_of_day(tech.shift_start),
+        shift_end_s=seconds_of_day(tech.shift_end),
+        lunch_earliest_s=lunch_start,
+        lunch_latest_s=None if lunch_start is None else lunch_start + 3600,
+        lunch_duration_s=(tech.lunch_duration_min or 0) * 60,
+        max_work_s=(tech.max_work_min or 0) * 60 or None,
+        district=tech.district,
+        available_from_s=departs_at_s,
+    )
+
+
+PLANNING_HORIZON_DAYS = 60
+
+
+def plan_clock(day: date, at: datetime) -> int | None:
+    """The plan's "now" in seconds from the day's midnight: None for a day
+    not begun; a past day, or one beyond the planning horizon, cannot be
+    planned (422)."""
+    if day < at.date():
+        raise Invalid(
+            "A day that is over cannot be planned.", errors={"day": ["A day that is over cannot be planned."]}
+        )
+    if day > at.date() + timedelta(days=PLANNING_HORIZON_DAYS):
+        message = f"Days more than {PLANNING_HORIZON_DAYS} days ahead cannot be planned yet."
+        raise Invalid(message, errors={"day": [message]})
+    return _seconds(at, day, 0) if day == at.date() else None
+
+
+def technician_positions(
+    session: Session, techs: list[Technician], day: date, at: datetime
+) -> dict[int, tuple[float, float]]:
+    """Where each technician is on a day under way: at the site of the order
+    they are working on, else at their last position reported today."""
+    if day != at.date():
+        return {}
+    positions = {
+        t.id: (t.last_lat, t.last_lon)
+        for t in techs
+        if t.last_seen_at is not None
+        and t.last_seen_at.date() == day
+        and t.last_lat is not None
+        and t.last_lon is not None
+    }
+    on_site = session.execute(
+        select(WorkOrder.technician_id, Site.lat, Site.lon)
+        .join(Site, WorkOrder.site_id == Site.id)
+        .where(WorkOrder.state == "on_site", WorkOrder.technician_id.in_([t.id for t in techs]))
+    )
+    for tech_id, lat, lon in on_site:
+        if lat is not None and lon is not None:
+            positions[tech_id] = (lat, lon)
+    return positions
+
+
+def technician_specs(
+    session: Session, techs: list[Technician], day: date, at: datetime
+) -> list[TechnicianSpec]:
+    """Every technician's day from the plan's clock: from now and where they are."""
+    departs_at_s = plan_clock(day, at)
+    positions = technician_positions(session, techs, day, at)
+    return [technician_spec(t, departs_at_s, positions.get(t.id)) for t in techs]
+
+
+def visit_spec(order: WorkOrder, day: date) -> VisitSpec:
+    """An order as the solver sees it; en-route and on-site orders are pinned first."""
+    pinned_first = order.state in lifecycle.UNDER_WAY_STATES
+    deadline = order.restore_deadline
+    deadline_s = None
+    if deadline is not None and deadline.date() <= day:
+        deadline_s = _seconds(deadline, day, DAY_S)
+    return VisitSpec(
+        id=order.id,
+        lat=order.site.lat,
+        lon=order.site.lon,
+        duration_s=max(order.duration_min, 1) * 60,
+        window_start_s=_seconds(order.appointment_start, day, 0),
+        window_end_s=_seconds(order.appointment_end, day, DAY_S),
+        skills=frozenset(order.required_skills or []),
+        priority=order.priority,
+        tier=order.customer.enterprise_tier,
+        deadline_s=deadline_s,
+        pinned_technician=order.technician_id if order.state in lifecycle.ROUTE_STATES else None,
+        pinned_first=pinned_first,
+        district=order.site.district,
+        started_s=_seconds(order.arrived_at, day, 0)
+        if order.state == "on_site" and order.arrived_at is not None
+        else None,
+    )
+
+
+def plannable_orders(session: Session, day: date, district: str | None) -> list[WorkOrder]:
+    """Open orders for the day: unplanned ones, ones planned for it, and those in progress."""
+    day_end = datetime.combine(day, time.max)
+    stmt = (
+        select(WorkOrder)
+        .join(Site, WorkOrder.site_id == Site.id)
+        .where(
+            WorkOrder.state.in_(lifecycle.PLANNABLE_STATES | lifecycle.UNDER_WAY_STATES),
+            WorkOrder.blocked.is_(False),
+            Site.lat.is_not(None),
+            Site.lon.is_not(None),
+        )
+        .order_by(WorkOrder.id)
+    )
+    if district:
+        stmt = stmt.where(Site.district == district)
+    orders = []
+    for order in session.scalars(stmt):
+        if order.appointment_start is not None and order.appointment_start.date() != day:
+            continue
+        if order.planned_start is not None and order.planned_start > day_end:
+            continue
+        orders.append(order)
+    return orders
+
+
+def active_technicians(session: Session, district: str | None = None) -> list[Technician]:
+    """Technicians on the books and active (of one district when given), by id."""
+    stmt = select(Technician).where(Technician.active.is_(True)).order_by(Technician.id)
+    if district:
+        stmt = stmt.where(Technician.district == district)
+    return list(session.scalars(stmt))
+
+
+def build_problem(
+    session: Session, day: date, district: str | None = None, at: datetime | None = None
+) -> tuple[Problem, dict[str, int]]:
+    """The day's problem from the clock ``at`` (default now) and the version
+    of every order in it (for the apply check)."""
+    techs = active_technicians(session, district)
+    orders = plannable_orders(session, day, district)
+    problem = Problem(
+        technicians=technician_specs(session, techs, day, at or now()),
+        visits=[visit_spec(o, day) for o in orders],
+    )
+    return problem, {str(o.id): o.version for o in orders}
+
+
+def plan_day(
+    session: Session,
+    actor: Actor,
+    day: date,
+    district: str | None,
+    time_limit_s: float,
+    progress: Callable[[dict], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    job_id: int | None = None,
+) -> DispatchPlan:
+    """Solve the day and store the plan as a proposal for the dispatcher."""
+    from dispatch.routing import solve
+
+    at = now()
+    problem, versions = build_problem(session, day, district, at)
+    plan = solve(problem, time_limit_s=time_limit_s, progress=progress, should_cancel=should_cancel)
+    return store_plan(
+        session,
+        actor,
+        plan,
+        "plan_computed",
+        {"orders": len(problem.visits), "unassigned": len(plan.unassigned), "status": plan.status},
+        day=day,
+        district=district,
+        kind="day",
+        status="proposed",
+        job_id=job_id,
+        order_versions=versions,
+        technician_ids=[t.id for t in problem.technicians],
+        now_s=plan_clock(day, at),
+    )
+
+
+def store_plan(
+    session: Session,
+    actor: Actor,
+    plan: Plan,
+    action: str,
+    audit_after: dict,
+    now_s: int | None = None,
+    **fields,
+) -> DispatchPlan:
+    """Store a computed plan (its result and objective, by ``actor``) with
+    ``fields`` such as day, kind and status, and audit it as ``action``.
+    ``now_s`` is the clock it was computed from: none of its times may be earlier."""
+    result = {**plan.to_dict(), "now_s": now_s}
+    record = DispatchPlan(result=result, objective=plan.objective, created_by=actor.user_id, **fields)
+    session.add(record)
+    session.flush()
+    audit.record(session, actor, action, "dispatch_plan", record.id, after=audit_after)
+    return record

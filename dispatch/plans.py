@@ -1,0 +1,155 @@
+"""Stored plans: read one, check it against what changed since, apply it atomically, discard it."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.actor import Actor
+from core.clock import now
+from core.errors import Conflict, NotFound
+from dispatch.models import DispatchPlan
+from dispatch.planning import DAY_S, shift_s
+from technicians.models import Technician
+from workorders import lifecycle
+from workorders import service as wo_service
+from workorders.models import WorkOrder
+
+
+def get_plan(session: Session, plan_id: int) -> DispatchPlan:
+    """A stored plan or 404."""
+    record = session.get(DispatchPlan, plan_id)
+    if record is None:
+        raise NotFound(f"Plan {plan_id} not found.")
+    return record
+
+
+def plan_conflicts(session: Session, record: DispatchPlan) -> list[dict[str, Any]]:
+    """What changed since the plan was computed: order versions, technicians off shift."""
+    conflicts: list[dict[str, Any]] = []
+    for order_id, version in record.order_versions.items():
+        order = session.get(WorkOrder, int(order_id))
+        if order is None:
+            conflicts.append({"order_id": int(order_id), "problem": "deleted"})
+        elif order.version != version:
+            conflicts.append(
+                {"order_id": order.id, "code": order.code, "problem": "changed", "state": order.state}
+            )
+    for route in record.result.get("routes", []):
+        if not route["stops"]:
+            continue
+        tech = session.get(Technician, route["technician_id"])
+        if tech is None or not tech.active:
+            conflicts.append({"technician_id": route["technician_id"], "problem": "technician_unavailable"})
+    return conflicts
+
+
+def timing_problems(session: Session, record: DispatchPlan) -> list[dict[str, Any]]:
+    """Stops the plan would write with a missing or impossible time: outside
+    the technician's shift, before the plan's clock, or an order in two routes.
+    Orders already en route or on site keep their times and are not checked."""
+    problems: list[dict[str, Any]] = []
+    now_s = record.result.get("now_s")
+    seen: set[int] = set()
+    for route in record.result.get("routes", []):
+        tech = session.get(Technician, route["technician_id"])
+        shift_start, shift_end = shift_s(tech) if tech is not None else (0, DAY_S)
+        for stop in route["stops"]:
+            order_id = int(stop["visit_id"])
+            if order_id in seen:
+                problems.append({"order_id": order_id, "problem": "in_two_routes"})
+            seen.add(order_id)
+            order = session.get(WorkOrder, order_id)
+            if order is None or order.state in lifecycle.UNDER_WAY_STATES:
+                continue
+            start, end = stop.get("start_s"), stop.get("end_s")
+            if not isinstance(start, int) or not isinstance(end, int) or end < start:
+                problems.append({"order_id": order_id, "code": order.code, "problem": "missing_time"})
+            elif start < shift_start or end > shift_end:
+                problems.append({"order_id": order_id, "code": order.code, "problem": "outside_shift"})
+            elif now_s is not None and start < now_s:
+                problems.append({"order_id": order_id, "code": order.code, "problem": "in_the_past"})
+    return problems
+
+
+def apply_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
+    """Apply a proposed plan whole, or refuse it (409) naming every conflict; never half."""
+    record = get_plan(session, plan_id)
+    if record.status != "proposed":
+        raise Conflict(f"Plan {plan_id} is {record.status}, not proposed.", plan_status=record.status)
+    if not any(route["stops"] for route in record.result.get("routes", [])):
+        raise Conflict(
+            "This proposal places no order; there is nothing to accept.",
+            slug="nothing-to-apply",
+            unassigned=[u["visit_id"] for u in record.result.get("unassigned", [])],
+        )
+    refusals = (
+        (plan_conflicts, "plan-stale", "The data changed since this plan was computed; plan again."),
+        (
+            timing_problems,
+            "plan-invalid-times",
+            "The plan has times outside a shift or already past; plan again.",
+        ),
+    )
+    for check, slug, message in refusals:
+        conflicts = check(session, record)
+        if conflicts:
+            record.status = "refused"
+            record.conflicts = conflicts
+            record.decided_at, record.decided_by = now(), actor.user_id
+            session.flush()
+            # The plan stays marked refused: nobody applies it again.
+            raise Conflict(message, slug=slug, keep_changes=True, conflicts=conflicts)
+    day_start = datetime.combine(record.day, time.min)
+    for route in record.result.get("routes", []):
+        for sequence, stop in enumerate(route["stops"], start=1):
+            order = session.get(WorkOrder, int(stop["visit_id"]))
+            planned = day_start + timedelta(seconds=stop["start_s"])
+            if order.state in lifecycle.UNDER_WAY_STATES:
+                order.planned_sequence = sequence
+                continue
+            order.planned_start, order.planned_sequence = planned, sequence
+            if order.state != "assigned" or order.technician_id != route["technician_id"]:
+                _to_assigned(session, actor, order, route["technician_id"], planned)
+    for item in record.result.get("unassigned", []):
+        order = session.get(WorkOrder, int(item["visit_id"]))
+        if order.state in ("scheduled", "assigned"):
+            wo_service.transition(session, actor, order, "validated", reason=f"unplanned: {item['reason']}")
+    record.status = "applied"
+    record.decided_at, record.decided_by = now(), actor.user_id
+    audit.record(session, actor, "plan_applied", "dispatch_plan", record.id)
+    session.flush()
+    return record
+
+
+def _to_assigned(
+    session: Session, actor: Actor, order: WorkOrder, technician_id: int, planned: datetime
+) -> None:
+    if order.state == "assigned":
+        wo_service.transition(session, actor, order, "scheduled", reason="re-planned")
+    if order.state in ("validated", "needs_revisit"):
+        wo_service.transition(session, actor, order, "scheduled", planned_start=planned, reason="planned")
+    wo_service.transition(
+        session,
+        actor,
+        order,
+        "assigned",
+        technician_id=technician_id,
+        planned_start=planned,
+        reason="planned",
+    )
+
+
+def discard_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
+    """The dispatcher throws a proposal away."""
+    record = get_plan(session, plan_id)
+    if record.status != "proposed":
+        raise Conflict(f"Plan {plan_id} is {record.status}, not proposed.")
+    record.status = "discarded"
+    record.decided_at, record.decided_by = now(), actor.user_id
+    audit.record(session, actor, "plan_discarded", "dispatch_plan", record.id)
+    session.flush()
+    return record

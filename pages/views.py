@@ -1,0 +1,103 @@
+"""Web pages: login with a session cookie (CSRF-protected), staff home, customer portal.
+
+Dispatchers are sent on to the map console (`console.views`).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from core import audit
+from core.api import current_lang
+from core.auth import actor_for, authenticate, end_web_session, load_current_user, start_web_session
+from core.db import get_session, keep_on_refusal
+from core.throttle import TooManyAttempts, login_door
+from workorders import service as wo_service
+from workorders.lifecycle import OPEN_STATES
+
+bp = Blueprint("web", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField("username", validators=[DataRequired(), Length(max=80)])
+    password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@login_door
+def login():
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        db = get_session()
+        user = authenticate(db, form.username.data, form.password.data)
+        if user is None:
+            keep_on_refusal()  # the failure's audit event
+            error = _("Wrong username or password.")
+        else:
+            lang = session.get("lang")
+            session.clear()
+            session["user_id"] = user.id
+            session["sid"] = start_web_session(db, user)
+            if lang:
+                session["lang"] = lang
+            audit.record(db, actor_for(user), "login_web", "user", user.id)
+            return redirect(url_for("web.home"))
+    elif request.method == "POST":
+        error = _("Please fill in both fields.")
+    return render_template("login.html", form=form, error=error), 400 if error else 200
+
+
+@bp.errorhandler(TooManyAttempts)
+def _locked_out(exc: TooManyAttempts):
+    """The login page again, saying why, instead of a bare 429."""
+    error = _(exc.detail)
+    return (
+        render_template("login.html", form=LoginForm(), error=error),
+        429,
+        {"Retry-After": str(exc.retry_after_s)},
+    )
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    lang = session.get("lang")
+    db = get_session()
+    end_web_session(db, session.get("sid"))
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    return redirect(url_for("web.login"))
+
+
+@bp.route("/")
+def home():
+    user = load_current_user()
+    if user is None:
+        return redirect(url_for("web.login"))
+    if user.role == "dispatcher" and not request.args.get("list"):
+        # The dispatcher's day is the map console; the list stays one click away.
+        return redirect(url_for("console.page", lang=request.args.get("lang")))
+    actor = actor_for(user)
+    db = get_session()
+    if user.role == "customer":
+        orders = wo_service.list_orders(db, actor, {"limit": 200})
+        views = [wo_service.customer_view(db, o, current_lang()) for o in orders]
+        return render_template("portal.html", user=user, orders=views)
+    orders = [o for o in wo_service.list_orders(db, actor, {"limit": 500}) if o.state in OPEN_STATES]
+    wo_service.record_personal_reads(db, actor, orders, "order_list_page")
+    views = [wo_service.staff_view(o, current_lang()) for o in orders]
+    return render_template("home.html", user=user, orders=views)
+
+
+@bp.route("/docs")
+def api_docs():
+    """A browsable list of the API, rendered from the OpenAPI spec (no CDN needed)."""
+    from flask import current_app
+
+    spec = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
+    return render_template("api_docs.html", spec=spec)
