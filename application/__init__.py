@@ -15,7 +15,7 @@ from flask_babel import get_locale
 
 import standards
 from application.demo import DISTRICTS
-from core import babel, csrf, db, errors, geocoding, i18n, inputs, security, throttle
+from core import babel, csrf, db, errors, geocoding, i18n, inputs, security, throttle, unit_of_work
 from core.api import Api, DbIdConverter, db_id_schema
 from core.auth import configure_hasher
 from core.config import Config
@@ -55,6 +55,7 @@ def create_app(config: Config | None = None) -> Flask:
     api.register_converter(DbIdConverter, db_id_schema)
     _register_blueprints(app, api)
     errors.register(app)
+    unit_of_work.init_app(app)  # after errors: its DomainError handler wins
     inputs.init_app(app)
     security.init_app(app)
     throttle.init_app(app)

@@ -24,9 +24,10 @@ from core.auth import (
     stored_token,
     token_ttls,
 )
-from core.db import get_session, keep_on_refusal
+from core.db import get_session
 from core.errors import Conflict
 from core.models import ApiToken, User
+from core.unit_of_work import keep_on_refusal
 
 
 def login_with_password(username: str, password: str) -> dict:

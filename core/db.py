@@ -1,17 +1,11 @@
-"""Database engine, declarative base and the per-request unit of work.
+"""Database engine, declarative base and the per-request session.
 
-A request gets one session (:func:`get_session`) and one transaction, and this
-module is the one place that ends it: when the view has answered, a success
-(below 400) is committed and a refusal or error rolled back. Services flush
-(for ids and version numbers) but never commit. A refusal that must still
-leave a trace (the audit event of a failed login, a plan marked refused) calls
-:func:`keep_on_refusal` before raising. Background jobs and CLI commands,
-which have no request, commit where their own unit of work ends.
+The request's transaction is ended in one place, :mod:`core.unit_of_work`.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, current_app, g
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -53,23 +47,6 @@ def init_app(app: Flask) -> None:
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
 
-    @app.after_request
-    def _end_unit_of_work(response: Response) -> Response:
-        session: Session | None = g.get("db_session")
-        if session is None:
-            return response
-        if response.status_code >= 400 and not g.get("db_keep_on_refusal"):
-            session.rollback()
-            return response
-        try:
-            session.commit()
-        except Exception as exc:  # the answer must not claim a change that was not kept
-            session.rollback()
-            from core.errors import response_for
-
-            return response_for(exc)
-        return response
-
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
         session: Session | None = g.pop("db_session", None)
@@ -82,8 +59,3 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["db_sessionmaker"]()
     return g.db_session
-
-
-def keep_on_refusal() -> None:
-    """Keep what this request wrote so far even though it ends in a refusal."""
-    g.db_keep_on_refusal = True

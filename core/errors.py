@@ -44,7 +44,7 @@ class DomainError(Exception):
         **extensions: object,
     ) -> None:
         self.msgid = detail
-        # The request's writes so far stand although it is refused (core.db).
+        # The request's writes so far stand although it is refused (core.unit_of_work).
         self.keep_changes = keep_changes
         self.params = dict(params or {})
         self.detail = detail % self.params if self.params else detail
@@ -208,14 +208,6 @@ def _unavailable_problem(exc: DBAPIError) -> Response:
 
 
 def register(app: Flask) -> None:
-    @app.errorhandler(DomainError)
-    def _domain(exc: DomainError) -> Response:
-        if exc.keep_changes:
-            from core.db import keep_on_refusal
-
-            keep_on_refusal()
-        return domain_problem(exc)
-
     @app.errorhandler(StaleDataError)
     def _stale(_exc: StaleDataError) -> Response:
         return _stale_problem()

@@ -21,11 +21,12 @@ from core.accounts import login_with_password, logout_current, refresh_tokens
 from core.api import BEARER, Blueprint, current_lang
 from core.auth import require_roles
 from core.clock import now
-from core.db import get_session, keep_on_refusal
+from core.db import get_session
 from core.errors import N_, DomainError, Forbidden, Invalid, NotFound, domain_problem, refuse
 from core.inputs import checks_text_per_item
 from core.schemas import LoginSchema, RefreshSchema, TokenSchema
 from core.throttle import login_door
+from core.unit_of_work import keep_on_refusal
 from mobile_api import idempotency, service
 from mobile_api.idempotency import HEADER_DOC
 from mobile_api.schemas import (

@@ -14,8 +14,9 @@ from wtforms.validators import DataRequired, Length
 from core import audit
 from core.api import current_lang
 from core.auth import actor_for, authenticate, end_web_session, load_current_user, start_web_session
-from core.db import get_session, keep_on_refusal
+from core.db import get_session
 from core.throttle import TooManyAttempts, login_door
+from core.unit_of_work import keep_on_refusal
 from workorders import service as wo_service
 from workorders.lifecycle import OPEN_STATES
 
