@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from dispatch.models import DispatchPlan
 from dispatch.planning import active_technicians, seconds_of_day
+from dispatch.routing.matrix import HaversineMatrix
+from dispatch.routing.timing import HeldStop, time_held_route
 from technicians.models import Technician
 from workorders import lifecycle
 from workorders.models import Site, WorkOrder
@@ -188,39 +190,13 @@ def day_routes(session: Session, day: date) -> list[dict[str, Any]]:
 
     Times come from the newest applied plan whose route for the technician
     still lists exactly the orders they have; otherwise they are estimated
-    from the planned starts, the orders' durations and straight-line travel.
+    (:mod:`dispatch.routing.timing`) from the planned starts, the orders'
+    durations and straight-line travel.
     """
-    from dispatch.routing.matrix import HaversineMatrix
-
     day_start = datetime.combine(day, time.min)
     techs = active_technicians(session)
-    by_tech: dict[int, list[Any]] = {t.id: [] for t in techs}
-    stmt = (
-        select(*ROUTE_COLUMNS)
-        .join(Site, WorkOrder.site_id == Site.id)
-        .where(
-            WorkOrder.technician_id.is_not(None),
-            WorkOrder.state.in_(lifecycle.ROUTE_STATES | lifecycle.DONE_STATES),
-        )
-    )
-    for row in session.execute(stmt):
-        if row.technician_id not in by_tech or row.lat is None or row.lon is None:
-            continue
-        if row.planned_start is None and row.state not in lifecycle.ROUTE_STATES:
-            continue
-        if row.planned_start is not None and row.planned_start.date() != day:
-            continue
-        by_tech[row.technician_id].append(row)
-    latest_route: dict[int, dict] = {}
-    plans = session.scalars(
-        select(DispatchPlan)
-        .where(DispatchPlan.day == day, DispatchPlan.status == "applied")
-        .order_by(DispatchPlan.decided_at.desc(), DispatchPlan.id.desc())
-    )
-    for record in plans:
-        for route in record.result.get("routes", []):
-            latest_route.setdefault(route["technician_id"], route)
-
+    by_tech = _route_rows(session, day, [t.id for t in techs])
+    latest_route = _latest_applied_routes(session, day)
     matrix = HaversineMatrix()
     routes = []
     for tech in techs:
@@ -235,7 +211,7 @@ def day_routes(session: Session, day: date) -> list[dict[str, Any]]:
             lunch_s, end_s = planned_route.get("lunch_start_s"), planned_route["end_s"]
             source = "plan"
         else:
-            timing, lunch_s, end_s = _estimate_timing(tech, orders, day_start, matrix)
+            timing, lunch_s, end_s = _estimate(tech, orders, day_start, matrix)
             source = "estimate"
         stops = [
             {
@@ -268,37 +244,58 @@ def day_routes(session: Session, day: date) -> list[dict[str, Any]]:
     return routes
 
 
-def _estimate_timing(
-    tech: Technician, orders: list[Any], day_start: datetime, matrix
-) -> tuple[list[tuple[int, int, int, int]], int | None, int]:
-    """(arrival, start, end, travel) per stop, lunch start and return time, by estimate."""
-    shift_start = seconds_of_day(tech.shift_start) or 0
-    lunch_s = seconds_of_day(tech.lunch_start)
-    lunch_len = (tech.lunch_duration_min or 0) * 60
-    lunch_at = None
-    here = (tech.home_lat, tech.home_lon)
-    free_at = shift_start
-    timing = []
-    for index, order in enumerate(orders):
-        there = (order.lat, order.lon)
-        travel, _metres = matrix.travel(here, there)
-        planned = (
-            None if order.planned_start is None else int((order.planned_start - day_start).total_seconds())
+def _route_rows(session: Session, day: date, technician_ids: list[int]) -> dict[int, list[Any]]:
+    """The rows of each technician's route on ``day`` (assigned, under way, or done that day)."""
+    by_tech: dict[int, list[Any]] = {tid: [] for tid in technician_ids}
+    stmt = (
+        select(*ROUTE_COLUMNS)
+        .join(Site, WorkOrder.site_id == Site.id)
+        .where(
+            WorkOrder.technician_id.is_not(None),
+            WorkOrder.state.in_(lifecycle.ROUTE_STATES | lifecycle.DONE_STATES),
         )
-        leave = free_at
-        if lunch_s is not None and lunch_at is None and lunch_len and leave >= lunch_s:
-            lunch_at, leave = leave, leave + lunch_len
-        arrival = leave + travel
-        start = max(arrival, planned) if planned is not None else arrival
-        if index == 0 and planned is not None:
-            # Nobody leaves home hours early: the first trip ends when the work starts.
-            arrival = max(start, shift_start + travel)
-            start = arrival
-        end = start + max(order.duration_min or 0, 1) * 60
-        timing.append((arrival, start, end, travel))
-        here, free_at = there, end
-    back, _metres = matrix.travel(here, (tech.home_lat, tech.home_lon))
-    if lunch_s is not None and lunch_at is None and lunch_len and free_at >= lunch_s:
-        lunch_at = free_at
-        free_at += lunch_len
-    return timing, lunch_at, free_at + back
+    )
+    for row in session.execute(stmt):
+        if row.technician_id not in by_tech or row.lat is None or row.lon is None:
+            continue
+        if row.planned_start is None and row.state not in lifecycle.ROUTE_STATES:
+            continue
+        if row.planned_start is not None and row.planned_start.date() != day:
+            continue
+        by_tech[row.technician_id].append(row)
+    return by_tech
+
+
+def _latest_applied_routes(session: Session, day: date) -> dict[int, dict]:
+    """Technician id -> their route in the newest applied plan of ``day``."""
+    latest_route: dict[int, dict] = {}
+    plans = session.scalars(
+        select(DispatchPlan)
+        .where(DispatchPlan.day == day, DispatchPlan.status == "applied")
+        .order_by(DispatchPlan.decided_at.desc(), DispatchPlan.id.desc())
+    )
+    for record in plans:
+        for route in record.result.get("routes", []):
+            latest_route.setdefault(route["technician_id"], route)
+    return latest_route
+
+
+def _estimate(tech: Technician, orders: list[Any], day_start: datetime, matrix: HaversineMatrix):
+    """(arrival, start, end, travel) per stop, lunch start and return, for a route with no plan times."""
+    held = time_held_route(
+        (tech.home_lat, tech.home_lon),
+        seconds_of_day(tech.shift_start) or 0,
+        [
+            HeldStop(
+                (o.lat, o.lon),
+                None if o.planned_start is None else int((o.planned_start - day_start).total_seconds()),
+                max(o.duration_min or 0, 1) * 60,
+            )
+            for o in orders
+        ],
+        seconds_of_day(tech.lunch_start),
+        (tech.lunch_duration_min or 0) * 60,
+        matrix,
+    )
+    timing = [(t.arrival_s, t.start_s, t.end_s, t.travel_s) for t in held.stops]
+    return timing, held.lunch_start_s, held.end_s
