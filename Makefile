@@ -12,8 +12,10 @@ DEMO_ENV = APP_ENV=development
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt
+# The pinned dependencies, then the project itself in editable mode (it runs from the checkout).
+$(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install -q --disable-pip-version-check -e . --no-deps
 	touch $@
 
 # Compiles dispatch.routing.construction's kernels into numba's cache (seconds once, then a load).

@@ -23,7 +23,7 @@ run() {
 
 .venv/bin/ruff check . || { echo "ruff found problems" >&2; exit 1; }
 # The layer contracts (pyproject.toml): a broken one fails the run, naming the contract.
-PYTHONPATH=. .venv/bin/lint-imports || { echo "an import contract is broken" >&2; exit 1; }
+.venv/bin/lint-imports || { echo "an import contract is broken" >&2; exit 1; }
 
 pg_url="${TEST_DATABASE_URL:-}"
 if [ -n "${CI:-}" ]; then
