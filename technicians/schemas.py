@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.errors import N_
 from core.schemas import DbId
 
 SKILL_CHOICES = ("adsl", "lan", "iptv", "enterprise_circuit", "enterprise_app")
@@ -29,7 +30,7 @@ class TechnicianCreateSchema(Schema):
     def _shift_order(self, data: dict, **_kw) -> None:
         start, end = data.get("shift_start"), data.get("shift_end")
         if start and end and end <= start:
-            raise ValidationError("The shift must end after it starts.", "shift_end")
+            raise ValidationError(N_("The shift must end after it starts."), "shift_end")
 
 
 class TechnicianSchema(Schema):
