@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from core.clock import city_tz, now, to_local_naive
+from core.errors import N_
+from mobile_api.messages import NOT_ACCEPTED, FieldMessage
 
 EARLIEST_CLIENT_TIME = datetime(2000, 1, 1)
 # Phone clocks drift; a timestamp further ahead than this is refused as impossible.
@@ -23,10 +25,46 @@ STATUSES = ("en_route", "arrived", "started", "paused", "resumed", "completed", 
 SLA_PAUSE_REASONS = ("customer_absent", "site_inaccessible", "customer_requested_delay")
 WORK_PAUSE_REASONS = ("waiting_for_parts", "technician_break", "other")
 PAUSE_REASONS = SLA_PAUSE_REASONS + WORK_PAUSE_REASONS
+FOLLOWUP_METHODS = ("phone", "visit")
 SYNC_ACTION_TYPES = ("status", "checklist", "followup", "followup_request", "location")
 MAX_PINGS_PER_BATCH = 500
 MAX_SYNC_ACTIONS = 100
 MAX_ID = 2_147_483_647  # the database's integer range
+
+
+# ---------------------------------------------------------------- validators
+#
+# Each refuses with a FieldMessage (a msgid and its values), rendered in the
+# reader's language by the views (mobile_api.messages).
+
+
+def between(low: float, high: float) -> validate.Range:
+    return validate.Range(low, high, error=FieldMessage(N_("Must be between %(min)s and %(max)s.")))
+
+
+def length(low: int | None = None, high: int | None = None) -> validate.Length:
+    """The length of a text: at least `low`, at most `high` characters."""
+    if low is not None and high is not None:
+        message = N_("Must be %(min)s to %(max)s characters long.")
+    elif low is not None:
+        message = N_("Must be at least %(min)s characters long.")
+    else:
+        message = N_("Must be at most %(max)s characters long.")
+    return validate.Length(low, high, error=FieldMessage(message))
+
+
+def count(low: int, high: int) -> validate.Length:
+    """The number of items in a list: `low` to `high`."""
+    return validate.Length(low, high, error=FieldMessage(N_("Give %(min)s to %(max)s items.")))
+
+
+def one_of(choices: tuple[str, ...] | list[str]) -> validate.OneOf:
+    # The accepted codes are in the OpenAPI description (enum), not in the text a person reads.
+    return validate.OneOf(choices, error=FieldMessage(NOT_ACCEPTED))
+
+
+def pattern(regex: str, message: str) -> validate.Regexp:
+    return validate.Regexp(regex, error=FieldMessage(message))
 
 
 # ---------------------------------------------------------------- strict fields
@@ -69,12 +107,14 @@ class ClientTime(fields.DateTime):
     Before 2000 or more than CLIENT_CLOCK_AHEAD in the future is refused.
     """
 
+    default_error_messages = {"invalid": N_("Not a date and time (ISO 8601).")}
+
     def _deserialize(self, value, attr, data, **kwargs):
         parsed = to_local_naive(super()._deserialize(value, attr, data, **kwargs))
         if parsed < EARLIEST_CLIENT_TIME:
-            raise ValidationError("Impossible time: before 2000-01-01.")
+            raise ValidationError(N_("Impossible time: before 2000-01-01."))
         if parsed > now() + CLIENT_CLOCK_AHEAD:
-            raise ValidationError("Impossible time: in the future by the server's clock.")
+            raise ValidationError(N_("Impossible time: in the future by the server's clock."))
         return parsed
 
 
@@ -100,20 +140,15 @@ class Ready(fields.Nested):
 
 
 def latitude(**kwargs) -> StrictFloat:
-    return StrictFloat(validate=validate.Range(-90, 90), **kwargs)
+    return StrictFloat(validate=between(-90, 90), **kwargs)
 
 
 def longitude(**kwargs) -> StrictFloat:
-    return StrictFloat(validate=validate.Range(-180, 180), **kwargs)
+    return StrictFloat(validate=between(-180, 180), **kwargs)
 
 
 def accuracy(**kwargs) -> StrictFloat:
-    return StrictFloat(validate=validate.Range(0, 100_000), allow_none=True, **kwargs)
-
-
-def _both_or_neither(data: dict, first: str, second: str) -> None:
-    if (data.get(first) is None) != (data.get(second) is None):
-        raise ValidationError(f"Give both {first} and {second}, or neither.", second)
+    return StrictFloat(validate=between(0, 100_000), allow_none=True, **kwargs)
 
 
 # ---------------------------------------------------------------- requests
@@ -122,7 +157,7 @@ def _both_or_neither(data: dict, first: str, second: str) -> None:
 class StatusChangeSchema(Schema):
     status = fields.String(
         required=True,
-        validate=validate.OneOf(STATUSES),
+        validate=one_of(STATUSES),
         metadata={
             "description": "en_route, arrived (needs lat/lon), started, paused (needs reason), "
             "resumed, completed (runs the close-out check), failed (needs reason)."
@@ -132,28 +167,29 @@ class StatusChangeSchema(Schema):
     lon = longitude()
     accuracy_m = accuracy()
     reason = fields.String(
-        validate=validate.Length(min=1, max=500),
+        validate=length(1, 500),
         metadata={
             "description": "paused: one of "
             + ", ".join(PAUSE_REASONS)
             + " (the first three pause the SLA clock); failed: why, in words."
         },
     )
-    note = fields.String(validate=validate.Length(max=500))
+    note = fields.String(validate=length(high=500))
     version = StrictInteger(
-        validate=validate.Range(0, MAX_ID),
+        validate=between(0, MAX_ID),
         metadata={"description": "The order version the phone last saw (optimistic lock)."},
     )
     client_time = ClientTime(metadata={"description": "When it happened, by the phone's clock."})
 
     @validates_schema
     def _fix_is_whole(self, data: dict, **_kw) -> None:
-        _both_or_neither(data, "lat", "lon")
+        if (data.get("lat") is None) != (data.get("lon") is None):
+            raise ValidationError(N_("Give both the latitude and the longitude, or neither."), "lon")
 
 
 class ChecklistSubmitSchema(Schema):
     answers = fields.Dict(
-        keys=fields.String(validate=validate.Length(min=1, max=60)),
+        keys=fields.String(validate=length(1, 60)),
         values=fields.Raw(allow_none=True),
         required=True,
         metadata={
@@ -172,36 +208,34 @@ class PingSchema(Schema):
 
 
 class PingBatchSchema(Schema):
-    pings = fields.List(
-        fields.Nested(PingSchema), required=True, validate=validate.Length(min=1, max=MAX_PINGS_PER_BATCH)
-    )
+    pings = fields.List(fields.Nested(PingSchema), required=True, validate=count(1, MAX_PINGS_PER_BATCH))
     client_time = ClientTime()
 
 
 class FollowUpResultSchema(Schema):
-    method = fields.String(required=True, validate=validate.OneOf(["phone", "visit"]))
+    method = fields.String(required=True, validate=one_of(FOLLOWUP_METHODS))
     satisfied = StrictBoolean(required=True)
     service_working = StrictBoolean(load_default=True)
-    note = fields.String(validate=validate.Length(max=2000))
+    note = fields.String(validate=length(high=2000))
     client_time = ClientTime()
 
 
 class FollowUpRequestSchema(Schema):
-    method = fields.String(required=True, validate=validate.OneOf(["phone", "visit"]))
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    method = fields.String(required=True, validate=one_of(FOLLOWUP_METHODS))
+    reason = fields.String(required=True, validate=length(1, 500))
     client_time = ClientTime()
 
 
 class SyncActionSchema(Schema):
     id = fields.String(
         required=True,
-        validate=validate.Regexp(IDEMPOTENCY_KEY_PATTERN),
+        validate=pattern(IDEMPOTENCY_KEY_PATTERN, N_("Use 8 to 100 letters, digits or _.:- characters.")),
         metadata={"description": "The phone's action id; used as its idempotency key."},
     )
-    type = fields.String(required=True, validate=validate.OneOf(SYNC_ACTION_TYPES))
+    type = fields.String(required=True, validate=one_of(SYNC_ACTION_TYPES))
     order_id = StrictInteger(
         allow_none=True,
-        validate=validate.Range(1, MAX_ID),
+        validate=between(1, MAX_ID),
         metadata={"description": "Required except for location batches."},
     )
     payload = fields.Dict(
@@ -223,15 +257,13 @@ class SyncActionSchema(Schema):
 
 
 class SyncRequestSchema(Schema):
-    actions = fields.List(
-        fields.Nested(SyncActionSchema), required=True, validate=validate.Length(min=1, max=MAX_SYNC_ACTIONS)
-    )
+    actions = fields.List(fields.Nested(SyncActionSchema), required=True, validate=count(1, MAX_SYNC_ACTIONS))
 
 
 class PhotoUploadSchema(Schema):
     """Documentation of the multipart upload (parsed in the view: form and file together)."""
 
-    item_id = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    item_id = fields.String(required=True, validate=length(1, 60))
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from core.models import AuditEvent
+from workorders.lifecycle import UNDER_WAY_STATES, State
 
 
 @dataclass(frozen=True)
@@ -28,22 +29,42 @@ class StatusChange:
     effect: str | None = None  # what a stateless status records
 
 
+UNDER_WAY = tuple(sorted(UNDER_WAY_STATES))
+
 STATUS_CHANGES: dict[str, StatusChange] = {
-    "en_route": StatusChange("en_route", ("assigned",)),
+    "en_route": StatusChange(State.EN_ROUTE, (State.ASSIGNED,)),
     # Far from the site is accepted but flagged (workorders.service.arrival_fix).
-    "arrived": StatusChange("on_site", ("en_route",), needs_fix=True),
-    "started": StatusChange(None, ("on_site",), effect="work_started"),
+    "arrived": StatusChange(State.ON_SITE, (State.EN_ROUTE,), needs_fix=True),
+    "started": StatusChange(None, (State.ON_SITE,), effect="work_started"),
     # customer_absent, site_inaccessible, customer_requested_delay pause the SLA clock.
-    "paused": StatusChange(None, ("en_route", "on_site"), needs_reason=True, effect="pause"),
-    "resumed": StatusChange(None, ("en_route", "on_site"), effect="resume"),
+    "paused": StatusChange(None, UNDER_WAY, needs_reason=True, effect="pause"),
+    "resumed": StatusChange(None, UNDER_WAY, effect="resume"),
     # The lifecycle runs the close-out check (standards.validate_closeout) on the way.
-    "completed": StatusChange("completed", ("on_site",)),
-    "failed": StatusChange("needs_revisit", ("en_route", "on_site"), needs_reason=True),
+    "completed": StatusChange(State.COMPLETED, (State.ON_SITE,)),
+    "failed": StatusChange(State.NEEDS_REVISIT, UNDER_WAY, needs_reason=True),
+}
+
+# What the phone's buttons say, for refusals that name a status: (zh, en).
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "en_route": ("出发", "On my way"),
+    "arrived": ("到达现场", "Arrived"),
+    "started": ("开始施工", "Start work"),
+    "paused": ("暂停", "Pause"),
+    "resumed": ("继续", "Resume"),
+    "completed": ("完工", "Complete"),
+    "failed": ("无法完成", "Cannot finish"),
 }
 
 # Audit actions that make up a visit's progress (besides the lifecycle's own state:*).
 FIELD_STARTED, FIELD_PAUSED, FIELD_RESUMED = "field:started", "field:paused", "field:resumed"
-_PROGRESS_ACTIONS = ("state:en_route", "state:on_site", FIELD_STARTED, FIELD_PAUSED, FIELD_RESUMED)
+_VISIT_STARTED = f"state:{State.EN_ROUTE}"
+_PROGRESS_ACTIONS = (_VISIT_STARTED, f"state:{State.ON_SITE}", FIELD_STARTED, FIELD_PAUSED, FIELD_RESUMED)
+
+
+def status_label(status: str, lang: str = "zh") -> str:
+    """A phone status as its button reads, in `lang`."""
+    zh, en = STATUS_LABELS[status]
+    return en if lang == "en" else zh
 
 
 @dataclass
@@ -92,7 +113,7 @@ def visit_progress(session: Session, order_ids: list[int]) -> dict[int, VisitPro
         return progress
     for order_id, action, at, after in session.execute(_progress_query(), {"order_ids": order_ids}):
         visit = progress[order_id]
-        if action == "state:en_route":
+        if action == _VISIT_STARTED:
             progress[order_id] = VisitProgress()
         elif action == FIELD_STARTED:
             visit.work_started_at = at

@@ -1,8 +1,10 @@
 """Mobile API endpoints (/mobile/v1), and photo reading for staff (/api/v1).
 
-Thin: parse, call mobile_api.service, answer. Mutating endpoints take an
-Idempotency-Key (see mobile_api.idempotency) and are remembered by `idempotent`,
-together with the answer a retry will get.
+Thin: parse, call the phone's service modules, answer. Mutating endpoints take
+an Idempotency-Key (see mobile_api.idempotency) and are remembered by `idempotent`,
+together with the answer a retry will get. Every problem is built by `problem_for`
+(or, for a request the schemas refuse, `_invalid_fields`), which renders its
+field-level messages and findings in the reader's language.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from collections.abc import Callable
 from http import HTTPStatus
 
 from flask import Response, current_app, g, make_response, request, send_file
-from marshmallow import ValidationError, validate
+from flask_babel import gettext
+from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -22,13 +25,24 @@ from core.api import BEARER, Blueprint, current_lang
 from core.auth import require_roles
 from core.clock import now
 from core.db import get_session
-from core.errors import N_, DomainError, Forbidden, Invalid, NotFound, domain_problem, refuse
+from core.errors import (
+    N_,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    domain_problem,
+    http_exception_problem,
+    refuse,
+)
 from core.inputs import checks_text_per_item
 from core.schemas import LoginSchema, RefreshSchema, TokenSchema
 from core.throttle import login_door
 from core.unit_of_work import keep_on_refusal
-from mobile_api import idempotency, service
+from mobile_api import checklists, followups, idempotency, pings, service, status_changes, stops
+from mobile_api import sync as offline_sync
 from mobile_api.idempotency import HEADER_DOC
+from mobile_api.messages import MISSING_FIELD, UNKNOWN_FIELD, render_errors
 from mobile_api.schemas import (
     ChecklistStateSchema,
     ChecklistSubmitSchema,
@@ -47,6 +61,7 @@ from mobile_api.schemas import (
     SyncAnswerSchema,
     SyncRequestSchema,
     dump_stops,
+    length,
 )
 from workorders import evidence, photos
 from workorders import service as wo_service
@@ -113,7 +128,15 @@ CHANGE = (400, 401, 403, 404, 409, 422)
 
 
 def problem_for(exc: DomainError) -> Response:
-    """A DomainError as problem details, in the caller's language."""
+    """A DomainError as problem details, in the caller's language: the detail, each
+    field's messages (``errors``) and the findings of a refused close-out."""
+    rendered = {}
+    if "errors" in exc.extensions:
+        rendered["errors"] = render_errors(exc.extensions["errors"], gettext)
+    if "findings" in exc.extensions:
+        rendered["findings"] = stops.findings_view(exc.extensions["findings"], current_lang())
+    if rendered:
+        exc.extensions = exc.extensions | rendered
     return domain_problem(exc)
 
 
@@ -127,6 +150,15 @@ def problem_body(exc: DomainError, instance: str) -> dict:
 @blp.errorhandler(DomainError)
 def _mobile_refusal(exc: DomainError) -> Response:
     return problem_for(exc)
+
+
+@blp.errorhandler(422)
+def _invalid_fields(exc) -> Response:
+    """A body the schemas refuse (webargs): its field-level messages in the reader's language."""
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict) and data.get("messages"):
+        data["messages"] = render_errors(data["messages"], gettext)
+    return http_exception_problem(exc)
 
 
 @staff_blp.errorhandler(DomainError)
@@ -279,7 +311,7 @@ def logout():
 @refusals(blp, 401, 403)
 def me():
     """The technician: profile, skills and today's shift."""
-    return service.technician_profile(get_session(), g.actor, now().date())
+    return stops.technician_profile(get_session(), g.actor, now().date())
 
 
 @blp.route("/route")
@@ -291,8 +323,8 @@ def route():
     """Today's stops in order: planned arrival, window, address, customer, findings,
     checklist template, SLA deadline and the statuses allowed now."""
     today = now().date()
-    stops = service.todays_route(get_session(), g.actor, today, current_lang())
-    return {"technician_id": g.actor.technician_id, "date": today, "stops": dump_stops(stops)}
+    day = stops.todays_route(get_session(), g.actor, today, current_lang())
+    return {"technician_id": g.actor.technician_id, "date": today, "stops": dump_stops(day)}
 
 
 @blp.route(f"/orders/{ORDER_ID}")
@@ -302,7 +334,7 @@ def route():
 @refusals(blp, *READ)
 def order_detail(order_id: int):
     """One of my orders as a stop (404 for anyone else's)."""
-    return service.order_stop(get_session(), g.actor, order_id, current_lang())
+    return stops.order_stop(get_session(), g.actor, order_id, current_lang())
 
 
 @blp.route(f"/orders/{ORDER_ID}/status", methods=["POST"])
@@ -318,7 +350,7 @@ def order_status(args, order_id: int):
     (refused with the missing checklist items), failed (reason: the order needs a revisit)."""
     session = get_session()
     order = service.order_for_change(session, g.actor, order_id)
-    return service.change_status(session, g.actor, order, args, current_lang())
+    return status_changes.change_status(session, g.actor, order, args, current_lang())
 
 
 # ---------------------------------------------------------------- checklist and photos
@@ -333,7 +365,7 @@ def checklist(order_id: int):
     """The checklist, my answers so far, and what still stops close-out."""
     session = get_session()
     order = wo_service.get_order_for(session, g.actor, order_id)
-    return service.checklist_state(session, order, current_lang())
+    return checklists.checklist_state(session, order, current_lang())
 
 
 @blp.route(f"/orders/{ORDER_ID}/checklist", methods=["POST"])
@@ -348,7 +380,7 @@ def checklist_submit(args, order_id: int):
     exactly what is still missing or failing."""
     session = get_session()
     order = service.order_for_change(session, g.actor, order_id)
-    return service.submit_checklist(session, g.actor, order, args, current_lang())
+    return checklists.submit_checklist(session, g.actor, order, args, current_lang())
 
 
 @blp.route(f"/orders/{ORDER_ID}/photos", methods=["POST"])
@@ -375,15 +407,15 @@ def _upload_fields():
         raise refuse(evidence.UnsupportedMediaType, N_("Upload the photo as multipart/form-data."))
     errors: dict[str, list[str]] = {}
     for name in (set(request.form) | set(request.files)) - {"item_id", "file"}:
-        errors[name] = ["Unknown field."]
+        errors[name] = [UNKNOWN_FIELD]
     item_id = request.form.get("item_id")
     try:
-        validate.Length(min=1, max=60)(item_id or "")
+        length(1, 60)(item_id or "")
     except ValidationError as exc:
         errors["item_id"] = exc.messages
     upload = request.files.get("file")
     if upload is None:
-        errors["file"] = ["Missing data for required field."]
+        errors["file"] = [MISSING_FIELD]
     if errors:
         raise refuse(Invalid, N_("Some fields are missing or invalid."), errors=errors)
     return item_id, upload
@@ -419,7 +451,7 @@ def _send_photo(photo_id: str) -> Response:
         path = None
     if path is None or not path.is_file():
         current_app.logger.error("photo %s: file %s is missing", photo.public_id, photo.stored_path)
-        raise NotFound(f"Photo {photo_id} not found.")
+        raise NotFound(photos.PHOTO_NOT_FOUND, params={"photo_id": photo_id})
     response = send_file(
         path,
         mimetype=photo.mime,
@@ -444,7 +476,7 @@ def _send_photo(photo_id: str) -> Response:
 @refusals(blp, 400, 401, 403, 422)
 def location(args):
     """A batch of GPS pings (for the dispatcher's map); resent pings are skipped."""
-    return service.record_pings(get_session(), g.actor, args)
+    return pings.record_pings(get_session(), g.actor, args)
 
 
 @blp.route(f"/orders/{ORDER_ID}/followup", methods=["POST"])
@@ -458,7 +490,7 @@ def followup(args, order_id: int):
     """Record the follow-up result of a completed order (unsatisfied: a repeat repair opens)."""
     session = get_session()
     order = service.order_for_change(session, g.actor, order_id)
-    return service.record_followup(session, g.actor, order, args, current_lang())
+    return followups.record_followup(session, g.actor, order, args, current_lang())
 
 
 @blp.route(f"/orders/{ORDER_ID}/followup-request", methods=["POST"])
@@ -472,7 +504,7 @@ def followup_request(args, order_id: int):
     """Ask for a follow-up: a visit opens a follow-up order, a phone call is noted."""
     session = get_session()
     order = service.order_for_change(session, g.actor, order_id)
-    return service.request_followup(session, g.actor, order, args, current_lang())
+    return followups.request_followup(session, g.actor, order, args, current_lang())
 
 
 @blp.route("/sync", methods=["POST"])
@@ -485,7 +517,9 @@ def followup_request(args, order_id: int):
 def sync(args):
     """Apply actions queued offline, in order, each on its own; answer each one
     (applied, refused with the reason and what is current, or duplicate)."""
-    results = service.sync(get_session(), g.actor, args["actions"], current_lang(), problem_body)
+    results = offline_sync.apply_actions(
+        get_session(), g.actor, args["actions"], current_lang(), problem_body
+    )
     return {"results": results}
 
 

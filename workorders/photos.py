@@ -24,9 +24,11 @@ from workorders.models import Photo, WorkOrder
 
 # Photos are taken on site.
 PHOTO_STATES = frozenset({State.ON_SITE})
+PHOTO_NOT_FOUND = N_("Photo %(photo_id)s not found.")
 
 
 def photo_view(photo: Photo, url_prefix: str = "/mobile/v1") -> dict[str, Any]:
+    """A photo's record as the API shows it, with the URL it is read from."""
     return {
         "id": photo.public_id,
         "order_id": photo.order_id,
@@ -62,10 +64,12 @@ def add_photo(
         raise refuse(Conflict, N_("Photos are taken on site."), slug="not-on-site", current_state=order.state)
     item_ids = {item.id for item in standards.checklist_for(order.kind, order.product)}
     if item_id not in item_ids:
+        not_an_item = N_("Not an item of this order's checklist.")
         raise refuse(
             Invalid,
-            N_("Not an item of this order's checklist."),
-            errors={"item_id": [f"Must be one of: {', '.join(sorted(item_ids))}."]},
+            not_an_item,
+            errors={"item_id": [not_an_item]},
+            checklist_items=sorted(item_ids),
         )
     clean = evidence.inspect_and_clean(raw, declared_type)
     existing = session.scalar(
@@ -123,11 +127,11 @@ def photo_for(session: Session, actor: Actor, public_id: str) -> Photo:
     """A photo of an order the actor may see; 404 otherwise. Staff reads are audited."""
     photo = session.scalar(select(Photo).where(Photo.public_id == public_id))
     if photo is None:
-        raise NotFound(f"Photo {public_id} not found.")
+        raise NotFound(PHOTO_NOT_FOUND, params={"photo_id": public_id})
     try:
         wo_service.get_order_for(session, actor, photo.order_id)
     except NotFound:
-        raise NotFound(f"Photo {public_id} not found.") from None
+        raise NotFound(PHOTO_NOT_FOUND, params={"photo_id": public_id}) from None
     if actor.is_staff:
         audit.record(
             session, actor, "read_photo", "work_order", photo.order_id, after={"photo_id": photo.public_id}

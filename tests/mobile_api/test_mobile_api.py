@@ -214,7 +214,7 @@ def test_every_status_maps_onto_the_lifecycle(client, db, field):
     # completion runs the close-out check and names what is missing
     refused = field.status(oid, "completed")
     assert refused.status_code == 409
-    assert {f["params"]["item_id"] for f in refused.get_json()["findings"]} == {
+    assert {f["item_id"] for f in refused.get_json()["findings"]} == {
         "r3_line_no_fault",
         "r3_drop_twisted_pair",
         "r3_drop_no_joints",
@@ -564,8 +564,8 @@ def test_refusals_speak_the_callers_language(client, field):
     en = client.post(
         f"/mobile/v1/orders/{oid}/status?lang=en", headers=field.tech, json={"status": "completed"}
     ).get_json()
-    assert zh["detail"] == "工单处于“assigned”状态，不能发送“completed”。"
-    assert en["detail"] == "'completed' cannot be sent while the order is 'assigned'."
+    assert zh["detail"] == "工单处于“已派单”状态，不能发送“完工”。"
+    assert en["detail"] == "'Complete' cannot be sent while the order is 'Assigned'."
 
 
 def test_openapi_documents_the_mobile_api(client):
@@ -593,7 +593,7 @@ def test_openapi_documents_the_mobile_api(client):
 
 
 def test_the_fast_route_dump_equals_the_schema_dump(app, client, field):
-    from mobile_api import service
+    from mobile_api import stops as stops_service
     from mobile_api.schemas import StopSchema, dump_stops
 
     field.order("iptv_adsl", kind="install", hour=10)
@@ -605,6 +605,6 @@ def test_the_fast_route_dump_equals_the_schema_dump(app, client, field):
         from core.db import get_session
 
         actor = Actor(user_id=None, username="tech", role="technician", technician_id=field.tech_id)
-        stops = service.todays_route(get_session(), actor, now().date(), "en")
+        stops = stops_service.todays_route(get_session(), actor, now().date(), "en")
     assert len(stops) == 2 and stops[0]["paused"] and stops[0]["arrived_at"]
     assert dump_stops(stops) == StopSchema(many=True).dump(stops)

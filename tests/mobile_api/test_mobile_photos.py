@@ -188,7 +188,7 @@ def test_completion_counts_the_stored_photos(client, field, on_site):
     )
     refused = field.status(on_site, "completed")
     assert refused.status_code == 409
-    assert [f["params"]["item_id"] for f in refused.get_json()["findings"]] == [ITEM]
+    assert [f["item_id"] for f in refused.get_json()["findings"]] == [ITEM]
     # a photo claimed in the answers does not count: only stored photos do
     client.post(
         f"/api/v1/workorders/{on_site}/transitions",
