@@ -6,11 +6,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core.clock import now
+from core.clock import city_tz, now
 from core.models import AuditEvent
 from technicians.models import LocationPing, Technician
 from tests.factories import SITE, Field, local, today_at
-from workorders import service as wo_service
 
 ADSL_INSTALL_ANSWERS = {
     "r3_line_no_fault": True,
@@ -259,33 +258,35 @@ def test_arrival_far_from_site_is_accepted_but_flagged(client, db, field):
     assert event.after["far_from_site"] is True
 
 
-def test_pause_for_absent_customer_stops_the_sla_clock(client, db, field, monkeypatch):
+def test_pause_for_absent_customer_stops_the_sla_clock(client, db, field):
+    from freezegun import freeze_time
+
     oid = field.order("adsl")
     field.arrive(oid)
     original = datetime.fromisoformat(
         _get(client, f"/mobile/v1/orders/{oid}", field.tech)["restore_deadline"]
     )
-    base = now()
-    monkeypatch.setattr(wo_service, "now", lambda: base)
-    bad = field.status(oid, "paused", reason="feeling_tired")
-    assert bad.status_code == 422 and "reason" in bad.get_json()["errors"]
-    assert field.status(oid, "paused").status_code == 422  # a reason is required
+    base = now().replace(tzinfo=city_tz())
+    with freeze_time(base) as clock:  # still: the pause lasts exactly 40 minutes
+        bad = field.status(oid, "paused", reason="feeling_tired")
+        assert bad.status_code == 422 and "reason" in bad.get_json()["errors"]
+        assert field.status(oid, "paused").status_code == 422  # a reason is required
 
-    paused = field.status(oid, "paused", reason="customer_absent", note="敲门无人应答")
-    assert paused.status_code == 200, paused.get_json()
-    body = paused.get_json()
-    assert body["sla_paused"] is True and body["paused"] is True
-    assert body["pause_reason"] == "customer_absent"
-    assert body["allowed_statuses"] == ["resumed", "completed", "failed"]
-    assert field.status(oid, "paused", reason="customer_absent").status_code == 409
+        paused = field.status(oid, "paused", reason="customer_absent", note="敲门无人应答")
+        assert paused.status_code == 200, paused.get_json()
+        body = paused.get_json()
+        assert body["sla_paused"] is True and body["paused"] is True
+        assert body["pause_reason"] == "customer_absent"
+        assert body["allowed_statuses"] == ["resumed", "completed", "failed"]
+        assert field.status(oid, "paused", reason="customer_absent").status_code == 409
 
-    monkeypatch.setattr(wo_service, "now", lambda: base + timedelta(minutes=40))
-    resumed = field.status(oid, "resumed")
-    assert resumed.status_code == 200
-    stop = resumed.get_json()
-    assert stop["paused"] is False and stop["sla"]["paused"] is False
-    assert datetime.fromisoformat(stop["sla"]["restore_deadline"]) == original + timedelta(minutes=40)
-    assert field.status(oid, "resumed").status_code == 409
+        clock.move_to(base + timedelta(minutes=40))
+        resumed = field.status(oid, "resumed")
+        assert resumed.status_code == 200
+        stop = resumed.get_json()
+        assert stop["paused"] is False and stop["sla"]["paused"] is False
+        assert datetime.fromisoformat(stop["sla"]["restore_deadline"]) == original + timedelta(minutes=40)
+        assert field.status(oid, "resumed").status_code == 409
     actions = _trail(db, oid)
     assert actions.count("sla_paused") == 1 and actions.count("sla_resumed") == 1
 
