@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.actor import Actor
 from core.clock import now
-from core.errors import Conflict, Invalid, NotFound
+from core.errors import N_, Conflict, Invalid, NotFound
 from dispatch.board import renumber_route, route_orders
 from dispatch.models import DispatchPlan
 from dispatch.planning import (
@@ -38,6 +38,18 @@ from technicians.models import Technician
 from workorders import lifecycle
 from workorders import service as wo_service
 from workorders.models import WorkOrder
+
+# The refusal when an order does not fit one technician's day, by the insertion's
+# reason (message ids: the error handler translates them with the params given).
+DOES_NOT_FIT_MESSAGES = {
+    "window_unreachable": N_(
+        "%(name)s cannot reach the appointment window within the shift: agree a new window "
+        "with the customer or choose another technician."
+    ),
+    "day_full": N_("%(name)s's day is full: the order does not fit before the shift ends."),
+    "pinned_technician_unavailable": N_("%(name)s is not on shift or cannot fit the order into the shift."),
+    "window_passed": N_("The appointment window of %(code)s has passed: agree a new one with the customer."),
+}
 
 
 def _one_route_plan(technician_id: int, orders: list[WorkOrder]) -> Plan:
@@ -72,13 +84,17 @@ def assign_order(
     previous = order.technician_id if order.state in lifecycle.ROUTE_STATES else None
     if previous == tech.id:
         raise Conflict(
-            f"{order.code} is already with {tech.name}.", slug="already-assigned", technician_id=tech.id
+            N_("%(code)s is already with %(name)s."),
+            slug="already-assigned",
+            params={"code": order.code, "name": tech.name},
+            technician_id=tech.id,
         )
     missing = sorted(set(order.required_skills or []) - set(tech.skills or []))
     if missing:
         raise Conflict(
-            f"{tech.name} lacks skills: {', '.join(missing)}.",
+            N_("%(name)s lacks skills this order needs."),
             slug="skills-missing",
+            params={"name": tech.name},
             missing_skills=missing,
             technician_id=tech.id,
         )
@@ -87,7 +103,7 @@ def assign_order(
     else:
         lifecycle.check(order.state, "assigned", actor.role)
     if order.site.lat is None or order.site.lon is None:
-        raise Conflict(f"{order.code} has no coordinates.", slug="no-coordinates")
+        raise Conflict(N_("%(code)s has no coordinates."), slug="no-coordinates", params={"code": order.code})
 
     at = now()
     current = [o for o in route_orders(session, tech.id, day) if o.site.lat is not None]
@@ -100,8 +116,9 @@ def assign_order(
     if not option.fits:
         zh, en = REASON_MESSAGES[option.reason]
         raise Conflict(
-            f"{order.code} does not fit into {tech.name}'s day: {en}",
+            DOES_NOT_FIT_MESSAGES.get(option.reason, N_("%(code)s does not fit into %(name)s's day.")),
             slug="does-not-fit",
+            params={"code": order.code, "name": tech.name},
             reason=option.reason,
             message_zh=zh,
             message_en=en,
@@ -210,18 +227,22 @@ def propose_urgent(
 
     order = session.get(WorkOrder, order_id)
     if order is None:
-        raise NotFound(f"Work order {order_id} not found.")
+        raise NotFound(N_("Work order %(order_id)s not found."), params={"order_id": order_id})
     at = now()
     if not lifecycle.is_urgent(order, at):
         raise Conflict(
-            f"{order.code} is {order.priority} and not near its response deadline; "
-            "plan the day for it instead.",
+            N_(
+                "Only P1 faults and orders due for a response within the hour are inserted "
+                "urgently; plan the day for %(code)s."
+            ),
             slug="not-urgent",
+            params={"code": order.code},
         )
     if not lifecycle.can_insert_urgently(order, at):
         raise Conflict(
-            f"{order.code} is {order.state}; only an unassigned, unblocked order can be inserted.",
+            N_("Only an unassigned, unblocked order can be inserted; %(code)s cannot."),
             slug="not-insertable",
+            params={"code": order.code},
             current_state=order.state,
         )
     if progress:
