@@ -24,8 +24,26 @@ def _csrf(html: str) -> str:
     return match.group(1)
 
 
+# What the page asks the staff API for rather than its own feeds: plans and jobs.
+STAFF_API = (
+    (re.compile(r"^/plan$"), "/api/v1/dispatch/plan"),
+    (re.compile(r"^/plans/(\d+)/(apply|discard)$"), r"/api/v1/dispatch/plans/\1/\2"),
+    (re.compile(r"^/jobs/(\d+)(/cancel)?$"), r"/api/v1/jobs/\1\2"),
+)
+
+
+def _url(path: str) -> str:
+    """Where the page sends a request for ``path``: the staff API or /console/api."""
+    for pattern, target in STAFF_API:
+        if pattern.match(path):
+            return pattern.sub(target, path)
+    return f"/console/api{path}"
+
+
 class Console:
-    """A logged-in browser session on the console, without a browser."""
+    """A logged-in browser session on the console, without a browser: requests go
+    where the page sends them (see STAFF_API), with the session cookie and, for a
+    change, the page's CSRF token."""
 
     def __init__(self, client, username: str) -> None:
         self.client = client
@@ -38,12 +56,15 @@ class Console:
         self.token = _csrf(self.page.get_data(as_text=True)) if self.page.status_code == 200 else None
 
     def get(self, path: str, **query):
-        resp = self.client.get(f"/console/api{path}", query_string=query)
+        resp = self.client.get(_url(path), query_string=query)
         return resp.status_code, resp.get_json()
 
     def post(self, path: str, body: dict | None = None, csrf: bool = True):
         headers = {"X-CSRFToken": self.token} if csrf else {}
-        resp = self.client.post(f"/console/api{path}", json=body or {}, headers=headers)
+        body = dict(body or {})
+        if path == "/plan":
+            body.setdefault("day", now().date().isoformat())  # the page always names its day
+        resp = self.client.post(_url(path), json=body, headers=headers)
         return resp.status_code, resp.get_json()
 
 
@@ -107,7 +128,12 @@ def test_console_page_needs_a_staff_login_and_speaks_chinese_then_english(client
         re.search(r'id="console-settings" type="application/json">(.*?)</script>', html, re.S).group(1)
     )
     assert settings["labels"]["state"]["validated"] == "已校验"
+    assert settings["labels"]["role"]["dispatcher"] == "调度员"
     assert settings["tile_url"] == ""
+    # plans and jobs go to the staff API; the page fills in the ids
+    assert settings["urls"]["plan_start"] == "/api/v1/dispatch/plan"
+    assert settings["urls"]["plan_apply"] == "/api/v1/dispatch/plans/{id}/apply"
+    assert settings["urls"]["job"] == "/api/v1/jobs/{id}"
 
     english = client.get("/console?lang=en").get_data(as_text=True)
     assert "Plan the day" in english and "Insert urgent fault" in english
@@ -199,10 +225,19 @@ def test_assign_slots_the_order_into_the_route_and_refuses_with_reasons(client, 
         f"/orders/{city['circuit']}/assign", {"technician_id": city["techs"]["li"]}
     )
     assert status == 409 and refused["type"].endswith("skills-missing")
-    assert refused["detail"] == "Li 缺少技能：政企电路。"
+    assert refused["detail"] == "Li 缺少这张工单所需的技能。"
+    assert refused["missing_skills"] == ["enterprise_circuit"]  # the page names them by their labels
+    resp = client.post(
+        f"/console/api/orders/{city['circuit']}/assign?lang=en",
+        json={"technician_id": city["techs"]["li"]},
+        headers={"X-CSRFToken": console.token},
+    )
+    assert resp.get_json()["detail"] == "Li lacks skills this order needs."
+    client.get("/console?lang=zh")  # back to the default for the rest
     # already there
     status, refused = console.post(f"/orders/{first}/assign", {"technician_id": wang})
     assert status == 409 and refused["type"].endswith("already-assigned")
+    assert re.fullmatch(r"WO\S+ 已经派给 Wang。", refused["detail"]), refused["detail"]
     # stale version
     status, refused = console.post(
         f"/orders/{first}/assign", {"technician_id": city["techs"]["li"], "version": 1}
@@ -271,6 +306,8 @@ def test_order_panel_has_details_findings_sla_audit_and_candidates(client, world
     assert [e["action"] for e in panel["audit"]][:2] == ["created", "state:validated"]
     assert panel["photos"] == []
     assert panel["can_insert_urgently"] is True  # a P1 nobody has yet
+    # the reasons the services wrote are in the reader's language
+    assert [e["reason"] for e in panel["audit"]][1] == "受理校验通过"
     # the assign list: the skilled technician first, with when and at what cost;
     # the others after, marked with what they lack and not offered as fitting
     status, body = console.get(f"/orders/{city['circuit']}/candidates")
@@ -280,9 +317,73 @@ def test_order_panel_has_details_findings_sla_audit_and_candidates(client, world
     assert first["start"] == "08:30" and first["extra_km"] == 0.0  # the circuit is at Zhao's base
     assert first["free_min"] > 0
     assert [c["fits"] for c in others] == [False, False]
-    assert all(c["missing_skills"] == ["enterprise_circuit"] and c["why_not"] for c in others)
+    assert all(c["missing_skills"] == ["enterprise_circuit"] for c in others)
+    assert [c["why_not"] for c in others] == ["缺少技能：政企电路"] * 2
+    assert first["offered"] and not any(c["offered"] for c in others)
     read = db.query(AuditEvent).filter_by(action="read_personal").one()
     assert read.actor_name == "disp" and read.after["via"] == "console"
+
+
+def test_the_panel_says_what_the_dispatcher_may_do_as_the_services_judge_it(client, world, city):
+    def flags(console, order_id):
+        panel = console.get(f"/orders/{order_id}")[1]
+        names = ("in_route", "can_assign", "can_unassign", "can_cancel", "can_insert_urgently")
+        return {name: panel[name] for name in names}
+
+    console = Console(client, "disp")
+    order = city["orders"][0]
+    assert flags(console, order) == {
+        "in_route": False,
+        "can_assign": True,
+        "can_unassign": False,
+        "can_cancel": True,
+        "can_insert_urgently": True,  # a P2: a response is due within the hour
+    }
+    assert console.post(f"/orders/{order}/assign", {"technician_id": city["techs"]["wang"]})[0] == 200
+    assert flags(console, order) == {
+        "in_route": True,
+        "can_assign": True,  # a move
+        "can_unassign": True,
+        "can_cancel": True,
+        "can_insert_urgently": False,
+    }
+    # a manager watches: the same order, nothing to do
+    world.user("boss", "manager")
+    client.post("/logout", data={"csrf_token": console.token})
+    watcher = Console(client, "boss")
+    assert not any(v for k, v in flags(watcher, order).items() if k.startswith("can_"))
+
+
+def test_findings_and_plan_reasons_name_things_not_codes(client, world, city):
+    import standards
+
+    ids = world.customer("错配", access_type="adsl", lat=31.85, lon=117.27)
+    mismatch = _order(client, city["headers"], ids, product="iptv_lan")
+    console = Console(client, "disp")
+    panel = console.get(f"/orders/{mismatch}")[1]
+    messages = " ".join(f["message"] for f in panel["findings"])
+    assert standards.load_ruleset().product("iptv_lan").name_zh in messages
+    assert "iptv_lan" not in messages and "adsl" not in messages
+    english = client.get(f"/console/api/orders/{mismatch}?lang=en").get_json()
+    messages = " ".join(f["message"] for f in english["findings"])
+    assert standards.load_ruleset().product("iptv_lan").name_en in messages and "iptv_lan" not in messages
+    client.get("/console?lang=zh")
+
+
+def test_plans_and_jobs_have_no_second_copy_under_the_console(client, world, city):
+    console = Console(client, "disp")
+    headers = {"X-CSRFToken": console.token}
+    assert client.post("/console/api/plan", json={"time_limit_s": 1}, headers=headers).status_code == 404
+    status, job = console.post("/plan", {"time_limit_s": 1})  # the staff API, with the cookie
+    assert status == 202 and job["kind"] == "plan_day"
+    assert client.get(f"/console/api/jobs/{job['id']}").status_code == 404
+    job = _wait_job(console, job["id"])
+    plan_id = job["result"]["plan_id"]
+    assert client.post(f"/console/api/plans/{plan_id}/discard", headers=headers).status_code == 404
+    # the review of a plan stays: codes and reasons in words, which the staff API's plan lacks
+    status, review = console.get(f"/plans/{plan_id}")
+    assert status == 200 and all(s["code"].startswith("WO") for r in review["routes"] for s in r["stops"])
+    assert console.post(f"/plans/{plan_id}/discard")[0] == 200
 
 
 def test_live_feed_reports_changes_positions_and_risk(client, world, city, db):
@@ -331,7 +432,7 @@ def test_plan_the_day_runs_as_a_job_then_is_applied(client, world, city):
     assert plan["status"] == "proposed"
     planned = {s["order_id"] for r in plan["routes"] for s in r["stops"]}
     assert planned | {u["order_id"] for u in plan["unassigned"]} == set(city["orders"]) | {city["circuit"]}
-    assert all(u["message"] for u in plan["unassigned"])
+    assert all(u["message"] and u["message"] != u["reason"] for u in plan["unassigned"])
     status, applied = console.post(f"/plans/{plan['id']}/apply")
     assert status == 200 and applied["status"] == "applied"
     routes = console.get("/routes")[1]["routes"]
@@ -352,6 +453,7 @@ def test_urgent_fault_is_slotted_into_the_applied_day(client, world, city):
     p3 = _order(client, city["headers"], world.customer("普通", lat=31.84, lon=117.26), priority="P3")
     status, refused = console.post("/urgent", {"order_id": p3})
     assert status == 409 and refused["type"].endswith("not-urgent")
+    assert refused["detail"].endswith("请通过当日规划安排。")
     status, job = console.post("/urgent", {"order_id": urgent, "time_limit_s": 1})
     assert status == 202
     job = _wait_job(console, job["id"])

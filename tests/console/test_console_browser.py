@@ -182,6 +182,12 @@ def test_dispatcher_day_on_the_map_filter_assign_plan_and_switch_language(city, 
     panel = page.locator("#panel")
     assert order.code in panel.locator("h2").inner_text()
     assert "操作记录" in panel.inner_text() and "技术规范检查结果" in panel.inner_text()
+    # what a person reads: durations in words, roles and codes by their names
+    page.click("#panel details summary")
+    text = panel.inner_text()
+    assert re.search(r"剩余 (\d+小时\d+分|\d+ 分钟)", text) and not re.search(r"\d+h\d+m", text), text
+    assert "(调度员)" in text and "(dispatcher)" not in text
+    assert order.kind not in text and order.product not in text
     page.select_option("#assign-tech", str(tech.id))
     page.click("#btn-assign")
     page.wait_for_selector("#panel .msg.ok")
@@ -194,7 +200,7 @@ def test_dispatcher_day_on_the_map_filter_assign_plan_and_switch_language(city, 
     page.click("#panel-close")
 
     # plan the day through the progress bar, then accept the proposal
-    page.select_option("#plan-seconds", "2")
+    page.select_option("#plan-seconds", "10")
     page.click("#btn-plan")
     page.wait_for_selector("#plan-progress")
     seen = set()
@@ -246,7 +252,7 @@ def test_urgent_fault_is_inserted_and_markers_draw_without_tiles(app, city, page
 
     db = city
     dispatcher = Actor(user_id=None, username="test", role="dispatcher", origin="test")
-    record = planning.plan_day(db, dispatcher, now().date(), None, time_limit_s=3)
+    record = planning.plan_day(db, dispatcher, now().date(), None, time_limit_s=10)
     db.commit()
     assert any(r["stops"] for r in record.result["routes"]), (record.result["status"], record.result["stats"])
     plans.apply_plan(db, dispatcher, record.id)

@@ -1,0 +1,243 @@
+"""What the console page says that is not data: a label for every code it shows
+and the sentences its script fills in, in the reader's language.
+
+Everything goes through flask-babel (catalogs in ``translations/``), so the page
+never shows a raw code (``repair``, ``iptv_lan``, ``dispatcher``) in either language.
+State and product names come from their owners (``workorders.lifecycle`` and the
+rule file), which hold them in both languages.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+import standards
+from dispatch.routing.problem import REASON_MESSAGES
+from workorders import lifecycle
+
+
+def product_labels(lang: str) -> dict[str, str]:
+    """Product names from the rule file, in the page's language."""
+    rules = standards.load_ruleset()
+    return {
+        code: rules.product(code).name_en if lang == "en" else rules.product(code).name_zh
+        for code in standards.PRODUCTS
+    }
+
+
+def skill_labels() -> dict[str, str]:
+    return {
+        "adsl": "ADSL",
+        "lan": "LAN",
+        "iptv": "IPTV",
+        "enterprise_circuit": _("Enterprise circuit"),
+        "enterprise_app": _("Enterprise application"),
+    }
+
+
+def access_labels() -> dict[str, str]:
+    return {"adsl": "ADSL", "lan": "LAN"}
+
+
+def reason_labels() -> dict[str, str]:
+    """Why the optimizer left an order out of a plan (the optimizer's English text is the message id)."""
+    return {code: _(english) for code, (_chinese, english) in REASON_MESSAGES.items()}
+
+
+def lacks_skills(skill_names: list[str]) -> str:
+    return _("Lacks: %(skills)s", skills="/".join(skill_names))
+
+
+def fit_labels() -> dict[str, str]:
+    """Why one technician cannot take an order, for the assign list."""
+    return {
+        "no_skilled_technician": _("Lacks a skill the order needs"),
+        "window_unreachable": _("Cannot reach the appointment window within the shift"),
+        "day_full": _("Day is full"),
+        "pinned_technician_unavailable": _("Not on shift, or the order does not fit the shift"),
+        "window_passed": _("The appointment window has passed"),
+        "not_evaluated": _("Farther away: not worked out; choose among the nearer ones first"),
+    }
+
+
+def role_labels() -> dict[str, str]:
+    return {
+        "dispatcher": _("Dispatcher"),
+        "admin": _("Administrator"),
+        "manager": _("Manager"),
+        "agent": _("Hotline agent"),
+        "technician": _("Technician"),
+        "customer": _("Customer"),
+    }
+
+
+def audit_reasons() -> dict[str, str]:
+    """Reasons the services write into the audit trail themselves (in English), for the reader.
+
+    What a person typed as a reason is shown as typed.
+    """
+    return {
+        "intake passed": _("Intake checks passed"),
+        "planned": _("Placed by the day's plan"),
+        "re-planned": _("Moved by the day's plan"),
+        "assigned in the console": _("Assigned in the console"),
+        "moved in the console": _("Moved in the console"),
+        "unassigned in the console": _("Taken back in the console"),
+    }
+
+
+def audit_reason(reason: str | None, known: dict[str, str]) -> str | None:
+    """One audit reason in the reader's language (``known``: :func:`audit_reasons`)."""
+    if not reason:
+        return reason
+    if reason in known:
+        return known[reason]
+    code = reason.removeprefix("unplanned: ")  # plans.apply_plan: an order the plan left out
+    if code != reason and code in REASON_MESSAGES:
+        return _("Left out of the plan: %(reason)s", reason=_(REASON_MESSAGES[code][1]))
+    return reason
+
+
+def code_labels(lang: str) -> dict[str, dict[str, str]]:
+    """Every code the page shows, grouped by what it is, in the page's language."""
+    return {
+        "state": {s: lifecycle.label(s, lang) for s in lifecycle.STATES},
+        "kind": {"install": _("Install"), "repair": _("Repair"), "follow_up": _("Follow-up")},
+        "product": product_labels(lang),
+        "priority": {"P1": _("P1 urgent"), "P2": _("P2 important"), "P3": _("P3 general")},
+        "risk": {"breached": _("SLA breached"), "at_risk": _("SLA at risk"), "fine": _("Within SLA")},
+        "skill": skill_labels(),
+        "tier": {
+            "group": _("Group"),
+            "provincial": _("Provincial"),
+            "local_a": _("Local A"),
+            "local_b": _("Local B"),
+            "local_c": _("Local C"),
+        },
+        "reason": reason_labels(),
+        "fit": fit_labels(),
+        "role": role_labels(),
+        "phase": {
+            "queued": _("Queued"),
+            "construction": _("Building routes"),
+            "first_solution": _("First solution"),
+            "local_search": _("Improving"),
+            "done": _("Done"),
+            "building": _("Reading the day"),
+            "inserting": _("Inserting the order"),
+            "districts": _("Planning district by district"),
+        },
+        "job_status": {
+            "queued": _("Queued"),
+            "running": _("Running"),
+            "finished": _("Finished"),
+            "failed": _("Failed"),
+            "cancelled": _("Cancelled"),
+        },
+        "segment": {
+            "travel": _("Travel"),
+            "work": _("Work"),
+            "lunch": _("Lunch"),
+            "idle": _("Idle"),
+            "off": _("Off shift"),
+        },
+        "action": {
+            "created": _("Created"),
+            "handover": _("Handed over"),
+            "read_personal": _("Customer data read"),
+            "sla_paused": _("SLA clock paused"),
+            "sla_resumed": _("SLA clock resumed"),
+            "checklist_override": _("Checklist override"),
+            "repeat_repair_opened": _("Repeat repair opened"),
+            "read_photo": _("Photo viewed"),
+        },
+    }
+
+
+def page_strings() -> dict[str, str]:
+    """Sentences the page's script builds at run time (``%(name)s`` filled in by the script)."""
+    return {
+        "orders_shown": _("%(shown)s of %(total)s open orders shown"),
+        "loading": _("Loading…"),
+        "load_failed": _("Could not load the map data; retrying."),
+        "updated": _("Updated %(time)s"),
+        "no_route": _("No planned stops"),
+        "assign": _("Assign"),
+        "move": _("Move"),
+        "unassign": _("Unassign"),
+        "cancel_order": _("Cancel order"),
+        "cancel_reason": _("Reason for cancelling"),
+        "reason_required": _("Say why the order is cancelled."),
+        "assigned_ok": _("%(code)s assigned to %(name)s, stop %(seq)s at %(time)s."),
+        "unassigned_ok": _("%(code)s taken back from the technician."),
+        "cancelled_ok": _("%(code)s cancelled."),
+        "refused": _("Refused"),
+        "missing_skills": _("Missing: %(skills)s"),
+        "fit_at": _("starts %(time)s, +%(km)s km, %(free)s min to spare"),
+        "delays_others": _("delays %(n)s visits"),
+        "nothing_to_accept": _("This proposal places no order: nothing to accept."),
+        "displaced": _("Moved out of today to make room"),
+        "deadline_today": _("due today"),
+        "delayed": _("Visits pushed later"),
+        "late_min": _("%(n)s min late"),
+        "urgent_displaces": _("It displaces %(n)s lower-priority visits (listed below)."),
+        "km": _("%(km)s km"),
+        "stops_today": _("%(n)s stops"),
+        "choose_technician": _("Choose a technician"),
+        "plan_running": _("Planning the day…"),
+        "plan_result": _("Proposed plan"),
+        "plan_summary": _(
+            "%(planned)s orders planned on %(techs)s technicians, "
+            "%(unassigned)s left out, %(km)s km of driving, %(late)s late."
+        ),
+        "urgent_summary_ok": _("%(code)s fits: %(name)s, stop %(seq)s at %(time)s."),
+        "urgent_summary_no": _("%(code)s fits nowhere today."),
+        "unassigned_orders": _("Orders left out"),
+        "none_left_out": _("Every order is planned."),
+        "accept": _("Accept"),
+        "discard": _("Discard"),
+        "applied": _("Plan applied."),
+        "discarded": _("Plan discarded."),
+        "job_failed": _("The optimizer failed: %(error)s"),
+        "best_cost": _("best cost %(cost)s"),
+        "pick_urgent": _("Pick an urgent order on the map (or from this list)."),
+        "no_urgent": _("No urgent order waiting for a technician."),
+        "insert": _("Insert"),
+        "details": _("Details"),
+        "findings": _("Standards findings"),
+        "no_findings": _("No findings."),
+        "sla": _("SLA clocks"),
+        "audit": _("Audit trail"),
+        "photos": _("Photos"),
+        "no_photos": _("No photos yet."),
+        "response_due": _("Respond by"),
+        "restore_due": _("Restore by"),
+        "responded": _("Responded"),
+        "paused": _("Clock paused"),
+        "left": _("%(time)s left"),
+        "over": _("%(time)s over"),
+        "hours_minutes": _("%(hours)s h %(minutes)s min"),
+        "customer": _("Customer"),
+        "address": _("Address"),
+        "district": _("District"),
+        "product": _("Product"),
+        "kind": _("Kind"),
+        "priority": _("Priority"),
+        "state": _("State"),
+        "technician": _("Technician"),
+        "planned": _("Planned"),
+        "appointment": _("Appointment"),
+        "skills": _("Skills needed"),
+        "duration": _("On site"),
+        "minutes": _("%(n)s min"),
+        "description": _("Description"),
+        "owner": _("Owner"),
+        "source_plan": _("from the plan"),
+        "source_estimate": _("estimated"),
+        "position_seen": _("last seen %(time)s"),
+        "at_home": _("at home base"),
+        "shift": _("Shift"),
+        "blocked": _("Blocked by the installation code"),
+        "stop": _("Stop %(seq)s"),
+        "stop_search": _("Stop searching (keep the best plan)"),
+    }

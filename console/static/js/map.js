@@ -1,0 +1,229 @@
+/* The map: order markers clustered by place, technicians, route lines and stop numbers.
+ * Leaflet and markercluster are classic scripts loaded before this module (global `L`). */
+
+import { S, app, el } from "./state.js";
+import { T, esc, fmt, label, when } from "./i18n.js";
+import { oneTechnicianChosen, orderVisible, techVisible } from "./filters.js";
+
+const handlers = { openOrder() {}, pickTechnician() {} };
+
+/** What a click on an order marker or a technician does (set by main.js). */
+export function onMapClick(actions) {
+  Object.assign(handlers, actions);
+}
+
+const canvas = L.canvas({ padding: 0.3 });
+export const map = L.map("map", {
+  preferCanvas: true, zoomControl: true, attributionControl: !!S.tile_url,
+  minZoom: 5, maxZoom: 19, zoomSnap: 0.25,
+}).setView([31.82, 117.27], 12);
+if (S.tile_url) {
+  // Tiles are optional: when they fail, markers and routes still draw on the plain background.
+  L.tileLayer(S.tile_url, { maxZoom: 19, attribution: S.tile_attribution }).addTo(map);
+}
+L.control.scale({ imperial: false, position: "bottomright" }).addTo(map);
+window.consoleMap = map;
+
+const districtLayer = L.layerGroup().addTo(map);
+const routeLayer = L.layerGroup().addTo(map);
+const stopLayer = L.layerGroup();
+const techLayer = L.layerGroup().addTo(map);
+const RISK_CLASSES = ["w-fine", "w-at_risk", "w-breached"];
+const RISK_RANK = { fine: 0, at_risk: 1, breached: 2 };
+
+const cluster = L.markerClusterGroup({
+  chunkedLoading: false,
+  animate: false,  // no fly-in: a filter change redraws at once (and other markers do not drift)
+  showCoverageOnHover: false,
+  spiderfyOnMaxZoom: true,
+  // Street level: only orders at (nearly) the same address stay grouped; clicking such a
+  // group fans it out, so two orders at one site are both reachable.
+  maxClusterRadius: (zoom) => (zoom >= 15 ? 8 : 45),
+  iconCreateFunction(group) {
+    const children = group.getAllChildMarkers();
+    let worst = 0;
+    for (let i = 0; i < children.length && worst < 2; i++) {
+      worst = Math.max(worst, RISK_RANK[children[i].options.risk] || 0);
+    }
+    const n = group.getChildCount(), size = n < 10 ? 26 : n < 100 ? 32 : 38;
+    return L.divIcon({
+      html: '<div class="mc ' + RISK_CLASSES[worst] + '" style="width:' + size + "px;height:" + size + 'px">' +
+        n + "</div>",
+      className: "mc-icon", iconSize: [size, size],
+    });
+  },
+}).addTo(map);
+app.cluster = cluster;
+
+function orderIcon(p) {
+  const cls = "om p-" + p.priority + " r-" + p.risk + (p.blocked ? " blocked" : "");
+  return L.divIcon({ className: "om-icon", iconSize: [16, 16],
+    html: '<span class="' + cls + '">' + esc(p.priority.slice(1)) + "</span>" });
+}
+
+function makeMarker(feature) {
+  const p = feature.properties, c = feature.geometry.coordinates;
+  const marker = L.marker([c[1], c[0]], { icon: orderIcon(p), risk: p.risk, keyboard: false });
+  marker.orderId = feature.id;
+  marker.bindTooltip(() => {
+    const q = app.features.get(marker.orderId).properties;
+    return esc(q.code) + " · " + esc(label("product", q.product)) + "<br>" +
+      esc(label("state", q.state)) + " · " + esc(label("risk", q.risk)) + "<br>" +
+      esc(T.restore_due) + " " + esc(q.due);
+  }, { direction: "top", offset: [0, -6] });
+  marker.on("click", () => handlers.openOrder(marker.orderId));
+  marker.on("add", () => {
+    if (!marker._icon) return;
+    marker._icon.dataset.order = marker.orderId;
+    marker._icon.classList.toggle("sel", app.selected === marker.orderId);
+  });
+  return marker;
+}
+
+export function renderOrders(fit) {
+  const shown = [];
+  app.features.forEach((f, id) => {
+    if (!orderVisible(f.properties)) return;
+    let marker = app.markers.get(id);
+    if (!marker) { marker = makeMarker(f); app.markers.set(id, marker); }
+    shown.push(marker);
+  });
+  cluster.clearLayers();
+  // Move the view before clustering, so clusters are built once, at the final zoom.
+  if (fit) fitToVisible();
+  cluster.addLayers(shown);
+  app.shownCount = shown.length;
+  const count = el("order-count");
+  count.textContent = fmt(T.orders_shown, { shown: shown.length, total: app.features.size });
+  count.dataset.shown = shown.length;
+  count.dataset.total = app.features.size;
+}
+
+function techIcon(tech) {
+  return L.divIcon({ className: "tm-icon", iconSize: [12, 12],
+    html: '<div class="tm" style="background:' + tech.colour + '"></div>' });
+}
+
+function techTooltip(t) {
+  return esc(t.name) + (t.district ? " · " + esc(t.district) : "") + "<br>" +
+    (t.seen ? esc(fmt(T.position_seen, { time: when(t.seen) })) : esc(T.at_home));
+}
+
+/** Technician markers stay on the map between renders; only those whose visibility
+ * or position changed are touched. */
+export function renderTechs() {
+  app.techs.forEach((t) => {
+    let m = app.techMarkers.get(t.id);
+    const show = techVisible(t);
+    if (!m) {
+      if (!show) return;
+      m = L.marker(t.position, { icon: techIcon(t), zIndexOffset: 1000, keyboard: false });
+      m.on("click", () => handlers.pickTechnician(t.id));
+      m.bindTooltip(techTooltip(t));
+      m.seen = t.seen;
+      app.techMarkers.set(t.id, m);
+    } else if (m.seen !== t.seen) {
+      m.setLatLng(t.position);
+      m.setTooltipContent(techTooltip(t));
+      m.seen = t.seen;
+    }
+    if (show && !techLayer.hasLayer(m)) techLayer.addLayer(m);
+    if (!show && techLayer.hasLayer(m)) techLayer.removeLayer(m);
+  });
+}
+
+export function clearTechs() {
+  techLayer.clearLayers();
+  app.techMarkers.clear();
+}
+
+/** The routes on show: a proposal being reviewed, else the day's routes. */
+export function activeRoutes() {
+  return app.proposal ? app.proposal.routes : app.routes;
+}
+
+function hasPlace(stop) {
+  return stop.lat !== null && stop.lat !== undefined;
+}
+
+let stopsDrawn = false;
+
+export function renderRoutes() {
+  routeLayer.clearLayers();
+  stopLayer.clearLayers();
+  const dashed = !!app.proposal;
+  activeRoutes().forEach((route) => {
+    const tech = app.techs.get(route.technician_id);
+    if (!tech || !techVisible(tech)) return;
+    const points = [tech.home].concat(route.stops.filter(hasPlace).map((s) => [s.lat, s.lon]));
+    if (points.length < 2) return;
+    const line = L.polyline(points, { renderer: canvas, color: tech.colour, weight: 3, opacity: 0.85,
+      dashArray: dashed ? "6 6" : null, interactive: true });
+    line.bindTooltip(esc(tech.name) + " · " + esc(fmt(T.stops_today, { n: route.stops.length })), { sticky: true });
+    line.technicianId = route.technician_id;
+    routeLayer.addLayer(line);
+  });
+  stopsDrawn = false;
+  syncStopLayer();
+}
+
+function drawStops() {
+  activeRoutes().forEach((route) => {
+    const tech = app.techs.get(route.technician_id);
+    if (!tech || !techVisible(tech)) return;
+    route.stops.filter(hasPlace).forEach((s) => {
+      const icon = L.divIcon({ className: "stop-icon", iconSize: null, iconAnchor: [-6, 16],
+        html: '<div class="stop-no" style="background:' + tech.colour + '">' + s.sequence + "</div>" });
+      stopLayer.addLayer(L.marker([s.lat, s.lon], { icon, interactive: false, keyboard: false }));
+    });
+  });
+  stopsDrawn = true;
+}
+
+// Stop numbers only where they can be read (zoomed in, or one technician chosen);
+// built only then, so a city-wide view does not pay for thousands of labels.
+function syncStopLayer() {
+  const want = map.getZoom() >= 14 || oneTechnicianChosen();
+  if (want && !stopsDrawn) drawStops();
+  if (want && !map.hasLayer(stopLayer)) stopLayer.addTo(map);
+  if (!want && map.hasLayer(stopLayer)) map.removeLayer(stopLayer);
+}
+map.on("zoomend", syncStopLayer);
+
+export function renderDistricts() {
+  districtLayer.clearLayers();
+  const sums = new Map();
+  app.features.forEach((f) => {
+    const d = f.properties.district;
+    if (!d) return;
+    const c = f.geometry.coordinates, s = sums.get(d) || [0, 0, 0];
+    s[0] += c[1]; s[1] += c[0]; s[2] += 1;
+    sums.set(d, s);
+  });
+  sums.forEach((s, d) => {
+    districtLayer.addLayer(L.marker([s[0] / s[2], s[1] / s[2]], { interactive: false, keyboard: false,
+      icon: L.divIcon({ className: "district-label", iconSize: null, html: esc(d) }) }));
+  });
+}
+
+export function fitToVisible() {
+  map.invalidateSize(false);
+  const bounds = L.latLngBounds([]);
+  app.features.forEach((f) => {
+    if (orderVisible(f.properties)) bounds.extend([f.geometry.coordinates[1], f.geometry.coordinates[0]]);
+  });
+  app.techs.forEach((t) => { if (techVisible(t)) bounds.extend(t.position); });
+  if (bounds.isValid()) map.fitBounds(bounds.pad(0.05), { maxZoom: 15, animate: false });
+}
+
+/** Zoom onto one order (from a list in the panel). */
+export function focusOrder(id) {
+  const f = app.features.get(id);
+  if (f) map.setView([f.geometry.coordinates[1], f.geometry.coordinates[0]], 16);
+}
+
+export function markSelected(id) {
+  document.querySelectorAll(".om-icon.sel").forEach((icon) => icon.classList.remove("sel"));
+  const marker = id && app.markers.get(id);
+  if (marker && marker._icon) marker._icon.classList.add("sel");
+}
