@@ -20,12 +20,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from dispatch.routing.kernels import (
     NO_ROUTE,
+    Arrays,
     copy_routes,
     search,
     simulate_route,
@@ -37,12 +38,19 @@ from dispatch.routing.model import (
     P1_EARLY_COST_M_PER_S,
     DataModel,
     drop_penalty,
-    has_lunch,
     late_cost,
+    lunch_window,
 )
 from dispatch.routing.settings import SearchSettings
 
 REPORT_EVERY_S = 0.5
+
+# Stands for an array the caller did not give: CoreProblem fills it in.
+_NOT_GIVEN = np.empty(0, dtype=np.int64)
+
+
+def _not_given() -> np.ndarray:
+    return _NOT_GIVEN
 
 
 @dataclass
@@ -65,21 +73,22 @@ class CoreProblem:
     allowed: np.ndarray  # uint8 [n, K]
     penalty: np.ndarray  # int64 [n], cost of leaving a customer out
     # Soft deadlines: starting after late_from costs late_rate per unit of time.
-    late_from: np.ndarray | None = None  # int64 [N]
-    late_rate: np.ndarray | None = None  # int64 [N]
+    # Not given: no deadline anywhere (zeros).
+    late_from: np.ndarray = field(default_factory=_not_given)  # int64 [N]
+    late_rate: np.ndarray = field(default_factory=_not_given)  # int64 [N]
     # A break per vehicle: it starts in [lunch_open, lunch_close], lasts
-    # lunch_duration (0: no break), never during work at a stop.
-    lunch_open: np.ndarray | None = None  # int64 [K]
-    lunch_close: np.ndarray | None = None  # int64 [K]
-    lunch_duration: np.ndarray | None = None  # int64 [K]
+    # lunch_duration (0: no break), never during work at a stop. Not given: no breaks.
+    lunch_open: np.ndarray = field(default_factory=_not_given)  # int64 [K]
+    lunch_close: np.ndarray = field(default_factory=_not_given)  # int64 [K]
+    lunch_duration: np.ndarray = field(default_factory=_not_given)  # int64 [K]
 
     def __post_init__(self) -> None:
         nodes, k = self.cost.shape[0], self.v_start.shape[0]
-        if self.late_from is None:
+        if self.late_from is _NOT_GIVEN:
             self.late_from = np.zeros(nodes, dtype=np.int64)
-        if self.late_rate is None:
+        if self.late_rate is _NOT_GIVEN:
             self.late_rate = np.zeros(nodes, dtype=np.int64)
-        if self.lunch_duration is None:
+        if self.lunch_duration is _NOT_GIVEN:
             self.lunch_open = np.zeros(k, dtype=np.int64)
             self.lunch_close = np.zeros(k, dtype=np.int64)
             self.lunch_duration = np.zeros(k, dtype=np.int64)
@@ -120,7 +129,7 @@ class SisrResult:
     iterations: int
 
 
-def _solution_arrays(n: int, k: int) -> tuple:
+def _solution_arrays(n: int, k: int) -> Arrays:
     return (
         np.zeros((k, n + 1), dtype=np.int64),  # routes
         np.zeros(k, dtype=np.int64),  # lens
@@ -135,7 +144,7 @@ def _solution_arrays(n: int, k: int) -> tuple:
 def _vehicle_classes(core: CoreProblem) -> np.ndarray:
     """Vehicles that are interchangeable get one class: an empty route of a
     class is tried once per insertion."""
-    seen: dict[tuple, int] = {}
+    seen: dict[tuple[int | bytes, ...], int] = {}
     classes = np.empty(core.num_vehicles, dtype=np.int64)
     for k in range(core.num_vehicles):
         key = (
@@ -163,8 +172,57 @@ def _search_thread(
     initial: Sequence[Sequence[int]] | None = None,
 ) -> SisrResult:
     n, k = core.num_customers, core.num_vehicles
+    p = _kernel_problem(core)
+    customer_cost = core.cost[:n, :n]
+    adj = np.argsort(customer_cost, axis=1, kind="stable").astype(np.int64)
+    mean_cost = float(customer_cost.mean()) if n > 1 else 1.0
+    sort_keys = core.cost[core.v_start, :n].astype(np.float64).mean(axis=0)
+    vclass = _vehicle_classes(core)
+    penalty = core.penalty.astype(np.int64)
+    work, current, best = _working_arrays(n, k, int(penalty.sum()))
+    if initial is not None:
+        _start_from(initial, core, p, penalty, work, current, best)
+    numeric = (
+        float(params.avg_removed),
+        float(params.max_string),
+        float(params.blink_rate),
+        float(params.split_rate),
+    )
+    t0 = max(1e-9, params.start_temperature * mean_cost)
+    t1 = max(1e-9, params.end_temperature * mean_cost)
+
+    def run_chunk(iterations: int, t_start: float, t_end: float, chunk_seed: int) -> None:
+        search(
+            iterations,
+            t_start,
+            t_end,
+            chunk_seed,
+            p,
+            adj,
+            core.allowed,
+            core.v_capacity,
+            vclass,
+            penalty,
+            sort_keys,
+            work,
+            current,
+            best,
+            numeric,
+        )
+
+    done = _anneal(run_chunk, seconds, t0, t1, seed, best[9], stop, on_progress)
+    b_routes, b_lens = best[0], best[1]
+    routes = [[int(u) for u in b_routes[v, : b_lens[v]]] for v in range(k)]
+    absent = [int(u) for u in best[7][: best[8][0]]]
+    return SisrResult(routes, absent, int(best[9][0]), done)
+
+
+def _kernel_problem(core: CoreProblem) -> Arrays:
+    """The core as the tuple ``p`` the kernels unpack, with ``exact`` last:
+    per vehicle, whether its routes need the full simulation (a lunch break,
+    or priced deadlines anywhere)."""
     exact = ((core.lunch_duration > 0) | bool((core.late_rate > 0).any())).astype(np.int64)
-    p = (
+    return (
         core.cost,
         core.travel,
         core.service,
@@ -182,17 +240,15 @@ def _search_thread(
         core.lunch_duration,
         exact,
     )
-    customer_cost = core.cost[:n, :n]
-    adj = np.argsort(customer_cost, axis=1, kind="stable").astype(np.int64)
-    mean_cost = float(customer_cost.mean()) if n > 1 else 1.0
-    sort_keys = core.cost[core.v_start, :n].astype(np.float64).mean(axis=0)
-    vclass = _vehicle_classes(core)
-    penalty = core.penalty.astype(np.int64)
-    everyone_out = int(penalty.sum())
 
-    work_routes = _solution_arrays(n, k)
+
+def _working_arrays(n: int, k: int, everyone_out: int) -> tuple[Arrays, Arrays, Arrays]:
+    """The search's plans, everyone absent to start with: the working one
+    (routes, then ``route_of``, ``pos_of``, ``touched``, ``absent``,
+    ``n_absent``), the current one and the best one (routes, then ``absent``,
+    ``n_absent`` and the cost)."""
     work = (
-        *work_routes,
+        *_solution_arrays(n, k),
         np.full(n, NO_ROUTE, dtype=np.int64),  # route_of
         np.zeros(n, dtype=np.int64),  # pos_of
         np.zeros(k, dtype=np.int64),  # touched
@@ -211,17 +267,22 @@ def _search_thread(
         np.array([n], dtype=np.int64),
         np.array([everyone_out], dtype=np.int64),
     )
-    if initial is not None:
-        _start_from(initial, core, p, penalty, work, current, best)
-    numeric = (
-        float(params.avg_removed),
-        float(params.max_string),
-        float(params.blink_rate),
-        float(params.split_rate),
-    )
-    t0 = max(1e-9, params.start_temperature * mean_cost)
-    t1 = max(1e-9, params.end_temperature * mean_cost)
+    return work, current, best
 
+
+def _anneal(
+    run_chunk: Callable[[int, float, float, int], None],
+    seconds: float,
+    t0: float,
+    t1: float,
+    seed: int,
+    best_cost: np.ndarray,
+    stop: threading.Event | None,
+    on_progress: Callable[[float, int], bool] | None,
+) -> int:
+    """Run the compiled search in chunks of iterations for ``seconds``, the
+    temperature falling from ``t0`` to ``t1`` over the time; return the
+    iterations done. ``best_cost`` (one element) is what progress reports."""
     started = time.monotonic()
     chunk, done, rng = 200, 0, np.random.default_rng(seed)
     last_report = started
@@ -231,41 +292,28 @@ def _search_thread(
             break
         if on_progress is not None and time.monotonic() - last_report >= REPORT_EVERY_S:
             last_report = time.monotonic()
-            if on_progress(elapsed / seconds, int(best[9][0])) and stop is not None:
+            if on_progress(elapsed / seconds, int(best_cost[0])) and stop is not None:
                 stop.set()
         f0 = elapsed / seconds
         tick = time.monotonic()
         # Temperature falls over the chunk as it would over its share of time.
         f1 = min(1.0, f0 + chunk / max(1.0, done / max(elapsed, 1e-6)) / seconds) if done else f0
-        search(
-            chunk,
-            t0 * (t1 / t0) ** f0,
-            t0 * (t1 / t0) ** f1,
-            int(rng.integers(2**31)),
-            p,
-            adj,
-            core.allowed,
-            core.v_capacity,
-            vclass,
-            penalty,
-            sort_keys,
-            work,
-            current,
-            best,
-            numeric,
-        )
+        run_chunk(chunk, t0 * (t1 / t0) ** f0, t0 * (t1 / t0) ** f1, int(rng.integers(2**31)))
         done += chunk
         took = time.monotonic() - tick
         # Aim at chunks of about 20 ms so the clock is read often enough.
         chunk = int(max(50, min(20000, chunk * 0.02 / max(took, 1e-4))))
-    b_routes, b_lens = best[0], best[1]
-    routes = [[int(u) for u in b_routes[v, : b_lens[v]]] for v in range(k)]
-    absent = [int(u) for u in best[7][: best[8][0]]]
-    return SisrResult(routes, absent, int(best[9][0]), done)
+    return done
 
 
 def _start_from(
-    initial: Sequence[Sequence[int]], core: CoreProblem, p: tuple, penalty, work, current, best
+    initial: Sequence[Sequence[int]],
+    core: CoreProblem,
+    p: Arrays,
+    penalty: np.ndarray,
+    work: Arrays,
+    current: Arrays,
+    best: Arrays,
 ) -> bool:
     """Load given routes as the current and best plan, if they fit the core."""
     n, k = core.num_customers, core.num_vehicles
@@ -403,9 +451,10 @@ def core_problem(data: DataModel, settings: SearchSettings) -> CoreProblem:
     for v, tech in enumerate(data.technicians):
         v_open[v] = min(data.start_time_s[v], tech.shift_end_s)
         close = tech.shift_end_s
-        with_lunch = has_lunch(tech)
-        if with_lunch:
-            lunch[:, v] = (tech.lunch_earliest_s, tech.lunch_latest_s, tech.lunch_duration_s)
+        window = lunch_window(tech)
+        with_lunch = window is not None
+        if window is not None:
+            lunch[:, v] = (window[0], window[1], tech.lunch_duration_s)
         if tech.max_work_s is not None:
             used = data.start_time_s[v] - tech.depart_s if data.pinned_legs[v] else 0
             span = max(0, tech.max_work_s - used) + (tech.lunch_duration_s if with_lunch else 0)

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
+from typing import Any
 
 from dispatch.routing import construction
 from dispatch.routing.insertion import insert_urgent
@@ -54,6 +55,9 @@ LEFTOVER_MIN_S = 0.6
 # Technicians without a district are grouped around their start, this many
 # to a synthetic district.
 TECHNICIANS_PER_CLUSTER = 10
+
+# Start routes for a model: technician id -> visit ids in sequence.
+Routes = dict[int | str, list[int | str]]
 
 
 PR_SET_PDEATHSIG = 1  # prctl(2)
@@ -113,12 +117,17 @@ def _cluster(points: list[tuple[float, float]], per_cluster: int) -> list[int]:
     centres = [points[round(k * (len(points) - 1) / max(1, count - 1))] for k in range(count)]
     labels = [0] * len(points)
     for _ in range(10):
-        labels = [min(range(count), key=lambda k, p=p: _sq(p, centres[k])) for p in points]
+        labels = [_nearest(p, centres) for p in points]
         for k in range(count):
             members = [p for p, label in zip(points, labels, strict=True) if label == k]
             if members:
                 centres[k] = _centre(members)
     return labels
+
+
+def _nearest(point: tuple[float, float], centres: list[tuple[float, float]]) -> int:
+    """Index of the centre nearest ``point`` (the first of equals)."""
+    return min(range(len(centres)), key=lambda k: _sq(point, centres[k]))
 
 
 def _district_for(
@@ -156,7 +165,7 @@ def _solve_part(
     deadline: float,
     matrix: TravelMatrix | None,
     settings: SearchSettings,
-    initial_routes: dict | None,
+    initial_routes: Routes | None,
 ) -> Plan:
     # time.monotonic() is system-wide, so the parent's deadline holds here.
     limit = min(share_s, deadline - time.monotonic())
@@ -167,7 +176,7 @@ def _solve_part(
 
 def _run_round(
     pool: ProcessPoolExecutor,
-    jobs: dict[str, tuple[Problem, dict | None]],
+    jobs: dict[str, tuple[Problem, Routes | None]],
     budget_s: float,
     workers: int,
     matrix: TravelMatrix | None,
@@ -234,7 +243,7 @@ def solve_by_district(
     plans: dict[str, Plan] = {}
     context = multiprocessing.get_context("fork")
 
-    def report(phase: str, **extra) -> None:
+    def report(phase: str, **extra: Any) -> None:
         if progress is not None:
             percent = min(99, int(100 * (time.monotonic() - started) / max(time_limit_s, 1e-3)))
             progress({"phase": phase, "percent": percent, "best_cost": None, **extra})
@@ -248,7 +257,7 @@ def solve_by_district(
         max_workers=workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
     )
     with pool:
-        jobs = {name: (part, None) for name, part in parts.items()}
+        jobs: dict[str, tuple[Problem, Routes | None]] = {name: (part, None) for name, part in parts.items()}
         cancelled = _run_round(
             pool,
             jobs,
@@ -263,34 +272,19 @@ def solve_by_district(
         remaining = time_limit_s - (time.monotonic() - started)
         round_s = min(time_limit_s * PAIR_SHARE, remaining - time_limit_s * (1 - DISTRICT_SHARE - PAIR_SHARE))
         if not cancelled and pairs and round_s / math.ceil(len(pairs) / workers) >= MIN_MODEL_S:
-            pair_jobs: dict[str, tuple[Problem, dict | None]] = {}
-            pair_of: dict[str, tuple[str, str]] = {}
-            for a, b in pairs:
-                joined = Problem(
-                    parts[a].technicians + parts[b].technicians,
-                    parts[a].visits + parts[b].visits,
-                    problem.area_type,
-                )
-                routes = {**plan_sequences(plans[a]), **plan_sequences(plans[b])}
-                pair_jobs[f"{a}+{b}"] = (joined, routes)
-                pair_of[f"{a}+{b}"] = (a, b)
-
-            def pair_done(name: str, plan: Plan) -> None:
-                nonlocal pairs_improved
-                a, b = pair_of[name]
-                joined = pair_jobs[name][0]
-                before = plan_score(joined, _merge(joined, [plans[a], plans[b]]))
-                if plan.status == "optimized" and plan_score(joined, plan) < before:
-                    plans[a], plans[b] = plan, _empty_like(plans[b])
-                    pairs_improved += 1
-                report("local_search", pairs_done=pairs_improved)
-
-            try:
-                cancelled = _run_round(
-                    pool, pair_jobs, round_s, workers, matrix, part_settings, pair_done, should_cancel
-                )
-            except BrokenProcessPool:
-                logger.exception("pair round skipped: a worker process died")
+            cancelled, pairs_improved = _pair_round(
+                pool,
+                problem,
+                parts,
+                plans,
+                pairs,
+                round_s,
+                workers,
+                matrix,
+                part_settings,
+                report,
+                should_cancel,
+            )
     plan = _merge(problem, [plans[name] for name in parts if name in plans])
     if not cancelled:
         plan = _place_leftovers(problem, plan, started + time_limit_s - LEFTOVER_MARGIN_S, matrix)
@@ -303,6 +297,53 @@ def solve_by_district(
     if progress is not None:
         progress({"phase": "done", "percent": 100, "best_cost": plan.objective})
     return plan
+
+
+def _pair_round(
+    pool: ProcessPoolExecutor,
+    problem: Problem,
+    parts: dict[str, Problem],
+    plans: dict[str, Plan],
+    pairs: list[tuple[str, str]],
+    round_s: float,
+    workers: int,
+    matrix: TravelMatrix | None,
+    settings: SearchSettings,
+    report: Callable[..., None],
+    should_cancel: CancelHook | None,
+) -> tuple[bool, int]:
+    """Re-solve each pair of districts from their two plans; a pair's plan
+    replaces both in ``plans`` (under the first name) when it scores better.
+    Returns whether the round was cancelled and how many pairs improved."""
+    pair_jobs: dict[str, tuple[Problem, Routes | None]] = {}
+    pair_of: dict[str, tuple[str, str]] = {}
+    for a, b in pairs:
+        joined = Problem(
+            parts[a].technicians + parts[b].technicians,
+            parts[a].visits + parts[b].visits,
+            problem.area_type,
+        )
+        routes = {**plan_sequences(plans[a]), **plan_sequences(plans[b])}
+        pair_jobs[f"{a}+{b}"] = (joined, routes)
+        pair_of[f"{a}+{b}"] = (a, b)
+    pairs_improved = 0
+
+    def pair_done(name: str, plan: Plan) -> None:
+        nonlocal pairs_improved
+        a, b = pair_of[name]
+        joined = pair_jobs[name][0]
+        before = plan_score(joined, _merge(joined, [plans[a], plans[b]]))
+        if plan.status == "optimized" and plan_score(joined, plan) < before:
+            plans[a], plans[b] = plan, _empty_like(plans[b])
+            pairs_improved += 1
+        report("local_search", pairs_done=pairs_improved)
+
+    cancelled = False
+    try:
+        cancelled = _run_round(pool, pair_jobs, round_s, workers, matrix, settings, pair_done, should_cancel)
+    except BrokenProcessPool:
+        logger.exception("pair round skipped: a worker process died")
+    return cancelled, pairs_improved
 
 
 def _place_leftovers(problem: Problem, plan: Plan, deadline: float, matrix: TravelMatrix | None) -> Plan:

@@ -24,6 +24,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
+
+from ortools.constraint_solver import pywrapcp
 
 from dispatch.routing.matrix import HaversineMatrix, TravelMatrix
 from dispatch.routing.model import build_routing_model, create_data_model, drop_penalty
@@ -107,10 +110,11 @@ class _TechnicianDay:
         self.setup.routing.CloseModelWithParameters(search_parameters(1.0, _HOLD.local_search))
         self.base, self.base_plan = self._baseline()
 
-    def read(self, nodes: list[int]):
+    def read(self, nodes: list[int]) -> pywrapcp.Assignment | None:
+        """The technician's day with ``nodes`` in this sequence, or None when it breaks a rule."""
         return self.setup.routing.ReadAssignmentFromRoutes([nodes], True)
 
-    def _baseline(self):
+    def _baseline(self) -> tuple[pywrapcp.Assignment | None, Plan]:
         """The held route as the model times it from departure; stops it can
         no longer reach in sequence are left out (and reported)."""
         solution = self.read(self.held)
@@ -125,9 +129,12 @@ class _TechnicianDay:
             solution = self.read(kept)
         return solution, read_plan(self.data, self.setup, solution, time.monotonic(), "optimized")
 
-    def _option(self, solution, removed: list[int]) -> InsertionOption:
+    def _option(self, solution: pywrapcp.Assignment, removed: list[int]) -> InsertionOption:
         plan = read_plan(self.data, self.setup, solution, time.monotonic(), "optimized")
         route = plan.route_of(self.tech.id)
+        # The solution holds the new order, so the technician has a route; and
+        # the held route, which it extends, read back too.
+        assert route is not None and self.base is not None
         before = {s.visit_id: s.start_s for r in self.base_plan.routes for s in r.stops}
         base_route = self.base_plan.route_of(self.tech.id)
         base_travel = base_route.travel_m if base_route is not None else 0.0
@@ -164,7 +171,8 @@ class _TechnicianDay:
         best: InsertionOption | None = None
         for position in range(len(self.held) + 1):
             nodes = [*self.held[:position], new_node, *self.held[position:]]
-            solution, removed = self.read(nodes), []
+            solution = self.read(nodes)
+            removed: list[int] = []
             if solution is None and displace:
                 solution, removed = self._make_room(nodes, displace)
             if solution is None:
@@ -174,7 +182,7 @@ class _TechnicianDay:
                 best = option
         return best or InsertionOption(self.tech.id, reason="day_full")
 
-    def _make_room(self, nodes: list[int], displace: int):
+    def _make_room(self, nodes: list[int], displace: int) -> tuple[pywrapcp.Assignment | None, list[int]]:
         """Leave out the cheapest lower-priority stops, latest first, until it fits."""
         rank = PRIORITY_RANK.get(self.new.priority, 2)
         visits = self.data.visits
@@ -186,7 +194,8 @@ class _TechnicianDay:
             and (displace >= 2 or visits[n].deadline_s is None)
         ]
         candidates.sort(key=lambda n: (drop_penalty(visits[n]), -nodes.index(n)))
-        trial, removed = list(nodes), []
+        trial = list(nodes)
+        removed: list[int] = []
         for node in candidates:
             trial.remove(node)
             removed.append(node)
@@ -280,7 +289,8 @@ def insert_urgent(
     if displace:
         rounds += [(near, 1), (far, 1), (near, 2), (far, 2)]
     best: InsertionOption | None = None
-    tried, reasons = 0, set()
+    tried = 0
+    reasons: set[str] = set()
     for techs, level in rounds:
         if not techs:
             continue
@@ -288,7 +298,7 @@ def insert_urgent(
             continue  # out of time for the far ones: displacing near ones is next
         options = insertion.options(techs, level)
         tried += len(techs)
-        reasons |= {o.reason for o in options}
+        reasons |= {o.reason for o in options if o.reason is not None}
         if options and options[0].fits:
             best = options[0]
             break
@@ -307,7 +317,7 @@ def _with_option(
     started: float,
     tried: int,
 ) -> Plan:
-    stats: dict = {
+    stats: dict[str, Any] = {
         "mode": "urgent_insertion",
         "visit_id": visit.id,
         "candidates": tried,
@@ -324,6 +334,7 @@ def _with_option(
             status="optimized",
             stats=stats,
         )
+    assert option.route is not None  # an option that fits has its route
     routes = [r for r in plan.routes if r.technician_id != option.technician_id] + [option.route]
     order = {t.id: k for k, t in enumerate(problem.technicians)}
     routes.sort(key=lambda r: order.get(r.technician_id, len(order)))

@@ -16,9 +16,15 @@ from numba import njit
 
 NO_ROUTE = -1
 
+# Arrays passed together as one tuple: the problem ``p``, a plan's routes and
+# state. numba types each call from its arguments; these hints are for mypy.
+Arrays = tuple[np.ndarray, ...]
+
 
 @njit(cache=True, nogil=True)
-def simulate_route(k, routes, size, c, q, fwd, write, p):
+def simulate_route(
+    k: int, routes: np.ndarray, size: int, c: int, q: int, fwd: np.ndarray, write: bool, p: Arrays
+) -> int:
     """Walk route ``k`` from its start, with customer ``c`` put before
     position ``q`` when ``c >= 0``, taking lunch on the way; return the
     lateness cost, or -1 when a window, the lunch window or the shift breaks.
@@ -71,7 +77,19 @@ def simulate_route(k, routes, size, c, q, fwd, write, p):
 
 
 @njit(cache=True, nogil=True)
-def update_route(k, routes, lens, fwd, bwd, load, rcost, rlate, route_of, pos_of, p):
+def update_route(
+    k: int,
+    routes: np.ndarray,
+    lens: np.ndarray,
+    fwd: np.ndarray,
+    bwd: np.ndarray,
+    load: np.ndarray,
+    rcost: np.ndarray,
+    rlate: np.ndarray,
+    route_of: np.ndarray,
+    pos_of: np.ndarray,
+    p: Arrays,
+) -> None:
     """Start times, latest start times (without lunch: an upper bound), load
     and cost of route ``k`` after a change."""
     cost, travel, service, due, demand = p[0], p[1], p[2], p[4], p[5]
@@ -121,7 +139,15 @@ def update_route(k, routes, lens, fwd, bwd, load, rcost, rlate, route_of, pos_of
 
 
 @njit(cache=True, nogil=True)
-def ruin(state, p, adj, avg_removed, max_string, split_rate, removed):
+def ruin(
+    state: Arrays,
+    p: Arrays,
+    adj: np.ndarray,
+    avg_removed: float,
+    max_string: float,
+    split_rate: float,
+    removed: np.ndarray,
+) -> int:
     routes, lens, fwd, bwd, load, rcost, rlate, route_of, pos_of, touched, absent, n_absent = state
     n = adj.shape[0]
     n_removed = 0
@@ -178,7 +204,24 @@ def ruin(state, p, adj, avg_removed, max_string, split_rate, removed):
 
 
 @njit(cache=True, nogil=True)
-def recreate(state, p, pending, n_pending, allowed, capacity, vclass, class_seen, blink_rate, sort_keys):
+def recreate(
+    state: Arrays,
+    p: Arrays,
+    pending: np.ndarray,
+    n_pending: int,
+    allowed: np.ndarray,
+    capacity: np.ndarray,
+    vclass: np.ndarray,
+    class_seen: np.ndarray,
+    blink_rate: float,
+    sort_keys: np.ndarray,
+) -> None:
+    """Put the ``pending`` customers back by cheapest insertion with blinks.
+
+    Long because it is one compiled loop (insertion order, the scan over
+    routes and positions, the move), kept whole as benchmarked: splitting it
+    would put calls into the innermost loop of the construction.
+    """
     routes, lens, fwd, bwd, load, rcost, rlate, route_of, pos_of, touched, absent, n_absent = state
     cost, travel, service, ready, due, demand, v_start, v_end, v_open, v_close = p[:10]
     exact = p[15]
@@ -262,7 +305,7 @@ def recreate(state, p, pending, n_pending, allowed, capacity, vclass, class_seen
 
 
 @njit(cache=True, nogil=True)
-def total_cost(rcost, absent, n_absent, penalty):
+def total_cost(rcost: np.ndarray, absent: np.ndarray, n_absent: np.ndarray, penalty: np.ndarray) -> int:
     total = 0
     for k in range(rcost.shape[0]):
         total += rcost[k]
@@ -272,7 +315,18 @@ def total_cost(rcost, absent, n_absent, penalty):
 
 
 @njit(cache=True, nogil=True)
-def copy_routes(src, dst, touched, absent_src, absent_dst, n_src, n_dst, route_of, pos_of, full):
+def copy_routes(
+    src: Arrays,
+    dst: Arrays,
+    touched: np.ndarray,
+    absent_src: np.ndarray,
+    absent_dst: np.ndarray,
+    n_src: np.ndarray,
+    n_dst: np.ndarray,
+    route_of: np.ndarray,
+    pos_of: np.ndarray,
+    full: bool,
+) -> None:
     s_routes, s_lens, s_fwd, s_bwd, s_load, s_rcost, s_rlate = src
     d_routes, d_lens, d_fwd, d_bwd, d_load, d_rcost, d_rlate = dst
     for k in range(s_lens.shape[0]):
@@ -299,22 +353,28 @@ def copy_routes(src, dst, touched, absent_src, absent_dst, n_src, n_dst, route_o
 
 @njit(cache=True, nogil=True)
 def search(
-    iterations,
-    t_start,
-    t_end,
-    seed,
-    p,
-    adj,
-    allowed,
-    capacity,
-    vclass,
-    penalty,
-    sort_keys,
-    work,
-    current,
-    best,
-    params,
-):
+    iterations: int,
+    t_start: float,
+    t_end: float,
+    seed: int,
+    p: Arrays,
+    adj: np.ndarray,
+    allowed: np.ndarray,
+    capacity: np.ndarray,
+    vclass: np.ndarray,
+    penalty: np.ndarray,
+    sort_keys: np.ndarray,
+    work: Arrays,
+    current: Arrays,
+    best: Arrays,
+    params: tuple[float, float, float, float],
+) -> None:
+    """``iterations`` steps of ruin, recreate and simulated-annealing acceptance
+    from ``t_start`` to ``t_end``, keeping the current and the best plan.
+
+    Long because it is the compiled main loop; most of its lines are the
+    arguments of the three copies between the working, current and best plans.
+    """
     avg_removed, max_string, blink_rate, split_rate = params
     np.random.seed(seed)
     routes, lens, fwd, bwd, load, rcost, rlate, route_of, pos_of, touched, absent, n_absent = work

@@ -52,7 +52,8 @@ def great_circle_matrix_m(points: Sequence[Point]) -> np.ndarray:
     dlat = lat[:, None] - lat[None, :]
     dlon = lon[:, None] - lon[None, :]
     h = np.sin(dlat / 2.0) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2.0) ** 2
-    return 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    distances_m: np.ndarray = 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    return distances_m
 
 
 class HaversineMatrix:
@@ -121,12 +122,13 @@ class OsrmTableMatrix:
         self.max_table_size = max_table_size
         self.unreachable_s = unreachable_s
         self.unreachable_m = unreachable_m
-        self._cache_key: tuple | None = None
+        self._cache_key: tuple[Point, ...] | None = None
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
 
     def durations_s(self, points: Sequence[Point]) -> np.ndarray:
         """Road travel times in whole seconds."""
-        return np.rint(self._tables(points)[0]).astype(np.int64)
+        durations_s: np.ndarray = np.rint(self._tables(points)[0]).astype(np.int64)
+        return durations_s
 
     def distances_m(self, points: Sequence[Point]) -> np.ndarray:
         """Road distances in metres."""

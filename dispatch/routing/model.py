@@ -113,16 +113,7 @@ def create_data_model(problem: Problem, matrix: TravelMatrix | None = None) -> D
     techs = [_day_from_departure(t) for t in problem.technicians]
     tech_index = {t.id: v for v, t in enumerate(techs)}
     screened: list[Unassigned] = []
-
-    pinned_first: dict[int, list[VisitSpec]] = {}
-    candidates: list[VisitSpec] = []
-    for visit in problem.visits:
-        if visit.pinned_technician is not None and visit.pinned_technician not in tech_index:
-            screened.append(Unassigned(visit.id, "pinned_technician_unavailable"))
-        elif visit.pinned_first and visit.pinned_technician is not None:
-            pinned_first.setdefault(tech_index[visit.pinned_technician], []).append(visit)
-        else:
-            candidates.append(visit)
+    pinned_first, candidates = _split_pinned_first(problem.visits, tech_index, screened)
 
     # One matrix over every point: candidate visits, starts, ends, pinned.
     pinned_list = [visit for v in sorted(pinned_first) for visit in pinned_first[v]]
@@ -139,14 +130,67 @@ def create_data_model(problem: Problem, matrix: TravelMatrix | None = None) -> D
     end_point = [n_cand + m + v for v in range(m)]
     pinned_point = {id(visit): n_cand + 2 * m + k for k, visit in enumerate(pinned_list)}
 
-    # Fold orders en route / on site into the technician's start. Work
-    # already begun keeps its start; it ends no earlier than the departure
-    # ("now"): the technician is still there.
+    start_time, legs = _fold_pinned_legs(
+        techs, pinned_first, pinned_point, start_point, all_durations, all_distances
+    )
+    techs = [_lunch_from(t, start_time[v]) for v, t in enumerate(techs)]
+    visits, allowed, keep = _reachable_candidates(
+        candidates, techs, tech_index, start_time, start_point, end_point, all_durations, screened
+    )
+
+    node_points = keep + [start_point[v] for v in range(m)] + end_point
+    sel = np.asarray(node_points, dtype=np.int64)
+    n = len(visits)
+    return DataModel(
+        problem=problem,
+        visits=visits,
+        technicians=techs,
+        durations_s=all_durations[np.ix_(sel, sel)],
+        distances_m=all_distances[np.ix_(sel, sel)],
+        service_s=[visit.duration_s for visit in visits] + [0] * (2 * m),
+        starts=[n + v for v in range(m)],
+        ends=[n + m + v for v in range(m)],
+        start_time_s=start_time,
+        pinned_legs=legs,
+        allowed_vehicles=allowed,
+        screened_out=screened,
+    )
+
+
+def _split_pinned_first(
+    visits: list[VisitSpec], tech_index: dict[int | str, int], screened: list[Unassigned]
+) -> tuple[dict[int, list[VisitSpec]], list[VisitSpec]]:
+    """Orders en route / on site by technician index, and the orders to plan.
+    An order pinned to a technician who is not on shift is screened out."""
+    pinned_first: dict[int, list[VisitSpec]] = {}
+    candidates: list[VisitSpec] = []
+    for visit in visits:
+        if visit.pinned_technician is not None and visit.pinned_technician not in tech_index:
+            screened.append(Unassigned(visit.id, "pinned_technician_unavailable"))
+        elif visit.pinned_first and visit.pinned_technician is not None:
+            pinned_first.setdefault(tech_index[visit.pinned_technician], []).append(visit)
+        else:
+            candidates.append(visit)
+    return pinned_first, candidates
+
+
+def _fold_pinned_legs(
+    techs: list[TechnicianSpec],
+    pinned_first: dict[int, list[VisitSpec]],
+    pinned_point: dict[int, int],
+    start_point: list[int],
+    all_durations: np.ndarray,
+    all_distances: np.ndarray,
+) -> tuple[list[int], list[list[PinnedLeg]]]:
+    """Fold orders en route / on site into the technician's start: each start
+    time and the pinned legs per technician; ``start_point`` moves to where the
+    last of them is. Work already begun keeps its start; it ends no earlier
+    than the departure ("now"): the technician is still there."""
     start_time = [t.depart_s for t in techs]
     legs: list[list[PinnedLeg]] = [[] for _ in techs]
-    for v, visits in pinned_first.items():
+    for v, pinned in pinned_first.items():
         clock, here = techs[v].depart_s, start_point[v]
-        for visit in visits:
+        for visit in pinned:
             there = pinned_point[id(visit)]
             travel_s = int(all_durations[here, there])
             if visit.started_s is not None:
@@ -159,9 +203,22 @@ def create_data_model(problem: Problem, matrix: TravelMatrix | None = None) -> D
             legs[v].append(PinnedLeg(visit, arrival, start, end, travel_s, float(all_distances[here, there])))
             clock, here = end, there
         start_time[v], start_point[v] = clock, here
-    techs = [_lunch_from(t, start_time[v]) for v, t in enumerate(techs)]
+    return start_time, legs
 
-    # Keep only visits some technician can do and reach in its window.
+
+def _reachable_candidates(
+    candidates: list[VisitSpec],
+    techs: list[TechnicianSpec],
+    tech_index: dict[int | str, int],
+    start_time: list[int],
+    start_point: list[int],
+    end_point: list[int],
+    all_durations: np.ndarray,
+    screened: list[Unassigned],
+) -> tuple[list[VisitSpec], list[list[int]], list[int]]:
+    """Keep only visits some technician can do and reach in its window: the
+    visits, the technicians allowed on each, and their points in the matrix.
+    The others are screened out with the reason."""
     visits: list[VisitSpec] = []
     allowed: list[list[int]] = []
     keep: list[int] = []
@@ -190,24 +247,7 @@ def create_data_model(problem: Problem, matrix: TravelMatrix | None = None) -> D
         visits.append(visit)
         allowed.append(reachable)
         keep.append(i)
-
-    node_points = keep + [start_point[v] for v in range(m)] + end_point
-    sel = np.asarray(node_points, dtype=np.int64)
-    n = len(visits)
-    return DataModel(
-        problem=problem,
-        visits=visits,
-        technicians=techs,
-        durations_s=all_durations[np.ix_(sel, sel)],
-        distances_m=all_distances[np.ix_(sel, sel)],
-        service_s=[visit.duration_s for visit in visits] + [0] * (2 * m),
-        starts=[n + v for v in range(m)],
-        ends=[n + m + v for v in range(m)],
-        start_time_s=start_time,
-        pinned_legs=legs,
-        allowed_vehicles=allowed,
-        screened_out=screened,
-    )
+    return visits, allowed, keep
 
 
 def _day_from_departure(tech: TechnicianSpec) -> TechnicianSpec:
@@ -217,7 +257,8 @@ def _day_from_departure(tech: TechnicianSpec) -> TechnicianSpec:
     on_duty_s = tech.depart_s - tech.shift_start_s
     if on_duty_s <= 0 or tech.max_work_s is None:
         return tech
-    if has_lunch(tech) and tech.depart_s > tech.lunch_latest_s:
+    window = lunch_window(tech)
+    if window is not None and tech.depart_s > window[1]:
         on_duty_s = max(0, on_duty_s - tech.lunch_duration_s)  # lunch is behind them
     return replace(tech, max_work_s=max(0, tech.max_work_s - on_duty_s))
 
@@ -225,9 +266,10 @@ def _day_from_departure(tech: TechnicianSpec) -> TechnicianSpec:
 def _lunch_from(tech: TechnicianSpec, depart_s: int) -> TechnicianSpec:
     """No lunch to plan once its window is over at departure; a window under
     way opens at departure."""
-    if not has_lunch(tech) or depart_s <= tech.lunch_earliest_s:
+    window = lunch_window(tech)
+    if window is None or depart_s <= window[0]:
         return tech
-    if depart_s > tech.lunch_latest_s:
+    if depart_s > window[1]:
         return replace(tech, lunch_earliest_s=None, lunch_latest_s=None, lunch_duration_s=0)
     return replace(tech, lunch_earliest_s=depart_s)
 
@@ -267,8 +309,16 @@ class RoutingSetup:
     lunch: dict[int, pywrapcp.IntervalVar]
 
 
+def lunch_window(tech: TechnicianSpec) -> tuple[int, int] | None:
+    """Earliest and latest start of the technician's lunch, or None when no lunch is planned."""
+    earliest, latest = tech.lunch_earliest_s, tech.lunch_latest_s
+    if tech.lunch_duration_s > 0 and earliest is not None and latest is not None:
+        return earliest, latest
+    return None
+
+
 def has_lunch(tech: TechnicianSpec) -> bool:
-    return tech.lunch_duration_s > 0 and tech.lunch_earliest_s is not None and tech.lunch_latest_s is not None
+    return lunch_window(tech) is not None
 
 
 def build_routing_model(data: DataModel, settings: SearchSettings) -> RoutingSetup:

@@ -9,6 +9,7 @@ returned :class:`Plan` back.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 PRIORITIES = ("P1", "P2", "P3")
 
@@ -197,9 +198,9 @@ class Plan:
     breaches: int
     solve_s: float
     status: str
-    stats: dict = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (ids kept as given)."""
         return asdict(self)
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2, routing_parameters_pb2
 from ortools.util import optional_boolean_pb2
 
 from dispatch.routing import construction
@@ -49,7 +50,7 @@ GUIDED = "GUIDED_LOCAL_SEARCH"
 
 def search_parameters(
     time_limit_s: float, search: LocalSearchSettings
-) -> pywrapcp.DefaultRoutingSearchParameters:
+) -> routing_parameters_pb2.RoutingSearchParameters:
     """Search parameters: first solution, metaheuristic, time limit."""
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, search.first_solution)
@@ -76,7 +77,9 @@ def search_parameters(
     return params
 
 
-def _use_ruin_and_recreate(params, search: LocalSearchSettings) -> None:
+def _use_ruin_and_recreate(
+    params: routing_parameters_pb2.RoutingSearchParameters, search: LocalSearchSettings
+) -> None:
     """OR-Tools' iterated local search: SISR ruin, cheapest-insertion recreate, SA acceptance."""
     params.use_iterated_local_search = True
     ils = params.iterated_local_search_parameters
@@ -104,7 +107,8 @@ def _use_ruin_and_recreate(params, search: LocalSearchSettings) -> None:
     ils.best_solution_acceptance_strategy.greedy_descent.SetInParent()
 
 
-def _set_path(message, dotted: str, value) -> None:
+def _set_path(message: Any, dotted: str, value: Any) -> None:
+    """Set the protobuf field at ``dotted`` (e.g. ``local_search_operators.use_or_opt``)."""
     *parents, leaf = dotted.split(".")
     for part in parents:
         message = getattr(message, part)
@@ -195,7 +199,7 @@ def solve_whole(
         return plan
 
     setup = build_routing_model(data, settings)
-    stats: dict = {}
+    stats: dict[str, Any] = {}
     remaining = max(0.05, time_limit_s - (time.monotonic() - started))
     watch = _SearchWatch(setup.routing, remaining, progress, should_cancel)
     setup.routing.AddAtSolutionCallback(watch)
@@ -247,7 +251,7 @@ def _construct(
     watch: _SearchWatch,
     should_cancel: CancelHook | None = None,
     seed_routes: list[list[int]] | None = None,
-) -> tuple[pywrapcp.Assignment | None, dict]:
+) -> tuple[pywrapcp.Assignment | None, dict[str, Any]]:
     """First plan from :mod:`dispatch.routing.construction`, read into the closed model.
 
     Progress is reported as phase ``construction``; a cancel ends the
@@ -323,78 +327,10 @@ def read_plan(
     routes: list[TechnicianRoute] = []
     served: set[int] = set()
     lunch_starts = _lunch_starts(setup, solution)
-    for v, tech in enumerate(data.technicians):
-        stops = [
-            PlannedStop(
-                leg.visit.id,
-                leg.arrival_s,
-                leg.start_s,
-                leg.end_s,
-                leg.travel_s,
-                leg.travel_m,
-                _late(leg.visit, leg.start_s),
-            )
-            for leg in data.pinned_legs[v]
-        ]
-        depart_s = data.start_time_s[v]
-        route_start_s = tech.depart_s
-        end_s = depart_s
-        lunch_start = lunch_starts.get(v)
-        if setup is not None and solution is not None:
-            routing, manager, time_dim = setup.routing, setup.manager, setup.time_dimension
-            index = routing.Start(v)
-            depart_s = solution.Min(time_dim.CumulVar(index))
-            if not stops:
-                route_start_s = depart_s
-            prev_node, prev_end = manager.IndexToNode(index), depart_s
-            index = solution.Value(routing.NextVar(index))
-            while not routing.IsEnd(index):
-                node = manager.IndexToNode(index)
-                served.add(node)
-                visit = data.visits[node]
-                start_s = solution.Min(time_dim.CumulVar(index))
-                travel_s = int(data.durations_s[prev_node, node])
-                arrival = prev_end + travel_s
-                if lunch_start is not None and prev_end <= lunch_start < start_s:
-                    arrival += data.technicians[v].lunch_duration_s
-                stops.append(
-                    PlannedStop(
-                        visit.id,
-                        min(arrival, start_s),
-                        start_s,
-                        start_s + visit.duration_s,
-                        travel_s,
-                        float(data.distances_m[prev_node, node]),
-                        _late(visit, start_s),
-                    )
-                )
-                prev_node, prev_end = node, start_s + visit.duration_s
-                index = solution.Value(routing.NextVar(index))
-            end_node = manager.IndexToNode(index)
-            end_s = solution.Min(time_dim.CumulVar(index))
-            back_m = float(data.distances_m[prev_node, end_node])
-            back_s = int(data.durations_s[prev_node, end_node])
-        else:
-            back_m, back_s = 0.0, 0
-            if stops:
-                end_s = stops[-1].end_s
-        if not stops:
-            continue
-        if lunch_start is not None and not (route_start_s <= lunch_start < end_s):
-            lunch_start = None  # lunch falls outside the working day: nothing to plan
-        lunch_s = data.technicians[v].lunch_duration_s if lunch_start is not None else 0
-        routes.append(
-            TechnicianRoute(
-                technician_id=tech.id,
-                stops=stops,
-                lunch_start_s=lunch_start,
-                travel_m=sum(s.travel_m for s in stops) + back_m,
-                travel_s=sum(s.travel_s for s in stops) + back_s,
-                work_s=max(0, end_s - route_start_s - lunch_s),
-                end_s=end_s,
-                start_s=route_start_s,
-            )
-        )
+    for v in range(len(data.technicians)):
+        route = _read_route(data, setup, solution, v, lunch_starts.get(v), served)
+        if route is not None:
+            routes.append(route)
     for node, visit in enumerate(data.visits):
         if node not in served:
             reason = "pinned_technician_unavailable" if visit.pinned_technician is not None else "day_full"
@@ -409,6 +345,104 @@ def read_plan(
         solve_s=time.monotonic() - started,
         status=status,
     )
+
+
+def _read_route(
+    data: DataModel,
+    setup: RoutingSetup | None,
+    solution: pywrapcp.Assignment | None,
+    v: int,
+    lunch_start: int | None,
+    served: set[int],
+) -> TechnicianRoute | None:
+    """Technician ``v``'s route: the pinned legs, then the solution's stops
+    (their nodes added to ``served``); None when the technician has no stop."""
+    tech = data.technicians[v]
+    stops = [
+        PlannedStop(
+            leg.visit.id,
+            leg.arrival_s,
+            leg.start_s,
+            leg.end_s,
+            leg.travel_s,
+            leg.travel_m,
+            _late(leg.visit, leg.start_s),
+        )
+        for leg in data.pinned_legs[v]
+    ]
+    route_start_s = tech.depart_s
+    end_s = data.start_time_s[v]
+    if setup is not None and solution is not None:
+        no_pinned_legs = not stops
+        depart_s, end_s, back_m, back_s = _read_solved_stops(
+            data, setup, solution, v, lunch_start, stops, served
+        )
+        if no_pinned_legs:
+            route_start_s = depart_s
+    else:
+        back_m, back_s = 0.0, 0
+        if stops:
+            end_s = stops[-1].end_s
+    if not stops:
+        return None
+    if lunch_start is not None and not (route_start_s <= lunch_start < end_s):
+        lunch_start = None  # lunch falls outside the working day: nothing to plan
+    lunch_s = tech.lunch_duration_s if lunch_start is not None else 0
+    return TechnicianRoute(
+        technician_id=tech.id,
+        stops=stops,
+        lunch_start_s=lunch_start,
+        travel_m=sum(s.travel_m for s in stops) + back_m,
+        travel_s=sum(s.travel_s for s in stops) + back_s,
+        work_s=max(0, end_s - route_start_s - lunch_s),
+        end_s=end_s,
+        start_s=route_start_s,
+    )
+
+
+def _read_solved_stops(
+    data: DataModel,
+    setup: RoutingSetup,
+    solution: pywrapcp.Assignment,
+    v: int,
+    lunch_start: int | None,
+    stops: list[PlannedStop],
+    served: set[int],
+) -> tuple[int, int, float, int]:
+    """Append vehicle ``v``'s stops in the solution to ``stops``; return its
+    departure and return times and the drive back (metres, seconds)."""
+    routing, manager, time_dim = setup.routing, setup.manager, setup.time_dimension
+    index = routing.Start(v)
+    depart_s: int = solution.Min(time_dim.CumulVar(index))
+    prev_node, prev_end = manager.IndexToNode(index), depart_s
+    index = solution.Value(routing.NextVar(index))
+    while not routing.IsEnd(index):
+        node = manager.IndexToNode(index)
+        served.add(node)
+        visit = data.visits[node]
+        start_s = solution.Min(time_dim.CumulVar(index))
+        travel_s = int(data.durations_s[prev_node, node])
+        arrival = prev_end + travel_s
+        if lunch_start is not None and prev_end <= lunch_start < start_s:
+            arrival += data.technicians[v].lunch_duration_s
+        stops.append(
+            PlannedStop(
+                visit.id,
+                min(arrival, start_s),
+                start_s,
+                start_s + visit.duration_s,
+                travel_s,
+                float(data.distances_m[prev_node, node]),
+                _late(visit, start_s),
+            )
+        )
+        prev_node, prev_end = node, start_s + visit.duration_s
+        index = solution.Value(routing.NextVar(index))
+    end_node = manager.IndexToNode(index)
+    end_s: int = solution.Min(time_dim.CumulVar(index))
+    back_m = float(data.distances_m[prev_node, end_node])
+    back_s = int(data.durations_s[prev_node, end_node])
+    return depart_s, end_s, back_m, back_s
 
 
 def _late(visit: VisitSpec, start_s: int) -> int:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-ProgressCallback = Callable[[dict], None]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+ProgressCallback = Callable[[dict[str, Any]], None]
 CancelHook = Callable[[], bool]
 
 
@@ -109,13 +112,17 @@ class SearchSettings:
         return _merge(base or cls(), data)
 
 
-def _merge(current: Any, changes: dict[str, Any]) -> Any:
+_Settings = TypeVar("_Settings", bound="DataclassInstance")
+
+
+def _merge(current: _Settings, changes: dict[str, Any]) -> _Settings:
     names = {f.name for f in fields(current)}
     unknown = set(changes) - names
     if unknown:
         raise ValueError(f"unknown settings for {type(current).__name__}: {sorted(unknown)}")
-    values = {}
+    values: dict[str, Any] = {}
     for name, value in changes.items():
         old = getattr(current, name)
-        values[name] = _merge(old, value) if is_dataclass(old) and isinstance(value, dict) else value
+        nested = is_dataclass(old) and isinstance(value, dict)  # a group of settings, merged in turn
+        values[name] = _merge(old, value) if nested else value
     return replace(current, **values)
