@@ -18,7 +18,8 @@ from standards.catalog import (
 from standards.checklists import ChecklistItem, checklist_for, validate_closeout
 from standards.findings import Finding
 from standards.intake import LineFacts, OrderFacts, validate_intake
-from standards.rules import RuleFileError, RuleSet, load_ruleset
+from standards.rules import load_ruleset
+from standards.ruleset import RuleSet
 from standards.sla import (
     Deadline,
     SlaClock,
@@ -29,6 +30,7 @@ from standards.sla import (
     restore_deadline,
     working_day_source,
 )
+from standards.tomlfile import RuleFileError
 
 __all__ = [
     "ACCESS_TYPES",

@@ -14,7 +14,8 @@ from standards.codes import (
     SKILLS,
     TIERS,
 )
-from standards.rules import ProductRule, RuleSet, load_ruleset
+from standards.rules import load_ruleset
+from standards.ruleset import ProductRule, RuleSet
 
 __all__ = [
     "ACCESS_TYPES",

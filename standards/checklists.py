@@ -14,7 +14,8 @@ from typing import Any
 
 from standards.codes import KINDS
 from standards.findings import Finding, make_finding, render
-from standards.rules import ChecklistRule, RuleSet, load_ruleset
+from standards.rules import load_ruleset
+from standards.ruleset import ChecklistRule, RuleSet
 
 # Length units a technician may answer in, as millimetres (exact decimals).
 _LENGTH_TO_MM: dict[str, Decimal] = {
@@ -147,7 +148,7 @@ def validate_closeout(
     product: str,
     answers: dict[str, object],
     photos: dict[str, int] | None = None,
-    override: dict | None = None,
+    override: dict[str, Any] | None = None,
     rules: RuleSet | None = None,
 ) -> list[Finding]:
     """Every missing or failing checklist item, measurement or photo, as findings.

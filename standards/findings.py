@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from standards.codes import Severity
-from standards.rules import RuleSet
+from standards.ruleset import RuleSet
 
 __all__ = [
     "Finding",
@@ -105,7 +105,7 @@ class _Param:
         return str(self.value)
 
 
-class _Params(dict):
+class _Params(dict[str, Any]):
     def __missing__(self, key: str) -> _Param:
         return _Param(f"{{{key}}}")
 

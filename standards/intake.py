@@ -14,7 +14,8 @@ from datetime import datetime
 
 from standards.codes import ACCESS_TYPES, KINDS, PRIORITIES, PRODUCTS, TIERS
 from standards.findings import Finding, Severity, make_finding
-from standards.rules import ProductRule, RuleSet, load_ruleset
+from standards.rules import load_ruleset
+from standards.ruleset import ProductRule, RuleSet
 
 
 @dataclass

@@ -2,22 +2,20 @@
 
 The rule file is operator data: every problem in it must be reported with the
 file path and the line number, so whoever edited it can fix it without reading
-Python. Schema errors are located by scanning the file text for the offending
-key (tomllib does not keep positions).
+Python. This module holds the file's schema, section by section, and the cached
+loading; :mod:`standards.tomlfile` locates keys and reports ``file:line``, and
+:mod:`standards.ruleset` holds the parsed rule set.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import string
 import threading
 import tomllib
-from dataclasses import dataclass, field
-from datetime import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from standards.codes import (
     ACCESS_TYPES,
@@ -29,13 +27,52 @@ from standards.codes import (
     SEVERITIES,
     SKILLS,
     TIERS,
-    Severity,
 )
+from standards.ruleset import (
+    ChecklistRule,
+    IntakeRules,
+    MessageTemplate,
+    ProductRestore,
+    ProductRule,
+    RuleSet,
+    SlaRules,
+)
+from standards.tomlfile import (
+    MISSING,
+    KeyPath,
+    RuleFileError,
+    TomlReader,
+    decode_error_line,
+    dotted_key,
+    locate_key_line,
+    read_rule_text,
+    read_toml_file,
+)
+
+# Re-exported: callers name the rule file's types and errors through this module.
+__all__ = [
+    "DEFAULT_RULE_FILE",
+    "MEASUREMENT_UNITS",
+    "MESSAGE_PARAMS",
+    "RULES_DIR",
+    "ChecklistRule",
+    "IntakeRules",
+    "MessageTemplate",
+    "ProductRestore",
+    "ProductRule",
+    "RuleFileError",
+    "RuleSet",
+    "SlaRules",
+    "clear_ruleset_cache",
+    "load_ruleset",
+    "locate_key_line",
+    "parse_ruleset",
+    "read_rule_text",
+    "read_toml_file",
+]
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 DEFAULT_RULE_FILE = RULES_DIR / "install_code.toml"
-
-KeyPath = tuple[str | int, ...]
 
 _ITEM_LABEL_PARAMS = frozenset({"item_id", "label_zh", "label_en"})
 _OVERRIDE_PARAMS = frozenset({"override_by", "override_reason"})
@@ -69,334 +106,10 @@ MESSAGE_PARAMS: dict[str, frozenset[str]] = {
 }
 
 
-class RuleFileError(Exception):
-    """A rule file is unreadable or breaks the schema.
-
-    The message always starts with ``<path>:<line>:`` so editors and CI logs
-    can jump to the spot.
-    """
-
-    def __init__(self, path: str | Path, line: int, problem: str) -> None:
-        self.path = str(path)
-        self.line = line
-        self.problem = problem
-        super().__init__(f"{self.path}:{line}: {problem}")
-
-
-# --------------------------------------------------------------------------
-# The parsed rule set
-# --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ProductRule:
-    """One product of the catalogue."""
-
-    code: str
-    segment: str  # "residential" | "enterprise"
-    access: str | None  # "adsl" | "lan" | None (circuits, applications)
-    iptv: bool
-    skills: frozenset[str]
-    name_zh: str
-    name_en: str
-
-
-@dataclass(frozen=True)
-class IntakeRules:
-    """Thresholds for order intake (R1, R2, window, coordinates)."""
-
-    iptv_adsl_max_route_m: float
-    lan_switch_occupancy_limit_pct: float
-    unknown_route_length_severity: Severity
-    unknown_switch_occupancy_severity: Severity
-    residential_start: time
-    residential_end: time
-    enterprise_24x7: bool
-    lat_min: float
-    lat_max: float
-    lon_min: float
-    lon_max: float
-
-
-@dataclass(frozen=True)
-class ChecklistRule:
-    """A checklist item definition with the filters that decide where it applies."""
-
-    id: str
-    rule_id: str
-    type: str
-    label_zh: str
-    label_en: str
-    unit: str | None
-    min_value: float | None
-    max_value: float | None
-    required: bool
-    photo_required: bool
-    required_if: str | None
-    kinds: frozenset[str]
-    access: frozenset[str]
-    iptv_only: bool
-    segments: frozenset[str]
-
-
-@dataclass(frozen=True)
-class ProductRestore:
-    """An enterprise product row that wins over the tier row."""
-
-    hours: float | None
-    working_days: int | None
-
-
-@dataclass(frozen=True)
-class SlaRules:
-    """Response, restore and complaint time limits."""
-
-    response_min: dict[str, int]
-    residential_restore_h: dict[str, float]
-    enterprise_restore_h: dict[str, float]
-    enterprise_product_restore: dict[str, ProductRestore]
-    complaint_answer_h: float
-    complaint_first_handling_h: float
-    complaint_final_working_days: int
-
-
-@dataclass(frozen=True)
-class MessageTemplate:
-    """Bilingual message and remedy templates for one message id."""
-
-    key: str
-    zh: str
-    en: str
-    remedy_zh: str | None
-    remedy_en: str | None
-
-
-@dataclass(frozen=True)
-class RuleSet:
-    """Everything in one rule file, validated."""
-
-    path: str
-    version: str
-    intake: IntakeRules
-    products: dict[str, ProductRule]
-    durations_min: dict[str, dict[str, int]]
-    checklist: tuple[ChecklistRule, ...]
-    sla: SlaRules
-    messages: dict[str, MessageTemplate] = field(repr=False)
-
-    def product(self, code: str) -> ProductRule:
-        """Return the catalogue entry for ``code``; ValueError if unknown."""
-        try:
-            return self.products[code]
-        except KeyError:
-            raise ValueError(f"unknown product {code!r}; known: {', '.join(PRODUCTS)}") from None
-
-    def message(self, key: str) -> MessageTemplate:
-        """Return the templates for message id ``key``."""
-        return self.messages[key]
-
-
-# --------------------------------------------------------------------------
-# Locating keys in the file text
-# --------------------------------------------------------------------------
-_KEY_PART = r'(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|\'[^\']*\')'
-_DOTTED_KEY = rf"{_KEY_PART}(?:\s*\.\s*{_KEY_PART})*"
-_HEADER_RE = re.compile(rf"^\s*(\[\[?)\s*({_DOTTED_KEY})\s*\]\]?\s*(?:#.*)?$")
-_KEYLINE_RE = re.compile(rf"^\s*({_DOTTED_KEY})\s*=")
-_PART_RE = re.compile(_KEY_PART)
-
-
-def _split_dotted(key: str) -> tuple[str, ...]:
-    parts = []
-    for raw in _PART_RE.findall(key):
-        if raw[:1] in "\"'":
-            raw = raw[1:-1]
-        parts.append(raw)
-    return tuple(parts)
-
-
-def locate_key_line(text: str, keypath: KeyPath) -> int:
-    """Best-effort line number (1-based) of ``keypath`` in TOML ``text``.
-
-    Returns the line of the deepest table or key on the path that exists in
-    the file (so a missing key points at its table header), or 1.
-    """
-    best_line, best_depth = 1, 0
-    current: tuple[str | int, ...] = ()
-    array_counts: dict[tuple[str | int, ...], int] = {}
-    in_multiline = False
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        # Skip the bodies of multi-line strings; they may contain "x = y".
-        triple_count = raw.count('"""') + raw.count("'''")
-        if in_multiline:
-            if triple_count % 2 == 1:
-                in_multiline = False
-            continue
-        candidate: tuple[str | int, ...] | None = None
-        header = _HEADER_RE.match(raw)
-        if header:
-            parts = _split_dotted(header.group(2))
-            if header.group(1) == "[[":
-                index = array_counts.get(parts, -1) + 1
-                array_counts[parts] = index
-                current = parts + (index,)
-            else:
-                current = parts
-            candidate = current
-        else:
-            keyline = _KEYLINE_RE.match(raw)
-            if keyline:
-                candidate = current + _split_dotted(keyline.group(1))
-            if triple_count % 2 == 1:
-                in_multiline = True
-        if candidate is None:
-            continue
-        depth = len(candidate)
-        if depth > best_depth and depth <= len(keypath) and tuple(keypath[:depth]) == candidate:
-            best_line, best_depth = lineno, depth
-    return best_line
-
-
-def _dotted(keypath: KeyPath) -> str:
-    out = ""
-    for part in keypath:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out or "<root>"
-
-
-# --------------------------------------------------------------------------
-# Schema reader
-# --------------------------------------------------------------------------
-_MISSING: Any = object()
-
-
-class _Reader:
-    """Typed access to the parsed TOML that fails with file and line."""
-
-    def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.text = text
-
-    def fail(self, keypath: KeyPath, problem: str) -> NoReturn:
-        raise RuleFileError(self.path, locate_key_line(self.text, keypath), problem)
-
-    def _get(self, table: dict[str, Any], where: KeyPath, key: str, default: Any) -> Any:
-        if key in table:
-            return table[key]
-        if default is _MISSING:
-            self.fail(where + (key,), f"missing key {_dotted(where + (key,))}")
-        return default
-
-    def only_keys(self, table: dict[str, Any], where: KeyPath, allowed: set[str] | tuple[str, ...]) -> None:
-        for key in table:
-            if key not in allowed:
-                self.fail(
-                    where + (key,),
-                    f"unknown key {_dotted(where + (key,))}; allowed: {', '.join(sorted(allowed))}",
-                )
-
-    def table(
-        self, table: dict[str, Any], where: KeyPath, key: str, default: Any = _MISSING
-    ) -> dict[str, Any]:
-        value = self._get(table, where, key, default)
-        if not isinstance(value, dict):
-            self.fail(
-                where + (key,),
-                f"{_dotted(where + (key,))} must be a table, got {type(value).__name__}",
-            )
-        return value
-
-    def number(
-        self,
-        table: dict[str, Any],
-        where: KeyPath,
-        key: str,
-        *,
-        default: Any = _MISSING,
-        minimum: float | None = None,
-        maximum: float | None = None,
-        integer: bool = False,
-    ) -> Any:
-        value = self._get(table, where, key, default)
-        if value is None:
-            return None
-        name = _dotted(where + (key,))
-        if integer:
-            if isinstance(value, bool) or not isinstance(value, int):
-                self.fail(
-                    where + (key,),
-                    f"{name} must be an integer, got {type(value).__name__} {value!r}",
-                )
-        elif isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(where + (key,), f"{name} must be a number, got {type(value).__name__} {value!r}")
-        if not math.isfinite(value):
-            self.fail(where + (key,), f"{name} must be finite, got {value!r}")
-        if minimum is not None and value < minimum:
-            self.fail(where + (key,), f"{name} must be >= {minimum}, got {value!r}")
-        if maximum is not None and value > maximum:
-            self.fail(where + (key,), f"{name} must be <= {maximum}, got {value!r}")
-        return value if integer else float(value)
-
-    def text_value(
-        self,
-        table: dict[str, Any],
-        where: KeyPath,
-        key: str,
-        *,
-        default: Any = _MISSING,
-        choices: tuple[str, ...] | None = None,
-    ) -> Any:
-        value = self._get(table, where, key, default)
-        if value is None:
-            return None
-        name = _dotted(where + (key,))
-        if not isinstance(value, str):
-            self.fail(where + (key,), f"{name} must be a string, got {type(value).__name__} {value!r}")
-        if choices is not None and value not in choices:
-            self.fail(where + (key,), f"{name} is {value!r}; allowed: {', '.join(choices)}")
-        if choices is None and not value.strip():
-            self.fail(where + (key,), f"{name} must not be empty")
-        return value
-
-    def boolean(self, table: dict[str, Any], where: KeyPath, key: str, *, default: Any = _MISSING) -> bool:
-        value = self._get(table, where, key, default)
-        if not isinstance(value, bool):
-            self.fail(where + (key,), f"{_dotted(where + (key,))} must be true or false, got {value!r}")
-        return value
-
-    def clock_time(self, table: dict[str, Any], where: KeyPath, key: str) -> time:
-        value = self._get(table, where, key, _MISSING)
-        if not isinstance(value, time):
-            self.fail(
-                where + (key,),
-                f"{_dotted(where + (key,))} must be a TOML local time such as 08:00:00, got {value!r}",
-            )
-        return value
-
-    def code_list(
-        self,
-        table: dict[str, Any],
-        where: KeyPath,
-        key: str,
-        choices: tuple[str, ...],
-        *,
-        default: Any = _MISSING,
-    ) -> frozenset[str]:
-        value = self._get(table, where, key, default)
-        name = _dotted(where + (key,))
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(where + (key,), f"{name} must be a list of strings, got {value!r}")
-        for code in value:
-            if code not in choices:
-                self.fail(
-                    where + (key,),
-                    f"{name} has unknown code {code!r}; allowed: {', '.join(choices)}",
-                )
-        return frozenset(value)
-
-
 # --------------------------------------------------------------------------
 # Section parsers
 # --------------------------------------------------------------------------
-def _parse_intake(r: _Reader, root: dict[str, Any]) -> IntakeRules:
+def _parse_intake(r: TomlReader, root: dict[str, Any]) -> IntakeRules:
     where: KeyPath = ("intake",)
     intake = r.table(root, (), "intake")
     r.only_keys(
@@ -448,7 +161,7 @@ def _parse_intake(r: _Reader, root: dict[str, Any]) -> IntakeRules:
     return rules
 
 
-def _parse_products(r: _Reader, root: dict[str, Any]) -> dict[str, ProductRule]:
+def _parse_products(r: TomlReader, root: dict[str, Any]) -> dict[str, ProductRule]:
     table = r.table(root, (), "products")
     r.only_keys(table, ("products",), PRODUCTS)
     products: dict[str, ProductRule] = {}
@@ -472,7 +185,7 @@ def _parse_products(r: _Reader, root: dict[str, Any]) -> dict[str, ProductRule]:
     return products
 
 
-def _parse_durations(r: _Reader, root: dict[str, Any]) -> dict[str, dict[str, int]]:
+def _parse_durations(r: TomlReader, root: dict[str, Any]) -> dict[str, dict[str, int]]:
     table = r.table(root, (), "durations")
     r.only_keys(table, ("durations",), KINDS)
     durations: dict[str, dict[str, int]] = {}
@@ -508,9 +221,9 @@ _CHECKLIST_KEYS = {
 MEASUREMENT_UNITS: tuple[str, ...] = ("mm", "cm", "m", "km", "pct")
 
 
-def _parse_checklist(r: _Reader, root: dict[str, Any]) -> tuple[ChecklistRule, ...]:
-    rows = root.get("checklist", _MISSING)
-    if rows is _MISSING:
+def _parse_checklist(r: TomlReader, root: dict[str, Any]) -> tuple[ChecklistRule, ...]:
+    rows = root.get("checklist", MISSING)
+    if rows is MISSING:
         r.fail(("checklist",), "missing [[checklist]] items")
     if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
         r.fail(("checklist",), "checklist must be an array of tables ([[checklist]])")
@@ -577,7 +290,7 @@ def _parse_checklist(r: _Reader, root: dict[str, Any]) -> tuple[ChecklistRule, .
     return tuple(items)
 
 
-def _parse_sla(r: _Reader, root: dict[str, Any]) -> SlaRules:
+def _parse_sla(r: TomlReader, root: dict[str, Any]) -> SlaRules:
     sla = r.table(root, (), "sla")
     top: KeyPath = ("sla",)
     r.only_keys(
@@ -611,7 +324,7 @@ def _parse_sla(r: _Reader, root: dict[str, Any]) -> SlaRules:
         hours = r.number(row, where, "hours", default=None, minimum=0)
         days = r.number(row, where, "working_days", default=None, integer=True, minimum=0)
         if (hours is None) == (days is None):
-            r.fail(where, f"{_dotted(where)} needs exactly one of hours or working_days")
+            r.fail(where, f"{dotted_key(where)} needs exactly one of hours or working_days")
         overrides[code] = ProductRestore(hours=hours, working_days=days)
 
     complaints = r.table(sla, top, "complaints")
@@ -630,7 +343,7 @@ def _parse_sla(r: _Reader, root: dict[str, Any]) -> SlaRules:
     )
 
 
-def _parse_messages(r: _Reader, root: dict[str, Any]) -> dict[str, MessageTemplate]:
+def _parse_messages(r: TomlReader, root: dict[str, Any]) -> dict[str, MessageTemplate]:
     table = r.table(root, (), "messages")
     for key in table:
         if key not in MESSAGE_PARAMS:
@@ -643,7 +356,7 @@ def _parse_messages(r: _Reader, root: dict[str, Any]) -> dict[str, MessageTempla
         r.only_keys(row, where, {"zh", "en", "remedy_zh", "remedy_en"})
         texts: dict[str, str | None] = {}
         for name in ("zh", "en", "remedy_zh", "remedy_en"):
-            value = r.text_value(row, where, name, default=None if name.startswith("remedy") else _MISSING)
+            value = r.text_value(row, where, name, default=None if name.startswith("remedy") else MISSING)
             if value is not None:
                 try:
                     fields = [f for _, f, _, _ in formatter.parse(value) if f is not None]
@@ -675,8 +388,8 @@ def parse_ruleset(path: str | Path, text: str) -> RuleSet:
     try:
         root = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RuleFileError(path, _decode_error_line(exc, text), f"TOML syntax error: {exc}") from exc
-    r = _Reader(path, text)
+        raise RuleFileError(path, decode_error_line(exc, text), f"TOML syntax error: {exc}") from exc
+    r = TomlReader(path, text)
     r.only_keys(root, (), {"version", "intake", "products", "durations", "checklist", "sla", "messages"})
     version = r.text_value(root, (), "version")
     if not re.fullmatch(r"\d{4}\.\d+(\.\d+)?", version):
@@ -691,34 +404,6 @@ def parse_ruleset(path: str | Path, text: str) -> RuleSet:
         sla=_parse_sla(r, root),
         messages=_parse_messages(r, root),
     )
-
-
-def _decode_error_line(exc: tomllib.TOMLDecodeError, text: str) -> int:
-    lineno = getattr(exc, "lineno", None)  # Python 3.14+
-    if isinstance(lineno, int):
-        return lineno
-    match = re.search(r"at line (\d+)", str(exc))
-    if match:
-        return int(match.group(1))
-    # "at end of document"
-    return max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
-
-
-def read_rule_text(path: Path) -> str:
-    """Read a rule file as UTF-8 text; failures become RuleFileError."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleFileError(path, 0, f"cannot read rule file: {exc}") from exc
-
-
-def read_toml_file(path: Path) -> tuple[str, dict[str, Any]]:
-    """Read a TOML file; I/O and syntax errors become RuleFileError with a line."""
-    text = read_rule_text(path)
-    try:
-        return text, tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RuleFileError(path, _decode_error_line(exc, text), f"TOML syntax error: {exc}") from exc
 
 
 # --------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from standards.codes import CUSTOMER_KINDS, PRIORITIES, TIERS
-from standards.rules import RuleSet, load_ruleset
+from standards.rules import load_ruleset
+from standards.ruleset import RuleSet
 from standards.workdays import (
     SOURCE_CLOCK_HOURS,
     SOURCE_HOLIDAYS_FALLBACK,

@@ -24,7 +24,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from standards.rules import RULES_DIR, RuleFileError, locate_key_line, read_toml_file
+from standards.rules import RULES_DIR
+from standards.tomlfile import RuleFileError, locate_key_line, read_toml_file
 
 SOURCE_CHINESECALENDAR = "chinesecalendar"
 SOURCE_OPERATOR_FILE = "operator-file"
@@ -81,7 +82,7 @@ def require_naive(name: str, value: datetime) -> None:
 def _statutory_holidays(year: int) -> frozenset[date]:
     import holidays  # imported lazily: only needed for years chinesecalendar lacks
 
-    return frozenset(holidays.China(years=year).keys())
+    return frozenset(holidays.country_holidays("CN", years=year).keys())
 
 
 def _chinese_calendar_is_workday(day: date) -> bool | None:
