@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
         "LOAD_DISPATCHERS": str(args.dispatchers),
         "LOAD_CUSTOMERS": str(args.customers),
     }
-    processes: list[subprocess.Popen] = []
+    processes: list[subprocess.Popen[bytes]] = []
     try:
         figures = seed(database_url, args.technicians, args.dispatchers, args.customers, args.orders)
         print(
@@ -213,31 +213,7 @@ def run(args: argparse.Namespace) -> int:
         )
         port = _free_port()
         host = f"http://127.0.0.1:{port}"
-        web = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "--workers",
-                str(args.workers),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--access-logfile",
-                "/dev/null",
-                "wsgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        worker = subprocess.Popen(
-            [str(BIN / "rq"), "worker", "--url", args.redis_url, "dispatch"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        web, worker = _start_servers(args, port, env)
         processes += [web, worker]
         _wait_ready(host, web)
         watch = MemoryWatch({"gunicorn": web.pid, "rq worker": worker.pid}, args.sample_s)
@@ -245,33 +221,7 @@ def run(args: argparse.Namespace) -> int:
         users = args.technicians + args.dispatchers + args.customers
         prefix = str(workdir / "locust")
         started = time.monotonic()
-        locust = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "locust",
-                "-f",
-                str(ROOT / "bench" / "locustfile.py"),
-                "--headless",
-                "--users",
-                str(users),
-                "--spawn-rate",
-                str(args.spawn_rate),
-                "--run-time",
-                f"{round(args.minutes * 60)}s",
-                "--host",
-                host,
-                "--csv",
-                prefix,
-                "--only-summary",
-                "--loglevel",
-                "WARNING",
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
+        locust = _run_locust(args, users, host, prefix, env)
         load_s = time.monotonic() - started
         watch.stop.set()
         if not Path(f"{prefix}_stats.csv").exists():
@@ -299,6 +249,71 @@ def run(args: argparse.Namespace) -> int:
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 os.killpg(process.pid, signal.SIGKILL)
         drop_database()
+
+
+def _start_servers(
+    args: argparse.Namespace, port: int, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
+    """gunicorn (``--workers`` sync workers on loopback) and an RQ worker, each in its own session."""
+    web = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "--workers",
+            str(args.workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "/dev/null",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    worker = subprocess.Popen(
+        [str(BIN / "rq"), "worker", "--url", args.redis_url, "dispatch"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    return web, worker
+
+
+def _run_locust(
+    args: argparse.Namespace, users: int, host: str, prefix: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """locust headless with ``bench/locustfile.py`` for ``--minutes``; its figures go to ``prefix``*.csv."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(ROOT / "bench" / "locustfile.py"),
+            "--headless",
+            "--users",
+            str(users),
+            "--spawn-rate",
+            str(args.spawn_rate),
+            "--run-time",
+            f"{round(args.minutes * 60)}s",
+            "--host",
+            host,
+            "--csv",
+            prefix,
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

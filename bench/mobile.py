@@ -40,8 +40,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
+
+from bench.mobile_seed import Crew, Seeded, seed
 
 HOST = "127.0.0.1"
 BARE_PATH = "/bench/bare"
@@ -80,141 +81,6 @@ def bench_app():
         return response
 
     return app
-
-
-# ---------------------------------------------------------------- seeding
-
-
-@dataclass
-class Stop:
-    order_id: int
-    lat: float
-    lon: float
-
-
-@dataclass
-class Crew:
-    token: str
-    stops: list[Stop]
-
-
-@dataclass
-class Seeded:
-    crews: list[Crew]
-    photo_token: str
-    photo_order_id: int
-    photo_item_id: str
-
-
-def seed(database_url: str, photo_dir: str, technicians: int, stops: int) -> Seeded:
-    """Technicians with `stops` orders each, planned today and assigned, with tokens."""
-    from application import create_app
-    from core.actor import Actor
-    from core.auth import hash_password, issue_tokens
-    from core.clock import now
-    from core.config import Config
-    from core.db import get_session
-    from core.migrate import upgrade
-    from core.models import User
-    from technicians.models import Technician
-    from workorders import service as wo_service
-
-    upgrade(database_url)
-    app = create_app(Config(DATABASE_URL=database_url, PHOTO_DIR=photo_dir))
-    rng = random.Random(5)
-    with app.app_context():
-        session = get_session()
-        shared_hash = hash_password("bench-pass-1")
-        boss = User(
-            username="bench_disp", password_hash=shared_hash, display_name="Dispatcher", role="dispatcher"
-        )
-        session.add(boss)
-        session.flush()
-        admin = Actor(user_id=boss.id, username=boss.username, role="dispatcher", origin="bench")
-        day = now().date()
-        crews: list[Crew] = []
-        tech_users: list[tuple[User, Technician]] = []
-        for i in range(technicians + 1):  # the last one takes the photos
-            user = User(
-                username=f"bench_tech{i:03d}",
-                password_hash=shared_hash,
-                display_name=f"装维{i:03d}",
-                role="technician",
-            )
-            lat, lon = 31.80 + rng.uniform(0, 0.1), 117.20 + rng.uniform(0, 0.1)
-            tech = Technician(
-                user=user,
-                name=user.display_name,
-                skills=["adsl", "lan"],
-                district="蜀山区",
-                home_lat=lat,
-                home_lon=lon,
-            )
-            session.add_all([user, tech])
-            tech_users.append((user, tech))
-        session.flush()
-        for index, (user, tech) in enumerate(tech_users):
-            crew_stops = []
-            for seq in range(stops if index < technicians else 1):
-                lat, lon = tech.home_lat + rng.uniform(-0.02, 0.02), tech.home_lon + rng.uniform(-0.02, 0.02)
-                customer = wo_service.create_customer(
-                    session,
-                    admin,
-                    {
-                        "name": f"用户{index:03d}-{seq}",
-                        "kind": "residential",
-                        "phone": f"138{index:04d}{seq:04d}",
-                    },
-                )
-                site = wo_service.add_site(
-                    session,
-                    admin,
-                    customer,
-                    {
-                        "address": f"合肥市蜀山区长江西路{index}-{seq}号",
-                        "district": "蜀山区",
-                        "lat": lat,
-                        "lon": lon,
-                    },
-                )
-                wo_service.add_line(session, admin, site, {"access_type": "adsl", "route_length_m": 900})
-                order = wo_service.create_order(
-                    session,
-                    admin,
-                    {
-                        "kind": "install" if index == technicians else "repair",
-                        "product": "adsl",
-                        "priority": "P2",
-                        "source": "hotline",
-                        "customer_id": customer.id,
-                        "site_id": site.id,
-                    },
-                )
-                wo_service.transition(
-                    session,
-                    admin,
-                    order,
-                    "assigned",
-                    technician_id=tech.id,
-                    planned_start=datetime.combine(day, datetime.min.time())
-                    + timedelta(hours=8, minutes=45 * seq),
-                )
-                order.planned_sequence = seq + 1
-                # A supervisor's override lets the benchmark complete orders without
-                # answering every checklist item.
-                wo_service.record_override(session, admin, order, "load benchmark")
-                if index == technicians:  # the photographer is on site already
-                    field_actor = Actor(
-                        user_id=user.id, username=user.username, role="technician", technician_id=tech.id
-                    )
-                    wo_service.transition(session, field_actor, order, "en_route")
-                    wo_service.transition(session, field_actor, order, "on_site", lat=lat, lon=lon)
-                crew_stops.append(Stop(order.id, lat, lon))
-            token = issue_tokens(session, user, 4 * 3600, 4 * 3600)["access_token"]
-            crews.append(Crew(str(token), crew_stops))
-        session.commit()
-        photo_crew = crews.pop()
-        return Seeded(crews, photo_crew.token, photo_crew.stops[0].order_id, "r5_not_through_windows_doors")
 
 
 # ---------------------------------------------------------------- HTTP on loopback
@@ -407,82 +273,14 @@ def run(args: argparse.Namespace) -> int:
             f"{database_url.split('://')[0]} in {time.perf_counter() - started:.1f} s"
         )
         port = _free_port()
-        log = open(workdir / "gunicorn.log", "wb")  # noqa: SIM115 - closed with the server
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers",
-                str(args.workers),
-                "--bind",
-                f"{HOST}:{port}",
-                "--backlog",
-                "256",
-                "--log-level",
-                "warning",
-                "bench.mobile:bench_app()",
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=Path(__file__).parent.parent,
-        )
+        server = _start_gunicorn(args.workers, port, env, workdir)
         _wait_ready(port, server)
         for crew in seeded.crews[:2]:  # warm both workers' caches
             for _ in range(4):
                 request(port, "GET", "/mobile/v1/route", crew.token)
                 request(port, "GET", BARE_PATH)
-
-        timings = Timings()
-        until = time.perf_counter() + args.seconds
-        threads = [
-            threading.Thread(
-                target=_technician,
-                daemon=True,
-                args=(port, crew, until, args.interval_ms / 1000, timings, random.Random(i)),
-            )
-            for i, crew in enumerate(seeded.crews)
-        ]
-        load_started, client_cpu = time.perf_counter(), time.process_time()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=args.seconds + 60)
-        load_s = time.perf_counter() - load_started
-        print(f"load generator used {time.process_time() - client_cpu:.1f} s of CPU in {load_s:.1f} s")
-
-        photo_server_ms, photo_client_ms, photo_cpu_ms = [], [], []
-        for i in range(args.photos):
-            data = _photo_jpeg(i)
-            body, content_type = _multipart(
-                {"item_id": seeded.photo_item_id}, f"photo{i}.jpg", data, "image/jpeg"
-            )
-            status, answer, headers, ms = request(
-                port,
-                "POST",
-                f"/mobile/v1/orders/{seeded.photo_order_id}/photos",
-                seeded.photo_token,
-                body,
-                content_type,
-                timeout_s=60,
-            )
-            if status != 201:
-                print(f"photo upload {i}: {status} {answer[:300]!r}")
-                continue
-            photo_server_ms.append(float(headers["X-Server-Time-Ms"]))
-            photo_cpu_ms.append(float(headers["X-Server-Cpu-Ms"]))
-            photo_client_ms.append(ms)
-            photo_size = len(data)
-        _report(
-            args,
-            timings,
-            load_s,
-            photo_server_ms,
-            photo_client_ms,
-            photo_cpu_ms,
-            photo_size if photo_server_ms else 0,
-        )
+        timings, load_s = _phones(port, seeded.crews, args.seconds, args.interval_ms)
+        _report(args, timings, load_s, *_upload_photos(port, seeded, args.photos))
         return 0
     finally:
         if server is not None and server.poll() is None:
@@ -497,6 +295,84 @@ def run(args: argparse.Namespace) -> int:
             print(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _start_gunicorn(workers: int, port: int, env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
+    """gunicorn serving :func:`bench_app` on loopback, its log in ``workdir``."""
+    log = open(workdir / "gunicorn.log", "wb")  # noqa: SIM115 - closed with the server
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"{HOST}:{port}",
+            "--backlog",
+            "256",
+            "--log-level",
+            "warning",
+            "bench.mobile:bench_app()",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).parent.parent,
+    )
+
+
+def _phones(port: int, crews: list[Crew], seconds: float, interval_ms: int) -> tuple[Timings, float]:
+    """One thread per technician's phone for ``seconds``: the timings and how long it took."""
+    timings = Timings()
+    until = time.perf_counter() + seconds
+    threads = [
+        threading.Thread(
+            target=_technician,
+            daemon=True,
+            args=(port, crew, until, interval_ms / 1000, timings, random.Random(i)),
+        )
+        for i, crew in enumerate(crews)
+    ]
+    load_started, client_cpu = time.perf_counter(), time.process_time()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 60)
+    load_s = time.perf_counter() - load_started
+    print(f"load generator used {time.process_time() - client_cpu:.1f} s of CPU in {load_s:.1f} s")
+    return timings, load_s
+
+
+def _upload_photos(
+    port: int, seeded: Seeded, photos: int
+) -> tuple[list[float], list[float], list[float], int]:
+    """Upload ``photos`` different 12 MP JPEGs one at a time: the server's wall and
+    CPU times, the client's times, and the size of the last one accepted (0: none)."""
+    photo_server_ms, photo_client_ms, photo_cpu_ms = [], [], []
+    photo_size = 0
+    for i in range(photos):
+        data = _photo_jpeg(i)
+        body, content_type = _multipart(
+            {"item_id": seeded.photo_item_id}, f"photo{i}.jpg", data, "image/jpeg"
+        )
+        status, answer, headers, ms = request(
+            port,
+            "POST",
+            f"/mobile/v1/orders/{seeded.photo_order_id}/photos",
+            seeded.photo_token,
+            body,
+            content_type,
+            timeout_s=60,
+        )
+        if status != 201:
+            print(f"photo upload {i}: {status} {answer[:300]!r}")
+            continue
+        photo_server_ms.append(float(headers["X-Server-Time-Ms"]))
+        photo_cpu_ms.append(float(headers["X-Server-Cpu-Ms"]))
+        photo_client_ms.append(ms)
+        photo_size = len(data)
+    return photo_server_ms, photo_client_ms, photo_cpu_ms, photo_size
 
 
 def _report(
