@@ -41,6 +41,9 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench-deps: install
 	$(BIN)/pip install -q -r requirements-bench.txt

@@ -22,8 +22,11 @@ run() {
 }
 
 .venv/bin/ruff check . || { echo "ruff found problems" >&2; exit 1; }
+.venv/bin/ruff format --check . || { echo "files need \`ruff format\`" >&2; exit 1; }
 # The layer contracts (pyproject.toml): a broken one fails the run, naming the contract.
 .venv/bin/lint-imports || { echo "an import contract is broken" >&2; exit 1; }
+# The optimizer and the rules are type-checked ([tool.mypy] in pyproject.toml says which packages).
+.venv/bin/mypy || { echo "mypy found type errors" >&2; exit 1; }
 
 pg_url="${TEST_DATABASE_URL:-}"
 if [ -n "${CI:-}" ]; then
