@@ -20,7 +20,7 @@ $(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt pyproj
 
 # Compiles dispatch.routing.construction's kernels into numba's cache (seconds once, then a load).
 install: $(VENV)/.installed
-	$(BIN)/python -m dispatch.routing.construction
+	$(BIN)/python -c "from dispatch.routing.construction import compile_kernels; compile_kernels()"
 
 migrate: install
 	$(DEMO_ENV) $(FLASK) db-upgrade
