@@ -156,12 +156,31 @@ def code_labels(lang: str) -> dict[str, dict[str, str]]:
 
 def page_strings() -> dict[str, str]:
     """Sentences the page's script builds at run time (``%(name)s`` filled in by the script)."""
+    return {**_map_strings(), **_panel_strings(), **_planning_strings()}
+
+
+def _map_strings() -> dict[str, str]:
+    """The toolbar, the map and the timeline."""
     return {
         "orders_shown": _("%(shown)s of %(total)s open orders shown"),
         "loading": _("Loading…"),
         "load_failed": _("Could not load the map data; retrying."),
         "updated": _("Updated %(time)s"),
         "no_route": _("No planned stops"),
+        "km": _("%(km)s km"),
+        "stops_today": _("%(n)s stops"),
+        "position_seen": _("last seen %(time)s"),
+        "at_home": _("at home base"),
+        "shift": _("Shift"),
+        "source_plan": _("from the plan"),
+        "source_estimate": _("estimated"),
+        "stop": _("Stop %(seq)s"),
+    }
+
+
+def _panel_strings() -> dict[str, str]:
+    """One order in the side panel and what the dispatcher does with it."""
+    return {
         "assign": _("Assign"),
         "move": _("Move"),
         "unassign": _("Unassign"),
@@ -175,34 +194,7 @@ def page_strings() -> dict[str, str]:
         "missing_skills": _("Missing: %(skills)s"),
         "fit_at": _("starts %(time)s, +%(km)s km, %(free)s min to spare"),
         "delays_others": _("delays %(n)s visits"),
-        "nothing_to_accept": _("This proposal places no order: nothing to accept."),
-        "displaced": _("Moved out of today to make room"),
-        "deadline_today": _("due today"),
-        "delayed": _("Visits pushed later"),
-        "late_min": _("%(n)s min late"),
-        "urgent_displaces": _("It displaces %(n)s lower-priority visits (listed below)."),
-        "km": _("%(km)s km"),
-        "stops_today": _("%(n)s stops"),
         "choose_technician": _("Choose a technician"),
-        "plan_running": _("Planning the day…"),
-        "plan_result": _("Proposed plan"),
-        "plan_summary": _(
-            "%(planned)s orders planned on %(techs)s technicians, "
-            "%(unassigned)s left out, %(km)s km of driving, %(late)s late."
-        ),
-        "urgent_summary_ok": _("%(code)s fits: %(name)s, stop %(seq)s at %(time)s."),
-        "urgent_summary_no": _("%(code)s fits nowhere today."),
-        "unassigned_orders": _("Orders left out"),
-        "none_left_out": _("Every order is planned."),
-        "accept": _("Accept"),
-        "discard": _("Discard"),
-        "applied": _("Plan applied."),
-        "discarded": _("Plan discarded."),
-        "job_failed": _("The optimizer failed: %(error)s"),
-        "best_cost": _("best cost %(cost)s"),
-        "pick_urgent": _("Pick an urgent order on the map (or from this list)."),
-        "no_urgent": _("No urgent order waiting for a technician."),
-        "insert": _("Insert"),
         "details": _("Details"),
         "findings": _("Standards findings"),
         "no_findings": _("No findings."),
@@ -217,6 +209,7 @@ def page_strings() -> dict[str, str]:
         "left": _("%(time)s left"),
         "over": _("%(time)s over"),
         "hours_minutes": _("%(hours)s h %(minutes)s min"),
+        "minutes": _("%(n)s min"),
         "customer": _("Customer"),
         "address": _("Address"),
         "district": _("District"),
@@ -229,15 +222,39 @@ def page_strings() -> dict[str, str]:
         "appointment": _("Appointment"),
         "skills": _("Skills needed"),
         "duration": _("On site"),
-        "minutes": _("%(n)s min"),
         "description": _("Description"),
         "owner": _("Owner"),
-        "source_plan": _("from the plan"),
-        "source_estimate": _("estimated"),
-        "position_seen": _("last seen %(time)s"),
-        "at_home": _("at home base"),
-        "shift": _("Shift"),
         "blocked": _("Blocked by the installation code"),
-        "stop": _("Stop %(seq)s"),
+    }
+
+
+def _planning_strings() -> dict[str, str]:
+    """Planning jobs, urgent insertion and a proposal under review."""
+    return {
+        "plan_running": _("Planning the day…"),
         "stop_search": _("Stop searching (keep the best plan)"),
+        "job_failed": _("The optimizer failed: %(error)s"),
+        "best_cost": _("best cost %(cost)s"),
+        "plan_result": _("Proposed plan"),
+        "plan_summary": _(
+            "%(planned)s orders planned on %(techs)s technicians, "
+            "%(unassigned)s left out, %(km)s km of driving, %(late)s late."
+        ),
+        "nothing_to_accept": _("This proposal places no order: nothing to accept."),
+        "unassigned_orders": _("Orders left out"),
+        "none_left_out": _("Every order is planned."),
+        "accept": _("Accept"),
+        "discard": _("Discard"),
+        "applied": _("Plan applied."),
+        "discarded": _("Plan discarded."),
+        "pick_urgent": _("Pick an urgent order on the map (or from this list)."),
+        "no_urgent": _("No urgent order waiting for a technician."),
+        "insert": _("Insert"),
+        "urgent_summary_ok": _("%(code)s fits: %(name)s, stop %(seq)s at %(time)s."),
+        "urgent_summary_no": _("%(code)s fits nowhere today."),
+        "urgent_displaces": _("It displaces %(n)s lower-priority visits (listed below)."),
+        "displaced": _("Moved out of today to make room"),
+        "deadline_today": _("due today"),
+        "delayed": _("Visits pushed later"),
+        "late_min": _("%(n)s min late"),
     }
