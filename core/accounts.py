@@ -7,7 +7,6 @@ request's unit of work (core.db) and never commits.
 from __future__ import annotations
 
 from flask import g, request
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core import audit
@@ -25,7 +24,7 @@ from core.auth import (
     token_ttls,
 )
 from core.db import get_session
-from core.errors import Conflict
+from core.errors import N_, Conflict
 from core.models import ApiToken, User
 from core.unit_of_work import keep_on_refusal
 
@@ -36,7 +35,7 @@ def login_with_password(username: str, password: str) -> dict:
     user = authenticate(session, username, password)
     if user is None:
         keep_on_refusal()  # the failure's audit event
-        raise Unauthorized(_("Wrong username or password."))
+        raise Unauthorized(N_("Wrong username or password."))
     tokens = issue_tokens(session, user, *token_ttls())
     audit.record(session, actor_for(user), "login", "user", user.id)
     return tokens | {"role": user.role, "user_id": user.id}
@@ -77,10 +76,10 @@ def refresh_tokens(raw_refresh: str) -> dict:
             token.user_id,
         )
         keep_on_refusal()  # the family stays revoked
-        raise Unauthorized(_("The refresh token is invalid, expired or revoked."))
+        raise Unauthorized(N_("The refresh token is invalid, expired or revoked."))
     token = find_token(session, raw_refresh, "refresh")
     if token is None:
-        raise Unauthorized(_("The refresh token is invalid, expired or revoked."))
+        raise Unauthorized(N_("The refresh token is invalid, expired or revoked."))
     user = token.user
     # The new pair stays in the family, so a replay of this refresh token ends it too.
     revoke_family(session, token.family)
@@ -104,7 +103,7 @@ def create_user(session, actor: Actor, data: dict, password_hash: str | None = N
     `password_hash` lets a bulk caller (the demo seed) hash one shared password once.
     """
     if session.scalar(select(User).where(User.username == data["username"])):
-        raise Conflict(_("That username is taken."), slug="username-taken")
+        raise Conflict(N_("That username is taken."), slug="username-taken")
     fields = {k: v for k, v in data.items() if k != "password"}
     user = User(password_hash=password_hash or hash_password(data["password"]), **fields)
     session.add(user)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http
 
-from flask_babel import get_locale
 from flask_smorest import Api as _SmorestApi
 from flask_smorest import Blueprint  # noqa: F401 - re-exported for the packages
 from flask_smorest.utils import prepare_response
@@ -12,6 +11,7 @@ from marshmallow import fields
 from werkzeug.routing import IntegerConverter
 
 from core.errors import http_exception_problem
+from core.i18n import current_lang  # noqa: F401 - re-exported for the interfaces
 from core.schemas import MAX_DB_INT, ProblemSchema
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -42,12 +42,6 @@ class Api(_SmorestApi):
         response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
-
-
-def current_lang() -> str:
-    """'zh' or 'en', from ?lang=, the session or Accept-Language (see core.i18n)."""
-    locale = get_locale()
-    return "en" if locale is not None and locale.language == "en" else "zh"
 
 
 BEARER = [{"bearerAuth": []}]

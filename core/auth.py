@@ -12,14 +12,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, request
 from flask import session as web_session
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from core.actor import Actor
 from core.clock import now
 from core.db import get_session
-from core.errors import DomainError
+from core.errors import N_, DomainError
 from core.models import ApiToken, User
 
 _hasher = PasswordHasher()
@@ -209,10 +208,10 @@ def load_current_user() -> User | None:
     if header:
         scheme, _sep, raw = header.partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
-            raise Unauthorized(_("Use an 'Authorization: Bearer <token>' header."))
+            raise Unauthorized(N_("Use an 'Authorization: Bearer <token>' header."))
         token = find_token(session, raw.strip(), "access")
         if token is None:
-            raise Unauthorized(_("The token is invalid, expired or revoked."))
+            raise Unauthorized(N_("The token is invalid, expired or revoked."))
         user = token.user
         g.token_family = token.family
     elif web_session.get("user_id"):
@@ -236,7 +235,7 @@ def _require_csrf_token() -> None:
         validate_csrf(sent)
     except (CSRFError, ValueError) as exc:  # flask-wtf raises ValidationError(ValueError)
         raise CsrfMissing(
-            _(
+            N_(
                 "A change made with the session cookie needs the page's CSRF token "
                 "(X-CSRFToken header); API clients use a bearer token."
             )
@@ -251,7 +250,7 @@ class CsrfMissing(DomainError):
 def current_actor() -> Actor:
     user = load_current_user()
     if user is None:
-        raise Unauthorized(_("Log in first."))
+        raise Unauthorized(N_("Log in first."))
     return actor_for(user)
 
 
@@ -263,7 +262,7 @@ def require_roles(*roles: str) -> Callable:
         def wrapper(*args, **kwargs):
             actor = current_actor()
             if roles and actor.role not in roles:
-                raise WrongRole(_("Your role may not do this."), role=actor.role)
+                raise WrongRole(N_("Your role may not do this."), role=actor.role)
             g.actor = actor
             return view(*args, **kwargs)
 

@@ -1,4 +1,4 @@
-"""One error format for every JSON answer: RFC 9457 problem details."""
+"""One error format for every JSON answer: RFC 9457 problem details, in the reader's language."""
 
 from __future__ import annotations
 
@@ -11,14 +11,11 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from core.messages import N_, Message, render, render_errors, translate  # noqa: F401 - N_, Message re-exported
+
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE_BASE = "https://dispatch.example/problems/"
-
-
-def N_(msgid: str) -> str:
-    """Mark a message for extraction; it is translated where it is rendered."""
-    return msgid
 
 
 class DomainError(Exception):
@@ -29,7 +26,10 @@ class DomainError(Exception):
     translate: they raise with an English message id and its values,
     ``Conflict("Plan %(plan)s is %(status)s.", params={"plan": 7, "status": "applied"})``,
     and :func:`domain_problem` renders ``gettext(msgid, **params)`` for the
-    caller. ``detail`` is the English text, for logs and tests.
+    caller. A value may be a :class:`core.messages.Message` (a label, rendered
+    in the same language) or a :class:`core.messages.Listing` of them. The
+    messages of an ``errors`` extension (field -> messages) are message ids or
+    messages too. ``detail`` is the English text, for logs and tests.
     """
 
     status = 400
@@ -55,7 +55,7 @@ class DomainError(Exception):
 
     def translated(self) -> str:
         """The detail in the request's language (the message id when the catalog lacks it)."""
-        return _(self.msgid, **self.params) if self.params else _(self.msgid)
+        return render(self.msgid, self.params)
 
 
 def refuse(
@@ -90,8 +90,14 @@ class Unavailable(DomainError):
     status = 503
     slug = "service-unavailable"
 
-    def __init__(self, detail: str, retry_after_s: int = 30, **extensions: object) -> None:
-        super().__init__(detail, **extensions)
+    def __init__(
+        self,
+        detail: str,
+        retry_after_s: int = 30,
+        params: dict[str, Any] | None = None,
+        **extensions: object,
+    ) -> None:
+        super().__init__(detail, params=params, **extensions)
         self.retry_after_s = retry_after_s
 
 
@@ -121,7 +127,7 @@ def problem(
     status: int, detail: str | None = None, slug: str | None = None, **extensions: object
 ) -> Response:
     """Build an application/problem+json response."""
-    title = _titles().get(status, "Error")
+    title = _titles().get(status) or _("Error")
     body: dict[str, object] = {
         "type": PROBLEM_TYPE_BASE + (slug or str(status)),
         "title": title,
@@ -137,13 +143,35 @@ def problem(
     return resp
 
 
+def _http_detail(exc: HTTPException) -> str | None:
+    """What went wrong, in the reader's language: werkzeug's own English
+    descriptions are replaced by ours; one a view gave is a message id."""
+    status = exc.code or 500
+    if status == 500:
+        return None
+    if status == 400 and exc.description and "JSON" in exc.description:
+        return _("The request body is not valid JSON.")
+    if exc.description == type(exc).description:
+        known = {
+            401: N_("Log in first."),
+            403: N_("Your role may not do this."),
+            404: N_("There is nothing at this address."),
+            405: N_("This address does not take that method."),
+            413: N_("The request body is larger than the server accepts."),
+            415: N_("The request body is in a format this address does not take."),
+            429: N_("Too many requests; try again later."),
+        }
+        return _(known[status]) if status in known else None
+    return translate(exc.description) if exc.description else None
+
+
 def http_exception_problem(exc: HTTPException) -> Response:
-    """Turn any werkzeug/flask-smorest HTTP error into problem details."""
+    """Turn any werkzeug/flask-smorest HTTP error into problem details; the
+    field messages of a 422 (``errors``) are translated like every refusal's."""
     status = exc.code or 500
     extensions: dict[str, object] = {}
     data = getattr(exc, "data", None) or {}
     messages = data.get("messages") if isinstance(data, dict) else None
-    detail = None
     if messages:
         # webargs nests messages by location ("json", "query", "files"...).
         errors: dict[str, object] = {}
@@ -152,16 +180,12 @@ def http_exception_problem(exc: HTTPException) -> Response:
                 errors.update(fields)
             else:
                 errors[location] = fields
-        extensions["errors"] = errors
+        extensions["errors"] = render_errors(errors)
         detail = _("Some fields are missing or invalid.")
     elif isinstance(data, dict) and data.get("message"):
-        detail = str(data["message"])
-    elif status == 413:
-        detail = _("The request body is larger than the server accepts.")
-    elif status == 400 and exc.description and "JSON" in exc.description:
-        detail = _("The request body is not valid JSON.")
-    elif exc.description and status != 500:
-        detail = exc.description
+        detail = translate(str(data["message"]))
+    else:
+        detail = _http_detail(exc)
     resp = problem(status, detail, **extensions)
     if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
         resp.headers["Allow"] = ", ".join(exc.valid_methods)
@@ -169,9 +193,13 @@ def http_exception_problem(exc: HTTPException) -> Response:
 
 
 def domain_problem(exc: DomainError, detail: str | None = None) -> Response:
-    """A service's refusal as problem details in the reader's language, with
-    ``Retry-After`` when it has one."""
-    resp = problem(exc.status, exc.translated() if detail is None else detail, exc.slug, **exc.extensions)
+    """A service's refusal as problem details in the reader's language (its
+    detail and the field messages of its ``errors``), with ``Retry-After``
+    when it has one."""
+    extensions = dict(exc.extensions)
+    if "errors" in extensions:
+        extensions["errors"] = render_errors(extensions["errors"])
+    resp = problem(exc.status, exc.translated() if detail is None else detail, exc.slug, **extensions)
     if getattr(exc, "retry_after_s", None):
         resp.headers["Retry-After"] = str(exc.retry_after_s)
     return resp

@@ -1,4 +1,5 @@
-"""Language choice (Chinese by default, English on request) and catalog compilation."""
+"""Language choice (Chinese by default, English on request), catalog compilation and
+durations as people read them ("1小时58分", "1 h 58 min")."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import request, session
+from flask_babel import get_locale, gettext
 
 
 def select_locale() -> str:
@@ -19,6 +21,32 @@ def select_locale() -> str:
         return session["lang"]
     best = request.accept_languages.best_match(["zh", "en"])
     return best or "zh"
+
+
+def current_lang() -> str:
+    """'zh' or 'en', from ?lang=, the session or Accept-Language (:func:`select_locale`)."""
+    locale = get_locale()
+    return "en" if locale is not None and locale.language == "en" else "zh"
+
+
+def format_duration(seconds: float) -> str:
+    """A length of time in the reader's language, to the minute: "2天3小时",
+    "1小时58分", "45分" in Chinese; "2 d 3 h", "1 h 58 min", "45 min" in English."""
+    minutes = max(int(abs(seconds)) // 60, 0)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return gettext("%(days)s d %(hours)s h", days=days, hours=hours)
+    if hours:
+        return gettext("%(hours)s h %(minutes)s min", hours=hours, minutes=minutes)
+    return gettext("%(minutes)s min", minutes=minutes)
+
+
+def time_left(seconds: float) -> str:
+    """Time to a deadline: "剩余 1小时58分" / "1 h 58 min left", or how far past it."""
+    if seconds >= 0:
+        return gettext("%(time)s left", time=format_duration(seconds))
+    return gettext("%(time)s over", time=format_duration(seconds))
 
 
 def compile_catalogs(translations_dir: Path) -> None:

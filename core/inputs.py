@@ -15,9 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, request
-from flask_babel import gettext as _
 
-from core.errors import DomainError, Invalid
+from core.errors import N_, DomainError, Invalid
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -48,7 +47,7 @@ def bad_text_fields(value: Any, path: str = "") -> list[str]:
 
 def unstorable_text(fields: dict[str, list[str]]) -> Invalid:
     """The 422 for text that cannot be stored, naming each field by location."""
-    message = _("Text may not contain NUL characters or unpaired surrogates.")
+    message = N_("Text may not contain NUL characters or unpaired surrogates.")
     return Invalid(
         message,
         slug="unstorable-text",
@@ -84,7 +83,7 @@ def parsed_json() -> Any:
     try:
         return request.get_json(silent=True)
     except RecursionError:
-        raise BadJson(_("The JSON body is nested too deeply.")) from None
+        raise BadJson(N_("The JSON body is nested too deeply.")) from None
 
 
 def init_app(app: Flask) -> None:

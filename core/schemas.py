@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from core.messages import N_
+
 MAX_DB_INT = 2_147_483_647  # ids and versions are 32-bit integer columns
 
 
@@ -74,7 +76,12 @@ class JobSchema(Schema):
 
 
 class UserCreateSchema(Schema):
-    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,80}$"))
+    username = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9_.-]{3,80}$", error=N_("Use 3 to 80 letters, digits or _.- characters.")
+        ),
+    )
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=200))
     display_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     role = fields.String(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import g
 from flask.views import MethodView
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core.accounts import create_user, login_with_password, logout_current, refresh_tokens
@@ -13,7 +12,7 @@ from core.auth import (
     require_roles,
 )
 from core.db import get_session
-from core.errors import NotFound
+from core.errors import N_, NotFound
 from core.jobs import load_job
 from core.models import User
 from core.schemas import (
@@ -89,7 +88,7 @@ def job_status(job_id: int):
     """Status and progress of a background job."""
     job = load_job(get_session(), job_id)
     if job is None:
-        raise NotFound(_("No such job."))
+        raise NotFound(N_("No such job."))
     return job
 
 
@@ -102,7 +101,7 @@ def job_cancel(job_id: int):
     session = get_session()
     job = load_job(session, job_id)
     if job is None:
-        raise NotFound(_("No such job."))
+        raise NotFound(N_("No such job."))
     if job.status in ("queued", "running"):
         job.cancel_requested = True
     return job
