@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from core.errors import Conflict
+from core.errors import N_, Conflict
 
 DISPATCH = frozenset({"dispatcher", "admin"})
 INTAKE = frozenset({"dispatcher", "agent", "admin"})
@@ -55,39 +55,28 @@ DONE_STATES = frozenset({State.COMPLETED, State.FOLLOWED_UP, State.CLOSED})
 # An unanswered order whose response deadline is this close is urgent, whatever its priority.
 URGENT_RESPONSE_S = 3600
 
+S = State  # short, so the table reads as a table
 # current state -> {next state: roles allowed to make that move}
-TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
-    "received": {"validated": INTAKE, "cancelled": INTAKE},
-    "validated": {"scheduled": DISPATCH, "assigned": DISPATCH, "cancelled": INTAKE},
-    "scheduled": {"assigned": DISPATCH, "validated": DISPATCH, "cancelled": INTAKE},
-    "assigned": {"en_route": FIELD, "scheduled": DISPATCH, "validated": DISPATCH, "cancelled": INTAKE},
-    "en_route": {
-        "on_site": FIELD,
-        "needs_revisit": FIELD | DISPATCH,
-        "assigned": DISPATCH,
-        "cancelled": INTAKE,
+TRANSITIONS: dict[State, dict[State, frozenset[str]]] = {
+    S.RECEIVED: {S.VALIDATED: INTAKE, S.CANCELLED: INTAKE},
+    S.VALIDATED: {S.SCHEDULED: DISPATCH, S.ASSIGNED: DISPATCH, S.CANCELLED: INTAKE},
+    S.SCHEDULED: {S.ASSIGNED: DISPATCH, S.VALIDATED: DISPATCH, S.CANCELLED: INTAKE},
+    S.ASSIGNED: {S.EN_ROUTE: FIELD, S.SCHEDULED: DISPATCH, S.VALIDATED: DISPATCH, S.CANCELLED: INTAKE},
+    S.EN_ROUTE: {
+        S.ON_SITE: FIELD,
+        S.NEEDS_REVISIT: FIELD | DISPATCH,
+        S.ASSIGNED: DISPATCH,
+        S.CANCELLED: INTAKE,
     },
-    "on_site": {"completed": FIELD, "needs_revisit": FIELD | DISPATCH},
-    "needs_revisit": {"scheduled": DISPATCH, "assigned": DISPATCH, "cancelled": INTAKE},
-    "completed": {"followed_up": STAFF | FIELD},
-    "followed_up": {"closed": STAFF},
-    "closed": {},
-    "cancelled": {},
+    S.ON_SITE: {S.COMPLETED: FIELD, S.NEEDS_REVISIT: FIELD | DISPATCH},
+    S.NEEDS_REVISIT: {S.SCHEDULED: DISPATCH, S.ASSIGNED: DISPATCH, S.CANCELLED: INTAKE},
+    S.COMPLETED: {S.FOLLOWED_UP: STAFF | FIELD},
+    S.FOLLOWED_UP: {S.CLOSED: STAFF},
+    S.CLOSED: {},
+    S.CANCELLED: {},
 }
-
-STATE_LABELS = {
-    "received": ("已受理", "Received"),
-    "validated": ("已校验", "Validated"),
-    "scheduled": ("已排程", "Scheduled"),
-    "assigned": ("已派单", "Assigned"),
-    "en_route": ("在途", "En route"),
-    "on_site": ("现场处理中", "On site"),
-    "completed": ("已完工", "Completed"),
-    "followed_up": ("已回访", "Followed up"),
-    "closed": ("已归档", "Closed"),
-    "cancelled": ("已取消", "Cancelled"),
-    "needs_revisit": ("待再次上门", "Needs revisit"),
-}
+# Moves that take the order out of its technician's route.
+UNASSIGNING_MOVES = frozenset({S.VALIDATED, S.SCHEDULED})
 
 
 class IllegalTransition(Conflict):
@@ -100,18 +89,27 @@ def allowed_next(state: str) -> list[str]:
 
 
 def check(state: str, target: str, role: str) -> None:
-    """Raise IllegalTransition (409) unless `role` may move an order from `state` to `target`."""
+    """Raise IllegalTransition (409) unless `role` may move an order from `state` to `target`.
+
+    The refusal names the states by their labels in the reader's language;
+    its extensions carry the codes (current, requested, allowed next).
+    """
+    from workorders.labels import term  # the labels name this module's states
+
     moves = TRANSITIONS.get(state, {})
+    names = {"current": term("state", state), "target": term("state", target)}
     if target not in moves:
         raise IllegalTransition(
-            f"Cannot go from '{state}' to '{target}'.",
+            N_("An order cannot go from %(current)s to %(target)s."),
+            params=names,
             current_state=state,
             requested_state=target,
             allowed=allowed_next(state),
         )
     if role not in moves[target] and role != "admin":
         raise IllegalTransition(
-            f"Role '{role}' cannot move an order from '{state}' to '{target}'.",
+            N_("Your role (%(role)s) may not move an order from %(current)s to %(target)s."),
+            params=names | {"role": term("role", role)},
             current_state=state,
             requested_state=target,
             allowed=allowed_next(state),
@@ -120,8 +118,10 @@ def check(state: str, target: str, role: str) -> None:
 
 
 def label(state: str, lang: str = "zh") -> str:
-    zh, en = STATE_LABELS[state]
-    return en if lang == "en" else zh
+    """The state's label in ``lang`` (kept for callers not yet on :mod:`workorders.labels`)."""
+    from workorders.labels import label as code_label
+
+    return code_label("state", state, lang)
 
 
 def is_urgent(order, at) -> bool:
@@ -140,6 +140,11 @@ def can_insert_urgently(order, at) -> bool:
     """Whether the console offers "insert urgently" for the order at ``at``:
     urgent, unblocked, and in nobody's route yet."""
     return order.state in INSERTABLE_STATES and not order.blocked and is_urgent(order, at)
+
+
+def is_open(order) -> bool:
+    """The order still needs work (not completed, followed up, closed or cancelled)."""
+    return order.state in OPEN_STATES
 
 
 def is_under_way(order) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import now
 from core.db import Base
+from workorders.lifecycle import State
 
 
 class Customer(Base):
@@ -68,7 +69,7 @@ class WorkOrder(Base):
     priority: Mapped[str] = mapped_column(String(2))  # P1 | P2 | P3
     source: Mapped[str] = mapped_column(String(20))
     description: Mapped[str | None] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(20), index=True, default="received")
+    state: Mapped[str] = mapped_column(String(20), index=True, default=State.RECEIVED)
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.errors import N_
 from core.schemas import MAX_DB_INT, DbId
+from standards import KINDS, PRIORITIES, TIERS
 from workorders.lifecycle import STATES
 
-KINDS = ("install", "repair", "follow_up")
-PRIORITIES = ("P1", "P2", "P3")
+# Where an order came in (workorders.labels names each).
 SOURCES = ("hotline", "account_manager", "monitoring", "customer", "portal")
-TIERS = ("group", "provincial", "local_a", "local_b", "local_c")
 
 
 class CustomerCreateSchema(Schema):
@@ -23,9 +23,9 @@ class CustomerCreateSchema(Schema):
     @validates_schema
     def _tier_fits_kind(self, data: dict, **_kw) -> None:
         if data["kind"] == "enterprise" and not data.get("enterprise_tier"):
-            raise ValidationError("Enterprise customers need a tier.", "enterprise_tier")
+            raise ValidationError(N_("Enterprise customers need a tier."), "enterprise_tier")
         if data["kind"] == "residential" and data.get("enterprise_tier"):
-            raise ValidationError("Residential customers have no tier.", "enterprise_tier")
+            raise ValidationError(N_("Residential customers have no tier."), "enterprise_tier")
 
 
 class CustomerSchema(CustomerCreateSchema):
@@ -91,9 +91,9 @@ class WorkOrderCreateSchema(Schema):
     def _window_order(self, data: dict, **_kw) -> None:
         start, end = data.get("appointment_start"), data.get("appointment_end")
         if (start is None) != (end is None):
-            raise ValidationError("Give both ends of the appointment window.", "appointment_end")
+            raise ValidationError(N_("Give both ends of the appointment window."), "appointment_end")
         if start and end and end <= start:
-            raise ValidationError("The window must end after it starts.", "appointment_end")
+            raise ValidationError(N_("The window must end after it starts."), "appointment_end")
 
 
 class ChecklistAnswerSchema(Schema):
@@ -188,6 +188,9 @@ class WorkOrderSchema(Schema):
     description = fields.String(allow_none=True)
     state = fields.String()
     state_label = fields.String()
+    kind_label = fields.String()
+    product_label = fields.String()
+    priority_label = fields.String()
     allowed_next = fields.List(fields.String())
     customer_id = fields.Integer()
     customer_name = fields.String()
@@ -247,6 +250,9 @@ class CustomerOrderSchema(Schema):
     priority = fields.String()
     state = fields.String()
     state_label = fields.String()
+    kind_label = fields.String()
+    product_label = fields.String()
+    priority_label = fields.String()
     address = fields.String()
     description = fields.String(allow_none=True)
     appointment_start = fields.NaiveDateTime(allow_none=True)

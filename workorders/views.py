@@ -10,7 +10,7 @@ from core.api import BEARER, Blueprint, current_lang
 from core.audit import trail
 from core.auth import require_roles
 from core.db import get_session
-from core.errors import NotFound
+from core.errors import N_, NotFound
 from core.schemas import AuditEventSchema
 from workorders import service
 from workorders.lifecycle import STAFF
@@ -243,6 +243,6 @@ def order_audit(order_id: int):
     order = service.get_order_for(session, g.actor, order_id)
     events = trail(session, "work_order", order.id)
     if not events:
-        raise NotFound("No audit trail.")
+        raise NotFound(N_("No audit trail."))
     service.record_personal_reads(session, g.actor, [order], "audit_trail")
     return events

@@ -7,7 +7,6 @@ import pytest
 import standards
 from application import create_app
 from core.config import Config
-from workorders import service as wo_service
 
 
 def _create(client, headers, ids, **extra):
@@ -63,7 +62,7 @@ def test_logistics_app_fault_gets_working_days_and_names_its_calendar(client, wo
     assert standards.working_day_source(restore.date())
 
 
-def test_sla_pause_for_absent_customer_extends_restore_deadline(client, world, monkeypatch):
+def test_sla_pause_for_absent_customer_extends_restore_deadline(client, world, city_time):
     world.user("agent", "agent")
     world.user("disp", "dispatcher")
     tech = world.technician("tech", ["lan", "enterprise_circuit"])
@@ -84,7 +83,7 @@ def test_sla_pause_for_absent_customer_extends_restore_deadline(client, world, m
     assert bad.status_code == 422 and "reason" in bad.get_json()["errors"]
 
     base = datetime.fromisoformat(order["created_at"]) + timedelta(minutes=30)
-    monkeypatch.setattr(wo_service, "now", lambda: base)
+    city_time(base)
     paused = client.post(
         f"/api/v1/workorders/{oid}/sla/pause",
         headers=th,
@@ -94,7 +93,7 @@ def test_sla_pause_for_absent_customer_extends_restore_deadline(client, world, m
     twice = client.post(f"/api/v1/workorders/{oid}/sla/pause", headers=th, json={"reason": "customer_absent"})
     assert twice.status_code == 409
 
-    monkeypatch.setattr(wo_service, "now", lambda: base + timedelta(minutes=45))
+    city_time(base + timedelta(minutes=45))
     resumed = client.post(f"/api/v1/workorders/{oid}/sla/resume", headers=th).get_json()
     assert datetime.fromisoformat(resumed["restore_deadline"]) == original + timedelta(minutes=45)
     assert resumed["sla"]["paused_s"] == 45 * 60
