@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actor import Actor
 from core.clock import now
-from core.errors import Invalid
+from core.errors import N_, Invalid, Message
 from dispatch.models import DispatchPlan
 from dispatch.routing.problem import (
     Plan,
@@ -27,6 +27,7 @@ from dispatch.routing.problem import (
 )
 from technicians.models import Technician
 from workorders import lifecycle
+from workorders.lifecycle import State
 from workorders.models import Site, WorkOrder
 
 DAY_S = 24 * 3600
@@ -85,12 +86,12 @@ def plan_clock(day: date, at: datetime) -> int | None:
     not begun; a past day, or one beyond the planning horizon, cannot be
     planned (422)."""
     if day < at.date():
-        raise Invalid(
-            "A day that is over cannot be planned.", errors={"day": ["A day that is over cannot be planned."]}
-        )
-    if day > at.date() + timedelta(days=PLANNING_HORIZON_DAYS):
-        message = f"Days more than {PLANNING_HORIZON_DAYS} days ahead cannot be planned yet."
+        message = N_("A day that is over cannot be planned.")
         raise Invalid(message, errors={"day": [message]})
+    if day > at.date() + timedelta(days=PLANNING_HORIZON_DAYS):
+        message = N_("Days more than %(days)s days ahead cannot be planned yet.")
+        params = {"days": PLANNING_HORIZON_DAYS}
+        raise Invalid(message, params=params, errors={"day": [Message(message, **params)]})
     return _seconds(at, day, 0) if day == at.date() else None
 
 
@@ -112,7 +113,7 @@ def technician_positions(
     on_site = session.execute(
         select(WorkOrder.technician_id, Site.lat, Site.lon)
         .join(Site, WorkOrder.site_id == Site.id)
-        .where(WorkOrder.state == "on_site", WorkOrder.technician_id.in_([t.id for t in techs]))
+        .where(WorkOrder.state == State.ON_SITE, WorkOrder.technician_id.in_([t.id for t in techs]))
     )
     for tech_id, lat, lon in on_site:
         if lat is not None and lon is not None:
@@ -131,7 +132,7 @@ def technician_specs(
 
 def visit_spec(order: WorkOrder, day: date) -> VisitSpec:
     """An order as the solver sees it; en-route and on-site orders are pinned first."""
-    pinned_first = order.state in lifecycle.UNDER_WAY_STATES
+    pinned_first = lifecycle.is_under_way(order)
     deadline = order.restore_deadline
     deadline_s = None
     if deadline is not None and deadline.date() <= day:
@@ -147,11 +148,11 @@ def visit_spec(order: WorkOrder, day: date) -> VisitSpec:
         priority=order.priority,
         tier=order.customer.enterprise_tier,
         deadline_s=deadline_s,
-        pinned_technician=order.technician_id if order.state in lifecycle.ROUTE_STATES else None,
+        pinned_technician=order.technician_id if lifecycle.in_route(order) else None,
         pinned_first=pinned_first,
         district=order.site.district,
         started_s=_seconds(order.arrived_at, day, 0)
-        if order.state == "on_site" and order.arrived_at is not None
+        if order.state == State.ON_SITE and order.arrived_at is not None
         else None,
     )
 

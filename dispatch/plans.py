@@ -10,12 +10,14 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actor import Actor
 from core.clock import now
-from core.errors import Conflict, NotFound
+from core.errors import N_, Conflict, NotFound
 from dispatch.models import DispatchPlan
 from dispatch.planning import DAY_S, shift_s
 from technicians.models import Technician
 from workorders import lifecycle
 from workorders import service as wo_service
+from workorders.labels import term
+from workorders.lifecycle import State
 from workorders.models import WorkOrder
 
 
@@ -23,8 +25,19 @@ def get_plan(session: Session, plan_id: int) -> DispatchPlan:
     """A stored plan or 404."""
     record = session.get(DispatchPlan, plan_id)
     if record is None:
-        raise NotFound(f"Plan {plan_id} not found.")
+        raise NotFound(N_("Plan %(id)s not found."), params={"id": plan_id})
     return record
+
+
+def _require_proposal(record: DispatchPlan) -> None:
+    """Only a proposal can be applied or discarded (409 naming what the plan is now)."""
+    if record.status != "proposed":
+        raise Conflict(
+            N_("Plan %(id)s is no longer a proposal: it is %(status)s."),
+            slug="plan-decided",
+            params={"id": record.id, "status": term("plan_status", record.status)},
+            plan_status=record.status,
+        )
 
 
 def plan_conflicts(session: Session, record: DispatchPlan) -> list[dict[str, Any]]:
@@ -63,7 +76,7 @@ def timing_problems(session: Session, record: DispatchPlan) -> list[dict[str, An
                 problems.append({"order_id": order_id, "problem": "in_two_routes"})
             seen.add(order_id)
             order = session.get(WorkOrder, order_id)
-            if order is None or order.state in lifecycle.UNDER_WAY_STATES:
+            if order is None or lifecycle.is_under_way(order):
                 continue
             start, end = stop.get("start_s"), stop.get("end_s")
             if not isinstance(start, int) or not isinstance(end, int) or end < start:
@@ -78,20 +91,19 @@ def timing_problems(session: Session, record: DispatchPlan) -> list[dict[str, An
 def apply_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
     """Apply a proposed plan whole, or refuse it (409) naming every conflict; never half."""
     record = get_plan(session, plan_id)
-    if record.status != "proposed":
-        raise Conflict(f"Plan {plan_id} is {record.status}, not proposed.", plan_status=record.status)
+    _require_proposal(record)
     if not any(route["stops"] for route in record.result.get("routes", [])):
         raise Conflict(
-            "This proposal places no order; there is nothing to accept.",
+            N_("This proposal places no order; there is nothing to accept."),
             slug="nothing-to-apply",
             unassigned=[u["visit_id"] for u in record.result.get("unassigned", [])],
         )
     refusals = (
-        (plan_conflicts, "plan-stale", "The data changed since this plan was computed; plan again."),
+        (plan_conflicts, "plan-stale", N_("The data changed since this plan was computed; plan again.")),
         (
             timing_problems,
             "plan-invalid-times",
-            "The plan has times outside a shift or already past; plan again.",
+            N_("The plan has times outside a shift or already past; plan again."),
         ),
     )
     for check, slug, message in refusals:
@@ -108,16 +120,18 @@ def apply_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
         for sequence, stop in enumerate(route["stops"], start=1):
             order = session.get(WorkOrder, int(stop["visit_id"]))
             planned = day_start + timedelta(seconds=stop["start_s"])
-            if order.state in lifecycle.UNDER_WAY_STATES:
+            if lifecycle.is_under_way(order):
                 order.planned_sequence = sequence
                 continue
             order.planned_start, order.planned_sequence = planned, sequence
-            if order.state != "assigned" or order.technician_id != route["technician_id"]:
+            if order.state != State.ASSIGNED or order.technician_id != route["technician_id"]:
                 _to_assigned(session, actor, order, route["technician_id"], planned)
     for item in record.result.get("unassigned", []):
         order = session.get(WorkOrder, int(item["visit_id"]))
-        if order.state in ("scheduled", "assigned"):
-            wo_service.transition(session, actor, order, "validated", reason=f"unplanned: {item['reason']}")
+        if order.state in (State.SCHEDULED, State.ASSIGNED):
+            wo_service.transition(
+                session, actor, order, State.VALIDATED, reason=f"unplanned: {item['reason']}"
+            )
     record.status = "applied"
     record.decided_at, record.decided_by = now(), actor.user_id
     audit.record(session, actor, "plan_applied", "dispatch_plan", record.id)
@@ -128,15 +142,15 @@ def apply_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
 def _to_assigned(
     session: Session, actor: Actor, order: WorkOrder, technician_id: int, planned: datetime
 ) -> None:
-    if order.state == "assigned":
-        wo_service.transition(session, actor, order, "scheduled", reason="re-planned")
-    if order.state in ("validated", "needs_revisit"):
-        wo_service.transition(session, actor, order, "scheduled", planned_start=planned, reason="planned")
+    if order.state == State.ASSIGNED:
+        wo_service.transition(session, actor, order, State.SCHEDULED, reason="re-planned")
+    if order.state in (State.VALIDATED, State.NEEDS_REVISIT):
+        wo_service.transition(session, actor, order, State.SCHEDULED, planned_start=planned, reason="planned")
     wo_service.transition(
         session,
         actor,
         order,
-        "assigned",
+        State.ASSIGNED,
         technician_id=technician_id,
         planned_start=planned,
         reason="planned",
@@ -146,8 +160,7 @@ def _to_assigned(
 def discard_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
     """The dispatcher throws a proposal away."""
     record = get_plan(session, plan_id)
-    if record.status != "proposed":
-        raise Conflict(f"Plan {plan_id} is {record.status}, not proposed.")
+    _require_proposal(record)
     record.status = "discarded"
     record.decided_at, record.decided_by = now(), actor.user_id
     audit.record(session, actor, "plan_discarded", "dispatch_plan", record.id)

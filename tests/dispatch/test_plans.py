@@ -86,8 +86,11 @@ def test_plan_apply_assigns_every_planned_order(client, world):
         assert order["technician_id"] == planned[oid]
         assert datetime.fromisoformat(order["planned_start"]).date() == day
     assert client.get(f"/api/v1/workorders/{circuit}", headers=h).get_json()["state"] == "validated"
-    again = client.post(f"/api/v1/dispatch/plans/{plan['id']}/apply", headers=h)
-    assert again.status_code == 409
+    again = client.post(f"/api/v1/dispatch/plans/{plan['id']}/apply", headers=h | {"Accept-Language": "zh"})
+    assert again.status_code == 409 and again.get_json()["plan_status"] == "applied"
+    assert again.get_json()["detail"] == f"方案 {plan['id']} 已不是待确认的方案（当前：已采纳）。"
+    english = client.post(f"/api/v1/dispatch/plans/{plan['id']}/apply", headers=h | {"Accept-Language": "en"})
+    assert english.get_json()["detail"] == f"Plan {plan['id']} is no longer a proposal: it is applied."
 
 
 def test_plan_computed_before_a_change_is_refused_whole(client, world):
@@ -113,7 +116,13 @@ def test_plan_computed_before_a_change_is_refused_whole(client, world):
 def test_plan_request_validation_and_discard(client, world):
     h, _techs, day, _orders, _circuit = _setup(client, world)
     bad = client.post("/api/v1/dispatch/plan", headers=h, json={"day": "2026-13-45"})
-    assert bad.status_code == 422 and "day" in bad.get_json()["errors"]
+    assert bad.status_code == 422 and bad.get_json()["errors"]["day"] == ["不是有效的日期。"]
+    far = (now().date() + timedelta(days=61)).isoformat()
+    for language, words in (("zh", "暂不能规划 60 天以后的日期。"), ("en", "Days more than 60 days ahead")):
+        ahead = client.post(
+            "/api/v1/dispatch/plan", headers=h | {"Accept-Language": language}, json={"day": far}
+        )
+        assert ahead.status_code == 422 and ahead.get_json()["errors"]["day"][0].startswith(words)
     plan = _plan(client, h, day)
     discarded = client.post(f"/api/v1/dispatch/plans/{plan['id']}/discard", headers=h)
     assert discarded.get_json()["status"] == "discarded"
