@@ -1,9 +1,13 @@
 """Web pages: login with a session cookie (CSRF-protected), staff home, customer portal.
 
-Dispatchers are sent on to the map console (`console.views`).
+Dispatchers are sent on to the map console (`console.views`). Pages show
+labels, never codes (:mod:`workorders.labels`), and times to a deadline as
+people say them ("剩余 1小时58分", "1 h 58 min left").
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -14,13 +18,28 @@ from wtforms.validators import DataRequired, Length
 from core import audit
 from core.api import current_lang
 from core.auth import actor_for, authenticate, end_web_session, load_current_user, start_web_session
+from core.clock import now
 from core.db import get_session
+from core.i18n import time_left
 from core.throttle import TooManyAttempts, login_door
 from core.unit_of_work import keep_on_refusal
+from workorders import labels
 from workorders import service as wo_service
-from workorders.lifecycle import OPEN_STATES
+from workorders.lifecycle import is_open
 
 bp = Blueprint("web", __name__)
+
+
+@bp.app_template_global("code_label")
+def code_label(group: str, code: str | None) -> str:
+    """``{{ code_label('role', user.role) }}``: a code's label in the page's language."""
+    return labels.label(group, code)
+
+
+@bp.app_template_global("time_to")
+def time_to(deadline: datetime | None) -> str:
+    """``{{ time_to(deadline) }}``: how long until ``deadline``, or how long past it."""
+    return "" if deadline is None else time_left((deadline - now()).total_seconds())
 
 
 class LoginForm(FlaskForm):
@@ -56,7 +75,7 @@ def login():
 @bp.errorhandler(TooManyAttempts)
 def _locked_out(exc: TooManyAttempts):
     """The login page again, saying why, instead of a bare 429."""
-    error = _(exc.detail)
+    error = exc.translated()
     return (
         render_template("login.html", form=LoginForm(), error=error),
         429,
@@ -87,9 +106,9 @@ def home():
     db = get_session()
     if user.role == "customer":
         orders = wo_service.list_orders(db, actor, {"limit": 200})
-        views = [wo_service.customer_view(db, o, current_lang()) for o in orders]
+        views = [wo_service.customer_view(db, o, current_lang()) | {"open": is_open(o)} for o in orders]
         return render_template("portal.html", user=user, orders=views)
-    orders = [o for o in wo_service.list_orders(db, actor, {"limit": 500}) if o.state in OPEN_STATES]
+    orders = [o for o in wo_service.list_orders(db, actor, {"limit": 500}) if is_open(o)]
     wo_service.record_personal_reads(db, actor, orders, "order_list_page")
     views = [wo_service.staff_view(o, current_lang()) for o in orders]
     return render_template("home.html", user=user, orders=views)

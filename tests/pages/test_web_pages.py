@@ -74,3 +74,66 @@ def test_logout_needs_csrf_and_ends_the_session(client, world):
     token = _csrf(client.get("/login").get_data(as_text=True))
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/").headers["Location"].endswith("/login")
+
+
+# ---------------------------------------------------------------- labels, not codes
+
+# Codes that must never reach a reader; in English, "repair" and "install" are words too.
+CODES = ("bundle_lan_iptv", "iptv_lan", "adsl", "validated", "(agent)", "(customer)")
+CODES_ZH = CODES + ("repair", "install")
+
+
+def _visible_text(page_html: str) -> str:
+    """What a reader sees: the page without its tags, attributes, scripts and styles."""
+    page_html = re.sub(r"<(script|style)\b.*?</\1>", " ", page_html, flags=re.DOTALL)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page_html))
+
+
+def _log_in(client, username: str) -> None:
+    page = client.get("/login").get_data(as_text=True)
+    resp = client.post(
+        "/login", data={"username": username, "password": "secret-pass-1", "csrf_token": _csrf(page)}
+    )
+    assert resp.status_code == 302
+
+
+def _shown_codes(text: str, codes: tuple[str, ...] = CODES_ZH) -> list[str]:
+    return [code for code in codes if re.search(rf"(?<![\w-]){re.escape(code)}(?![\w-])", text)]
+
+
+def test_staff_home_shows_labels_and_time_left_in_both_languages(client, world):
+    world.user("agent", "agent")
+    lan = world.customer("张伟", access_type="lan", route_length_m=None, occupancy_pct=30)
+    code = world.take_order(world.headers("agent"), lan, product="bundle_lan_iptv").get_json()["code"]
+    _log_in(client, "agent")
+
+    chinese = _visible_text(client.get("/?lang=zh").get_data(as_text=True))
+    assert code in chinese
+    for label in ("修障", "LAN 宽带 + IPTV 融合套餐", "P2 重要", "已校验", "(客服话务员)"):
+        assert label in chinese, label
+    assert re.search(r"剩余 \d+(天\d+小时|小时\d+分|分)", chinese), chinese
+    assert _shown_codes(chinese) == []
+
+    english = _visible_text(client.get("/?lang=en").get_data(as_text=True))
+    for label in ("Repair", "LAN broadband + IPTV bundle", "P2 important", "Validated", "(Hotline agent)"):
+        assert label in english, label
+    assert re.search(r"\d+ (d \d+ h|h \d+ min|min) left", english), english
+    assert _shown_codes(english, CODES) == []
+
+
+def test_portal_shows_kind_product_and_time_left_not_codes(client, world):
+    world.user("agent", "agent")
+    mine = world.customer("张伟")
+    world.user("zhangwei", "customer", customer_id=mine["customer_id"])
+    world.order(world.headers("agent"), mine, kind="repair", product="adsl")
+    _log_in(client, "zhangwei")
+
+    chinese = _visible_text(client.get("/?lang=zh").get_data(as_text=True))
+    assert "修障 · ADSL 宽带" in chinese and "(客户)" in chinese
+    assert re.search(r"剩余 \d+", chinese)
+    assert _shown_codes(chinese) == []
+
+    english = _visible_text(client.get("/?lang=en").get_data(as_text=True))
+    assert "Repair · ADSL broadband" in english and "(Customer)" in english
+    assert re.search(r"\d+ (d \d+ h|h \d+ min|min) left", english)
+    assert _shown_codes(english, CODES) == []
