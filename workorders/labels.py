@@ -1,11 +1,13 @@
 """Words for the codes an order carries, in the reader's language.
 
 Pages and API views show these labels, never the codes (``repair``,
-``iptv_lan``, ``dispatcher``). Every label here is an English message id
-translated by flask-babel (``translations/``); states and plan statuses
-have a message context ("order state", "plan status"), because "On site"
-and "Cancelled" mean other things elsewhere.
-Product names come from the rule file, which holds them in both languages.
+``iptv_lan``, ``dispatcher``), and they all come from here. Every label is an
+English message id translated by flask-babel (``translations/``); states and
+plan statuses have a message context ("order state", "plan status"), because
+"On site" and "Cancelled" mean other things elsewhere. The states' names are
+kept with the states (``lifecycle.STATE_NAMES``, so the state machine can name
+them in its refusals); product names come from the rule file, which holds
+them in both languages.
 
 :func:`label` gives the text now (in a request: its language; elsewhere:
 English); :func:`term` gives an untranslated :class:`core.messages.Message`
@@ -21,23 +23,8 @@ from flask_babel import force_locale
 import standards
 from core.i18n import current_lang
 from core.messages import N_, Listing, Message
-from workorders.lifecycle import State
+from workorders.lifecycle import STATE_CONTEXT, STATE_NAMES
 
-STATE_CONTEXT = "order state"
-
-STATE = {
-    State.RECEIVED: N_("Received"),
-    State.VALIDATED: N_("Validated"),
-    State.SCHEDULED: N_("Scheduled"),
-    State.ASSIGNED: N_("Assigned"),
-    State.EN_ROUTE: N_("En route"),
-    State.ON_SITE: N_("On site"),
-    State.COMPLETED: N_("Completed"),
-    State.FOLLOWED_UP: N_("Followed up"),
-    State.CLOSED: N_("Closed"),
-    State.CANCELLED: N_("Cancelled"),
-    State.NEEDS_REVISIT: N_("Needs revisit"),
-}
 KIND = {"install": N_("Install"), "repair": N_("Repair"), "follow_up": N_("Follow-up")}
 PRIORITY = {"P1": N_("P1 urgent"), "P2": N_("P2 important"), "P3": N_("P3 general")}
 TIER = {
@@ -87,7 +74,7 @@ PLAN_STATUS = {
 
 # group -> (code -> message id, message context)
 GROUPS: dict[str, tuple[Mapping[str, str], str | None]] = {
-    "state": (STATE, STATE_CONTEXT),
+    "state": (STATE_NAMES, STATE_CONTEXT),
     "kind": (KIND, None),
     "priority": (PRIORITY, None),
     "tier": (TIER, None),

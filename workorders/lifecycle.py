@@ -1,10 +1,13 @@
-"""The work order state machine: one table of legal transitions and who may make them."""
+"""The work order state machine: the states, their names and groups, one table of
+legal transitions and who may make them, and the predicates the interfaces ask."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from core.errors import N_, Conflict
+from flask_babel import force_locale
+
+from core.errors import N_, Conflict, Message
 
 DISPATCH = frozenset({"dispatcher", "admin"})
 INTAKE = frozenset({"dispatcher", "agent", "admin"})
@@ -27,6 +30,24 @@ class State(StrEnum):
     CANCELLED = "cancelled"
     NEEDS_REVISIT = "needs_revisit"
 
+
+# What each state is called: English message ids in the context below (other
+# texts say "On site" and "Cancelled" too), translated where they are shown
+# (workorders.labels).
+STATE_CONTEXT = "order state"
+STATE_NAMES = {
+    State.RECEIVED: N_("Received"),
+    State.VALIDATED: N_("Validated"),
+    State.SCHEDULED: N_("Scheduled"),
+    State.ASSIGNED: N_("Assigned"),
+    State.EN_ROUTE: N_("En route"),
+    State.ON_SITE: N_("On site"),
+    State.COMPLETED: N_("Completed"),
+    State.FOLLOWED_UP: N_("Followed up"),
+    State.CLOSED: N_("Closed"),
+    State.CANCELLED: N_("Cancelled"),
+    State.NEEDS_REVISIT: N_("Needs revisit"),
+}
 
 STATES = tuple(State)
 OPEN_STATES = frozenset(
@@ -88,16 +109,20 @@ def allowed_next(state: str) -> list[str]:
     return list(TRANSITIONS.get(state, {}))
 
 
+def state_name(state: str) -> Message | str:
+    """The state's name, untranslated (an unknown code stays as it is)."""
+    msgid = STATE_NAMES.get(state)
+    return state if msgid is None else Message(msgid, context=STATE_CONTEXT)
+
+
 def check(state: str, target: str, role: str) -> None:
     """Raise IllegalTransition (409) unless `role` may move an order from `state` to `target`.
 
-    The refusal names the states by their labels in the reader's language;
-    its extensions carry the codes (current, requested, allowed next).
+    The refusal names the states in the reader's language; its extensions
+    carry the codes (current, requested, allowed next, the role's own moves).
     """
-    from workorders.labels import term  # the labels name this module's states
-
     moves = TRANSITIONS.get(state, {})
-    names = {"current": term("state", state), "target": term("state", target)}
+    names = {"current": state_name(state), "target": state_name(target)}
     if target not in moves:
         raise IllegalTransition(
             N_("An order cannot go from %(current)s to %(target)s."),
@@ -108,8 +133,9 @@ def check(state: str, target: str, role: str) -> None:
         )
     if role not in moves[target] and role != "admin":
         raise IllegalTransition(
-            N_("Your role (%(role)s) may not move an order from %(current)s to %(target)s."),
-            params=names | {"role": term("role", role)},
+            N_("Your role may not move an order from %(current)s to %(target)s."),
+            params=names,
+            role=role,
             current_state=state,
             requested_state=target,
             allowed=allowed_next(state),
@@ -118,10 +144,13 @@ def check(state: str, target: str, role: str) -> None:
 
 
 def label(state: str, lang: str = "zh") -> str:
-    """The state's label in ``lang`` (kept for callers not yet on :mod:`workorders.labels`)."""
-    from workorders.labels import label as code_label
-
-    return code_label("state", state, lang)
+    """The state's name in ``lang`` (English outside a request). Kept for callers
+    not yet on :func:`workorders.labels.label`, which names every code."""
+    name = state_name(state)
+    if not isinstance(name, Message):
+        return name
+    with force_locale(lang):
+        return name.render()
 
 
 def is_urgent(order, at) -> bool:
