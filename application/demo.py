@@ -6,7 +6,7 @@ Coordinates come from a local table, never from a geocoding service.
 from __future__ import annotations
 
 import random
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -105,24 +105,59 @@ def seed_city(session: Session, technicians: int = 40, orders: int = 300, seed: 
     if session.scalar(select(func.count()).select_from(User)):
         return ["database already has users; demo seed skipped", *demo_logins(session)]
     rng = random.Random(seed)
-    actor = Actor(user_id=None, username="seed", role="admin", origin="cli")
-    shared_hash = hash_password(DEMO_PASSWORD)
-
-    def add_user(data: dict) -> User:
-        return create_user(session, actor, {**data, "password": DEMO_PASSWORD}, password_hash=shared_hash)
-
+    seeding = _Seeding(session)
     for username, role, name in STAFF:
-        add_user({"username": username, "role": role, "display_name": name})
+        seeding.add_user({"username": username, "role": role, "display_name": name})
     dispatcher = session.scalar(select(User).where(User.username == "dispatcher"))
     staff_actor = Actor(user_id=dispatcher.id, username="dispatcher", role="dispatcher", origin="seed")
+    _seed_technicians(seeding, rng, technicians)
+    customers = _seed_customers(session, rng, max(orders // 2, 10))
+    enterprise = next(customer for customer, _site, _line in customers if customer.kind == "enterprise")
+    seeding.add_user(
+        {
+            "username": "enterprise",
+            "role": "customer",
+            "display_name": enterprise.name,
+            "customer_id": enterprise.id,
+        }
+    )
+    today = now().date()
+    for i in range(orders):
+        wo_service.create_order(session, staff_actor, _order_data(rng, *customers[i % len(customers)], today))
+    session.commit()
+    blocked = session.scalar(select(func.count()).select_from(WorkOrder).where(WorkOrder.blocked.is_(True)))
+    return [
+        f"seeded {technicians} technicians, {len(customers)} customers and {orders} "
+        f"orders for {today} ({blocked} blocked by the installation code)",
+        *demo_logins(session),
+    ]
 
+
+class _Seeding:
+    """Users made by the seed: one shared password, hashed once."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.actor = Actor(user_id=None, username="seed", role="admin", origin="cli")
+        self.shared_hash = hash_password(DEMO_PASSWORD)
+
+    def add_user(self, data: dict) -> User:
+        return create_user(
+            self.session, self.actor, {**data, "password": DEMO_PASSWORD}, password_hash=self.shared_hash
+        )
+
+
+def _seed_technicians(seeding: _Seeding, rng: random.Random, count: int) -> None:
+    """Technicians spread over the districts; a third start early (08:00-17:00)."""
     names = list(DISTRICTS)
-    for i in range(technicians):
+    for i in range(count):
         district = names[i % len(names)]
-        user = add_user({"username": f"tech{i + 1:02d}", "role": "technician", "display_name": _person(rng)})
+        user = seeding.add_user(
+            {"username": f"tech{i + 1:02d}", "role": "technician", "display_name": _person(rng)}
+        )
         lat, lon = _point(rng, district)
         early = i % 3 == 0
-        session.add(
+        seeding.session.add(
             Technician(
                 user_id=user.id,
                 name=user.display_name,
@@ -139,8 +174,14 @@ def seed_city(session: Session, technicians: int = 40, orders: int = 300, seed: 
             )
         )
 
+
+def _seed_customers(
+    session: Session, rng: random.Random, count: int
+) -> list[tuple[Customer, Site, LineRecord]]:
+    """Customers (every fifth an enterprise), each with one site and its access line."""
+    names = list(DISTRICTS)
     customers: list[tuple[Customer, Site, LineRecord]] = []
-    for i in range(max(orders // 2, 10)):
+    for i in range(count):
         enterprise = i % 5 == 0
         district = rng.choice(names)
         customer = Customer(
@@ -170,57 +211,35 @@ def seed_city(session: Session, technicians: int = 40, orders: int = 300, seed: 
         session.add_all([customer, site, line])
         customers.append((customer, site, line))
     session.flush()
+    return customers
 
-    enterprise_user = None
-    for customer, _site, _line in customers:
-        if customer.kind == "enterprise" and enterprise_user is None:
-            enterprise_user = add_user(
-                {
-                    "username": "enterprise",
-                    "role": "customer",
-                    "display_name": customer.name,
-                    "customer_id": customer.id,
-                }
-            )
 
-    today = now().date()
-    for i in range(orders):
-        customer, site, line = customers[i % len(customers)]
-        kind = "repair" if rng.random() < 0.55 else "install"
-        if customer.kind == "enterprise":
-            product = rng.choice(ENTERPRISE_PRODUCTS)
-        else:
-            product = rng.choice(RESIDENTIAL_PRODUCTS[line.access_type])
-        priority = rng.choices(("P1", "P2", "P3"), weights=(1, 3, 6))[0] if kind == "repair" else "P3"
-        window = rng.choice(("am", "pm", None)) if kind == "install" else None
-        start = end = None
-        if window == "am":
-            start, end = datetime.combine(today, time(9)), datetime.combine(today, time(12))
-        elif window == "pm":
-            start, end = datetime.combine(today, time(13)), datetime.combine(today, time(18))
-        wo_service.create_order(
-            session,
-            staff_actor,
-            {
-                "kind": kind,
-                "product": product,
-                "priority": priority,
-                "source": rng.choice(("hotline", "account_manager", "monitoring", "customer")),
-                "customer_id": customer.id,
-                "site_id": site.id,
-                "line_id": line.id,
-                "description": "演示工单",
-                "appointment_start": start,
-                "appointment_end": end,
-            },
-        )
-    session.commit()
-    blocked = session.scalar(select(func.count()).select_from(WorkOrder).where(WorkOrder.blocked.is_(True)))
-    return [
-        f"seeded {technicians} technicians, {len(customers)} customers and {orders} "
-        f"orders for {today} ({blocked} blocked by the installation code)",
-        *demo_logins(session),
-    ]
+def _order_data(rng: random.Random, customer: Customer, site: Site, line: LineRecord, today: date) -> dict:
+    """One demo order for the customer: mostly repairs; installs often booked for the morning or afternoon."""
+    kind = "repair" if rng.random() < 0.55 else "install"
+    if customer.kind == "enterprise":
+        product = rng.choice(ENTERPRISE_PRODUCTS)
+    else:
+        product = rng.choice(RESIDENTIAL_PRODUCTS[line.access_type])
+    priority = rng.choices(("P1", "P2", "P3"), weights=(1, 3, 6))[0] if kind == "repair" else "P3"
+    window = rng.choice(("am", "pm", None)) if kind == "install" else None
+    start = end = None
+    if window == "am":
+        start, end = datetime.combine(today, time(9)), datetime.combine(today, time(12))
+    elif window == "pm":
+        start, end = datetime.combine(today, time(13)), datetime.combine(today, time(18))
+    return {
+        "kind": kind,
+        "product": product,
+        "priority": priority,
+        "source": rng.choice(("hotline", "account_manager", "monitoring", "customer")),
+        "customer_id": customer.id,
+        "site_id": site.id,
+        "line_id": line.id,
+        "description": "演示工单",
+        "appointment_start": start,
+        "appointment_end": end,
+    }
 
 
 def demo_logins(session: Session) -> list[str]:

@@ -43,6 +43,7 @@ def people(world):
 
 
 def test_install_order_walks_every_state(client, people):
+    """Long because it walks one order through every state, each step checking what the last left."""
     p = people
     today = now().date()
     start = datetime.combine(today + timedelta(days=1), datetime.min.time()).replace(hour=9)
@@ -182,6 +183,7 @@ def test_install_order_walks_every_state(client, people):
 
 
 def test_repair_order_with_revisit_and_unsatisfied_followup(client, people):
+    """Long because it is one repair's whole story: report, revisit, follow-up, repeat repair."""
     p = people
     created = _post(
         client,

@@ -130,19 +130,18 @@ def own_postgres():
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_postgres_down_under_writes_answers_503_and_loses_no_acknowledged_write(
-    own_postgres, tmp_path, caplog
-):
+def _app_with_one_customer(url: str, tmp_path) -> tuple:
+    """An app on the database at ``url`` (migrated) with an agent and one
+    customer with a site and line; the app and the customer's ids."""
     from core.accounts import create_user
     from core.actor import Actor
     from core.migrate import upgrade
     from workorders import service
-    from workorders.models import WorkOrder
 
-    upgrade(own_postgres.url)
+    upgrade(url)
     app = create_app(
         Config(
-            DATABASE_URL=own_postgres.url,
+            DATABASE_URL=url,
             TESTING=True,
             REDIS_URL="",
             PHOTO_DIR=str(tmp_path),
@@ -168,7 +167,15 @@ def test_postgres_down_under_writes_answers_503_and_loses_no_acknowledged_write(
         )
         service.add_line(s, admin, site, {"access_type": "adsl", "route_length_m": 800})
         s.commit()
-        ids = {"customer_id": customer.id, "site_id": site.id}
+        return app, {"customer_id": customer.id, "site_id": site.id}
+
+
+def test_postgres_down_under_writes_answers_503_and_loses_no_acknowledged_write(
+    own_postgres, tmp_path, caplog
+):
+    from workorders.models import WorkOrder
+
+    app, ids = _app_with_one_customer(own_postgres.url, tmp_path)
     client = app.test_client()
     token = client.post("/api/v1/auth/token", json={"username": "agent", "password": PASSWORD}).get_json()
     h = {"Authorization": f"Bearer {token['access_token']}"}
