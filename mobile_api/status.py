@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
+from core.messages import N_, Message
 from core.models import AuditEvent
 from workorders.lifecycle import UNDER_WAY_STATES, State
 
@@ -44,15 +45,17 @@ STATUS_CHANGES: dict[str, StatusChange] = {
     "failed": StatusChange(State.NEEDS_REVISIT, UNDER_WAY, needs_reason=True),
 }
 
-# What the phone's buttons say, for refusals that name a status: (zh, en).
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "en_route": ("出发", "On my way"),
-    "arrived": ("到达现场", "Arrived"),
-    "started": ("开始施工", "Start work"),
-    "paused": ("暂停", "Pause"),
-    "resumed": ("继续", "Resume"),
-    "completed": ("完工", "Complete"),
-    "failed": ("无法完成", "Cannot finish"),
+# What the phone's buttons say, for refusals that name a status (message ids in the
+# context "phone status": "Complete" is a button here, not an order's state).
+STATUS_CONTEXT = "phone status"
+STATUS_LABELS: dict[str, str] = {
+    "en_route": N_("On my way"),
+    "arrived": N_("Arrived"),
+    "started": N_("Start work"),
+    "paused": N_("Pause"),
+    "resumed": N_("Resume"),
+    "completed": N_("Complete"),
+    "failed": N_("Cannot finish"),
 }
 
 # Audit actions that make up a visit's progress (besides the lifecycle's own state:*).
@@ -61,10 +64,9 @@ _VISIT_STARTED = f"state:{State.EN_ROUTE}"
 _PROGRESS_ACTIONS = (_VISIT_STARTED, f"state:{State.ON_SITE}", FIELD_STARTED, FIELD_PAUSED, FIELD_RESUMED)
 
 
-def status_label(status: str, lang: str = "zh") -> str:
-    """A phone status as its button reads, in `lang`."""
-    zh, en = STATUS_LABELS[status]
-    return en if lang == "en" else zh
+def status_term(status: str) -> Message:
+    """A phone status as its button reads, rendered in the reader's language with the refusal."""
+    return Message(STATUS_LABELS[status], context=STATUS_CONTEXT)
 
 
 @dataclass

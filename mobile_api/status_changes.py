@@ -27,10 +27,10 @@ from mobile_api.status import (
     StatusChange,
     VisitProgress,
     allowed_statuses,
-    status_label,
+    status_term,
 )
 from mobile_api.stops import progress_of, sla_view, visit_view
-from workorders import lifecycle
+from workorders import labels, lifecycle
 from workorders import service as wo_service
 from workorders.models import WorkOrder
 
@@ -46,7 +46,7 @@ def change_status(
     check_version(order, data.get("version"))
     visit = progress_of(session, order)
     visit.sla_paused = wo_service.sla_status(order)["paused"]
-    _check_allowed(order, status, data, visit, lang)
+    _check_allowed(order, status, data, visit)
     evidence = field_evidence(status, data)
     change = STATUS_CHANGES[status]
     if change.target is not None:
@@ -69,7 +69,7 @@ def change_status(
         "status": status,
         "order_id": order.id,
         "state": order.state,
-        "state_label": lifecycle.label(order.state, lang),
+        "state_label": labels.label("state", order.state, lang),
         "at": at,
         "sla_paused": sla["paused"],
         "sla": sla,
@@ -77,7 +77,7 @@ def change_status(
     }
 
 
-def _check_allowed(order: WorkOrder, status: str, data: dict, visit: VisitProgress, lang: str) -> None:
+def _check_allowed(order: WorkOrder, status: str, data: dict, visit: VisitProgress) -> None:
     """Refuse a status the visit does not allow now (409) or that lacks what it needs (422)."""
     allowed = allowed_statuses(order.state, visit)
     if status not in allowed:
@@ -85,7 +85,7 @@ def _check_allowed(order: WorkOrder, status: str, data: dict, visit: VisitProgre
             Conflict,
             N_("'%(status)s' cannot be sent while the order is '%(state)s'."),
             slug="status-not-allowed",
-            params={"status": status_label(status, lang), "state": lifecycle.label(order.state, lang)},
+            params={"status": status_term(status), "state": labels.term("state", order.state)},
             current_state=order.state,
             allowed_statuses=allowed,
         )

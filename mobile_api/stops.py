@@ -14,7 +14,7 @@ from core.actor import Actor
 from core.models import User
 from mobile_api.status import VisitProgress, allowed_statuses, visit_progress
 from technicians.models import Technician
-from workorders import lifecycle
+from workorders import labels, lifecycle
 from workorders import service as wo_service
 from workorders.models import WorkOrder
 
@@ -65,6 +65,24 @@ def checklist_template(
     return _templates[key]
 
 
+_code_labels: dict[tuple[str, str, str, str, str], dict[str, str]] = {}
+
+
+def code_labels(order: WorkOrder, lang: str, rules_version: str | None = None) -> dict[str, str]:
+    """The words the phone shows for the order's kind, product and priority (the codes
+    are sent beside them). Cached: a route repeats the same few codes."""
+    # Product names come from the rule file: an edited file is a new version.
+    version = rules_version or standards.load_ruleset().version
+    key = (version, lang, order.kind, order.product, order.priority)
+    if key not in _code_labels:
+        _code_labels[key] = {
+            "kind_label": labels.label("kind", order.kind, lang),
+            "product_label": labels.label("product", order.product, lang),
+            "priority_label": labels.label("priority", order.priority, lang),
+        }
+    return _code_labels[key]
+
+
 def sla_view(order: WorkOrder) -> dict[str, Any]:
     """The order's SLA clock: paused or running, and its deadlines."""
     status = wo_service.sla_status(order)
@@ -96,7 +114,8 @@ def stop_view(
         "product": order.product,
         "priority": order.priority,
         "state": order.state,
-        "state_label": lifecycle.label(order.state, lang),
+        "state_label": labels.label("state", order.state, lang),
+        **code_labels(order, lang, rules_version),
         "description": order.description,
         "planned_start": order.planned_start,
         "appointment_start": order.appointment_start,

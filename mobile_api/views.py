@@ -2,9 +2,8 @@
 
 Thin: parse, call the phone's service modules, answer. Mutating endpoints take
 an Idempotency-Key (see mobile_api.idempotency) and are remembered by `idempotent`,
-together with the answer a retry will get. Every problem is built by `problem_for`
-(or, for a request the schemas refuse, `_invalid_fields`), which renders its
-field-level messages and findings in the reader's language.
+together with the answer a retry will get. Refusals are answered by `problem_for`,
+in the reader's language down to each field's messages and a close-out's findings.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from collections.abc import Callable
 from http import HTTPStatus
 
 from flask import Response, current_app, g, make_response, request, send_file
-from flask_babel import gettext
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -32,7 +30,6 @@ from core.errors import (
     Invalid,
     NotFound,
     domain_problem,
-    http_exception_problem,
     refuse,
 )
 from core.inputs import checks_text_per_item
@@ -42,7 +39,6 @@ from core.unit_of_work import keep_on_refusal
 from mobile_api import checklists, followups, idempotency, pings, service, status_changes, stops
 from mobile_api import sync as offline_sync
 from mobile_api.idempotency import HEADER_DOC
-from mobile_api.messages import MISSING_FIELD, UNKNOWN_FIELD, render_errors
 from mobile_api.schemas import (
     ChecklistStateSchema,
     ChecklistSubmitSchema,
@@ -128,15 +124,11 @@ CHANGE = (400, 401, 403, 404, 409, 422)
 
 
 def problem_for(exc: DomainError) -> Response:
-    """A DomainError as problem details, in the caller's language: the detail, each
-    field's messages (``errors``) and the findings of a refused close-out."""
-    rendered = {}
-    if "errors" in exc.extensions:
-        rendered["errors"] = render_errors(exc.extensions["errors"], gettext)
+    """A DomainError as problem details, in the caller's language; the findings of a
+    refused close-out (stored with both languages) as the phone shows them elsewhere."""
     if "findings" in exc.extensions:
-        rendered["findings"] = stops.findings_view(exc.extensions["findings"], current_lang())
-    if rendered:
-        exc.extensions = exc.extensions | rendered
+        findings = stops.findings_view(exc.extensions["findings"], current_lang())
+        exc.extensions = exc.extensions | {"findings": findings}
     return domain_problem(exc)
 
 
@@ -150,15 +142,6 @@ def problem_body(exc: DomainError, instance: str) -> dict:
 @blp.errorhandler(DomainError)
 def _mobile_refusal(exc: DomainError) -> Response:
     return problem_for(exc)
-
-
-@blp.errorhandler(422)
-def _invalid_fields(exc) -> Response:
-    """A body the schemas refuse (webargs): its field-level messages in the reader's language."""
-    data = getattr(exc, "data", None)
-    if isinstance(data, dict) and data.get("messages"):
-        data["messages"] = render_errors(data["messages"], gettext)
-    return http_exception_problem(exc)
 
 
 @staff_blp.errorhandler(DomainError)
@@ -407,7 +390,7 @@ def _upload_fields():
         raise refuse(evidence.UnsupportedMediaType, N_("Upload the photo as multipart/form-data."))
     errors: dict[str, list[str]] = {}
     for name in (set(request.form) | set(request.files)) - {"item_id", "file"}:
-        errors[name] = [UNKNOWN_FIELD]
+        errors[name] = [N_("Unknown field.")]
     item_id = request.form.get("item_id")
     try:
         length(1, 60)(item_id or "")
@@ -415,7 +398,7 @@ def _upload_fields():
         errors["item_id"] = exc.messages
     upload = request.files.get("file")
     if upload is None:
-        errors["file"] = [MISSING_FIELD]
+        errors["file"] = [N_("Missing data for required field.")]
     if errors:
         raise refuse(Invalid, N_("Some fields are missing or invalid."), errors=errors)
     return item_id, upload

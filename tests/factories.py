@@ -10,8 +10,10 @@ import zlib
 from datetime import datetime, time
 
 from PIL import ExifTags, Image
+from sqlalchemy import select
 
 from core.clock import city_tz, now, to_local_naive
+from core.models import AuditEvent
 
 SITE = (31.86, 117.27)  # the default test customer's site (tests/conftest.py)
 
@@ -98,6 +100,17 @@ class Field:
             data={"item_id": item_id, "file": (io.BytesIO(data), filename, mime)},
             content_type="multipart/form-data",
         )
+
+
+def order_trail(db, order_id: int) -> list[str]:
+    """The audit actions recorded on a work order, oldest first."""
+    return list(
+        db.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.entity_type == "work_order", AuditEvent.entity_id == order_id)
+            .order_by(AuditEvent.id)
+        )
+    )
 
 
 def new_key() -> str:

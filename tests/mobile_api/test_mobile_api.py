@@ -1,5 +1,6 @@
 """The technician's phone API: login, the day's route, status changes, checklist, pings,
-follow-ups, and refusals of bad input. Over HTTP with real tokens."""
+follow-ups, and its OpenAPI description. Over HTTP with real tokens (bad input:
+test_mobile_bad_input.py; languages: test_mobile_language.py)."""
 
 from datetime import datetime, timedelta
 
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 from core.clock import city_tz, now
 from core.models import AuditEvent
 from technicians.models import LocationPing, Technician
-from tests.factories import SITE, Field, local, today_at
+from tests.factories import SITE, Field, local, order_trail, today_at
 
 ADSL_INSTALL_ANSWERS = {
     "r3_line_no_fault": True,
@@ -34,17 +35,6 @@ def _get(client, url, headers, expect=200):
     resp = client.get(url, headers=headers)
     assert resp.status_code == expect, resp.get_json()
     return resp.get_json()
-
-
-def _trail(db, oid):
-    return [
-        e.action
-        for e in db.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.entity_type == "work_order", AuditEvent.entity_id == oid)
-            .order_by(AuditEvent.id)
-        )
-    ]
 
 
 # ---------------------------------------------------------------- login
@@ -227,7 +217,7 @@ def test_every_status_maps_onto_the_lifecycle(client, db, field):
     assert done.status_code == 200 and done.get_json()["state"] == "completed"
     assert done.get_json()["allowed_statuses"] == []
 
-    actions = _trail(db, oid)
+    actions = order_trail(db, oid)
     assert [a for a in actions if a.startswith("state:")][-3:] == [
         "state:en_route",
         "state:on_site",
@@ -287,7 +277,7 @@ def test_pause_for_absent_customer_stops_the_sla_clock(client, db, field):
         assert stop["paused"] is False and stop["sla"]["paused"] is False
         assert datetime.fromisoformat(stop["sla"]["restore_deadline"]) == original + timedelta(minutes=40)
         assert field.status(oid, "resumed").status_code == 409
-    actions = _trail(db, oid)
+    actions = order_trail(db, oid)
     assert actions.count("sla_paused") == 1 and actions.count("sla_resumed") == 1
 
 
@@ -302,7 +292,7 @@ def test_a_break_is_recorded_without_touching_the_sla_clock(client, db, field):
     assert failed.status_code == 200 and failed.get_json()["state"] == "needs_revisit"
     order = client.get(f"/api/v1/workorders/{oid}", headers=field.disp).get_json()
     assert order["state_reason"] == "分线盒损坏，需备件"
-    actions = _trail(db, oid)
+    actions = order_trail(db, oid)
     assert "sla_paused" not in actions and actions.index("field:resumed") < actions.index(
         "state:needs_revisit"
     )
@@ -494,79 +484,7 @@ def test_followup_result_and_request(client, db, field):
     assert repeat["kind"] == "repair" and repeat["parent_id"] == oid
 
 
-# ---------------------------------------------------------------- bad input
-
-
-@pytest.mark.parametrize(
-    "body,field_name",
-    [
-        ({"status": "teleported"}, "status"),
-        ({"status": "en_route", "version": "3"}, "version"),
-        ({"status": "en_route", "version": True}, "version"),
-        ({"status": "en_route", "lat": "31.8", "lon": 117.2}, "lat"),
-        ({"status": "en_route", "lat": 91, "lon": 117.2}, "lat"),
-        ({"status": "en_route", "lat": 31.8, "lon": -181}, "lon"),
-        ({"status": "en_route", "lat": 31.8}, "lon"),
-        ({"status": "en_route", "speed_kmh": 40}, "speed_kmh"),
-        ({"status": "en_route", "client_time": "1999-12-31T23:59:59"}, "client_time"),
-        ({"status": "en_route", "client_time": "2999-01-01T00:00:00"}, "client_time"),
-        ({"status": "en_route", "client_time": "yesterday"}, "client_time"),
-        ({"status": "en_route", "client_time": "2026-02-30T10:00:00"}, "client_time"),
-    ],
-)
-def test_bad_status_bodies_are_refused_and_change_nothing(client, db, field, body, field_name):
-    oid = field.order("adsl")
-    before = _trail(db, oid)
-    resp = client.post(f"/mobile/v1/orders/{oid}/status", headers=field.tech, json=body)
-    assert resp.status_code == 422, resp.get_json()
-    problem = resp.get_json()
-    assert resp.headers["Content-Type"].startswith("application/problem+json")
-    assert field_name in problem["errors"] and problem["status"] == 422
-    db.expire_all()
-    assert _trail(db, oid) == before
-
-
-def test_malformed_and_mistyped_requests(client, db, field):
-    oid = field.order("adsl")
-    url = f"/mobile/v1/orders/{oid}/status"
-    broken = client.post(
-        url, headers={**field.tech, "Content-Type": "application/json"}, data='{"status": "en_route"'
-    )
-    assert broken.status_code in (400, 422)
-    assert broken.headers["Content-Type"].startswith("application/problem+json")
-    assert client.post(url, headers=field.tech, json=["en_route"]).status_code == 422
-    assert client.post(url, headers=field.tech, json={}).status_code == 422
-    future_clock = (now() + timedelta(hours=2)).isoformat()
-    pings = client.post(
-        "/mobile/v1/location",
-        headers=field.tech,
-        json={
-            "pings": [
-                {"lat": 31.8, "lon": 117.2, "recorded_at": now().isoformat()},
-                {"lat": 31.8, "lon": 117.2, "recorded_at": future_clock},
-            ]
-        },
-    )
-    assert pings.status_code == 422
-    assert client.post("/mobile/v1/location", headers=field.tech, json={"pings": []}).status_code == 422
-    assert db.scalar(select(func.count()).select_from(LocationPing)) == 0
-    assert (
-        client.post(
-            "/mobile/v1/orders/999999/status", headers=field.tech, json={"status": "en_route"}
-        ).status_code
-        == 404
-    )
-    assert _get(client, f"/mobile/v1/orders/{oid}", field.tech)["state"] == "assigned"
-
-
-def test_refusals_speak_the_callers_language(client, field):
-    oid = field.order("adsl")
-    zh = field.status(oid, "completed").get_json()
-    en = client.post(
-        f"/mobile/v1/orders/{oid}/status?lang=en", headers=field.tech, json={"status": "completed"}
-    ).get_json()
-    assert zh["detail"] == "工单处于“已派单”状态，不能发送“完工”。"
-    assert en["detail"] == "'Complete' cannot be sent while the order is 'Assigned'."
+# ---------------------------------------------------------------- the contract
 
 
 def test_openapi_documents_the_mobile_api(client):

@@ -8,8 +8,9 @@ import re
 import pytest
 from marshmallow import Schema, fields
 
+from core.messages import render_errors
 from mobile_api import schemas
-from mobile_api.messages import FieldMessage, render_errors
+from mobile_api.messages import FieldMessage
 from tests.factories import Field, image_bytes, new_key
 
 EN = {"Accept-Language": "en"}
@@ -63,6 +64,18 @@ def test_a_body_the_schema_refuses_names_each_field_in_the_readers_language(clie
     assert en["errors"]["speed_kmh"] == ["Unknown field."]
 
 
+def test_a_stop_names_its_kind_product_priority_and_state_in_words(client, field):
+    field.order("iptv_adsl", kind="install")
+    zh = client.get("/mobile/v1/route", headers=field.tech).get_json()["stops"][0]
+    assert (zh["kind"], zh["kind_label"]) == ("install", "装机")
+    assert (zh["priority"], zh["priority_label"]) == ("P2", "P2 重要")
+    assert zh["state_label"] == "已派单" and CJK.search(zh["product_label"])
+    en = client.get("/mobile/v1/route", headers={**field.tech, **EN}).get_json()["stops"][0]
+    assert (en["kind_label"], en["state_label"]) == ("Install", "Assigned")
+    assert en["product_label"] and not CJK.search(en["product_label"])
+    assert not RAW_CODES.search(en["product_label"])
+
+
 def test_a_nested_list_of_pings_is_explained_item_by_item(client, field):
     body = {"pings": [{"lat": 31.8, "lon": 117.2, "recorded_at": "1999-01-01T00:00:00"}, {"lat": 31.8}]}
     zh = client.post("/mobile/v1/location", headers=field.tech, json=body).get_json()
@@ -87,6 +100,16 @@ def test_a_service_refusal_with_field_messages_speaks_the_readers_language(clien
     _english(en)
     assert en["errors"]["reason"] == ["Not one of the accepted values."]
     assert "customer_absent" in en["pause_reasons"]  # the codes the phone may send, as data
+
+
+def test_refusals_speak_the_callers_language(client, field):
+    oid = field.order("adsl")
+    zh = field.status(oid, "completed").get_json()
+    en = client.post(
+        f"/mobile/v1/orders/{oid}/status?lang=en", headers=field.tech, json={"status": "completed"}
+    ).get_json()
+    assert zh["detail"] == "工单处于“已派单”状态，不能发送“完工”。"
+    assert en["detail"] == "'Complete' cannot be sent while the order is 'Assigned'."
 
 
 def test_a_conflict_names_status_and_state_in_words(field):
@@ -220,8 +243,6 @@ NOT_RAISED_ON_LOAD = {"format", "invalid_awareness"}
 
 @pytest.mark.parametrize("schema_cls", REQUEST_SCHEMAS, ids=lambda cls: cls.__name__)
 def test_every_message_a_request_schema_can_give_has_a_chinese_translation(app, schema_cls):
-    from flask_babel import gettext
-
     schema = schema_cls()
     messages = list(schema.error_messages.values())
     for field_obj in _fields_of(schema):
@@ -231,6 +252,6 @@ def test_every_message_a_request_schema_can_give_has_a_chinese_translation(app, 
             assert isinstance(error, FieldMessage), (field_obj, validator)
             messages.append(error.format(min=1, max=2, choices="a, b", labels="", input="x", regex="."))
     with app.test_request_context("/"):
-        rendered = render_errors(messages, gettext)
+        rendered = render_errors(messages)
     untranslated = [m for m, text in zip(messages, rendered, strict=True) if not CJK.search(text)]
     assert untranslated == []
