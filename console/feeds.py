@@ -23,6 +23,7 @@ from dispatch import assignment, board, planning, plans
 from dispatch.routing.matrix import great_circle_m
 from standards.findings import render
 from technicians.models import Technician
+from technicians.service import missing_skills
 from workorders import lifecycle, photos
 from workorders import service as wo_service
 from workorders.models import Site, WorkOrder
@@ -253,7 +254,7 @@ def candidate_items(session: Session, order: WorkOrder, day: date) -> list[dict]
         tech = techs[fit["technician_id"]]
         seen = tech.last_lat is not None and tech.last_lon is not None
         here = (tech.last_lat, tech.last_lon) if seen else (tech.home_lat, tech.home_lon)
-        missing = sorted(set(order.required_skills or []) - set(tech.skills or []))
+        missing = missing_skills(tech, order.required_skills)
         if missing:
             why = labels.lacks_skills([skill_names.get(s, s) for s in missing])
         else:

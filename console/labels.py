@@ -191,7 +191,6 @@ def _panel_strings() -> dict[str, str]:
         "unassigned_ok": _("%(code)s taken back from the technician."),
         "cancelled_ok": _("%(code)s cancelled."),
         "refused": _("Refused"),
-        "missing_skills": _("Missing: %(skills)s"),
         "fit_at": _("starts %(time)s, +%(km)s km, %(free)s min to spare"),
         "delays_others": _("delays %(n)s visits"),
         "choose_technician": _("Choose a technician"),

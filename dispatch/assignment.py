@@ -37,7 +37,9 @@ from dispatch.routing.problem import (
 from technicians.models import Technician
 from workorders import lifecycle
 from workorders import service as wo_service
+from workorders.lifecycle import State
 from workorders.models import WorkOrder
+from workorders.skills import check_skills
 
 # The refusal when an order does not fit one technician's day, by the insertion's
 # reason (message ids: the error handler translates them with the params given).
@@ -76,74 +78,24 @@ def assign_order(
     without dropping another stop (409 does-not-fit, with the solver's reason).
     The technician's new timing is stored as an applied plan of kind "manual".
     """
-    from dispatch.routing.insertion import Insertion
-
     tech = session.get(Technician, technician_id)
     if tech is None or not tech.active:
-        raise Invalid("No such active technician.", errors={"technician_id": ["No such active technician."]})
-    previous = order.technician_id if order.state in lifecycle.ROUTE_STATES else None
-    if previous == tech.id:
-        raise Conflict(
-            N_("%(code)s is already with %(name)s."),
-            slug="already-assigned",
-            params={"code": order.code, "name": tech.name},
-            technician_id=tech.id,
+        raise Invalid(
+            N_("No such active technician."), errors={"technician_id": [N_("No such active technician.")]}
         )
-    missing = sorted(set(order.required_skills or []) - set(tech.skills or []))
-    if missing:
-        raise Conflict(
-            N_("%(name)s lacks skills this order needs."),
-            slug="skills-missing",
-            params={"name": tech.name},
-            missing_skills=missing,
-            technician_id=tech.id,
-        )
-    if order.state == "assigned":
-        lifecycle.check("assigned", "scheduled", actor.role)
-    else:
-        lifecycle.check(order.state, "assigned", actor.role)
-    if order.site.lat is None or order.site.lon is None:
-        raise Conflict(N_("%(code)s has no coordinates."), slug="no-coordinates", params={"code": order.code})
-
+    previous = order.technician_id if lifecycle.in_route(order) else None
+    _check_assignable(actor, order, tech, previous)
     at = now()
-    current = [o for o in route_orders(session, tech.id, day) if o.site.lat is not None]
-    problem = Problem(
-        technicians=technician_specs(session, [tech], day, at), visits=[visit_spec(o, day) for o in current]
-    )
-    option = Insertion(problem, _one_route_plan(tech.id, current), _placeable_visit(order, day)).options(
-        problem.technicians
-    )[0]
-    if not option.fits:
-        zh, en = REASON_MESSAGES[option.reason]
-        raise Conflict(
-            DOES_NOT_FIT_MESSAGES.get(option.reason, N_("%(code)s does not fit into %(name)s's day.")),
-            slug="does-not-fit",
-            params={"code": order.code, "name": tech.name},
-            reason=option.reason,
-            message_zh=zh,
-            message_en=en,
-            technician_id=tech.id,
-        )
-    route = option.route
-
-    day_start = datetime.combine(day, time.min)
-    stop_of = {s.visit_id: s for s in route.stops}
-    planned = day_start + timedelta(seconds=stop_of[order.id].start_s)
-    reason = "moved in the console" if previous else "assigned in the console"
-    if order.state == "assigned":
-        wo_service.transition(session, actor, order, "scheduled", reason=reason)
-    wo_service.transition(
-        session, actor, order, "assigned", technician_id=tech.id, planned_start=planned, reason=reason
-    )
-    for sequence, stop in enumerate(route.stops, start=1):
-        stop_order = order if stop.visit_id == order.id else session.get(WorkOrder, stop.visit_id)
-        stop_order.planned_sequence = sequence
-        if stop_order.state not in lifecycle.UNDER_WAY_STATES:
-            stop_order.planned_start = day_start + timedelta(seconds=stop.start_s)
-    renumber_route(session, previous, day)
-    renumber_route(session, tech.id, day)  # stops the day can no longer reach stay, after the route
+    option = _best_place(session, order, tech, day, at)
+    _write_route(session, actor, order, tech, option.route, day, previous)
     result = Plan(
-        [route], [], option.cost, route.travel_m, sum(1 for s in route.stops if s.late_s), 0.0, "optimized"
+        [option.route],
+        [],
+        option.cost,
+        option.route.travel_m,
+        sum(1 for s in option.route.stops if s.late_s),
+        0.0,
+        "optimized",
     )
     return store_plan(
         session,
@@ -162,12 +114,85 @@ def assign_order(
     )
 
 
+def _check_assignable(actor: Actor, order: WorkOrder, tech: Technician, previous: int | None) -> None:
+    """Refuse what no slot can fix: the same technician, missing skills, the lifecycle, no coordinates."""
+    if previous == tech.id:
+        raise Conflict(
+            N_("%(code)s is already with %(name)s."),
+            slug="already-assigned",
+            params={"code": order.code, "name": tech.name},
+            technician_id=tech.id,
+        )
+    check_skills(order, tech)
+    if order.state == State.ASSIGNED:
+        lifecycle.check(State.ASSIGNED, State.SCHEDULED, actor.role)
+    else:
+        lifecycle.check(order.state, State.ASSIGNED, actor.role)
+    if order.site.lat is None or order.site.lon is None:
+        raise Conflict(N_("%(code)s has no coordinates."), slug="no-coordinates", params={"code": order.code})
+
+
+def _best_place(session: Session, order: WorkOrder, tech: Technician, day: date, at: datetime):
+    """The cheapest place for the order in the technician's held route, or 409 does-not-fit."""
+    from dispatch.routing.insertion import Insertion
+
+    current = [o for o in route_orders(session, tech.id, day) if o.site.lat is not None]
+    problem = Problem(
+        technicians=technician_specs(session, [tech], day, at), visits=[visit_spec(o, day) for o in current]
+    )
+    option = Insertion(problem, _one_route_plan(tech.id, current), _placeable_visit(order, day)).options(
+        problem.technicians
+    )[0]
+    if not option.fits:
+        zh, en = REASON_MESSAGES[option.reason]
+        raise Conflict(
+            DOES_NOT_FIT_MESSAGES.get(option.reason, N_("%(code)s does not fit into %(name)s's day.")),
+            slug="does-not-fit",
+            params={"code": order.code, "name": tech.name},
+            reason=option.reason,
+            message_zh=zh,
+            message_en=en,
+            technician_id=tech.id,
+        )
+    return option
+
+
+def _write_route(
+    session: Session,
+    actor: Actor,
+    order: WorkOrder,
+    tech: Technician,
+    route: TechnicianRoute,
+    day: date,
+    previous: int | None,
+) -> None:
+    """Move the order to the technician and write the route's new sequence and times."""
+    day_start = datetime.combine(day, time.min)
+    stop_of = {s.visit_id: s for s in route.stops}
+    planned = day_start + timedelta(seconds=stop_of[order.id].start_s)
+    reason = "moved in the console" if previous else "assigned in the console"
+    if order.state == State.ASSIGNED:
+        wo_service.transition(session, actor, order, State.SCHEDULED, reason=reason)
+    wo_service.transition(
+        session, actor, order, State.ASSIGNED, technician_id=tech.id, planned_start=planned, reason=reason
+    )
+    for sequence, stop in enumerate(route.stops, start=1):
+        stop_order = order if stop.visit_id == order.id else session.get(WorkOrder, stop.visit_id)
+        stop_order.planned_sequence = sequence
+        if not lifecycle.is_under_way(stop_order):
+            stop_order.planned_start = day_start + timedelta(seconds=stop.start_s)
+    renumber_route(session, previous, day)
+    renumber_route(session, tech.id, day)  # stops the day can no longer reach stay, after the route
+
+
 def unassign_order(
     session: Session, actor: Actor, order: WorkOrder, day: date, reason: str | None = None
 ) -> WorkOrder:
     """Take an order back from its technician (back to validated, out of any route)."""
     technician_id = order.technician_id
-    wo_service.transition(session, actor, order, "validated", reason=reason or "unassigned in the console")
+    wo_service.transition(
+        session, actor, order, State.VALIDATED, reason=reason or "unassigned in the console"
+    )
     order.planned_start, order.planned_sequence = None, None
     renumber_route(session, technician_id, day)
     return order
@@ -176,7 +201,7 @@ def unassign_order(
 def cancel_order(session: Session, actor: Actor, order: WorkOrder, day: date, reason: str) -> WorkOrder:
     """Cancel an order with the reason; its technician's route closes up."""
     technician_id = order.technician_id
-    wo_service.transition(session, actor, order, "cancelled", reason=reason)
+    wo_service.transition(session, actor, order, State.CANCELLED, reason=reason)
     renumber_route(session, technician_id, day)
     return order
 

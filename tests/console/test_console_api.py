@@ -225,14 +225,14 @@ def test_assign_slots_the_order_into_the_route_and_refuses_with_reasons(client, 
         f"/orders/{city['circuit']}/assign", {"technician_id": city["techs"]["li"]}
     )
     assert status == 409 and refused["type"].endswith("skills-missing")
-    assert refused["detail"] == "Li 缺少这张工单所需的技能。"
-    assert refused["missing_skills"] == ["enterprise_circuit"]  # the page names them by their labels
+    assert refused["detail"] == "Li 缺少技能：政企电路。"
+    assert refused["missing_skills"] == ["enterprise_circuit"]
     resp = client.post(
         f"/console/api/orders/{city['circuit']}/assign?lang=en",
         json={"technician_id": city["techs"]["li"]},
         headers={"X-CSRFToken": console.token},
     )
-    assert resp.get_json()["detail"] == "Li lacks skills this order needs."
+    assert resp.get_json()["detail"] == "Li lacks the skills: Enterprise circuit."
     client.get("/console?lang=zh")  # back to the default for the rest
     # already there
     status, refused = console.post(f"/orders/{first}/assign", {"technician_id": wang})

@@ -113,15 +113,10 @@ function orderHtml(o, message, isError) {
   return h.join("");
 }
 
-/** A refusal in the panel; a skills refusal names the missing skills; a stale order is reloaded. */
+/** A refusal in the panel (the server's words name what is wrong); a stale order is reloaded. */
 function actionError(err) {
-  let text = err.message;
-  const missing = err.data && err.data.missing_skills;
-  if (missing && missing.length) {
-    text += " " + fmt(T.missing_skills, { skills: missing.map((s) => label("skill", s)).join(", ") });
-  }
   const box = el("action-msg");
-  if (box) box.innerHTML = errorHtml(T.refused + ": " + text);
+  if (box) box.innerHTML = errorHtml(T.refused + ": " + err.message);
   if (err.data && err.data.type && /stale-version$/.test(err.data.type)) refreshPanel(err.message, true);
 }
 
