@@ -53,11 +53,6 @@ class ConsoleCancelSchema(ConsoleDaySchema):
     reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
 
 
-class ConsolePlanSchema(ConsoleDaySchema):
-    district = fields.String(load_default=None, validate=validate.Length(max=40))
-    time_limit_s = fields.Float(load_default=10, validate=validate.Range(0.5, 600))
-
-
 class ConsoleUrgentSchema(ConsoleDaySchema):
     order_id = DbId(required=True)
     time_limit_s = fields.Float(load_default=5, validate=validate.Range(0.5, 120))
