@@ -290,3 +290,11 @@ def redis_url():
 
     Redis.from_url(url).flushdb()
     return url
+
+
+@pytest.fixture()
+def field(world, client):
+    """A technician's phone in the test city (tests.factories.Field)."""
+    from tests.factories import Field
+
+    return Field(world, client)

@@ -4,6 +4,7 @@ and test images made with Pillow (with EXIF, fake, oversized, decompression bomb
 from __future__ import annotations
 
 import io
+import re
 import struct
 import uuid
 import zlib
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from core.clock import city_tz, now, to_local_naive
 from core.models import AuditEvent
+from tests.conftest import PASSWORD
 
 SITE = (31.86, 117.27)  # the default test customer's site (tests/conftest.py)
 
@@ -181,3 +183,86 @@ def today_at(hour: int, minute: int = 0) -> str:
 def local(text: str) -> datetime:
     """An API timestamp as naive city time (how the server stores it)."""
     return to_local_naive(datetime.fromisoformat(text))
+
+
+# The checklist answers of a complete ADSL install (standards' R3-R5 items).
+ADSL_INSTALL_ANSWERS = {
+    "r3_line_no_fault": True,
+    "r3_drop_twisted_pair": True,
+    "r3_drop_no_joints": True,
+    "r4_identity_verified": True,
+    "r4_tariff_confirmed": True,
+    "r4_payment_confirmed": True,
+    "r4_computer_config_noted": True,
+    "r5_indoor_wire_ok": True,
+    "r5_wire_fixed": True,
+    "r5_not_through_windows_doors": True,
+}
+
+
+def post_order(client, headers, ids, product="adsl", kind="repair", priority="P2", window=None):
+    """Take an order through the staff API as the user of ``headers``; its id."""
+    body = {
+        "kind": kind,
+        "product": product,
+        "priority": priority,
+        "customer_id": ids["customer_id"],
+        "site_id": ids["site_id"],
+    }
+    if window:
+        body["appointment_start"], body["appointment_end"] = (w.isoformat() for w in window)
+    resp = client.post("/api/v1/workorders", headers=headers, json=body)
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["id"]
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'name="csrf-token" content="([^"]+)"', html
+    )
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+# What the page asks the staff API for rather than its own feeds: plans and jobs.
+STAFF_API = (
+    (re.compile(r"^/plan$"), "/api/v1/dispatch/plan"),
+    (re.compile(r"^/plans/(\d+)/(apply|discard)$"), r"/api/v1/dispatch/plans/\1/\2"),
+    (re.compile(r"^/jobs/(\d+)(/cancel)?$"), r"/api/v1/jobs/\1\2"),
+)
+
+
+def _url(path: str) -> str:
+    """Where the page sends a request for ``path``: the staff API or /console/api."""
+    for pattern, target in STAFF_API:
+        if pattern.match(path):
+            return pattern.sub(target, path)
+    return f"/console/api{path}"
+
+
+class Console:
+    """A logged-in browser session on the console, without a browser: requests go
+    where the page sends them (see STAFF_API), with the session cookie and, for a
+    change, the page's CSRF token."""
+
+    def __init__(self, client, username: str) -> None:
+        self.client = client
+        page = client.get("/login").get_data(as_text=True)
+        resp = client.post(
+            "/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf_token(page)}
+        )
+        assert resp.status_code == 302
+        self.page = client.get("/console")
+        self.token = csrf_token(self.page.get_data(as_text=True)) if self.page.status_code == 200 else None
+
+    def get(self, path: str, **query):
+        resp = self.client.get(_url(path), query_string=query)
+        return resp.status_code, resp.get_json()
+
+    def post(self, path: str, body: dict | None = None, csrf: bool = True):
+        headers = {"X-CSRFToken": self.token} if csrf else {}
+        body = dict(body or {})
+        if path == "/plan":
+            body.setdefault("day", now().date().isoformat())  # the page always names its day
+        resp = self.client.post(_url(path), json=body, headers=headers)
+        return resp.status_code, resp.get_json()

@@ -10,15 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import PASSWORD
-from tests.factories import Field, new_key
+from tests.factories import new_key
 from workorders.models import WorkOrder
 
 BAD_TEXTS = ["光缆\x00中断", "故障\ud800", "\udfff"]
-
-
-@pytest.fixture()
-def field(world, client) -> Field:
-    return Field(world, client)
 
 
 @pytest.mark.parametrize("text", BAD_TEXTS)
@@ -75,7 +70,7 @@ def test_one_bad_note_in_a_sync_batch_fails_alone(client, db, field):
 def test_the_session_cookie_cannot_change_anything_through_the_api_without_the_csrf_token(client, world, db):
     """Another site can make a logged-in dispatcher's browser send the cookie, not the token."""
     from dispatch.models import DispatchPlan
-    from tests.console.test_console_api import Console
+    from tests.factories import Console
 
     world.user("disp", "dispatcher")
     plan_id = world.proposed_plan()
@@ -155,7 +150,7 @@ def test_security_headers_on_pages_and_api(client):
 
 
 def test_a_copied_session_cookie_dies_with_logout(client, world, app):
-    from tests.console.test_console_api import Console
+    from tests.factories import Console
 
     world.user("disp", "dispatcher")
     Console(client, "disp")

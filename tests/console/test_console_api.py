@@ -10,77 +10,10 @@ from datetime import datetime, time, timedelta
 import pytest
 
 from core.clock import now
-from tests.conftest import PASSWORD
+from tests.factories import Console, post_order
 
 # Planned from a fresh morning: routes start from now (tests of a day under way set noon).
 pytestmark = pytest.mark.usefixtures("morning")
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'name="csrf-token" content="([^"]+)"', html
-    )
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
-# What the page asks the staff API for rather than its own feeds: plans and jobs.
-STAFF_API = (
-    (re.compile(r"^/plan$"), "/api/v1/dispatch/plan"),
-    (re.compile(r"^/plans/(\d+)/(apply|discard)$"), r"/api/v1/dispatch/plans/\1/\2"),
-    (re.compile(r"^/jobs/(\d+)(/cancel)?$"), r"/api/v1/jobs/\1\2"),
-)
-
-
-def _url(path: str) -> str:
-    """Where the page sends a request for ``path``: the staff API or /console/api."""
-    for pattern, target in STAFF_API:
-        if pattern.match(path):
-            return pattern.sub(target, path)
-    return f"/console/api{path}"
-
-
-class Console:
-    """A logged-in browser session on the console, without a browser: requests go
-    where the page sends them (see STAFF_API), with the session cookie and, for a
-    change, the page's CSRF token."""
-
-    def __init__(self, client, username: str) -> None:
-        self.client = client
-        page = client.get("/login").get_data(as_text=True)
-        resp = client.post(
-            "/login", data={"username": username, "password": PASSWORD, "csrf_token": _csrf(page)}
-        )
-        assert resp.status_code == 302
-        self.page = client.get("/console")
-        self.token = _csrf(self.page.get_data(as_text=True)) if self.page.status_code == 200 else None
-
-    def get(self, path: str, **query):
-        resp = self.client.get(_url(path), query_string=query)
-        return resp.status_code, resp.get_json()
-
-    def post(self, path: str, body: dict | None = None, csrf: bool = True):
-        headers = {"X-CSRFToken": self.token} if csrf else {}
-        body = dict(body or {})
-        if path == "/plan":
-            body.setdefault("day", now().date().isoformat())  # the page always names its day
-        resp = self.client.post(_url(path), json=body, headers=headers)
-        return resp.status_code, resp.get_json()
-
-
-def _order(client, headers, ids, product="adsl", kind="repair", priority="P2", window=None):
-    body = {
-        "kind": kind,
-        "product": product,
-        "priority": priority,
-        "customer_id": ids["customer_id"],
-        "site_id": ids["site_id"],
-    }
-    if window:
-        body["appointment_start"], body["appointment_end"] = (w.isoformat() for w in window)
-    resp = client.post("/api/v1/workorders", headers=headers, json=body)
-    assert resp.status_code == 201, resp.get_json()
-    return resp.get_json()["id"]
 
 
 @pytest.fixture()
@@ -96,7 +29,7 @@ def city(client, world):
     orders = []
     for i, (lat, lon) in enumerate([(31.86, 117.27), (31.84, 117.25), (31.81, 117.31), (31.79, 117.29)]):
         ids = world.customer(f"客户{i}", lat=lat, lon=lon, district="包河区" if lat < 31.82 else "蜀山区")
-        orders.append(_order(client, h, ids))
+        orders.append(post_order(client, h, ids))
     ent = world.customer(
         "政企",
         kind="enterprise",
@@ -107,7 +40,7 @@ def city(client, world):
         lat=31.83,
         lon=117.28,
     )
-    circuit = _order(client, h, ent, product="sdh", priority="P1")
+    circuit = post_order(client, h, ent, product="sdh", priority="P1")
     return {"headers": h, "techs": techs, "orders": orders, "circuit": circuit}
 
 
@@ -254,7 +187,7 @@ def test_assign_is_refused_when_the_shift_cannot_hold_it(client, world, city, db
     ids = world.customer("下午", lat=31.85, lon=117.27)
     day = now().date()
     afternoon = (datetime.combine(day, time(14)), datetime.combine(day, time(17)))
-    late = _order(client, city["headers"], ids, kind="install", priority="P3", window=afternoon)
+    late = post_order(client, city["headers"], ids, kind="install", priority="P3", window=afternoon)
     console = Console(client, "disp")
     status, refused = console.post(f"/orders/{late}/assign", {"technician_id": city["techs"]["wang"]})
     assert status == 409 and refused["type"].endswith("does-not-fit"), refused
@@ -358,7 +291,7 @@ def test_findings_and_plan_reasons_name_things_not_codes(client, world, city):
     import standards
 
     ids = world.customer("错配", access_type="adsl", lat=31.85, lon=117.27)
-    mismatch = _order(client, city["headers"], ids, product="iptv_lan")
+    mismatch = post_order(client, city["headers"], ids, product="iptv_lan")
     console = Console(client, "disp")
     panel = console.get(f"/orders/{mismatch}")[1]
     messages = " ".join(f["message"] for f in panel["findings"])
@@ -447,10 +380,10 @@ def test_urgent_fault_is_slotted_into_the_applied_day(client, world, city):
     for order_id in city["orders"][:2]:
         assert console.post(f"/orders/{order_id}/assign", {"technician_id": wang})[0] == 200
     ids = world.customer("急修", lat=31.85, lon=117.265)
-    urgent = _order(client, city["headers"], ids, priority="P1")
+    urgent = post_order(client, city["headers"], ids, priority="P1")
 
     # a P3 answered within two hours is not urgent (a P2, due an answer within the hour, is)
-    p3 = _order(client, city["headers"], world.customer("普通", lat=31.84, lon=117.26), priority="P3")
+    p3 = post_order(client, city["headers"], world.customer("普通", lat=31.84, lon=117.26), priority="P3")
     status, refused = console.post("/urgent", {"order_id": p3})
     assert status == 409 and refused["type"].endswith("not-urgent")
     assert refused["detail"].endswith("请通过当日规划安排。")

@@ -22,7 +22,7 @@ from dispatch import assignment, planning, plans
 from dispatch.models import DispatchPlan
 from technicians.models import Technician
 from tests.conftest import empty_tables
-from tests.console.test_console_api import Console
+from tests.factories import Console
 from workorders import lifecycle
 from workorders import service as wo_service
 from workorders.models import WorkOrder

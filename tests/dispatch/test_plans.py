@@ -6,24 +6,10 @@ from datetime import datetime, time, timedelta
 import pytest
 
 from core.clock import now
+from tests.factories import post_order
 
 # Planned from a fresh morning: routes start from now (tests of a day under way set noon).
 pytestmark = pytest.mark.usefixtures("morning")
-
-
-def _order(client, headers, ids, product="adsl", kind="repair", priority="P2", window=None):
-    body = {
-        "kind": kind,
-        "product": product,
-        "priority": priority,
-        "customer_id": ids["customer_id"],
-        "site_id": ids["site_id"],
-    }
-    if window:
-        body["appointment_start"], body["appointment_end"] = (w.isoformat() for w in window)
-    resp = client.post("/api/v1/workorders", headers=headers, json=body)
-    assert resp.status_code == 201, resp.get_json()
-    return resp.get_json()["id"]
 
 
 def _setup(client, world):
@@ -38,7 +24,7 @@ def _setup(client, world):
     orders = []
     for i, (lat, lon) in enumerate([(31.86, 117.27), (31.84, 117.25), (31.81, 117.31), (31.79, 117.29)]):
         ids = world.customer(f"客户{i}", lat=lat, lon=lon)
-        orders.append(_order(client, h, ids, window=am if i % 2 else None))
+        orders.append(post_order(client, h, ids, window=am if i % 2 else None))
     far = world.customer(
         "政企",
         kind="enterprise",
@@ -49,7 +35,7 @@ def _setup(client, world):
         lat=31.83,
         lon=117.28,
     )
-    circuit = _order(client, h, far, product="sdh", priority="P1")
+    circuit = post_order(client, h, far, product="sdh", priority="P1")
     return h, techs, day, orders, circuit
 
 

@@ -4,31 +4,12 @@ test_mobile_bad_input.py; languages: test_mobile_language.py)."""
 
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from core.clock import city_tz, now
 from core.models import AuditEvent
 from technicians.models import LocationPing, Technician
-from tests.factories import SITE, Field, local, order_trail, today_at
-
-ADSL_INSTALL_ANSWERS = {
-    "r3_line_no_fault": True,
-    "r3_drop_twisted_pair": True,
-    "r3_drop_no_joints": True,
-    "r4_identity_verified": True,
-    "r4_tariff_confirmed": True,
-    "r4_payment_confirmed": True,
-    "r4_computer_config_noted": True,
-    "r5_indoor_wire_ok": True,
-    "r5_wire_fixed": True,
-    "r5_not_through_windows_doors": True,
-}
-
-
-@pytest.fixture()
-def field(world, client) -> Field:
-    return Field(world, client)
+from tests.factories import ADSL_INSTALL_ANSWERS, SITE, local, order_trail, today_at
 
 
 def _get(client, url, headers, expect=200):

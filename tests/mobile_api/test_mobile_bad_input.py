@@ -7,12 +7,7 @@ from sqlalchemy import func, select
 
 from core.clock import now
 from technicians.models import LocationPing
-from tests.factories import Field, order_trail
-
-
-@pytest.fixture()
-def field(world, client) -> Field:
-    return Field(world, client)
+from tests.factories import order_trail
 
 
 @pytest.mark.parametrize(

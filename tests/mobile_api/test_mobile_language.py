@@ -11,17 +11,12 @@ from marshmallow import Schema, fields
 from core.messages import render_errors
 from mobile_api import schemas
 from mobile_api.messages import FieldMessage
-from tests.factories import Field, image_bytes, new_key
+from tests.factories import image_bytes, new_key
 
 EN = {"Accept-Language": "en"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # Raw codes of the domain that human text must not show (states, statuses, products, kinds).
 RAW_CODES = re.compile(r"\b(assigned|en_route|on_site|needs_revisit|iptv_lan|iptv_adsl|follow_up)\b")
-
-
-@pytest.fixture()
-def field(world, client) -> Field:
-    return Field(world, client)
 
 
 def _messages(errors) -> list[str]:

@@ -11,27 +11,10 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from core.models import AuditEvent
-from tests.factories import Field, image_bytes, png_bomb
+from tests.factories import ADSL_INSTALL_ANSWERS, image_bytes, png_bomb
 from workorders.models import Photo
 
 ITEM = "r5_not_through_windows_doors"  # an ADSL install item that needs a photo
-ADSL_INSTALL_ANSWERS = {
-    "r3_line_no_fault": True,
-    "r3_drop_twisted_pair": True,
-    "r3_drop_no_joints": True,
-    "r4_identity_verified": True,
-    "r4_tariff_confirmed": True,
-    "r4_payment_confirmed": True,
-    "r4_computer_config_noted": True,
-    "r5_indoor_wire_ok": True,
-    "r5_wire_fixed": True,
-    "r5_not_through_windows_doors": True,
-}
-
-
-@pytest.fixture()
-def field(world, client) -> Field:
-    return Field(world, client)
 
 
 @pytest.fixture()

@@ -10,13 +10,8 @@ from core.clock import now
 from core.models import AuditEvent
 from mobile_api.models import IdempotencyRecord
 from technicians.models import LocationPing
-from tests.factories import SITE, Field, image_bytes, new_key
+from tests.factories import SITE, image_bytes, new_key
 from workorders.models import Photo
-
-
-@pytest.fixture()
-def field(world, client) -> Field:
-    return Field(world, client)
 
 
 def _count(db, model, *where) -> int:

@@ -1,12 +1,8 @@
+from tests.factories import csrf_token
+
 """Web pages: session login guarded by CSRF, and the customer portal."""
 
 import re
-
-
-def _csrf(page_html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page_html)
-    assert match, "login form has no CSRF token"
-    return match.group(1)
 
 
 def test_login_without_csrf_token_is_refused(client, world):
@@ -44,14 +40,14 @@ def test_customer_logs_in_and_sees_own_orders_in_chinese_then_english(client, wo
         data={
             "username": "zhangwei",
             "password": "nope",
-            "csrf_token": _csrf(login_page.get_data(as_text=True)),
+            "csrf_token": csrf_token(login_page.get_data(as_text=True)),
         },
     )
     assert wrong.status_code == 400 and "用户名或密码错误" in wrong.get_data(as_text=True)
 
     page = client.get("/login").get_data(as_text=True)
     resp = client.post(
-        "/login", data={"username": "zhangwei", "password": "secret-pass-1", "csrf_token": _csrf(page)}
+        "/login", data={"username": "zhangwei", "password": "secret-pass-1", "csrf_token": csrf_token(page)}
     )
     assert resp.status_code == 302
     portal = client.get("/").get_data(as_text=True)
@@ -67,11 +63,13 @@ def test_customer_logs_in_and_sees_own_orders_in_chinese_then_english(client, wo
 def test_logout_needs_csrf_and_ends_the_session(client, world):
     world.user("disp", "dispatcher")
     page = client.get("/login").get_data(as_text=True)
-    client.post("/login", data={"username": "disp", "password": "secret-pass-1", "csrf_token": _csrf(page)})
+    client.post(
+        "/login", data={"username": "disp", "password": "secret-pass-1", "csrf_token": csrf_token(page)}
+    )
     home = client.get("/")
     assert home.status_code in (200, 302)
     assert client.post("/logout").status_code == 400
-    token = _csrf(client.get("/login").get_data(as_text=True))
+    token = csrf_token(client.get("/login").get_data(as_text=True))
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/").headers["Location"].endswith("/login")
 
@@ -92,7 +90,7 @@ def _visible_text(page_html: str) -> str:
 def _log_in(client, username: str) -> None:
     page = client.get("/login").get_data(as_text=True)
     resp = client.post(
-        "/login", data={"username": username, "password": "secret-pass-1", "csrf_token": _csrf(page)}
+        "/login", data={"username": username, "password": "secret-pass-1", "csrf_token": csrf_token(page)}
     )
     assert resp.status_code == 302
 
