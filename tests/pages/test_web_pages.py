@@ -1,8 +1,8 @@
-from tests.factories import csrf_token
-
 """Web pages: session login guarded by CSRF, and the customer portal."""
 
 import re
+
+from tests.factories import csrf_token
 
 
 def test_login_without_csrf_token_is_refused(client, world):
