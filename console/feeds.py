@@ -28,20 +28,6 @@ from workorders import lifecycle, photos
 from workorders import service as wo_service
 from workorders.models import Site, WorkOrder
 
-# What the live poll reads to re-rate every open order's SLA risk.
-RISK_COLUMNS = (
-    WorkOrder.id,
-    WorkOrder.created_at,
-    WorkOrder.response_deadline,
-    WorkOrder.responded_at,
-    WorkOrder.restore_deadline,
-    WorkOrder.deadline_source,
-    WorkOrder.sla_clock,
-    WorkOrder.completed_at,
-    WorkOrder.planned_start,
-    WorkOrder.duration_min,
-)
-
 
 def hhmm(moment: datetime | None) -> str | None:
     return None if moment is None else f"{moment.hour:02d}:{moment.minute:02d}"
@@ -116,7 +102,7 @@ def technicians_seen_since(session: Session, since: datetime) -> list[dict]:
 def risky_orders(session: Session, at: datetime, thresholds: tuple[int, int]) -> dict[str, list[int]]:
     """Ids of the open orders whose SLA is at risk or breached at ``at``."""
     risk: dict[str, list[int]] = {"breached": [], "at_risk": []}
-    rows = session.execute(select(*RISK_COLUMNS).where(WorkOrder.state.in_(lifecycle.OPEN_STATES)))
+    rows = session.execute(select(*board.RISK_COLUMNS).where(WorkOrder.state.in_(lifecycle.OPEN_STATES)))
     for row in rows:
         level = board.sla_risk(row, at, *thresholds)
         if level != "fine":

@@ -36,18 +36,9 @@ def on_board(order: Any, day: date) -> bool:
 
 # What the board shows of an order: plain rows, not ORM objects (2,000 of them load
 # several times faster this way). `sla_risk` and `on_board` read them like orders.
-BOARD_COLUMNS = (
+# What `sla_risk` reads of an order: its clocks and when it is planned.
+RISK_COLUMNS = (
     WorkOrder.id,
-    WorkOrder.code,
-    WorkOrder.kind,
-    WorkOrder.product,
-    WorkOrder.priority,
-    WorkOrder.state,
-    WorkOrder.technician_id,
-    WorkOrder.planned_start,
-    WorkOrder.planned_sequence,
-    WorkOrder.blocked,
-    WorkOrder.appointment_start,
     WorkOrder.created_at,
     WorkOrder.response_deadline,
     WorkOrder.responded_at,
@@ -55,7 +46,20 @@ BOARD_COLUMNS = (
     WorkOrder.deadline_source,
     WorkOrder.sla_clock,
     WorkOrder.completed_at,
+    WorkOrder.planned_start,
     WorkOrder.duration_min,
+)
+BOARD_COLUMNS = (
+    *RISK_COLUMNS,
+    WorkOrder.code,
+    WorkOrder.kind,
+    WorkOrder.product,
+    WorkOrder.priority,
+    WorkOrder.state,
+    WorkOrder.technician_id,
+    WorkOrder.planned_sequence,
+    WorkOrder.blocked,
+    WorkOrder.appointment_start,
     WorkOrder.updated_at,
     Site.lat,
     Site.lon,

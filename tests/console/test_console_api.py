@@ -30,16 +30,7 @@ def city(client, world):
     for i, (lat, lon) in enumerate([(31.86, 117.27), (31.84, 117.25), (31.81, 117.31), (31.79, 117.29)]):
         ids = world.customer(f"客户{i}", lat=lat, lon=lon, district="包河区" if lat < 31.82 else "蜀山区")
         orders.append(post_order(client, h, ids))
-    ent = world.customer(
-        "政企",
-        kind="enterprise",
-        tier="group",
-        access_type="lan",
-        route_length_m=None,
-        occupancy_pct=20,
-        lat=31.83,
-        lon=117.28,
-    )
+    ent = world.enterprise("政企", lat=31.83, lon=117.28)
     circuit = post_order(client, h, ent, product="sdh", priority="P1")
     return {"headers": h, "techs": techs, "orders": orders, "circuit": circuit}
 

@@ -25,16 +25,7 @@ def _setup(client, world):
     for i, (lat, lon) in enumerate([(31.86, 117.27), (31.84, 117.25), (31.81, 117.31), (31.79, 117.29)]):
         ids = world.customer(f"客户{i}", lat=lat, lon=lon)
         orders.append(post_order(client, h, ids, window=am if i % 2 else None))
-    far = world.customer(
-        "政企",
-        kind="enterprise",
-        tier="group",
-        access_type="lan",
-        route_length_m=None,
-        occupancy_pct=20,
-        lat=31.83,
-        lon=117.28,
-    )
+    far = world.enterprise("政企", lat=31.83, lon=117.28)
     circuit = post_order(client, h, far, product="sdh", priority="P1")
     return h, techs, day, orders, circuit
 
