@@ -24,6 +24,7 @@ from dispatch.routing.matrix import great_circle_m
 from standards.findings import render
 from technicians.models import Technician
 from technicians.service import missing_skills
+from workorders import labels as code_names
 from workorders import lifecycle, photos
 from workorders import service as wo_service
 from workorders.models import Site, WorkOrder
@@ -142,7 +143,7 @@ def finding_items(findings: list[dict], lang: str) -> list[dict]:
     access codes in a message are named, not shown as codes."""
     rules = standards.load_ruleset()
     names = {
-        "product": labels.product_labels(lang),
+        "product": code_names.labels("product", lang),
         "access_type": labels.access_labels(),
         "expected_access": labels.access_labels(),
     }
@@ -234,7 +235,7 @@ def candidate_items(session: Session, order: WorkOrder, day: date) -> list[dict]
         return []
     techs = {t.id: t for t in planning.active_technicians(session)}
     site = (order.site.lat, order.site.lon)
-    skill_names, fit_reasons = labels.skill_labels(), labels.fit_labels()
+    skill_names, fit_reasons = code_names.labels("skill"), labels.fit_labels()
     items = []
     for fit in assignment.assignment_candidates(session, order, day):
         tech = techs[fit["technician_id"]]

@@ -3,36 +3,16 @@ and the sentences its script fills in, in the reader's language.
 
 Everything goes through flask-babel (catalogs in ``translations/``), so the page
 never shows a raw code (``repair``, ``iptv_lan``, ``dispatcher``) in either language.
-State and product names come from their owners (``workorders.lifecycle`` and the
-rule file), which hold them in both languages.
+The labels of codes (states, kinds, products, priorities, tiers, skills, roles)
+are :mod:`workorders.labels`'; this module adds the console's own words.
 """
 
 from __future__ import annotations
 
 from flask_babel import gettext as _
 
-import standards
 from dispatch.routing.problem import REASON_MESSAGES
-from workorders import lifecycle
-
-
-def product_labels(lang: str) -> dict[str, str]:
-    """Product names from the rule file, in the page's language."""
-    rules = standards.load_ruleset()
-    return {
-        code: rules.product(code).name_en if lang == "en" else rules.product(code).name_zh
-        for code in standards.PRODUCTS
-    }
-
-
-def skill_labels() -> dict[str, str]:
-    return {
-        "adsl": "ADSL",
-        "lan": "LAN",
-        "iptv": "IPTV",
-        "enterprise_circuit": _("Enterprise circuit"),
-        "enterprise_app": _("Enterprise application"),
-    }
+from workorders import labels as code_names
 
 
 def access_labels() -> dict[str, str]:
@@ -57,17 +37,6 @@ def fit_labels() -> dict[str, str]:
         "pinned_technician_unavailable": _("Not on shift, or the order does not fit the shift"),
         "window_passed": _("The appointment window has passed"),
         "not_evaluated": _("Farther away: not worked out; choose among the nearer ones first"),
-    }
-
-
-def role_labels() -> dict[str, str]:
-    return {
-        "dispatcher": _("Dispatcher"),
-        "admin": _("Administrator"),
-        "manager": _("Manager"),
-        "agent": _("Hotline agent"),
-        "technician": _("Technician"),
-        "customer": _("Customer"),
     }
 
 
@@ -101,22 +70,16 @@ def audit_reason(reason: str | None, known: dict[str, str]) -> str | None:
 def code_labels(lang: str) -> dict[str, dict[str, str]]:
     """Every code the page shows, grouped by what it is, in the page's language."""
     return {
-        "state": {s: lifecycle.label(s, lang) for s in lifecycle.STATES},
-        "kind": {"install": _("Install"), "repair": _("Repair"), "follow_up": _("Follow-up")},
-        "product": product_labels(lang),
-        "priority": {"P1": _("P1 urgent"), "P2": _("P2 important"), "P3": _("P3 general")},
+        "state": code_names.labels("state", lang),
+        "kind": code_names.labels("kind", lang),
+        "product": code_names.labels("product", lang),
+        "priority": code_names.labels("priority", lang),
         "risk": {"breached": _("SLA breached"), "at_risk": _("SLA at risk"), "fine": _("Within SLA")},
-        "skill": skill_labels(),
-        "tier": {
-            "group": _("Group"),
-            "provincial": _("Provincial"),
-            "local_a": _("Local A"),
-            "local_b": _("Local B"),
-            "local_c": _("Local C"),
-        },
+        "skill": code_names.labels("skill", lang),
+        "tier": code_names.labels("tier", lang),
         "reason": reason_labels(),
         "fit": fit_labels(),
-        "role": role_labels(),
+        "role": code_names.labels("role", lang),
         "phase": {
             "queued": _("Queued"),
             "construction": _("Building routes"),

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from flask_babel import force_locale
-
 from core.errors import N_, Conflict, Message
 
 DISPATCH = frozenset({"dispatcher", "admin"})
@@ -141,16 +139,6 @@ def check(state: str, target: str, role: str) -> None:
             allowed=allowed_next(state),
             allowed_for_role=[s for s, roles in moves.items() if role in roles],
         )
-
-
-def label(state: str, lang: str = "zh") -> str:
-    """The state's name in ``lang`` (English outside a request). Kept for callers
-    not yet on :func:`workorders.labels.label`, which names every code."""
-    name = state_name(state)
-    if not isinstance(name, Message):
-        return name
-    with force_locale(lang):
-        return name.render()
 
 
 def is_urgent(order, at) -> bool:
