@@ -16,8 +16,8 @@ from core.actor import Actor
 from core.config import Config
 from core.db import Base
 from core.migrate import upgrade
+from tests.factories import PASSWORD, Field
 
-PASSWORD = "secret-pass-1"
 ADMIN = Actor(user_id=None, username="test", role="admin", origin="test")
 
 
@@ -295,6 +295,4 @@ def redis_url():
 @pytest.fixture()
 def field(world, client):
     """A technician's phone in the test city (tests.factories.Field)."""
-    from tests.factories import Field
-
     return Field(world, client)

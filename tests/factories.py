@@ -15,9 +15,12 @@ from sqlalchemy import select
 
 from core.clock import city_tz, now, to_local_naive
 from core.models import AuditEvent
-from tests.conftest import PASSWORD
 
 SITE = (31.86, 117.27)  # the default test customer's site (tests/conftest.py)
+
+
+# Every test user's password.
+PASSWORD = "secret-pass-1"
 
 
 class Field:
