@@ -6,7 +6,8 @@ or error rolled back. Services flush (for ids and version numbers) but never
 commit. A refusal that must still leave a trace (the audit event of a failed
 login, a plan marked refused) is raised with ``keep_changes=True`` or calls
 :func:`keep_on_refusal`. Background jobs and CLI commands, which have no
-request, commit where their own unit of work ends.
+request, commit where their own unit of work ends; so does a phone's offline
+sync (``mobile_api.sync``), whose queued actions are units of work each.
 """
 
 from __future__ import annotations
