@@ -102,8 +102,16 @@ def run_intake(order: WorkOrder) -> list[dict]:
     return findings
 
 
-def _new_code(created: datetime) -> str:
-    return f"WO{created:%y%m%d}-{secrets.token_hex(3).upper()}"
+def _new_code(session: Session, created: datetime) -> str:
+    """A code people can read out on the phone: the day and six random hex digits, unused so far.
+
+    Six digits are 16.7 million codes; a day of 2,000 orders would draw one twice
+    about once in eight days, so a drawn code already taken is drawn again.
+    """
+    while True:
+        code = f"WO{created:%y%m%d}-{secrets.token_hex(3).upper()}"
+        if session.scalar(select(WorkOrder.id).where(WorkOrder.code == code)) is None:
+            return code
 
 
 def _refuse_reference(message: str, field: str, field_message: str) -> Invalid:
@@ -138,7 +146,7 @@ def _references(session: Session, actor: Actor, data: dict) -> tuple[Customer, S
 
 
 def _new_order(
-    actor: Actor, data: dict, customer: Customer, site: Site, line: LineRecord | None
+    session: Session, actor: Actor, data: dict, customer: Customer, site: Site, line: LineRecord | None
 ) -> WorkOrder:
     """The order as taken: its code, deadlines, clock, skills and duration from the rules."""
     created = now()
@@ -147,7 +155,7 @@ def _new_order(
         created, customer.kind, customer.enterprise_tier, data["product"], data["priority"]
     )
     return WorkOrder(
-        code=_new_code(created),
+        code=_new_code(session, created),
         kind=data["kind"],
         product=data["product"],
         priority=data["priority"],
@@ -185,7 +193,7 @@ def create_order(session: Session, actor: Actor, data: dict) -> WorkOrder:
         service_down = bool(data.get("service_down"))
         priority = standards.reported_fault_priority(customer.kind, customer.enterprise_tier, service_down)
         data = {**data, "priority": priority}
-    order = _new_order(actor, data, customer, site, line)
+    order = _new_order(session, actor, data, customer, site, line)
     run_intake(order)
     session.add(order)
     session.flush()
