@@ -22,6 +22,7 @@ from core import audit
 from dispatch import assignment, board, planning, plans
 from dispatch.routing.matrix import great_circle_m
 from standards.findings import render
+from technicians import service as technicians_service
 from technicians.models import Technician
 from technicians.service import missing_skills
 from workorders import labels as code_names
@@ -233,7 +234,7 @@ def candidate_items(session: Session, order: WorkOrder, day: date) -> list[dict]
     the assignment itself checks it)."""
     if order.site.lat is None or order.site.lon is None:
         return []
-    techs = {t.id: t for t in planning.active_technicians(session)}
+    techs = {t.id: t for t in technicians_service.active_technicians(session)}
     site = (order.site.lat, order.site.lon)
     skill_names, fit_reasons = code_names.labels("skill"), labels.fit_labels()
     items = []

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import json
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
@@ -31,7 +32,7 @@ from core.clock import now
 from core.db import get_session
 from core.errors import Conflict, Invalid, NotFound
 from core.schemas import JobSchema
-from dispatch import assignment, board, planning
+from dispatch import assignment, board
 from dispatch.schemas import (
     ConsoleAssignSchema,
     ConsoleCancelSchema,
@@ -40,6 +41,7 @@ from dispatch.schemas import (
     ConsoleUnassignSchema,
     ConsoleUrgentSchema,
 )
+from technicians import service as technicians_service
 from workorders import lifecycle
 from workorders.models import WorkOrder
 
@@ -51,6 +53,9 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
+
+# The page's ES modules, preloaded together (console/static/js).
+SCRIPT_MODULES = sorted(p.name for p in (Path(__file__).parent / "static" / "js").glob("*.js"))
 
 VIEW_ROLES = ("dispatcher", "admin", "manager")
 ACT_ROLES = ("dispatcher", "admin")
@@ -168,7 +173,9 @@ def page():
         "strings": labels.page_strings(),
         "urls": _page_urls(),
     }
-    return render_template("console/console.html", user=user, settings=settings)
+    return render_template(
+        "console/console.html", user=user, settings=settings, script_modules=SCRIPT_MODULES
+    )
 
 
 # ---------------------------------------------------------------- feeds for the map
@@ -189,7 +196,7 @@ def orders_feed():
 @require_roles(*VIEW_ROLES)
 def technicians_feed():
     """Active technicians at their last reported position (else their home base)."""
-    techs = planning.active_technicians(get_session())
+    techs = technicians_service.active_technicians(get_session())
     return _json({"technicians": [feeds.technician_item(t) for t in techs]})
 
 

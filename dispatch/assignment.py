@@ -20,7 +20,6 @@ from core.errors import N_, Conflict, Invalid, NotFound
 from dispatch.board import renumber_route, route_orders
 from dispatch.models import DispatchPlan
 from dispatch.planning import (
-    active_technicians,
     plan_clock,
     store_plan,
     technician_specs,
@@ -35,6 +34,7 @@ from dispatch.routing.problem import (
     VisitSpec,
 )
 from technicians.models import Technician
+from technicians.service import active_technicians
 from workorders import lifecycle
 from workorders import service as wo_service
 from workorders.lifecycle import State

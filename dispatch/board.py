@@ -13,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.models import DispatchPlan
-from dispatch.planning import active_technicians, seconds_of_day
+from dispatch.planning import seconds_of_day
 from dispatch.routing.matrix import HaversineMatrix
 from dispatch.routing.timing import HeldStop, time_held_route
 from technicians.models import Technician
+from technicians.service import active_technicians
 from workorders import lifecycle
 from workorders.models import Site, WorkOrder
 

@@ -26,6 +26,7 @@ from dispatch.routing.problem import (
     VisitSpec,
 )
 from technicians.models import Technician
+from technicians.service import active_technicians
 from workorders import lifecycle
 from workorders.lifecycle import State
 from workorders.models import Site, WorkOrder
@@ -181,14 +182,6 @@ def plannable_orders(session: Session, day: date, district: str | None) -> list[
             continue
         orders.append(order)
     return orders
-
-
-def active_technicians(session: Session, district: str | None = None) -> list[Technician]:
-    """Technicians on the books and active (of one district when given), by id."""
-    stmt = select(Technician).where(Technician.active.is_(True)).order_by(Technician.id)
-    if district:
-        stmt = stmt.where(Technician.district == district)
-    return list(session.scalars(stmt))
 
 
 def build_problem(

@@ -20,6 +20,7 @@ from core.clock import now
 from core.errors import Conflict
 from dispatch import assignment, planning, plans
 from dispatch.models import DispatchPlan
+from technicians import service as technicians_service
 from technicians.models import Technician
 from tests.conftest import empty_tables
 from tests.factories import Console
@@ -349,7 +350,7 @@ def test_plan_insert_apply_replan_never_loses_times(
         at_s = record.result["now_s"]
         working = [
             t
-            for t in planning.active_technicians(db)
+            for t in technicians_service.active_technicians(db)
             if set(fault.required_skills) <= set(t.skills)
             and (t.shift_end.hour * 3600 + t.shift_end.minute * 60) - at_s > 4 * 3600
         ]
