@@ -21,6 +21,11 @@ class Customer(Base):
     enterprise_tier: Mapped[str | None] = mapped_column(String(20))
     phone: Mapped[str | None] = mapped_column(String(30))
     contact_name: Mapped[str | None] = mapped_column(String(80))
+    # The company's account manager (a staff user), who looks after its logins and orders.
+    # use_alter: users also point at customers (a customer user's company); the cycle is broken here.
+    account_manager_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", use_alter=True, name="fk_customers_account_manager_id_users")
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
 
     sites: Mapped[list[Site]] = relationship(back_populates="customer")
@@ -149,4 +154,16 @@ class Photo(Base):
     gps_lat: Mapped[float | None] = mapped_column(Float)
     gps_lon: Mapped[float | None] = mapped_column(Float)
     uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+
+
+class OrderComment(Base):
+    """A comment on an order, between the customer and the staff who handle it (audited too)."""
+
+    __tablename__ = "order_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)

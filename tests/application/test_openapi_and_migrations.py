@@ -3,9 +3,12 @@
 import os
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
+from core.db import Base
 from core.migrate import downgrade, upgrade
 
 INITIAL_REVISION = "1611da11f7b0"
@@ -42,11 +45,18 @@ def _walk(url: str) -> None:
     assert {"photos", "idempotency_records", "location_pings"} <= tables
     columns = {c["name"] for c in inspect(engine).get_columns("work_orders")}
     assert "sla_clock" in columns
+    assert "order_comments" in tables
+    assert {"company_admin"} <= {c["name"] for c in inspect(engine).get_columns("users")}
+    # The models and the migrations describe the same schema.
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     # Down to the initial schema (later revisions stack on top): no SLA clock, no mobile tables.
     downgrade(url, INITIAL_REVISION)
     after_down = {c["name"] for c in inspect(engine).get_columns("work_orders")}
     assert after_down == columns - {"sla_clock"}
-    assert not {"photos", "idempotency_records", "location_pings"} & set(inspect(engine).get_table_names())
+    assert not {"photos", "idempotency_records", "location_pings", "order_comments"} & set(
+        inspect(engine).get_table_names()
+    )
     upgrade(url)
     assert set(inspect(engine).get_table_names()) == tables
     assert {c["name"] for c in inspect(engine).get_columns("work_orders")} == columns
