@@ -81,6 +81,7 @@ def _import_jobs() -> None:
 
 
 def _register_blueprints(app: Flask, api: Api) -> None:
+    import pages.report  # noqa: F401  (the fault report and comment pages join the web blueprint)
     from console.views import bp as console_bp
     from core.views import blp as auth_blp
     from dispatch.views import blp as dispatch_blp

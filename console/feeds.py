@@ -25,8 +25,8 @@ from standards.findings import render
 from technicians import service as technicians_service
 from technicians.models import Technician
 from technicians.service import missing_skills
+from workorders import comments, lifecycle, photos
 from workorders import labels as code_names
-from workorders import lifecycle, photos
 from workorders import service as wo_service
 from workorders.models import Site, WorkOrder
 
@@ -204,6 +204,10 @@ def order_panel(
     view["responded_at"] = order.responded_at
     view["audit"] = audit_items(session, order)
     view["photos"] = photo_items(session, order)
+    view["source_label"] = code_names.label("source", order.source, lang)
+    view["comments"] = comments.comment_items(session, order, lang)
+    # The staff API takes the console's session cookie and its CSRF token.
+    view["comments_url"] = f"/api/v1/workorders/{order.id}/comments"
     return view
 
 

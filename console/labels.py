@@ -80,6 +80,7 @@ def code_labels(lang: str) -> dict[str, dict[str, str]]:
         "reason": reason_labels(),
         "fit": fit_labels(),
         "role": code_names.labels("role", lang),
+        "source": code_names.labels("source", lang),
         "phase": {
             "queued": _("Queued"),
             "construction": _("Building routes"),
@@ -113,6 +114,9 @@ def code_labels(lang: str) -> dict[str, dict[str, str]]:
             "checklist_override": _("Checklist override"),
             "repeat_repair_opened": _("Repeat repair opened"),
             "read_photo": _("Photo viewed"),
+            "comment_added": _("Comment added"),
+            "fault_reported": _("Fault reported"),
+            "photo_added": _("Photo added"),
         },
     }
 
@@ -187,6 +191,13 @@ def _panel_strings() -> dict[str, str]:
         "description": _("Description"),
         "owner": _("Owner"),
         "blocked": _("Blocked by the installation code"),
+        "source": _("Source"),
+        "comments": _("Comments"),
+        "no_comments": _("No comments yet."),
+        "comment_placeholder": _("Write to the customer and colleagues"),
+        "comment_send": _("Send"),
+        "comment_empty": _("Write a comment first."),
+        "comment_sent": _("Comment added."),
     }
 
 

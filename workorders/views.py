@@ -12,7 +12,7 @@ from core.auth import require_roles
 from core.db import get_session
 from core.errors import N_, NotFound
 from core.schemas import AuditEventSchema
-from workorders import service
+from workorders import comments, fault_reports, service
 from workorders.lifecycle import STAFF
 from workorders.schemas import (
     CustomerCreateSchema,
@@ -40,6 +40,31 @@ READ_ROLES = STAFF_ROLES + ("technician", "customer")
 
 class OverrideRequestSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
+
+
+class OrderIntakeSchema(WorkOrderCreateSchema):
+    """A new order, with what a reported fault adds (written into the description)."""
+
+    fault_since = fields.NaiveDateTime(
+        allow_none=True,
+        metadata={"description": "Since when the fault is seen (city time, not in the future)."},
+    )
+    site_contact_name = fields.String(validate=validate.Length(min=1, max=80))
+    site_contact_phone = fields.String(validate=validate.Regexp(r"^[0-9+\- ]{3,30}$"))
+
+
+class CommentCreateSchema(Schema):
+    body = fields.String(required=True, validate=validate.Length(min=1, max=comments.MAX_BODY))
+
+
+class CommentSchema(Schema):
+    id = fields.Integer()
+    body = fields.String()
+    created_at = fields.NaiveDateTime()
+    author_name = fields.String(allow_none=True)
+    author_role = fields.String(allow_none=True)
+    author_role_label = fields.String()
+    mine = fields.Boolean()
 
 
 def _render(order, status: int = 200):
@@ -132,15 +157,16 @@ def add_line(args, site_id: int):
 @blp.route("/workorders")
 class WorkOrders(MethodView):
     @require_roles(*STAFF_ROLES, "customer")
-    @blp.arguments(WorkOrderCreateSchema)
+    @blp.arguments(OrderIntakeSchema)
     @blp.response(201, WorkOrderSchema, description=CALLER_VIEW)
     @blp.doc(security=BEARER)
     def post(self, args):
-        """Take a new order; it is validated against the installation code at once."""
+        """Take a new order; it is validated against the installation code at once.
+
+        A customer reports a fault of their own company's site (another company's site
+        answers 404 like a missing one); its source is the customer portal."""
         session = get_session()
-        if g.actor.role == "customer":
-            args["source"] = "portal"
-        order = service.create_order(session, g.actor, args)
+        order = fault_reports.take_order(session, g.actor, args)
         return _render_for_caller([order], 201)
 
     @require_roles(*READ_ROLES)
@@ -246,3 +272,27 @@ def order_audit(order_id: int):
         raise NotFound(N_("No audit trail."))
     service.record_personal_reads(session, g.actor, [order], "audit_trail")
     return events
+
+
+@blp.route("/workorders/<int:order_id>/comments")
+class OrderComments(MethodView):
+    @require_roles(*STAFF_ROLES, "customer")
+    @blp.response(200, CommentSchema(many=True))
+    @blp.doc(security=BEARER)
+    def get(self, order_id: int):
+        """The order's comments, oldest first (its company's users and staff)."""
+        session = get_session()
+        order = service.get_order_for(session, g.actor, order_id)
+        service.record_personal_reads(session, g.actor, [order], "order_comments")
+        return comments.list_comments(session, g.actor, order, current_lang())
+
+    @require_roles(*STAFF_ROLES, "customer")
+    @blp.arguments(CommentCreateSchema)
+    @blp.response(201, CommentSchema)
+    @blp.doc(security=BEARER)
+    def post(self, args, order_id: int):
+        """Comment on the order (1 to 2000 characters); audited."""
+        session = get_session()
+        order = service.get_order_for(session, g.actor, order_id)
+        comment = comments.add_comment(session, g.actor, order, args["body"])
+        return comments.comment_view(session, comment, current_lang())

@@ -1,10 +1,10 @@
-/* One order in the side panel: details, standards findings, SLA clocks, photos, the audit
- * trail, and what the dispatcher may do with it. Which actions are offered comes from the
+/* One order in the side panel: details, standards findings, SLA clocks, photos, comments
+ * with the customer (and a form to add one), the audit trail, and what the dispatcher may do with it. Which actions are offered comes from the
  * server's flags (can_assign, can_unassign, can_cancel, can_insert_urgently, in_route). */
 
 import { S, app, el } from "./state.js";
 import { T, esc, fmt, label, timeLeft, when } from "./i18n.js";
-import { act, feed } from "./api.js";
+import { act, feed, staffPost } from "./api.js";
 import { markSelected, renderOrders } from "./map.js";
 import { dropFeature, loadRoutes, putFeature } from "./board.js";
 import { startUrgent } from "./plan.js";
@@ -35,6 +35,7 @@ function detailsHtml(o) {
   return "<h3>" + esc(T.details) + "</h3>" + dl([
     [T.state, o.state_label + (o.blocked ? " · " + T.blocked : "")],
     [T.kind, label("kind", o.kind)], [T.product, label("product", o.product)],
+    [T.source, o.source_label || label("source", o.source)],
     [T.priority, label("priority", o.priority)],
     [T.customer, customer],
     [T.address, o.address], [T.district, o.district],
@@ -68,6 +69,17 @@ function photosHtml(o) {
     '<li><a href="' + esc(p.url) + '" target="_blank" rel="noopener">' + esc(p.item_id) + "</a> · " +
     esc(when(p.taken_at)) + " · " + p.width + "×" + p.height + "</li>").join("") + "</ul>" :
     "<p>" + esc(T.no_photos) + "</p>");
+}
+
+function commentsHtml(o) {
+  const items = o.comments || [];
+  return '<h3>' + esc(T.comments) + '</h3><div id="comments">' + (items.length ? '<ol class="comments">' +
+    items.map((c) => "<li>" + esc(when(c.created_at)) + " · " + esc(c.author_name || "") +
+      (c.author_role_label ? " (" + esc(c.author_role_label) + ")" : "") + '<div class="comment-body">' +
+      esc(c.body) + "</div></li>").join("") + "</ol>" : "<p>" + esc(T.no_comments) + "</p>") +
+    '</div><div class="actions"><textarea id="comment-body" maxlength="2000" rows="2" placeholder="' +
+    esc(T.comment_placeholder) + '"></textarea><button type="button" id="btn-comment">' + esc(T.comment_send) +
+    "</button></div>";
 }
 
 function auditHtml(o) {
@@ -109,7 +121,7 @@ function orderHtml(o, message, isError) {
   if (message) h.push('<div class="msg ' + (isError ? "error" : "ok") + '" role="alert">' + esc(message) + "</div>");
   h.push('<div id="action-msg"></div>', detailsHtml(o));
   if (S.can_act) h.push(actionsHtml(o));
-  h.push(findingsHtml(o), slaHtml(o), photosHtml(o), auditHtml(o));
+  h.push(findingsHtml(o), slaHtml(o), photosHtml(o), commentsHtml(o), auditHtml(o));
   return h.join("");
 }
 
@@ -175,6 +187,11 @@ function bindOrderActions(o) {
     if (reason.length < 2) { actionError(new Error(T.reason_required)); el("cancel-reason").focus(); return null; }
     return act("/orders/" + o.id + "/cancel", { version: o.version, reason })
       .then((r) => afterAction(r, fmt(T.cancelled_ok, { code: r.code })));
+  });
+  onAction("btn-comment", () => {
+    const body = el("comment-body").value.trim();
+    if (!body) { actionError(new Error(T.comment_empty)); el("comment-body").focus(); return null; }
+    return staffPost(o.comments_url, { body }).then(() => { refreshPanel(T.comment_sent, false); });
   });
   const insert = el("btn-insert-this");
   if (insert) insert.addEventListener("click", () => startUrgent(o.id, o.code));
