@@ -1,4 +1,5 @@
-"""Web pages: login with a session cookie (CSRF-protected), staff home, customer portal.
+"""Web pages: login with a session cookie (CSRF-protected), staff home; a customer's home is
+the portal (:mod:`pages.portal`).
 
 Dispatchers are sent on to the map console (`console.views`). Pages show
 labels, never codes (:mod:`workorders.labels`), and times to a deadline as
@@ -23,6 +24,7 @@ from core.db import get_session
 from core.i18n import time_left
 from core.throttle import TooManyAttempts, login_door
 from core.unit_of_work import keep_on_refusal
+from pages.portal import render_portal
 from workorders import labels
 from workorders import service as wo_service
 from workorders.lifecycle import is_open
@@ -105,9 +107,7 @@ def home():
     actor = actor_for(user)
     db = get_session()
     if user.role == "customer":
-        orders = wo_service.list_orders(db, actor, {"limit": 200})
-        views = [wo_service.customer_view(db, o, current_lang()) | {"open": is_open(o)} for o in orders]
-        return render_template("portal.html", user=user, orders=views)
+        return render_portal(user, actor)
     orders = [o for o in wo_service.list_orders(db, actor, {"limit": 500}) if is_open(o)]
     wo_service.record_personal_reads(db, actor, orders, "order_list_page")
     views = [wo_service.staff_view(o, current_lang()) for o in orders]

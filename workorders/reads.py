@@ -7,18 +7,24 @@ The views carry each code's label in the reader's language
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import force_locale
 from sqlalchemy import false, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from core import audit
 from core.actor import Actor
+from core.clock import now
 from core.errors import N_, NotFound
+from core.i18n import current_lang, time_left
+from core.messages import Message
 from workorders import lifecycle
 from workorders.labels import label
 from workorders.lifecycle import State
-from workorders.models import Site, WorkOrder
+from workorders.models import LineRecord, Site, WorkOrder
 from workorders.sla import sla_status
 
 
@@ -162,22 +168,240 @@ def staff_view(order: WorkOrder, lang: str = "zh") -> dict[str, Any]:
         "owner_name": order.owner.display_name if order.owner else None,
         "technician_name": order.technician.name if order.technician else None,
         "sla": sla_status(order),
+        "eta": live_eta(object_session(order), order),
+    }
+
+
+# ---------------------------------------------------------------- the customer's view
+
+# The live ETA comes from dispatch (dispatch.eta), which this package must not
+# import: dispatch hands its function in here when it is imported.
+LiveEta = Callable[[Session, WorkOrder, datetime | None], dict[str, Any] | None]
+_live_eta: list[LiveEta] = []
+
+
+def use_live_eta(provider: LiveEta) -> None:
+    """Set the function that gives an en-route order's ETA (``dispatch.eta.eta_for``)."""
+    _live_eta[:] = [provider]
+
+
+def live_eta(session: Session | None, order: WorkOrder, at: datetime | None = None) -> dict[str, Any] | None:
+    """The ETA of the technician on the way to ``order``, or None (not en route, no provider)."""
+    if session is None or not _live_eta:
+        return None
+    return _live_eta[0](session, order, at)
+
+
+# The steps a customer is shown, in order, and the states that reach each one.
+# Internal planning states (validated, scheduled) stay "received" for the customer.
+STEPS = ("received", "assigned", "en_route", "on_site", "done", "followed_up")
+STEP_OF_STATE = {
+    State.RECEIVED: "received",
+    State.VALIDATED: "received",
+    State.SCHEDULED: "received",
+    State.ASSIGNED: "assigned",
+    State.EN_ROUTE: "en_route",
+    State.ON_SITE: "on_site",
+    State.COMPLETED: "done",
+    State.FOLLOWED_UP: "followed_up",
+    State.CLOSED: "followed_up",
+}
+# (message context, English message id) per step; a step whose words depend on
+# the kind of order maps kind -> words ("" for any other kind).
+CUSTOMER_STEP = "customer step"
+STEP_NAMES: dict[str, dict[str, tuple[str, str]]] = {
+    "received": {"": (CUSTOMER_STEP, N_("Received"))},
+    "assigned": {
+        "repair": ("customer step: repair", N_("Technician assigned")),
+        "install": ("customer step: install", N_("Technician assigned")),
+        "": (CUSTOMER_STEP, N_("Technician assigned")),
+    },
+    "en_route": {"": (CUSTOMER_STEP, N_("Technician on the way"))},
+    "on_site": {"": (CUSTOMER_STEP, N_("On site"))},
+    "done": {
+        "repair": (CUSTOMER_STEP, N_("Restored")),
+        "install": (CUSTOMER_STEP, N_("In service")),
+        "": (CUSTOMER_STEP, N_("Done")),
+    },
+    "followed_up": {"": (CUSTOMER_STEP, N_("Followed up"))},
+    "cancelled": {"": (CUSTOMER_STEP, N_("Cancelled"))},
+    "revisit": {"": (CUSTOMER_STEP, N_("Another visit needed"))},
+}
+# kind of order -> (message context, English message id) of its promise
+PROMISE_NAMES = {
+    "repair": ("promise", N_("Promised restore time")),
+    "install": ("promise: install", N_("Promised completion time")),
+    "follow_up": ("promise", N_("Promised completion time")),
+}
+
+
+def _say(lang: str, msgid: str, context: str | None = None, **params: Any) -> str:
+    """A message in ``lang``."""
+    if lang != current_lang():
+        with force_locale(lang):
+            return Message(msgid, context=context, **params).render()
+    return Message(msgid, context=context, **params).render()
+
+
+def step_label(step: str, kind: str, lang: str) -> str:
+    """What the customer calls ``step`` of an order of ``kind``."""
+    names = STEP_NAMES[step]
+    context, msgid = names.get(kind, names[""])
+    return _say(lang, msgid, context)
+
+
+def _short_time(at: datetime) -> str:
+    return at.strftime("%H:%M") if at.date() == now().date() else at.strftime("%m-%d %H:%M")
+
+
+def customer_timeline(session: Session, order: WorkOrder, lang: str) -> list[dict[str, Any]]:
+    """The customer's steps with when each was reached (None: not yet), the current one marked."""
+    reached: dict[str, datetime] = {"received": order.created_at}
+    for event in audit.trail(session, "work_order", order.id):
+        if not event.action.startswith("state:"):
+            continue
+        state = event.action.split(":", 1)[1]
+        if state in STEP_OF_STATE and STEP_OF_STATE[state] != "received":
+            reached[STEP_OF_STATE[state]] = event.at  # a revisit runs the steps again: the latest counts
+    if order.state in (State.CANCELLED, State.NEEDS_REVISIT):
+        steps = [s for s in STEPS if s in reached]
+        steps.append("cancelled" if order.state == State.CANCELLED else "revisit")
+        reached[steps[-1]] = order.updated_at
+        current = steps[-1]
+    else:
+        steps, current = list(STEPS), STEP_OF_STATE.get(order.state, "received")
+    done_upto = steps.index(current)
+    return [
+        {
+            "state": step,
+            "state_label": step_label(step, order.kind, lang),
+            "at": reached.get(step) if i <= done_upto else None,
+            "done": i <= done_upto,
+            "current": step == current,
+        }
+        for i, step in enumerate(steps)
+    ]
+
+
+def promise_of(order: WorkOrder, eta: dict[str, Any] | None, lang: str, at: datetime | None = None) -> dict:
+    """The promise that matters for the kind: the restore time of a fault, the
+    completion (opening) time of an install; at risk when the work, as it now
+    stands, would end after it."""
+    at = at or now()
+    kind = "restore" if order.kind == "repair" else "completion"
+    due = sla_status(order, at)["restore_deadline"]
+    finished = order.completed_at
+    if finished is not None or not lifecycle.is_open(order):
+        projected = finished
+    elif order.state == State.ON_SITE and order.arrived_at is not None:
+        projected = max(at, order.arrived_at + timedelta(minutes=order.duration_min))
+    else:
+        start = max(at, (eta or {}).get("eta") or order.planned_start or at)
+        projected = start + timedelta(minutes=order.duration_min)
+    context, msgid = PROMISE_NAMES.get(order.kind, PROMISE_NAMES["follow_up"])
+    return {
+        "kind": kind,
+        "label": _say(lang, msgid, context),
+        "due": due,
+        "met": None if finished is None else finished <= due,
+        "breached": (finished or at) > due,
+        "at_risk": projected is not None and finished is None and projected > due,
+    }
+
+
+def waiting_of(order: WorkOrder, lang: str, at: datetime | None = None) -> dict[str, Any]:
+    """Whether the order waits for a technician, until when, said plainly."""
+    at = at or now()
+    nobody = order.technician_id is None or order.state in (
+        State.RECEIVED,
+        State.VALIDATED,
+        State.SCHEDULED,
+        State.NEEDS_REVISIT,
+    )
+    if not lifecycle.is_open(order) or not nobody:
+        if order.state == State.ASSIGNED and order.planned_start is not None:
+            text = _say(
+                lang,
+                N_("A technician is assigned and plans to set out at %(time)s."),
+                time=_short_time(order.planned_start),
+            )
+            return {"flag": False, "until": order.planned_start, "text": text}
+        return {"flag": False, "until": None, "text": None}
+    until = order.response_deadline if order.responded_at is None else None
+    urgent = order.priority == "P1"
+    if until is None:
+        text = _say(lang, N_("Waiting for a technician to be sent."))
+    elif until >= at:
+        msgid = (
+            N_("Urgent: waiting for a technician to be sent, at the latest by %(time)s (%(left)s).")
+            if urgent
+            else N_("Waiting for a technician to be sent, at the latest by %(time)s (%(left)s).")
+        )
+        text = _say(
+            lang, msgid, time=_short_time(until), left=_in_lang(lang, time_left, (until - at).seconds)
+        )
+    else:
+        text = _say(
+            lang,
+            N_("Waiting for a technician: the promised response time %(time)s has passed (%(over)s)."),
+            time=_short_time(until),
+            over=_in_lang(lang, time_left, (until - at).total_seconds()),
+        )
+    return {"flag": True, "until": until, "urgent": urgent, "text": text}
+
+
+def _in_lang(lang: str, fn: Callable[..., str], *args: Any) -> str:
+    if lang != current_lang():
+        with force_locale(lang):
+            return fn(*args)
+    return fn(*args)
+
+
+ETA_NOTES = {
+    "no_recent_position": N_("No recent position of the technician: no arrival time can be given."),
+    "no_position": N_("The technician's position is unknown: no arrival time can be given."),
+}
+
+
+def eta_view(eta: dict[str, Any] | None, lang: str) -> dict[str, Any] | None:
+    """The ETA as the customer reads it: the time, from which position time, or why there is none."""
+    if eta is None:
+        return None
+    note = eta.get("note")
+    return {
+        **eta,
+        "note_text": _say(lang, ETA_NOTES[note]) if note in ETA_NOTES else None,
     }
 
 
 def customer_view(session: Session, order: WorkOrder, lang: str = "zh") -> dict[str, Any]:
-    """What a customer may see of their own order: status, promised times, a timeline."""
-    timeline = [
-        {"state": State.RECEIVED, "state_label": label("state", State.RECEIVED, lang), "at": order.created_at}
-    ]
-    for event in audit.trail(session, "work_order", order.id):
-        if event.action.startswith("state:"):
-            state = event.action.split(":", 1)[1]
-            timeline.append({"state": state, "state_label": label("state", state, lang), "at": event.at})
+    """What a customer may see of their own order: the steps in their words, the
+    promise for its kind, whether it waits for a technician, the live ETA."""
+    at = now()
+    eta = live_eta(session, order, at)
+    line = order.line_id and session.get(LineRecord, order.line_id)
     return {
         **{column: getattr(order, column) for column in CUSTOMER_COLUMNS},
         **code_labels(order, lang),
+        "state_label": _current_step_label(order, lang),
+        "open": lifecycle.is_open(order),
         "address": order.site.address,
+        "site_id": order.site_id,
+        "district": order.site.district,
+        "circuit_id": order.line_id,
+        "access_type": line.access_type if line else None,
         "technician_name": order.technician.name if order.technician else None,
-        "timeline": timeline,
+        "timeline": customer_timeline(session, order, lang),
+        "promise": promise_of(order, eta, lang, at),
+        "waiting": waiting_of(order, lang, at),
+        "eta": eta_view(eta, lang),
     }
+
+
+def _current_step_label(order: WorkOrder, lang: str) -> str:
+    """The order's state in the customer's words (never an internal state)."""
+    if order.state == State.CANCELLED:
+        return step_label("cancelled", order.kind, lang)
+    if order.state == State.NEEDS_REVISIT:
+        return step_label("revisit", order.kind, lang)
+    return step_label(STEP_OF_STATE.get(order.state, "received"), order.kind, lang)

@@ -52,10 +52,11 @@ def test_customer_logs_in_and_sees_own_orders_in_chinese_then_english(client, wo
     assert resp.status_code == 302
     portal = client.get("/").get_data(as_text=True)
     assert codes["mine"] in portal and codes["other"] not in portal
-    assert "承诺修复时间" in portal and "已校验" in portal
+    # the customer's words, never the internal state (validated = 已校验)
+    assert "承诺修复时间" in portal and "受理" in portal and "已校验" not in portal
 
     english = client.get("/?lang=en").get_data(as_text=True)
-    assert "Promised restore time" in english and "Validated" in english
+    assert "Promised restore time" in english and "Received" in english and "Validated" not in english
     # the choice sticks for the session
     assert "Promised restore time" in client.get("/").get_data(as_text=True)
 
