@@ -240,6 +240,49 @@ class WorkOrderSchema(Schema):
     version = fields.Integer()
 
 
+class CustomerStepSchema(Schema):
+    """One step of the customer's timeline, in the customer's words (never an internal state)."""
+
+    state = fields.String(
+        metadata={
+            "description": "received | assigned | en_route | on_site | done | "
+            "followed_up | cancelled | revisit"
+        }
+    )
+    state_label = fields.String()
+    at = fields.NaiveDateTime(allow_none=True, metadata={"description": "When reached; null: not yet."})
+    done = fields.Boolean()
+    current = fields.Boolean()
+
+
+class PromiseSchema(Schema):
+    kind = fields.String(metadata={"description": "restore (a fault) | completion (an install)"})
+    label = fields.String()
+    due = fields.NaiveDateTime()
+    met = fields.Boolean(allow_none=True)
+    breached = fields.Boolean()
+    at_risk = fields.Boolean()
+
+
+class WaitingSchema(Schema):
+    flag = fields.Boolean(metadata={"description": "Waiting for a technician to be sent."})
+    urgent = fields.Boolean()
+    until = fields.NaiveDateTime(allow_none=True)
+    text = fields.String(allow_none=True)
+
+
+class EtaSchema(Schema):
+    eta = fields.NaiveDateTime(allow_none=True, metadata={"description": "Expected arrival; null: see note."})
+    travel_s = fields.Integer(allow_none=True)
+    distance_m = fields.Integer(allow_none=True)
+    position_at = fields.NaiveDateTime(
+        allow_none=True, metadata={"description": "The position it was computed from."}
+    )
+    computed_at = fields.NaiveDateTime()
+    note = fields.String(allow_none=True, metadata={"description": "no_recent_position | no_position"})
+    note_text = fields.String(allow_none=True)
+
+
 class CustomerOrderSchema(Schema):
     """What a customer sees of their own order: no staff names, no internal findings."""
 
@@ -263,4 +306,12 @@ class CustomerOrderSchema(Schema):
     technician_name = fields.String(allow_none=True)
     parent_id = fields.Integer(allow_none=True)
     created_at = fields.NaiveDateTime()
-    timeline = fields.List(fields.Nested(TimelineEntrySchema))
+    timeline = fields.List(fields.Nested(CustomerStepSchema))
+    open = fields.Boolean()
+    site_id = fields.Integer()
+    district = fields.String(allow_none=True)
+    circuit_id = fields.Integer(allow_none=True, metadata={"description": "The line (circuit) record."})
+    access_type = fields.String(allow_none=True)
+    promise = fields.Nested(PromiseSchema)
+    waiting = fields.Nested(WaitingSchema)
+    eta = fields.Nested(EtaSchema, allow_none=True, metadata={"description": "Only while en route."})
