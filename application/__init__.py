@@ -89,9 +89,18 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from mobile_api.views import staff_blp as photos_blp
     from pages.views import bp as web_bp
     from technicians.views import blp as technicians_blp
+    from workorders.company_views import blp as companies_blp
     from workorders.views import blp as workorders_blp
 
-    for blueprint in (auth_blp, workorders_blp, technicians_blp, dispatch_blp, mobile_blp, photos_blp):
+    for blueprint in (
+        auth_blp,
+        workorders_blp,
+        companies_blp,
+        technicians_blp,
+        dispatch_blp,
+        mobile_blp,
+        photos_blp,
+    ):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # JSON APIs authenticate by bearer token, not cookie
     app.register_blueprint(web_bp)

@@ -62,6 +62,15 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("web.report_fault", "POST"): frozenset({"customer"}),
     ("web.order_comments", "GET"): frozenset({"customer"}),
     ("web.order_comments", "POST"): frozenset({"customer"}),
+    ("companies.Company", "GET"): STAFF | {"customer"},
+    ("companies.Company", "PATCH"): frozenset({"admin"}),
+    ("companies.CompanyUsers", "GET"): STAFF | {"customer"},
+    # Adding and removing a company's logins: an administrator, and a customer (their own
+    # company's administrator; another company is a 404). Other staff only as the company's
+    # account manager, which the objects below are not: 403.
+    ("companies.CompanyUsers", "POST"): frozenset({"admin", "customer"}),
+    ("companies.company_user_remove", "DELETE"): frozenset({"admin", "customer"}),
+    ("companies.company_sites", "GET"): STAFF | {"customer"},
     ("photos.staff_photo_list", "GET"): STAFF | {"customer"},
     ("photos.staff_photo_file", "GET"): STAFF | {"customer"},
     ("technicians.Technicians", "GET"): frozenset({"dispatcher", "manager", "agent", "admin"}),
@@ -154,6 +163,7 @@ def objects(app, client, world, db):
         "order_id": order_b.id,
         "customer_id": b["customer_id"],
         "site_id": b["site_id"],
+        "user_id": world.user("b-colleague", "customer", customer_id=b["customer_id"]),
         "plan_id": plan_id,
         "job_id": job.id,
         "technician_id": 1,
