@@ -7,12 +7,11 @@ import http
 from flask_smorest import Api as _SmorestApi
 from flask_smorest import Blueprint  # noqa: F401 - re-exported for the packages
 from flask_smorest.utils import prepare_response
-from marshmallow import fields
 from werkzeug.routing import IntegerConverter
 
 from core.errors import http_exception_problem
 from core.i18n import current_lang  # noqa: F401 - re-exported for the interfaces
-from core.schemas import MAX_DB_INT, ProblemSchema
+from core.schemas import DATETIME_FORMAT_NOTE, MAX_DB_INT, ProblemSchema
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -22,10 +21,11 @@ class Api(_SmorestApi):
 
     def _init_spec(self, *args, **kwargs):  # noqa: D102 - flask-smorest hook
         super()._init_spec(*args, **kwargs)
-        # The staff API speaks the city's wall-clock time without an offset
-        # ("2026-11-30T14:05:00", see core.clock): not an RFC 3339 date-time,
-        # so it is not documented as one.
-        self.ma_plugin.map_to_openapi_type(fields.NaiveDateTime, "string", "local-date-time")
+        # Every datetime field is core.schemas.CityDateTime, an OpenAPI date-time with the
+        # city's offset; the spec's description says so once for every operation.
+        info = self.spec.options.setdefault("info", {})
+        described = info.get("description", "")
+        info["description"] = f"{described} {DATETIME_FORMAT_NOTE}".strip()
 
     def handle_http_exception(self, error):  # noqa: D102 - flask-smorest hook
         return http_exception_problem(error)

@@ -1,14 +1,37 @@
-"""The city's wall clock. All stored datetimes are naive local city time."""
+"""The city's wall clock. All stored datetimes are naive local city time.
+
+The city's zone is one setting, `CITY_TZ`: the app's config inside an app (request,
+CLI command, job run under the app context), the environment outside one.
+"""
 
 from __future__ import annotations
 
 import os
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+
+DEFAULT_CITY_TZ = "Asia/Shanghai"
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def city_tz_name() -> str:
+    """The configured zone name: the app's `CITY_TZ`, else the environment's, else Shanghai."""
+    if has_app_context():
+        configured = current_app.config.get("CITY_TZ")
+        if configured:
+            return str(configured)
+    return os.environ.get("CITY_TZ") or DEFAULT_CITY_TZ
 
 
 def city_tz() -> ZoneInfo:
-    return ZoneInfo(os.environ.get("CITY_TZ", "Asia/Shanghai"))
+    return _zone(city_tz_name())
 
 
 def now() -> datetime:
@@ -21,3 +44,10 @@ def to_local_naive(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value
     return value.astimezone(city_tz()).replace(tzinfo=None)
+
+
+def to_city_aware(value: datetime) -> datetime:
+    """A stored naive city time with the city's offset attached (aware input is converted)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=city_tz())
+    return value.astimezone(city_tz())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", PROJECT_ROOT / "instance"))
@@ -23,6 +24,14 @@ def _kept_secret_key() -> str:
     return key_file.read_text().strip()
 
 
+def _check_zone(name: object) -> None:
+    """A CITY_TZ that names no zone stops the start, not the first request that reads the clock."""
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"CITY_TZ={name!r} is not an IANA time zone (e.g. Asia/Shanghai)") from exc
+
+
 class Config:
     """Default configuration: embedded SQLite, inline jobs, Chinese UI."""
 
@@ -36,7 +45,9 @@ class Config:
         # Empty REDIS_URL means background jobs run inline in the request.
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.RQ_QUEUE = os.environ.get("RQ_QUEUE", "dispatch")
-        self.CITY_TZ = os.environ.get("CITY_TZ", "Asia/Shanghai")
+        # The city's time zone (IANA name): stored times are its wall-clock times and the
+        # APIs send them with its offset. core.clock reads it from the app's config.
+        self.CITY_TZ = os.environ.get("CITY_TZ") or "Asia/Shanghai"
         self.ACCESS_TOKEN_TTL_S = int(os.environ.get("ACCESS_TOKEN_TTL_S", 8 * 3600))
         self.REFRESH_TOKEN_TTL_S = int(os.environ.get("REFRESH_TOKEN_TTL_S", 30 * 86400))
         self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 12 * 1024 * 1024))
@@ -52,6 +63,11 @@ class Config:
         self.SLA_AT_RISK_MIN = int(os.environ.get("SLA_AT_RISK_MIN", 60))
         self.SLA_RESPONSE_AT_RISK_MIN = int(os.environ.get("SLA_RESPONSE_AT_RISK_MIN", 15))
         self.CONSOLE_REFRESH_S = int(os.environ.get("CONSOLE_REFRESH_S", 15))
+        # Close-out reports (PDF): a font covering Chinese, and its face in a collection (.ttc).
+        self.REPORT_FONT = os.environ.get(
+            "REPORT_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+        )
+        self.REPORT_FONT_INDEX = int(os.environ.get("REPORT_FONT_INDEX", 2))
         self.BABEL_DEFAULT_LOCALE = "zh"
         self.BABEL_SUPPORTED_LOCALES = ("zh", "en")
         self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
@@ -76,6 +92,7 @@ class Config:
         self.JSON_SORT_KEYS = False
         for key, value in overrides.items():
             setattr(self, key, value)
+        _check_zone(self.CITY_TZ)
         if self.APP_ENV == "production" and not self.TESTING:
             from core.security import check_production_secret
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from core.clock import to_city_aware, to_local_naive
 from core.messages import N_
 
 MAX_DB_INT = 2_147_483_647  # ids and versions are 32-bit integer columns
@@ -15,6 +18,41 @@ class DbId(fields.Integer):
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("validate", validate.Range(1, MAX_DB_INT))
         super().__init__(**kwargs)
+
+
+DATETIME_FORMAT_NOTE = (
+    "Dates and times are ISO 8601 / RFC 3339 with the city's UTC offset "
+    "(e.g. 2026-12-01T09:00:00+08:00 for Asia/Shanghai, the CITY_TZ setting). Input with "
+    "an offset (2026-12-01T01:00:00Z) is converted to city time; input without one is "
+    "taken as city time."
+)
+
+
+class CityDateTime(fields.DateTime):
+    """A city wall-clock time on the wire, with the city's UTC offset.
+
+    Stored times are naive city times (core.clock). Dumped, they carry the offset
+    ("2026-12-01T09:00:00+08:00"); loaded, input with an offset is converted to
+    naive city time and input without one is taken as city time. Documented as an
+    OpenAPI `date-time` with DATETIME_FORMAT_NOTE in its description.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        metadata = dict(kwargs.pop("metadata", None) or {})
+        own = metadata.get("description")
+        metadata["description"] = f"{own} {DATETIME_FORMAT_NOTE}" if own else DATETIME_FORMAT_NOTE
+        metadata.setdefault("example", "2026-12-01T09:00:00+08:00")
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if isinstance(value, str):  # already ISO text (a JSON column, an SLA pause)
+            value = datetime.fromisoformat(value)
+        return to_city_aware(value).isoformat()
+
+    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
+        return to_local_naive(super()._deserialize(value, attr, data, **kwargs))
 
 
 class ProblemSchema(Schema):
@@ -51,7 +89,7 @@ class TokenSchema(Schema):
 
 class AuditEventSchema(Schema):
     id = fields.Integer()
-    at = fields.NaiveDateTime()
+    at = CityDateTime()
     actor_name = fields.String()
     actor_role = fields.String()
     origin = fields.String(allow_none=True)
@@ -71,8 +109,8 @@ class JobSchema(Schema):
     progress = fields.Dict(allow_none=True)
     result = fields.Dict(allow_none=True)
     error = fields.String(allow_none=True)
-    created_at = fields.NaiveDateTime()
-    finished_at = fields.NaiveDateTime(allow_none=True)
+    created_at = CityDateTime()
+    finished_at = CityDateTime(allow_none=True)
 
 
 class UserCreateSchema(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from core.schemas import MAX_DB_INT, DbId
+from core.schemas import MAX_DB_INT, CityDateTime, DbId
 
 
 class PlanRequestSchema(Schema):
@@ -23,8 +23,8 @@ class PlanSchema(Schema):
     objective = fields.Integer(allow_none=True)
     result = fields.Dict()
     conflicts = fields.List(fields.Dict(), allow_none=True)
-    created_at = fields.NaiveDateTime()
-    decided_at = fields.NaiveDateTime(allow_none=True)
+    created_at = CityDateTime()
+    decided_at = CityDateTime(allow_none=True)
 
 
 # ---------------------------------------------------------------- the dispatcher console
@@ -35,7 +35,7 @@ class ConsoleDaySchema(Schema):
 
 
 class ConsoleLiveSchema(ConsoleDaySchema):
-    since = fields.NaiveDateTime(load_default=None)
+    since = CityDateTime(load_default=None)
 
 
 class ConsoleAssignSchema(ConsoleDaySchema):

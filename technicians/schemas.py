@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.errors import N_
-from core.schemas import DbId
+from core.schemas import CityDateTime, DbId
 
 SKILL_CHOICES = ("adsl", "lan", "iptv", "enterprise_circuit", "enterprise_app")
 
@@ -50,7 +50,7 @@ class TechnicianSchema(Schema):
     user_id = fields.Integer(allow_none=True)
     last_lat = fields.Float(allow_none=True)
     last_lon = fields.Float(allow_none=True)
-    last_seen_at = fields.NaiveDateTime(allow_none=True)
+    last_seen_at = CityDateTime(allow_none=True)
 
 
 class TechnicianQuerySchema(Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.errors import N_
-from core.schemas import MAX_DB_INT, DbId
+from core.schemas import MAX_DB_INT, CityDateTime, DbId
 from standards import KINDS, PRIORITIES, TIERS
 from workorders.lifecycle import STATES
 
@@ -84,8 +84,8 @@ class WorkOrderCreateSchema(Schema):
     line_id = DbId(allow_none=True)
     parent_id = DbId(allow_none=True)
     description = fields.String(validate=validate.Length(max=2000))
-    appointment_start = fields.NaiveDateTime(allow_none=True)
-    appointment_end = fields.NaiveDateTime(allow_none=True)
+    appointment_start = CityDateTime(allow_none=True)
+    appointment_end = CityDateTime(allow_none=True)
 
     @validates_schema
     def _window_order(self, data: dict, **_kw) -> None:
@@ -121,7 +121,7 @@ class TransitionSchema(Schema):
     )
     reason = fields.String(validate=validate.Length(min=1, max=500))
     technician_id = DbId()
-    planned_start = fields.NaiveDateTime()
+    planned_start = CityDateTime()
     lat = fields.Float(validate=validate.Range(-90, 90))
     lon = fields.Float(validate=validate.Range(-180, 180))
     checklist = fields.Dict(keys=fields.String())
@@ -173,7 +173,27 @@ class OrderFindingSchema(Schema):
 class TimelineEntrySchema(Schema):
     state = fields.String()
     state_label = fields.String()
-    at = fields.NaiveDateTime()
+    at = CityDateTime(allow_none=True)
+
+
+class SlaPauseEntrySchema(Schema):
+    start = CityDateTime()
+    reason = fields.String(
+        metadata={"enum": ["customer_absent", "site_inaccessible", "customer_requested_delay"]}
+    )
+    end = CityDateTime(allow_none=True, metadata={"description": "null while the pause lasts."})
+
+
+class SlaStatusSchema(Schema):
+    """Where the order stands against its deadlines (workorders.sla.sla_status)."""
+
+    paused = fields.Boolean()
+    pauses = fields.List(fields.Nested(SlaPauseEntrySchema))
+    paused_s = fields.Integer(metadata={"description": "Seconds the restore clock stood still."})
+    restore_deadline = CityDateTime(metadata={"description": "Restore deadline, pauses included."})
+    restore_breached = fields.Boolean()
+    response_breached = fields.Boolean()
+    source = fields.String(allow_none=True)
 
 
 class WorkOrderSchema(Schema):
@@ -207,13 +227,13 @@ class WorkOrderSchema(Schema):
     owner_name = fields.String(allow_none=True)
     technician_id = fields.Integer(allow_none=True)
     technician_name = fields.String(allow_none=True)
-    appointment_start = fields.NaiveDateTime(allow_none=True)
-    appointment_end = fields.NaiveDateTime(allow_none=True)
-    planned_start = fields.NaiveDateTime(allow_none=True)
-    response_deadline = fields.NaiveDateTime()
-    restore_deadline = fields.NaiveDateTime()
+    appointment_start = CityDateTime(allow_none=True)
+    appointment_end = CityDateTime(allow_none=True)
+    planned_start = CityDateTime(allow_none=True)
+    response_deadline = CityDateTime()
+    restore_deadline = CityDateTime()
     deadline_source = fields.String(allow_none=True)
-    sla = fields.Dict(metadata={"description": "paused, pauses, restore_deadline, breaches"})
+    sla = fields.Nested(SlaStatusSchema)
     required_skills = fields.List(fields.String())
     duration_min = fields.Integer()
     rule_set_version = fields.String(allow_none=True)
@@ -225,9 +245,9 @@ class WorkOrderSchema(Schema):
     followup_method = fields.String(allow_none=True)
     followup_satisfied = fields.Boolean(allow_none=True)
     followup_note = fields.String(allow_none=True)
-    arrived_at = fields.NaiveDateTime(allow_none=True)
-    completed_at = fields.NaiveDateTime(allow_none=True)
-    closed_at = fields.NaiveDateTime(allow_none=True)
+    arrived_at = CityDateTime(allow_none=True)
+    completed_at = CityDateTime(allow_none=True)
+    closed_at = CityDateTime(allow_none=True)
     state_reason = fields.String(allow_none=True)
     timeline = fields.List(
         fields.Nested(TimelineEntrySchema),
@@ -235,8 +255,8 @@ class WorkOrderSchema(Schema):
             "description": "The customer's view only: received, assigned, en route, on site, restored."
         },
     )
-    created_at = fields.NaiveDateTime()
-    updated_at = fields.NaiveDateTime()
+    created_at = CityDateTime()
+    updated_at = CityDateTime()
     version = fields.Integer()
 
 
@@ -250,7 +270,7 @@ class CustomerStepSchema(Schema):
         }
     )
     state_label = fields.String()
-    at = fields.NaiveDateTime(allow_none=True, metadata={"description": "When reached; null: not yet."})
+    at = CityDateTime(allow_none=True, metadata={"description": "When reached; null: not yet."})
     done = fields.Boolean()
     current = fields.Boolean()
 
@@ -258,7 +278,7 @@ class CustomerStepSchema(Schema):
 class PromiseSchema(Schema):
     kind = fields.String(metadata={"description": "restore (a fault) | completion (an install)"})
     label = fields.String()
-    due = fields.NaiveDateTime()
+    due = CityDateTime()
     met = fields.Boolean(allow_none=True)
     breached = fields.Boolean()
     at_risk = fields.Boolean()
@@ -267,18 +287,18 @@ class PromiseSchema(Schema):
 class WaitingSchema(Schema):
     flag = fields.Boolean(metadata={"description": "Waiting for a technician to be sent."})
     urgent = fields.Boolean()
-    until = fields.NaiveDateTime(allow_none=True)
+    until = CityDateTime(allow_none=True)
     text = fields.String(allow_none=True)
 
 
 class EtaSchema(Schema):
-    eta = fields.NaiveDateTime(allow_none=True, metadata={"description": "Expected arrival; null: see note."})
+    eta = CityDateTime(allow_none=True, metadata={"description": "Expected arrival; null: see note."})
     travel_s = fields.Integer(allow_none=True)
     distance_m = fields.Integer(allow_none=True)
-    position_at = fields.NaiveDateTime(
+    position_at = CityDateTime(
         allow_none=True, metadata={"description": "The position it was computed from."}
     )
-    computed_at = fields.NaiveDateTime()
+    computed_at = CityDateTime()
     note = fields.String(allow_none=True, metadata={"description": "no_recent_position | no_position"})
     note_text = fields.String(allow_none=True)
 
@@ -298,14 +318,14 @@ class CustomerOrderSchema(Schema):
     priority_label = fields.String()
     address = fields.String()
     description = fields.String(allow_none=True)
-    appointment_start = fields.NaiveDateTime(allow_none=True)
-    appointment_end = fields.NaiveDateTime(allow_none=True)
-    planned_start = fields.NaiveDateTime(allow_none=True)
-    response_deadline = fields.NaiveDateTime()
-    restore_deadline = fields.NaiveDateTime(metadata={"description": "Promised restore time."})
+    appointment_start = CityDateTime(allow_none=True)
+    appointment_end = CityDateTime(allow_none=True)
+    planned_start = CityDateTime(allow_none=True)
+    response_deadline = CityDateTime()
+    restore_deadline = CityDateTime(metadata={"description": "Promised restore time."})
     technician_name = fields.String(allow_none=True)
     parent_id = fields.Integer(allow_none=True)
-    created_at = fields.NaiveDateTime()
+    created_at = CityDateTime()
     timeline = fields.List(fields.Nested(CustomerStepSchema))
     open = fields.Boolean()
     site_id = fields.Integer()

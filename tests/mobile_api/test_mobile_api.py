@@ -412,7 +412,7 @@ def test_location_pings_in_batches_move_the_map_marker(client, db, field):
     assert again == {**again, "accepted": 0, "duplicates": 2, "last_lat": 31.804}
     assert db.scalar(select(func.count()).select_from(LocationPing)) == 5
     staff = client.get(f"/api/v1/technicians/{field.tech_id}", headers=field.disp).get_json()
-    assert staff["last_lat"] == 31.804 and staff["last_seen_at"] == pings[-1]["recorded_at"]
+    assert staff["last_lat"] == 31.804 and staff["last_seen_at"] == pings[-1]["recorded_at"] + "+08:00"
     assert local(resp.get_json()["last_seen_at"]).isoformat() == pings[-1]["recorded_at"]
 
 
