@@ -171,12 +171,15 @@ def test_install_order_walks_every_state(client, people):
     mine = client.get("/api/v1/workorders", headers=p["cust"]).get_json()
     assert [o["id"] for o in mine] == [oid]
     view = client.get(f"/api/v1/workorders/{oid}", headers=p["cust"]).get_json()
-    assert [t["state"] for t in view["timeline"]] == ["received"] + states
-    assert view["state_label"] == "已归档"
+    # the customer's steps, every one reached, never the internal states (validated, scheduled)
+    steps = ["received", "assigned", "en_route", "on_site", "done", "followed_up"]
+    assert [t["state"] for t in view["timeline"]] == steps and all(t["at"] for t in view["timeline"])
+    assert [t["state_label"] for t in view["timeline"]][-2:] == ["已开通", "已回访"]
+    assert view["state_label"] == "已回访"
     assert "findings" not in view and "owner_id" not in view and "checklist" not in view
     assert view["technician_name"] == "Tech"
     en = client.get(f"/api/v1/workorders/{oid}?lang=en", headers=p["cust"]).get_json()
-    assert en["state_label"] == "Closed"
+    assert en["state_label"] == "Followed up"
     # another customer gets 404, not 403
     assert client.get(f"/api/v1/workorders/{oid}", headers=p["stranger_cust"]).status_code == 404
     assert client.get("/api/v1/workorders", headers=p["stranger_cust"]).get_json() == []
