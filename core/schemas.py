@@ -52,7 +52,11 @@ class CityDateTime(fields.DateTime):
         return to_city_aware(value).isoformat()
 
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:
-        return to_local_naive(super()._deserialize(value, attr, data, **kwargs))
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return to_local_naive(parsed)
+        except OverflowError:  # 0001-01-01T00:00:00+14:00 has no city time
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
 
 
 class ProblemSchema(Schema):

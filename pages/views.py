@@ -116,8 +116,12 @@ def home():
 
 @bp.route("/docs")
 def api_docs():
-    """A browsable list of the API, rendered from the OpenAPI spec (no CDN needed)."""
-    from flask import current_app
+    """The interactive API reference: Swagger UI, served by the app (static/vendor/swagger-ui),
+    rendering /openapi.json (no CDN: it works on an intranet)."""
+    return render_template("api_docs.html")
 
-    spec = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
-    return render_template("api_docs.html", spec=spec)
+
+@bp.route("/docs/integration")
+def integration_guide():
+    """How an enterprise connects its own ticketing system to the API (Chinese by default)."""
+    return render_template("integration_guide.html")

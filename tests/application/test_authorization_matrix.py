@@ -30,6 +30,7 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("console.static", "GET"): PUBLIC,
     ("api-docs.openapi_json", "GET"): PUBLIC,
     ("web.api_docs", "GET"): PUBLIC,
+    ("web.integration_guide", "GET"): PUBLIC,
     ("web.login", "GET"): PUBLIC,
     ("web.login", "POST"): PUBLIC,
     ("web.logout", "POST"): PUBLIC,

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 
 import pytest
-from marshmallow import Schema
+from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
 from core.clock import city_tz, city_tz_name, now
@@ -160,6 +160,9 @@ def test_the_field_in_and_out(app):
         assert Stamp().dump({"at": None}) == {"at": None}
         assert Stamp().load({"at": "2026-12-01T01:00:00Z"}) == {"at": datetime(2026, 12, 1, 9)}
         assert Stamp().load({"at": "2026-12-01T09:00:00"}) == {"at": datetime(2026, 12, 1, 9)}
+        # a time with no city time (before year 1 in Shanghai) is invalid, not a crash
+        with pytest.raises(ValidationError, match="Not a valid datetime"):
+            Stamp().load({"at": "0001-01-01T00:00:00+14:00"})
 
 
 def test_the_spec_documents_datetimes_with_their_offset(client):
