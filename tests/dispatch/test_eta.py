@@ -54,6 +54,8 @@ def test_eta_while_en_route_comes_from_the_last_ping_and_changes_with_a_new_one(
     assert _local(eta["eta"]) == first_at + timedelta(seconds=seconds)
     assert eta["distance_m"] == round(metres) and eta["travel_s"] == seconds
     first_eta = _local(eta["eta"])
+    staff = client.get(f"/api/v1/workorders/{oid}", headers=field.disp).get_json()
+    assert _local(staff["eta"]["eta"]) == first_eta  # the dispatcher reads the same estimate
 
     # the technician moves on: a new ping, a new (earlier) arrival, from the new position time
     city_time(first_at + timedelta(minutes=5))
