@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from core.errors import N_
 from core.schemas import MAX_DB_INT, CityDateTime, DbId
-from standards import KINDS, PRIORITIES, TIERS
+from standards import KINDS, PRIORITIES, PRODUCTS, TIERS
 from workorders.lifecycle import STATES
 
 # Where an order came in (workorders.labels names each).
@@ -61,8 +61,16 @@ class LineSchema(LineCreateSchema):
 
 
 class WorkOrderCreateSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
-    product = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS), metadata={"example": "repair"})
+    product = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={
+            "example": "adsl",
+            "description": "A product code (the values of WorkOrder.product); another code "
+            "is taken but blocked by the intake rules (finding ORDER_CODE).",
+        },
+    )
     priority = fields.String(
         load_default="P3",
         validate=validate.OneOf(PRIORITIES),
@@ -79,11 +87,13 @@ class WorkOrderCreateSchema(Schema):
         },
     )
     source = fields.String(load_default="hotline", validate=validate.OneOf(SOURCES))
-    customer_id = DbId(required=True)
-    site_id = DbId(required=True)
+    customer_id = DbId(required=True, metadata={"example": 42})
+    site_id = DbId(required=True, metadata={"example": 7})
     line_id = DbId(allow_none=True)
     parent_id = DbId(allow_none=True)
-    description = fields.String(validate=validate.Length(max=2000))
+    description = fields.String(
+        validate=validate.Length(max=2000), metadata={"example": "No broadband since this morning."}
+    )
     appointment_start = CityDateTime(allow_none=True)
     appointment_end = CityDateTime(allow_none=True)
 
@@ -201,12 +211,12 @@ class WorkOrderSchema(Schema):
 
     id = fields.Integer()
     code = fields.String()
-    kind = fields.String()
-    product = fields.String()
-    priority = fields.String()
+    kind = fields.String(metadata={"enum": list(KINDS), "example": "repair"})
+    product = fields.String(metadata={"enum": list(PRODUCTS), "example": "adsl"})
+    priority = fields.String(metadata={"enum": list(PRIORITIES), "example": "P2"})
     source = fields.String()
     description = fields.String(allow_none=True)
-    state = fields.String()
+    state = fields.String(metadata={"enum": list(STATES), "example": "assigned"})
     state_label = fields.String()
     kind_label = fields.String()
     product_label = fields.String()
@@ -311,10 +321,10 @@ class CustomerOrderSchema(Schema):
 
     id = fields.Integer()
     code = fields.String()
-    kind = fields.String()
-    product = fields.String()
-    priority = fields.String()
-    state = fields.String()
+    kind = fields.String(metadata={"enum": list(KINDS), "example": "repair"})
+    product = fields.String(metadata={"enum": list(PRODUCTS), "example": "adsl"})
+    priority = fields.String(metadata={"enum": list(PRIORITIES), "example": "P2"})
+    state = fields.String(metadata={"enum": list(STATES), "example": "assigned"})
     state_label = fields.String()
     kind_label = fields.String()
     product_label = fields.String()
