@@ -193,3 +193,26 @@ def test_portal_filters_by_step_and_date_and_splits_open_from_past(client, field
     both = client.get(f"/?from={today}&to={today}&step=nonsense").get_data(as_text=True)
     assert f'id="order-{repair}"' in both and f'id="order-{waiting}"' in both
     assert "暂无历史工单" in both  # nothing completed yet
+
+
+def test_portal_shows_the_eta_with_its_position_time_then_says_when_the_position_is_old(
+    client, field, city_time
+):
+    start = city_time(datetime.combine(now().date(), time(9, 0)))
+    oid = field.order("adsl", kind="repair")
+    assert field.status(oid, "en_route").status_code == 200
+    ping = {"lat": 31.85, "lon": 117.26, "accuracy_m": 10, "recorded_at": start.isoformat()}
+    assert client.post("/mobile/v1/location", headers=field.tech, json={"pings": [ping]}).status_code == 200
+    _login(client)
+    eta = _local(_view(client, field, oid, "en")["eta"]["eta"])
+
+    page = _visible_text(client.get("/?lang=en").get_data(as_text=True))
+    assert f"Expected arrival: {eta.strftime('%H:%M')}" in page
+    assert "from the technician's position at 09:00" in page
+    assert f'href="/portal/orders/{oid}/comments"' in client.get("/").get_data(as_text=True)
+
+    city_time(start + timedelta(minutes=16))
+    _login(client)
+    stale = _visible_text(client.get("/?lang=zh").get_data(as_text=True))
+    assert "近期没有装维人员的位置，暂时无法预计到达时间。" in stale and "预计到达: " not in stale
+    assert "最后位置" in stale and "09:00" in stale
