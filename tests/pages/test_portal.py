@@ -216,3 +216,22 @@ def test_portal_shows_the_eta_with_its_position_time_then_says_when_the_position
     stale = _visible_text(client.get("/?lang=zh").get_data(as_text=True))
     assert "近期没有装维人员的位置，暂时无法预计到达时间。" in stale and "预计到达: " not in stale
     assert "最后位置" in stale and "09:00" in stale
+
+
+def test_a_cancelled_order_ends_its_steps_with_cancelled_and_an_assigned_one_says_when_it_sets_out(
+    client, field, city_time
+):
+    city_time(datetime.combine(now().date(), time(8, 0)))
+    dropped = _unassigned_p1(client, field)
+    field.move(dropped, "cancelled", headers=field.agent, reason="customer fixed it")
+    view = _view(client, field, dropped)
+    assert [s["state_label"] for s in view["timeline"]] == ["受理", "已取消"]
+    assert view["state_label"] == "已取消" and view["open"] is False and view["waiting"]["flag"] is False
+    assert view["timeline"][-1]["current"] and view["timeline"][-1]["at"]
+
+    planned = field.order("adsl", kind="repair", hour=14)
+    waiting = _view(client, field, planned, "en")["waiting"]
+    assert (
+        waiting["flag"] is False
+        and waiting["text"] == "A technician is assigned and plans to set out at 14:00."
+    )
