@@ -32,9 +32,11 @@ def test_openapi_lists_endpoints(client):
 
 
 def test_docs_page_is_browsable(client):
+    """/docs renders the spec it names (Swagger UI, see tests/core/test_api_docs*.py)."""
     resp = client.get("/docs")
     assert resp.status_code == 200
-    assert "/api/v1/workorders" in resp.get_data(as_text=True)
+    assert 'data-spec-url="/openapi.json"' in resp.get_data(as_text=True)
+    assert "/api/v1/workorders" in client.get("/openapi.json").get_json()["paths"]
 
 
 def _walk(url: str) -> None:
