@@ -10,11 +10,12 @@ refusals are shown on the page in the reader's language.
 
 from __future__ import annotations
 
-from flask import current_app, g, render_template
+from flask import current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from werkzeug.datastructures import CombinedMultiDict
 from wtforms import BooleanField, DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
@@ -48,6 +49,13 @@ class CommentForm(FlaskForm):
     body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(min=1, max=comments.MAX_BODY)])
 
 
+def _form(cls: type[FlaskForm]) -> FlaskForm:
+    """A page form read from the posted form fields only (a JSON body is no form: it fails validation)."""
+    if request.method == "POST":
+        return cls(formdata=CombinedMultiDict((request.files, request.form)))
+    return cls()
+
+
 def _circuit_choices(sites: list[Site]) -> list[tuple[str, str]]:
     """One choice per line ("site:line"), and the site itself when it has no line record."""
     choices = []
@@ -78,7 +86,7 @@ def report_fault():
     """Report a fault for one of the company's sites or circuits."""
     user = load_current_user()
     session = get_session()
-    form = FaultReportForm()
+    form = _form(FaultReportForm)
     form.circuit.choices = _circuit_choices(fault_reports.company_sites(session, g.actor.customer_id))
     form.product.choices = list(labels.labels("product").items())
     error, status, order = None, 200, None
@@ -115,7 +123,7 @@ def order_comments(order_id: int):
     user = load_current_user()
     session = get_session()
     order = wo_service.get_order_for(session, g.actor, order_id)  # another company's: 404
-    form = CommentForm()
+    form = _form(CommentForm)
     error, status = None, 200
     if form.validate_on_submit():
         try:

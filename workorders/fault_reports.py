@@ -68,10 +68,13 @@ def report_text(
 
 
 def take_order(session: Session, actor: Actor, data: dict) -> WorkOrder:
-    """Intake for ``POST /workorders``: a customer's site is checked first (404 like a
-    missing one), the report's fields go into the description, then the one intake."""
+    """Intake for ``POST /workorders``: a customer naming their own company gets another
+    company's site as a 404 like a missing one (another company named outright stays the
+    intake's 422 "Unknown customer", as for a missing one); the report's fields go into
+    the description, then the one intake."""
     if actor.role == "customer":
-        site_for_report(session, actor, data["site_id"])
+        if data.get("customer_id") == actor.customer_id:
+            site_for_report(session, actor, data["site_id"])
         data = {**data, "source": "portal"}
     report = {field: data.pop(field, None) for field in REPORT_FIELDS}
     data["description"] = report_text(data.get("description"), **report)

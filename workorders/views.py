@@ -11,7 +11,7 @@ from core.audit import trail
 from core.auth import require_roles
 from core.db import get_session
 from core.errors import N_, NotFound
-from core.schemas import AuditEventSchema
+from core.schemas import AuditEventSchema, CityDateTime
 from workorders import comments, fault_reports, service
 from workorders.lifecycle import STAFF
 from workorders.schemas import (
@@ -45,7 +45,7 @@ class OverrideRequestSchema(Schema):
 class OrderIntakeSchema(WorkOrderCreateSchema):
     """A new order, with what a reported fault adds (written into the description)."""
 
-    fault_since = fields.NaiveDateTime(
+    fault_since = CityDateTime(
         allow_none=True,
         metadata={"description": "Since when the fault is seen (city time, not in the future)."},
     )
@@ -60,7 +60,7 @@ class CommentCreateSchema(Schema):
 class CommentSchema(Schema):
     id = fields.Integer()
     body = fields.String()
-    created_at = fields.NaiveDateTime()
+    created_at = CityDateTime()
     author_name = fields.String(allow_none=True)
     author_role = fields.String(allow_none=True)
     author_role_label = fields.String()
