@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import http
+from datetime import date, datetime
 
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api as _SmorestApi
 from flask_smorest import Blueprint  # noqa: F401 - re-exported for the packages
 from flask_smorest.utils import prepare_response
 from werkzeug.routing import IntegerConverter
 
+from core.clock import to_city_aware
 from core.errors import http_exception_problem
 from core.i18n import current_lang  # noqa: F401 - re-exported for the interfaces
 from core.schemas import DATETIME_FORMAT_NOTE, MAX_DB_INT, ProblemSchema
@@ -16,8 +19,29 @@ from core.schemas import DATETIME_FORMAT_NOTE, MAX_DB_INT, ProblemSchema
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
+def _city_json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return to_city_aware(value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return DefaultJSONProvider.default(value)
+
+
+class CityJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, but a datetime left in a plain dict is sent like a CityDateTime field
+    ("2026-12-01T09:00:00+08:00") and a date as "2026-12-01", never as Flask's default HTTP
+    date in GMT ("Tue, 01 Dec 2026 09:00:00 GMT", which misreads a city wall-clock time)."""
+
+    default = staticmethod(_city_json_default)
+
+
 class Api(_SmorestApi):
     ERROR_SCHEMA = ProblemSchema
+
+    def init_app(self, app, *args, **kwargs):  # noqa: D102 - flask-smorest hook
+        # Every JSON answer of the app (the APIs, the console's feeds) goes through it.
+        app.json = CityJSONProvider(app)
+        super().init_app(app, *args, **kwargs)
 
     def _init_spec(self, *args, **kwargs):  # noqa: D102 - flask-smorest hook
         super()._init_spec(*args, **kwargs)

@@ -175,3 +175,11 @@ def test_the_spec_documents_datetimes_with_their_offset(client):
     restore = spec["components"]["schemas"]["SlaStatus"]["properties"]["restore_deadline"]
     assert restore["description"].startswith("Restore deadline, pauses included. Dates and times")
     assert "local-date-time" not in client.get("/openapi.json").get_data(as_text=True)
+
+
+def test_a_datetime_left_in_a_plain_dict_is_sent_with_the_offset_too(app):
+    from flask import jsonify
+
+    with app.test_request_context():
+        body = jsonify({"at": datetime(2026, 12, 2, 11, 52, 13), "day": datetime(2026, 12, 2).date()})
+        assert body.get_json() == {"at": "2026-12-02T11:52:13+08:00", "day": "2026-12-02"}
