@@ -68,10 +68,18 @@ def register(app: Flask) -> None:
     @click.option("--technicians", default=40)
     @click.option("--orders", default=300)
     @click.option("--seed", default=7)
-    def seed_demo(technicians: int, orders: int, seed: int) -> None:
-        """Seed a demo city (Hefei): districts, technicians, customers and orders."""
+    @click.option(
+        "--companies/--no-companies",
+        default=True,
+        help="Add the two company accounts (a bank and a hospital) with their logins and orders.",
+    )
+    def seed_demo(technicians: int, orders: int, seed: int, companies: bool) -> None:
+        """Seed a demo city (Hefei): districts, technicians, customers, orders and two
+        company accounts; prints every login, each company's with its administrator."""
         from application.demo import seed_city
 
-        summary = seed_city(get_session(), technicians=technicians, orders=orders, seed=seed)
+        summary = seed_city(
+            get_session(), technicians=technicians, orders=orders, seed=seed, companies=companies
+        )
         for line in summary:
             click.echo(line)

@@ -18,6 +18,7 @@ from core.clock import now
 from core.models import User
 from technicians.models import Technician
 from workorders import service as wo_service
+from workorders.lifecycle import State
 from workorders.models import Customer, LineRecord, Site, WorkOrder
 
 DEMO_PASSWORD = "demo1234"
@@ -100,8 +101,14 @@ def _phone(rng: random.Random) -> str:
     return "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9))
 
 
-def seed_city(session: Session, technicians: int = 40, orders: int = 300, seed: int = 7) -> list[str]:
-    """Seed the demo city once; a second run leaves an already seeded database alone."""
+def seed_city(
+    session: Session, technicians: int = 40, orders: int = 300, seed: int = 7, companies: bool = False
+) -> list[str]:
+    """Seed the demo city once; a second run leaves an already seeded database alone.
+
+    ``companies`` adds the two company accounts (:func:`seed_companies`), whose orders
+    are already under way; the planning tests seed the city without them.
+    """
     if session.scalar(select(func.count()).select_from(User)):
         return ["database already has users; demo seed skipped", *demo_logins(session)]
     rng = random.Random(seed)
@@ -124,13 +131,20 @@ def seed_city(session: Session, technicians: int = 40, orders: int = 300, seed: 
     today = now().date()
     for i in range(orders):
         wo_service.create_order(session, staff_actor, _order_data(rng, *customers[i % len(customers)], today))
+    # After the city, with its own random numbers: the city is the same with or without them.
+    company_orders = seed_companies(seeding, random.Random(seed + 1000)) if companies else 0
     session.commit()
     blocked = session.scalar(select(func.count()).select_from(WorkOrder).where(WorkOrder.blocked.is_(True)))
-    return [
+    summary = [
         f"seeded {technicians} technicians, {len(customers)} customers and {orders} "
-        f"orders for {today} ({blocked} blocked by the installation code)",
-        *demo_logins(session),
+        f"orders for {today} ({blocked} blocked by the installation code)"
     ]
+    if companies:
+        accounts = len(COMPANY_ACCOUNTS)
+        summary.append(
+            f"seeded {accounts} company accounts with {company_orders} orders (one in every state)"
+        )
+    return [*summary, *demo_logins(session)]
 
 
 class _Seeding:
@@ -243,11 +257,201 @@ def _order_data(rng: random.Random, customer: Customer, site: Site, line: LineRe
 
 
 def demo_logins(session: Session) -> list[str]:
-    """One line per demo login (all share DEMO_PASSWORD)."""
+    """One line per demo login (all share DEMO_PASSWORD), then each company's logins."""
     lines = ["demo logins (password " + DEMO_PASSWORD + "):"]
     for role in ("admin", "dispatcher", "manager", "agent", "technician", "customer"):
         names = list(session.scalars(select(User.username).where(User.role == role).order_by(User.username)))
         if names:
             shown = names[0] if len(names) == 1 else f"{names[0]} .. {names[-1]}"
             lines.append(f"  {role:<11} {shown}")
+    companies = session.scalars(
+        select(Customer).where(Customer.account_manager_id.is_not(None)).order_by(Customer.id)
+    )
+    for company in companies:
+        users = session.scalars(select(User).where(User.customer_id == company.id).order_by(User.id))
+        names = [f"{u.username} (administrator)" if u.company_admin else u.username for u in users]
+        manager = session.get(User, company.account_manager_id)
+        lines.append(
+            f"  company     {company.name} ({company.enterprise_tier}): {', '.join(names)}; "
+            f"account manager {manager.username}"
+        )
     return lines
+
+
+# ---------------------------------------------------------------- company accounts
+
+ACCOUNT_MANAGER = ("accountmgr", "agent", "客户经理 周涛")
+# name, tier, district, logins (username, name, company administrator),
+# sites (street and number, LAN circuits there); the last site is new, not yet placed on the map.
+COMPANY_ACCOUNTS = (
+    (
+        "庐州银行",
+        "group",
+        "庐阳区",
+        (
+            ("bank_admin", "庐州银行 信息科 王芳", True),
+            ("bank_ops", "庐州银行 运维 李军", False),
+            ("bank_branch", "庐州银行 包河支行 陈静", False),
+        ),
+        (
+            ("长江中路98号 总行", 2),
+            ("望江路200号 包河支行", 1),
+            ("潜山路66号 数据中心", 2),
+            ("新站区站前路1号 新网点", 1),
+        ),
+    ),
+    (
+        "滨湖医院",
+        "local_a",
+        "滨湖新区",
+        (
+            ("hospital_admin", "滨湖医院 信息中心 张伟", True),
+            ("hospital_it", "滨湖医院 网络管理 刘洋", False),
+            ("hospital_ward", "滨湖医院 住院部 赵敏", False),
+        ),
+        (
+            ("徽州大道1号 门诊楼", 2),
+            ("方兴大道8号 住院楼", 1),
+            ("天鹅湖路3号 体检中心", 1),
+            ("紫云路5号 新院区", 1),
+        ),
+    ),
+)
+# The moves that bring a new (validated) order to each state; "received" is an order at the unplaced site.
+STATE_PATHS: dict[str, tuple[str, ...]] = {
+    State.VALIDATED: (),
+    State.SCHEDULED: (State.SCHEDULED,),
+    State.ASSIGNED: (State.ASSIGNED,),
+    State.EN_ROUTE: (State.ASSIGNED, State.EN_ROUTE),
+    State.ON_SITE: (State.ASSIGNED, State.EN_ROUTE, State.ON_SITE),
+    State.COMPLETED: (State.ASSIGNED, State.EN_ROUTE, State.ON_SITE, State.COMPLETED),
+    State.FOLLOWED_UP: (State.ASSIGNED, State.EN_ROUTE, State.ON_SITE, State.COMPLETED, State.FOLLOWED_UP),
+    State.CLOSED: (
+        State.ASSIGNED,
+        State.EN_ROUTE,
+        State.ON_SITE,
+        State.COMPLETED,
+        State.FOLLOWED_UP,
+        State.CLOSED,
+    ),
+    State.CANCELLED: (State.CANCELLED,),
+    State.NEEDS_REVISIT: (State.ASSIGNED, State.EN_ROUTE, State.NEEDS_REVISIT),
+}
+
+
+def seed_companies(seeding: _Seeding, rng: random.Random) -> int:
+    """Two enterprise companies with their logins (one administrator each), an account
+    manager, sites and circuits, and an order in every state; returns how many orders."""
+    session = seeding.session
+    username, role, name = ACCOUNT_MANAGER
+    manager = seeding.add_user(
+        {"username": username, "role": role, "display_name": name, "phone": _phone(rng)}
+    )
+    admin = session.scalar(select(User).where(User.username == "admin"))
+    actor = Actor(user_id=admin.id, username=admin.username, role="admin", origin="seed")
+    count = 0
+    for name, tier, district, logins, sites in COMPANY_ACCOUNTS:
+        company = Customer(
+            name=name,
+            kind="enterprise",
+            enterprise_tier=tier,
+            phone=_phone(rng),
+            contact_name=logins[0][1].split()[-1],
+            account_manager_id=manager.id,
+        )
+        session.add(company)
+        session.flush()
+        for login, display, company_admin in logins:
+            seeding.add_user(
+                {
+                    "username": login,
+                    "role": "customer",
+                    "display_name": display,
+                    "customer_id": company.id,
+                    "company_admin": company_admin,
+                }
+            )
+        circuits = _company_sites(session, rng, company, district, sites)
+        count += _company_orders(session, actor, rng, company, circuits)
+    return count
+
+
+def _company_sites(
+    session: Session, rng: random.Random, company: Customer, district: str, sites: tuple
+) -> list[tuple[Site, LineRecord]]:
+    """The company's sites and LAN circuits; the last site has no coordinates yet."""
+    circuits = []
+    for number, (address, lines) in enumerate(sites):
+        placed = number < len(sites) - 1
+        lat, lon = _point(rng, district) if placed else (None, None)
+        site = Site(
+            customer=company, district=district, lat=lat, lon=lon, address=f"合肥市{district}{address}"
+        )
+        for _ in range(lines):
+            line = LineRecord(
+                site=site,
+                access_type="lan",
+                switch_id=f"SW-{district[:2]}-{rng.randint(1, 60):03d}",
+                switch_model="S5735-L",
+                switch_occupancy_pct=round(rng.uniform(20, 70), 1),
+            )
+            session.add(line)
+            circuits.append((site, line))
+    session.flush()
+    return circuits
+
+
+def _company_orders(
+    session: Session, actor: Actor, rng: random.Random, company: Customer, circuits: list
+) -> int:
+    """One order per state at the company's placed circuits, walked there through the lifecycle;
+    one at the unplaced site, which stays received (blocked until it is placed)."""
+    placed = [(site, line) for site, line in circuits if site.lat is not None]
+    unplaced = next((site, line) for site, line in circuits if site.lat is None)
+    for i, state in enumerate(STATE_PATHS):
+        site, line = placed[i % len(placed)]
+        order = _company_order(session, actor, rng, company, site, line)
+        for target in STATE_PATHS[state]:
+            if not _move(session, actor, order, target):
+                break  # a small city may have nobody for the circuit: the order waits, validated
+    _company_order(session, actor, rng, company, *unplaced)
+    return len(STATE_PATHS) + 1
+
+
+def _company_order(
+    session: Session, actor: Actor, rng: random.Random, company: Customer, site: Site, line: LineRecord
+) -> WorkOrder:
+    data = {
+        "kind": "repair",
+        "product": rng.choice(("lan_dedicated", "mpls_vpn", "sdh", "ddn")),
+        "priority": rng.choice(("P1", "P2", "P3")),
+        "source": rng.choice(("hotline", "account_manager", "monitoring")),
+        "customer_id": company.id,
+        "site_id": site.id,
+        "line_id": line.id,
+        "description": "演示工单：专线故障",
+    }
+    return wo_service.create_order(session, actor, data)
+
+
+def _move(session: Session, actor: Actor, order: WorkOrder, target: str) -> bool:
+    """One lifecycle move with what it needs: a qualified technician, a reason, a follow-up.
+    False when nobody is qualified to be assigned."""
+    details: dict = {}
+    if target == State.ASSIGNED:
+        skilled = [
+            t.id
+            for t in session.scalars(select(Technician).order_by(Technician.id))
+            if set(order.required_skills) <= set(t.skills)
+        ]
+        if not skilled:
+            return False
+        details["technician_id"] = skilled[order.id % len(skilled)]
+    elif target == State.ON_SITE:
+        details.update(lat=order.site.lat, lon=order.site.lon)
+    elif target in (State.CANCELLED, State.NEEDS_REVISIT):
+        details["reason"] = "客户取消" if target == State.CANCELLED else "客户不在现场"
+    elif target == State.FOLLOWED_UP:
+        details["followup"] = {"method": "phone", "satisfied": True, "service_working": True}
+    wo_service.transition(session, actor, order, target, **details)
+    return True
