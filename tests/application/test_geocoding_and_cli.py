@@ -116,5 +116,6 @@ def test_the_demo_seed_is_deterministic(app, db):
     )
     first = db.execute(city).all()
     empty_tables(app)
+    db.expunge_all()  # the rows are gone: forget them
     seed_city(db, technicians=7, orders=20, seed=3)  # without the companies: the same city
     assert db.execute(city).all() == first
