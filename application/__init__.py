@@ -87,9 +87,11 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from dispatch.views import blp as dispatch_blp
     from mobile_api.views import blp as mobile_blp
     from mobile_api.views import staff_blp as photos_blp
+    from pages.reports import bp as reports_page_bp
     from pages.views import bp as web_bp
     from technicians.views import blp as technicians_blp
     from workorders.company_views import blp as companies_blp
+    from workorders.report_views import blp as reports_blp
     from workorders.views import blp as workorders_blp
 
     for blueprint in (
@@ -100,8 +102,10 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         dispatch_blp,
         mobile_blp,
         photos_blp,
+        reports_blp,
     ):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # JSON APIs authenticate by bearer token, not cookie
     app.register_blueprint(web_bp)
+    app.register_blueprint(reports_page_bp)
     app.register_blueprint(console_bp)  # session cookie: its POSTs are CSRF-checked

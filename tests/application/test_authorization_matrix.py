@@ -35,6 +35,8 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("web.login", "POST"): PUBLIC,
     ("web.logout", "POST"): PUBLIC,
     ("web.home", "GET"): LOGGED_IN,
+    ("reports_page.closeout_page", "GET"): LOGGED_IN,
+    ("reports.closeout_report_pdf", "GET"): STAFF | {"customer"},
     ("console.page", "GET"): VIEWERS,
     ("auth.token", "POST"): PUBLIC,
     ("auth.refresh", "POST"): PUBLIC,
@@ -109,8 +111,8 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("mobile.photo_list", "GET"): FIELD,
     ("mobile.photo_file", "GET"): FIELD,
 }
-PAGES = {"web.home", "console.page"}  # the anonymous are sent to the login page
-SESSION_BLUEPRINTS = ("console.", "web.")  # pages and their feeds: cookie and CSRF token
+PAGES = {"web.home", "console.page", "reports_page.closeout_page"}  # the anonymous are sent to the login page
+SESSION_BLUEPRINTS = ("console.", "web.", "reports_page.")  # pages and their feeds: cookie and CSRF token
 
 
 def _routes(app) -> list[tuple[str, str, str]]:
