@@ -49,11 +49,15 @@ def create_app(config: Config | None = None) -> Flask:
     geocoding.init_app(app, tables={"demo": DISTRICTS})
     _import_models()
     _import_jobs()
+    _wire_domain()
 
     app.url_map.converters["int"] = DbIdConverter
     api = Api(app)
     api.register_converter(DbIdConverter, db_id_schema)
     _register_blueprints(app, api)
+    from workorders.views import register_spec
+
+    register_spec(api)
     errors.register(app)
     unit_of_work.init_app(app)  # after errors: its DomainError handler wins
     inputs.init_app(app)
@@ -78,6 +82,15 @@ def _import_models() -> None:
 def _import_jobs() -> None:
     """Each package's jobs module registers its handlers with core.jobs."""
     import dispatch.jobs  # noqa: F401
+
+
+def _wire_domain() -> None:
+    """What a domain package uses from one it may not import: the live ETA (dispatch)
+    for the order views (workorders)."""
+    from dispatch.eta import eta_for
+    from workorders import reads
+
+    reads.use_live_eta(eta_for)
 
 
 def _register_blueprints(app: Flask, api: Api) -> None:

@@ -7,9 +7,8 @@ order is en route: on arrival (or before setting out) there is no ETA. A
 position older than :data:`STALE_AFTER` gives no time, and says so, rather than
 pretending.
 
-``workorders.reads`` must not import dispatch, so this module hands it
-:func:`eta_for` through ``reads.use_live_eta`` when it is imported (the portal
-imports it, and the app factory registers the portal).
+``workorders.reads`` must not import dispatch, so the app factory hands it
+:func:`eta_for` (``reads.use_live_eta``), for every process that builds the app.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from sqlalchemy.orm import Session
 from core.clock import now
 from dispatch.routing.matrix import HaversineMatrix
 from technicians.models import Technician
-from workorders import reads
 from workorders.lifecycle import State
 from workorders.models import WorkOrder
 
@@ -61,6 +59,3 @@ def eta_for(session: Session, order: WorkOrder, at: datetime | None = None) -> d
     # Counted from when the position was taken; a technician cannot arrive in the past.
     eta = max(tech.last_seen_at + timedelta(seconds=seconds), at)
     return base | {"eta": eta.replace(microsecond=0), "travel_s": seconds, "distance_m": round(metres)}
-
-
-reads.use_live_eta(eta_for)

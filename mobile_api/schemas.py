@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from core.clock import city_tz, now, to_local_naive
+from core.clock import now, to_local_naive
 from core.errors import N_
+from core.schemas import CityDateTime
 from mobile_api.messages import NOT_ACCEPTED, FieldMessage
 
 EARLIEST_CLIENT_TIME = datetime(2000, 1, 1)
@@ -116,18 +117,6 @@ class ClientTime(fields.DateTime):
         if parsed > now() + CLIENT_CLOCK_AHEAD:
             raise ValidationError(N_("Impossible time: in the future by the server's clock."))
         return parsed
-
-
-class CityDateTime(fields.DateTime):
-    """A stored (naive, city wall-clock) time, sent with the city's UTC offset (RFC 3339),
-    e.g. 2026-11-22T09:00:00+08:00, so a phone set to another zone reads it right."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=city_tz())
-        return value.isoformat()
 
 
 class Ready(fields.Nested):

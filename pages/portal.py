@@ -17,7 +17,6 @@ from typing import Any
 from flask import render_template, request
 from sqlalchemy import select
 
-import dispatch.eta  # noqa: F401  (hands the live ETA to workorders.reads)
 from core.actor import Actor
 from core.api import current_lang
 from core.db import get_session

@@ -88,6 +88,21 @@ CALLER_VIEW = (
 )
 
 
+def _caller_order(status: int, many: bool = False) -> dict:
+    """The documented answer of a route customers use too: the staff order or the customer's view."""
+    one = {
+        "oneOf": [{"$ref": "#/components/schemas/WorkOrder"}, {"$ref": "#/components/schemas/CustomerOrder"}]
+    }
+    schema = {"type": "array", "items": one} if many else one
+    content = {"application/json": {"schema": schema}}
+    return {"responses": {str(status): {"description": CALLER_VIEW, "content": content}}}
+
+
+def register_spec(api) -> None:
+    """Components the routes name by reference only (see :func:`_caller_order`)."""
+    api.spec.components.schema("CustomerOrder", schema=CustomerOrderSchema)
+
+
 def _render_for_caller(orders: list, status: int = 200, many: bool = False):
     """For the routes customers use too: each caller's view, dumped here."""
     session, lang = get_session(), current_lang()
@@ -158,8 +173,7 @@ def add_line(args, site_id: int):
 class WorkOrders(MethodView):
     @require_roles(*STAFF_ROLES, "customer")
     @blp.arguments(OrderIntakeSchema)
-    @blp.response(201, WorkOrderSchema, description=CALLER_VIEW)
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, **_caller_order(201))
     def post(self, args):
         """Take a new order; it is validated against the installation code at once.
 
@@ -171,8 +185,7 @@ class WorkOrders(MethodView):
 
     @require_roles(*READ_ROLES)
     @blp.arguments(WorkOrderQuerySchema, location="query")
-    @blp.response(200, WorkOrderSchema(many=True), description=CALLER_VIEW)
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, **_caller_order(200, many=True))
     def get(self, args):
         """Orders the caller may see (customers: their own; technicians: assigned to them)."""
         session = get_session()
@@ -183,8 +196,7 @@ class WorkOrders(MethodView):
 
 @blp.route("/workorders/<int:order_id>")
 @require_roles(*READ_ROLES)
-@blp.response(200, WorkOrderSchema, description=CALLER_VIEW)
-@blp.doc(security=BEARER)
+@blp.doc(security=BEARER, **_caller_order(200))
 def order_detail(order_id: int):
     """One order; customers get their view, others get 404 for orders not theirs."""
     session = get_session()

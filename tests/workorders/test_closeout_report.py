@@ -73,6 +73,7 @@ def test_the_print_page_shows_the_report_and_links_the_pdf(client, field):
     client.post(
         "/login", data={"username": "zhangwei", "password": "secret-pass-1", "csrf_token": csrf_token(page)}
     )
+    assert f"/orders/{oid}/report" in client.get("/").get_data(as_text=True)  # linked from the portal
     html = client.get(f"/orders/{oid}/report").get_data(as_text=True)
     assert "完工报告" in html and "时限与承诺对照" in html and f"/api/v1/workorders/{oid}/report.pdf" in html
     assert "@media print" not in html  # the print style is a stylesheet, not inline
