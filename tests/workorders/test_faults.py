@@ -10,7 +10,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 
 import pytest
@@ -223,7 +224,7 @@ def test_postgres_down_under_writes_answers_503_and_loses_no_acknowledged_write(
 
 @pytest.mark.redis
 def test_rq_work_horse_killed_mid_plan_fails_the_job_applies_nothing_and_leaves_no_solver(
-    app, app_config, redis_url, db
+    app, app_config, redis_url, db, city_time
 ):
     import signal
     import sys
@@ -233,11 +234,15 @@ def test_rq_work_horse_killed_mid_plan_fails_the_job_applies_nothing_and_leaves_
     from dispatch.models import DispatchPlan
     from workorders.models import WorkOrder
 
+    # Tomorrow morning: the worker runs on the real clock, and a day planned ahead is planned
+    # whole whatever the hour of this run (today after the shifts end would have nobody).
+    tomorrow = now().date() + timedelta(days=1)
+    city_time(datetime.combine(tomorrow, dt_time(8, 0)))
     seed_city(db, technicians=20, orders=340, seed=11)  # big enough to be planned by district
     rq_app = create_app(Config(**{**app_config.as_dict(), "REDIS_URL": redis_url, "RQ_QUEUE": "test-kill"}))
     with rq_app.app_context():
         session = rq_app.extensions["db_sessionmaker"]()
-        day = now().date().isoformat()  # the seeded appointments are today's
+        day = tomorrow.isoformat()  # the seeded appointments are that day's
         job_id = jobs.enqueue(session, "plan_day", {"day": day, "time_limit_s": 120}, None).id
         session.close()
     root = Path(__file__).resolve().parents[2]
