@@ -115,6 +115,7 @@ def test_the_demo_seed_is_deterministic(app, db):
         .order_by(WorkOrder.id)
     )
     first = db.execute(city).all()
+    db.rollback()  # end the read: emptying the tables waits for every open transaction (PostgreSQL)
     empty_tables(app)
     db.expunge_all()  # the rows are gone: forget them
     seed_city(db, technicians=7, orders=20, seed=3)  # without the companies: the same city
