@@ -13,7 +13,6 @@ The photo is stored like an evidence photo (checked and cleaned by
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy import select
@@ -23,9 +22,9 @@ from core import audit
 from core.actor import Actor
 from core.clock import now
 from core.errors import N_, Invalid, NotFound
-from workorders import evidence
+from workorders import evidence, photos
 from workorders import service as wo_service
-from workorders.models import Photo, Site, WorkOrder
+from workorders.models import Site, WorkOrder
 
 REPORT_PHOTO_ITEM = "customer_report"
 SITE_NOT_FOUND = N_("Site %(id)s not found.")
@@ -108,7 +107,7 @@ def report_fault(
         },
     )
     if clean is not None and photo_dir is not None:
-        _store_photo(session, actor, order, clean, photo_dir)
+        photos.keep(session, actor, order, REPORT_PHOTO_ITEM, clean, photo_dir)
     return order
 
 
@@ -126,37 +125,3 @@ def _record_report(session: Session, actor: Actor, order: WorkOrder, report: dic
             "site_contact_phone": report.get("site_contact_phone"),
         },
     )
-
-
-def _store_photo(
-    session: Session, actor: Actor, order: WorkOrder, clean: evidence.CleanPhoto, photo_dir: str
-) -> Photo:
-    relative = evidence.store(photo_dir, clean)
-    photo = Photo(
-        public_id=secrets.token_hex(16),
-        order_id=order.id,
-        item_id=REPORT_PHOTO_ITEM,
-        sha256=clean.sha256,
-        upload_sha256=clean.upload_sha256,
-        stored_path=relative,
-        mime=clean.mime,
-        width=clean.width,
-        height=clean.height,
-        size_bytes=len(clean.data),
-        taken_at=clean.taken_at,
-        gps_lat=clean.gps_lat,
-        gps_lon=clean.gps_lon,
-        uploaded_by=actor.user_id,
-        created_at=now(),
-    )
-    session.add(photo)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "photo_added",
-        "work_order",
-        order.id,
-        after={"photo_id": photo.public_id, "item_id": REPORT_PHOTO_ITEM, "sha256": clean.sha256},
-    )
-    return photo

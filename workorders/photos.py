@@ -79,6 +79,36 @@ def add_photo(
     )
     if existing is not None:
         return existing, False
+    return keep(session, actor, order, item_id, clean, photo_dir), True
+
+
+def list_photos(session: Session, order: WorkOrder) -> list[Photo]:
+    """An order's photos, oldest first."""
+    return list(
+        session.scalars(select(Photo).where(Photo.order_id == order.id).order_by(Photo.created_at, Photo.id))
+    )
+
+
+def photo_for(session: Session, actor: Actor, public_id: str) -> Photo:
+    """A photo of an order the actor may see; 404 otherwise. Staff reads are audited."""
+    photo = session.scalar(select(Photo).where(Photo.public_id == public_id))
+    if photo is None:
+        raise NotFound(PHOTO_NOT_FOUND, params={"photo_id": public_id})
+    try:
+        wo_service.get_order_for(session, actor, photo.order_id)
+    except NotFound:
+        raise NotFound(PHOTO_NOT_FOUND, params={"photo_id": public_id}) from None
+    if actor.is_staff:
+        audit.record(
+            session, actor, "read_photo", "work_order", photo.order_id, after={"photo_id": photo.public_id}
+        )
+    return photo
+
+
+def keep(
+    session: Session, actor: Actor, order: WorkOrder, item_id: str, clean: evidence.CleanPhoto, photo_dir: str
+) -> Photo:
+    """Store a checked and cleaned image as the order's photo for ``item_id``, with its audit event."""
     relative = evidence.store(photo_dir, clean)
     photo = Photo(
         public_id=secrets.token_hex(16),
@@ -113,27 +143,4 @@ def add_photo(
             "gps": [clean.gps_lat, clean.gps_lon] if clean.gps_lat is not None else None,
         },
     )
-    return photo, True
-
-
-def list_photos(session: Session, order: WorkOrder) -> list[Photo]:
-    """An order's photos, oldest first."""
-    return list(
-        session.scalars(select(Photo).where(Photo.order_id == order.id).order_by(Photo.created_at, Photo.id))
-    )
-
-
-def photo_for(session: Session, actor: Actor, public_id: str) -> Photo:
-    """A photo of an order the actor may see; 404 otherwise. Staff reads are audited."""
-    photo = session.scalar(select(Photo).where(Photo.public_id == public_id))
-    if photo is None:
-        raise NotFound(PHOTO_NOT_FOUND, params={"photo_id": public_id})
-    try:
-        wo_service.get_order_for(session, actor, photo.order_id)
-    except NotFound:
-        raise NotFound(PHOTO_NOT_FOUND, params={"photo_id": public_id}) from None
-    if actor.is_staff:
-        audit.record(
-            session, actor, "read_photo", "work_order", photo.order_id, after={"photo_id": photo.public_id}
-        )
     return photo
