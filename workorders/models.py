@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import now
@@ -21,6 +22,10 @@ class Customer(Base):
     enterprise_tier: Mapped[str | None] = mapped_column(String(20))
     phone: Mapped[str | None] = mapped_column(String(30))
     contact_name: Mapped[str | None] = mapped_column(String(80))
+    # Where notifications go: email and/or SMS to ``phone``, in the customer's language.
+    email: Mapped[str | None] = mapped_column(String(120))
+    preferred_channel: Mapped[str] = mapped_column(String(10), default="sms", server_default="sms")
+    language: Mapped[str] = mapped_column(String(10), default="zh", server_default="zh")
     # The company's account manager (a staff user), who looks after its logins and orders.
     # use_alter: users also point at customers (a customer user's company); the cycle is broken here.
     account_manager_id: Mapped[int | None] = mapped_column(
@@ -60,6 +65,9 @@ class LineRecord(Base):
     switch_model: Mapped[str | None] = mapped_column(String(60))
     switch_occupancy_pct: Mapped[float | None] = mapped_column(Float)
     uplink_raised: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The circuit as the customer knows it: its number on the contract and the product on it.
+    circuit_no: Mapped[str | None] = mapped_column(String(40), index=True)
+    product: Mapped[str | None] = mapped_column(String(40))
 
     site: Mapped[Site] = relationship(back_populates="lines")
 
@@ -74,6 +82,14 @@ class WorkOrder(Base):
     priority: Mapped[str] = mapped_column(String(2))  # P1 | P2 | P3
     source: Mapped[str] = mapped_column(String(20))
     description: Mapped[str | None] = mapped_column(Text)
+    # When the customer reached us (every deadline counts from it); may precede created_at.
+    received_at: Mapped[datetime] = mapped_column(DateTime, index=True, default=now)
+    # A reported fault: since when, and whom to call on site.
+    fault_since: Mapped[datetime | None] = mapped_column(DateTime)
+    site_contact_name: Mapped[str | None] = mapped_column(String(80))
+    site_contact_phone: Mapped[str | None] = mapped_column(String(30))
+    # A repair opened because a follow-up found the earlier job did not hold.
+    is_repeat_fault: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     state: Mapped[str] = mapped_column(String(20), index=True, default=State.RECEIVED)
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -107,6 +123,11 @@ class WorkOrder(Base):
     arrived_at: Mapped[datetime | None] = mapped_column(DateTime)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Complaints: response_deadline is the 24 h answer, restore_deadline the final answer
+    # (3 working days); the 72 h first handling has its own deadline and time.
+    handling_deadline: Mapped[datetime | None] = mapped_column(DateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime)
     state_reason: Mapped[str | None] = mapped_column(Text)
 
     followup_method: Mapped[str | None] = mapped_column(String(10))  # phone | visit
@@ -166,4 +187,60 @@ class OrderComment(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+
+
+class FollowUp(Base):
+    """A follow-up (回访) task: a call or visit after an install, repair or complaint, or a
+    periodic visit to a key enterprise customer (no order then)."""
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    reason: Mapped[str] = mapped_column(String(20))  # install | repair | complaint | periodic
+    method: Mapped[str] = mapped_column(String(10))  # phone | visit
+    due_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    state: Mapped[str] = mapped_column(String(12), index=True, default="open")  # open | done | cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reached: Mapped[bool | None] = mapped_column(Boolean)
+    service_working: Mapped[bool | None] = mapped_column(Boolean)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    repeat_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+
+    customer: Mapped[Customer] = relationship()
+    order: Mapped[WorkOrder | None] = relationship(foreign_keys=[order_id])
+    repeat_order: Mapped[WorkOrder | None] = relationship(foreign_keys=[repeat_order_id])
+
+
+class Notification(Base):
+    """An outbox row: a message to a customer, written in the same transaction as the
+    change it tells of, delivered by a job. ``dedupe_key`` keeps one change from queueing
+    the same message twice; the row's id is the message id the channel sees, so a resend
+    after a crash is recognised and not delivered twice."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10))  # email | sms
+    recipient: Mapped[str] = mapped_column(String(120))
+    language: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), index=True, default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)

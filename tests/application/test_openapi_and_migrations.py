@@ -47,7 +47,8 @@ def _walk(url: str) -> None:
     assert {"photos", "idempotency_records", "location_pings"} <= tables
     columns = {c["name"] for c in inspect(engine).get_columns("work_orders")}
     assert "sla_clock" in columns
-    assert "order_comments" in tables
+    assert {"order_comments", "follow_ups", "notifications"} <= tables
+    assert {"received_at", "is_repeat_fault", "handling_deadline"} <= columns
     assert {"company_admin"} <= {c["name"] for c in inspect(engine).get_columns("users")}
     # The models and the migrations describe the same schema.
     with engine.connect() as conn:
@@ -55,8 +56,11 @@ def _walk(url: str) -> None:
     # Down to the initial schema (later revisions stack on top): no SLA clock, no mobile tables.
     downgrade(url, INITIAL_REVISION)
     after_down = {c["name"] for c in inspect(engine).get_columns("work_orders")}
-    assert after_down == columns - {"sla_clock"}
-    assert not {"photos", "idempotency_records", "location_pings", "order_comments"} & set(
+    later_columns = {"sla_clock", "received_at", "fault_since", "site_contact_name", "site_contact_phone"}
+    later_columns |= {"is_repeat_fault", "handling_deadline", "handled_at", "escalated_at"}
+    assert after_down == columns - later_columns
+    later_tables = {"photos", "idempotency_records", "location_pings", "order_comments"}
+    assert not (later_tables | {"follow_ups", "notifications"}) & set(
         inspect(engine).get_table_names()
     )
     upgrade(url)
