@@ -235,6 +235,8 @@ def _order_data(rng: random.Random, customer: Customer, site: Site, line: LineRe
         product = rng.choice(ENTERPRISE_PRODUCTS)
     else:
         product = rng.choice(RESIDENTIAL_PRODUCTS[line.access_type])
+    _name_circuit(line, product)
+    product = line.product or product
     priority = rng.choices(("P1", "P2", "P3"), weights=(1, 3, 6))[0] if kind == "repair" else "P3"
     window = rng.choice(("am", "pm", None)) if kind == "install" else None
     start = end = None
@@ -401,6 +403,9 @@ def _company_sites(
     return circuits
 
 
+ENTERPRISE_CIRCUIT_PRODUCTS = ("lan_dedicated", "mpls_vpn", "sdh", "ddn")
+
+
 def _company_orders(
     session: Session, actor: Actor, rng: random.Random, company: Customer, circuits: list
 ) -> int:
@@ -418,12 +423,22 @@ def _company_orders(
     return len(STATE_PATHS) + 1
 
 
+def _name_circuit(line: LineRecord, product: str) -> None:
+    """The circuit's number and product as the contract has them, on its first order."""
+    if line.circuit_no is None:
+        prefix = "HF-ENT" if product in ENTERPRISE_CIRCUIT_PRODUCTS else f"0551-{line.access_type.upper()}"
+        line.circuit_no = f"{prefix}-{line.id:06d}"
+        line.product = product
+
+
 def _company_order(
     session: Session, actor: Actor, rng: random.Random, company: Customer, site: Site, line: LineRecord
 ) -> WorkOrder:
+    product = rng.choice(ENTERPRISE_CIRCUIT_PRODUCTS)
+    _name_circuit(line, product)
     data = {
         "kind": "repair",
-        "product": rng.choice(("lan_dedicated", "mpls_vpn", "sdh", "ddn")),
+        "product": line.product or product,
         "priority": rng.choice(("P1", "P2", "P3")),
         "source": rng.choice(("hotline", "account_manager", "monitoring")),
         "customer_id": company.id,

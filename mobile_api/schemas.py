@@ -319,6 +319,13 @@ class StopSchema(Schema):
     customer_phone = fields.String(
         allow_none=True, metadata={"description": "Masked (138******78) except while the visit is under way."}
     )
+    site_contact_name = fields.String(allow_none=True, metadata={"description": "Whom to ask for on site."})
+    site_contact_phone = fields.String(
+        allow_none=True, metadata={"description": "Masked like customer_phone."}
+    )
+    fault_since = CityDateTime(
+        allow_none=True, metadata={"description": "The customer says it is down since."}
+    )
     restore_deadline = CityDateTime(
         metadata={"description": "SLA restore deadline (moved by customer-caused pauses)."}
     )

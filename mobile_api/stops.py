@@ -129,6 +129,14 @@ def stop_view(
         "contact_name": order.customer.contact_name,
         # Minimum necessary: the full number only while the visit is under way.
         "customer_phone": phone if lifecycle.is_under_way(order) else mask_phone(phone),
+        # A reported fault's contact on site, masked the same way; and since when it is down.
+        "site_contact_name": order.site_contact_name,
+        "site_contact_phone": (
+            order.site_contact_phone
+            if lifecycle.is_under_way(order)
+            else mask_phone(order.site_contact_phone)
+        ),
+        "fault_since": order.fault_since,
         "restore_deadline": sla["restore_deadline"],
         "sla": sla,
         "findings": findings_view(order.findings, lang),

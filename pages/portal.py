@@ -21,6 +21,7 @@ from core.actor import Actor
 from core.api import current_lang
 from core.db import get_session
 from workorders import service as wo_service
+from workorders.labels import label
 from workorders.models import LineRecord, Site
 from workorders.reads import STEPS, step_label
 
@@ -100,5 +101,6 @@ def render_portal(user, actor: Actor):
         sites=sites,
         lines=lines,
         steps=steps,
+        product_label=lambda code: label("product", code, lang),
         refresh_s=REFRESH_S if any(v["eta"] for v in views) else None,
     )

@@ -63,7 +63,11 @@ def _circuit_choices(sites: list[Site]) -> list[tuple[str, str]]:
         if not site.lines:
             choices.append((f"{site.id}:", site.address))
         for line in site.lines:
-            circuit = _("Circuit %(id)s (%(access)s)", id=line.id, access=line.access_type.upper())
+            circuit = _(
+                "Circuit %(id)s (%(access)s)", id=line.circuit_no or line.id, access=line.access_type.upper()
+            )
+            if line.product:
+                circuit = f"{circuit} · {labels.label('product', line.product, current_lang())}"
             choices.append((f"{site.id}:{line.id}", f"{site.address} · {circuit}"))
     return choices
 

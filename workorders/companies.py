@@ -170,7 +170,7 @@ def set_account_manager(session: Session, actor: Actor, company: Customer, user_
 
 def company_sites(session: Session, company: Customer) -> list[dict[str, Any]]:
     """The company's sites, each with its circuits (line records) and the products
-    ordered on each circuit (the line record itself names no product)."""
+    on each circuit: its own product and those ordered on it."""
     sites = session.scalars(
         select(Site).options(selectinload(Site.lines)).where(Site.customer_id == company.id).order_by(Site.id)
     ).all()
@@ -192,11 +192,13 @@ def company_sites(session: Session, company: Customer) -> list[dict[str, Any]]:
             "circuits": [
                 {
                     "id": line.id,
+                    "circuit_no": line.circuit_no,
+                    "product": line.product,
                     "access_type": line.access_type,
                     "route_length_m": line.route_length_m,
                     "switch_id": line.switch_id,
                     "switch_model": line.switch_model,
-                    "products": sorted(products.get(line.id, ())),
+                    "products": sorted(products.get(line.id, set()) | ({line.product} - {None})),
                 }
                 for line in sorted(site.lines, key=lambda line: line.id)
             ],

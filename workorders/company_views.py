@@ -79,7 +79,11 @@ class CompanyUserSchema(Schema):
 
 
 class CircuitSchema(Schema):
-    id = fields.Integer()
+    id = fields.Integer(metadata={"description": "The line record's id: report a fault with it as line_id."})
+    circuit_no = fields.String(
+        allow_none=True, metadata={"description": "The circuit's number on the contract."}
+    )
+    product = fields.String(allow_none=True, metadata={"description": "The product the circuit carries."})
     access_type = fields.String()
     route_length_m = fields.Float(allow_none=True)
     switch_id = fields.String(allow_none=True)

@@ -4,16 +4,15 @@ optional photo. It becomes a repair order from the customer portal through
 the one intake (:func:`workorders.service.create_order`), with the deadlines
 of the company's tier.
 
-No column holds "since when" and the contact on site: they are written into
-the order's description under the customer's text (both languages' words, so
-any reader understands them) and kept in the ``fault_reported`` audit event.
+"Since when" and the contact on site are the order's own fields
+(``fault_since``, ``site_contact_name``, ``site_contact_phone``), shown to the
+technician, the console and the customer, and kept in the ``fault_reported``
+audit event.
 The photo is stored like an evidence photo (checked and cleaned by
 :mod:`workorders.evidence`) under the fixed item ``customer_report``.
 """
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,39 +45,32 @@ def site_for_report(session: Session, actor: Actor, site_id: int) -> Site:
     return site
 
 
-def report_text(
-    description: str | None,
-    fault_since: datetime | None = None,
-    site_contact_name: str | None = None,
-    site_contact_phone: str | None = None,
-) -> str | None:
-    """The order's description: the customer's words, then since when and whom to call on site."""
-    parts = [(description or "").strip()]
-    if fault_since is not None:
-        if fault_since > now():
-            message = N_("The fault cannot start in the future.")
-            raise Invalid(message, errors={"fault_since": [message]})
-        parts.append(f"故障开始 / Since: {fault_since:%Y-%m-%d %H:%M}")
-    contact = " ".join(p.strip() for p in (site_contact_name, site_contact_phone) if p and p.strip())
-    if contact:
-        parts.append(f"现场联系人 / On-site contact: {contact}")
-    text = "\n".join(p for p in parts if p)
-    return text or None
+def check_report(report: dict) -> dict:
+    """The report's fields, trimmed; a fault cannot start in the future."""
+    since = report.get("fault_since")
+    if since is not None and since > now():
+        message = N_("The fault cannot start in the future.")
+        raise Invalid(message, errors={"fault_since": [message]})
+    return {
+        field: (value.strip() or None) if isinstance(value, str) else value for field, value in report.items()
+    }
 
 
 def take_order(session: Session, actor: Actor, data: dict) -> WorkOrder:
     """Intake for ``POST /workorders``: a customer naming their own company gets another
     company's site as a 404 like a missing one (another company named outright stays the
-    intake's 422 "Unknown customer", as for a missing one); the report's fields go into
-    the description, then the one intake."""
+    intake's 422 "Unknown customer", as for a missing one); the report's fields are
+    checked, the one intake takes the order, and the fields are set on it."""
     if actor.role == "customer":
         if data.get("customer_id") == actor.customer_id:
             site_for_report(session, actor, data["site_id"])
         data = {**data, "source": "portal"}
-    report = {field: data.pop(field, None) for field in REPORT_FIELDS}
-    data["description"] = report_text(data.get("description"), **report)
+    data = dict(data)
+    report = check_report({field: data.pop(field, None) for field in REPORT_FIELDS})
     order = wo_service.create_order(session, actor, data)
     if any(value is not None for value in report.values()):
+        for field, value in report.items():
+            setattr(order, field, value)
         _record_report(session, actor, order, report)
     return order
 

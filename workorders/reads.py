@@ -116,6 +116,9 @@ STAFF_COLUMNS = (
     "completed_at",
     "closed_at",
     "state_reason",
+    "fault_since",
+    "site_contact_name",
+    "site_contact_phone",
     "created_at",
     "updated_at",
     "version",
@@ -134,6 +137,9 @@ CUSTOMER_COLUMNS = (
     "response_deadline",
     "restore_deadline",
     "parent_id",
+    "fault_since",
+    "site_contact_name",
+    "site_contact_phone",
     "created_at",
 )
 
@@ -389,6 +395,8 @@ def customer_view(session: Session, order: WorkOrder, lang: str = "zh") -> dict[
         "site_id": order.site_id,
         "district": order.site.district,
         "circuit_id": order.line_id,
+        "circuit_no": line.circuit_no if line else None,
+        "circuit_product": line.product if line else None,
         "access_type": line.access_type if line else None,
         "technician_name": order.technician.name if order.technician else None,
         "timeline": customer_timeline(session, order, lang),

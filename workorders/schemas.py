@@ -53,6 +53,16 @@ class LineCreateSchema(Schema):
     switch_model = fields.String(allow_none=True, validate=validate.Length(max=60))
     switch_occupancy_pct = fields.Float(allow_none=True, validate=validate.Range(0, 100))
     uplink_raised = fields.Boolean()
+    circuit_no = fields.String(
+        allow_none=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "The circuit's number on the contract.", "example": "HF-ENT-000123"},
+    )
+    product = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(PRODUCTS),
+        metadata={"description": "The product the circuit carries."},
+    )
 
 
 class LineSchema(LineCreateSchema):
@@ -258,6 +268,9 @@ class WorkOrderSchema(Schema):
     arrived_at = CityDateTime(allow_none=True)
     completed_at = CityDateTime(allow_none=True)
     closed_at = CityDateTime(allow_none=True)
+    fault_since = CityDateTime(allow_none=True, metadata={"description": "Reported: the fault began then."})
+    site_contact_name = fields.String(allow_none=True, metadata={"description": "Whom to call on site."})
+    site_contact_phone = fields.String(allow_none=True)
     state_reason = fields.String(allow_none=True)
     eta = fields.Nested(
         "EtaSchema", allow_none=True, metadata={"description": "The live ETA, only while en route."}
@@ -344,6 +357,13 @@ class CustomerOrderSchema(Schema):
     site_id = fields.Integer()
     district = fields.String(allow_none=True)
     circuit_id = fields.Integer(allow_none=True, metadata={"description": "The line (circuit) record."})
+    circuit_no = fields.String(
+        allow_none=True, metadata={"description": "The circuit's number on the contract."}
+    )
+    circuit_product = fields.String(allow_none=True, metadata={"description": "The product on the circuit."})
+    fault_since = CityDateTime(allow_none=True, metadata={"description": "Reported: the fault began then."})
+    site_contact_name = fields.String(allow_none=True, metadata={"description": "Whom to call on site."})
+    site_contact_phone = fields.String(allow_none=True)
     access_type = fields.String(allow_none=True)
     promise = fields.Nested(PromiseSchema)
     waiting = fields.Nested(WaitingSchema)

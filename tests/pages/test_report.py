@@ -69,7 +69,10 @@ def test_reporting_on_the_page_makes_a_portal_repair_with_the_tiers_deadlines(cl
     assert order.priority == "P1" and order.line_id == a["line_id"]  # provincial, service down
     expected = standards.restore_deadline(order.created_at, "enterprise", "provincial", "mpls_vpn", "P1")
     assert order.restore_deadline == expected.at
-    assert "MPLS 专线不通" in order.description and "王工 13800002222" in order.description
+    assert order.description == "MPLS 专线不通"
+    assert (order.site_contact_name, order.site_contact_phone) == ("王工", "13800002222")
+    portal_page = client.get("/").get_data(as_text=True)  # the portal is a customer's home
+    assert "现场联系人" in portal_page and "王工 13800002222" in portal_page
     stored = db.scalars(select(Photo).where(Photo.order_id == order.id)).all()
     assert [p.item_id for p in stored] == [REPORT_PHOTO_ITEM]
 
