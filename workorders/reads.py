@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import force_locale
-from sqlalchemy import false, select
+from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from core import audit
@@ -24,7 +24,7 @@ from core.messages import Message
 from workorders import lifecycle
 from workorders.labels import label
 from workorders.lifecycle import State
-from workorders.models import LineRecord, Site, WorkOrder
+from workorders.models import LineRecord, OrderComment, Site, WorkOrder
 from workorders.sla import sla_status
 
 
@@ -66,9 +66,28 @@ def get_order_for(session: Session, actor: Actor, order_id: int) -> WorkOrder:
 def list_orders(session: Session, actor: Actor, filters: dict) -> list[WorkOrder]:
     """Orders the actor may see, newest first, filtered."""
     stmt = _scope(select(WorkOrder), actor)
-    for field in ("state", "kind", "priority", "technician_id", "customer_id"):
+    for field in (
+        "state",
+        "kind",
+        "priority",
+        "technician_id",
+        "customer_id",
+        "site_id",
+        "line_id",
+        "source",
+    ):
         if filters.get(field) is not None:
             stmt = stmt.where(getattr(WorkOrder, field) == filters[field])
+    if filters.get("created_from") is not None:
+        stmt = stmt.where(WorkOrder.created_at >= filters["created_from"])
+    if filters.get("created_to") is not None:
+        stmt = stmt.where(WorkOrder.created_at < filters["created_to"])
+    if filters.get("updated_since") is not None:
+        # A comment changes what the customer sees without touching the order's row (its
+        # version is the technician's optimistic lock, so a comment must not bump it).
+        since = filters["updated_since"]
+        commented = select(OrderComment.order_id).where(OrderComment.created_at >= since)
+        stmt = stmt.where(or_(WorkOrder.updated_at >= since, WorkOrder.id.in_(commented)))
     if filters.get("district"):
         stmt = stmt.join(Site, WorkOrder.site_id == Site.id).where(Site.district == filters["district"])
     stmt = (
@@ -141,6 +160,7 @@ CUSTOMER_COLUMNS = (
     "site_contact_name",
     "site_contact_phone",
     "created_at",
+    "updated_at",
 )
 
 

@@ -169,6 +169,17 @@ class WorkOrderQuerySchema(Schema):
     district = fields.String()
     technician_id = DbId()
     customer_id = DbId()
+    site_id = DbId()
+    line_id = DbId(metadata={"description": "The circuit (line record) id."})
+    source = fields.String(validate=validate.OneOf(SOURCES), metadata={"description": "The intake channel."})
+    created_from = CityDateTime(metadata={"description": "Taken at or after this time."})
+    created_to = CityDateTime(metadata={"description": "Taken before this time."})
+    updated_since = CityDateTime(
+        metadata={
+            "description": "Only orders changed (state, times, a new comment) at or after this "
+            "time: poll with the time of your previous poll."
+        }
+    )
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000))
 
@@ -352,6 +363,7 @@ class CustomerOrderSchema(Schema):
     technician_name = fields.String(allow_none=True)
     parent_id = fields.Integer(allow_none=True)
     created_at = CityDateTime()
+    updated_at = CityDateTime(metadata={"description": "Last change; the cursor for updated_since."})
     timeline = fields.List(fields.Nested(CustomerStepSchema))
     open = fields.Boolean()
     site_id = fields.Integer()
