@@ -25,7 +25,7 @@ from standards.findings import render
 from technicians import service as technicians_service
 from technicians.models import Technician
 from technicians.service import missing_skills
-from workorders import comments, lifecycle, photos
+from workorders import comments, lifecycle, photos, reads
 from workorders import labels as code_names
 from workorders import service as wo_service
 from workorders.models import Site, WorkOrder
@@ -46,6 +46,7 @@ def order_feature(row: Any, at: datetime, thresholds: tuple[int, int]) -> dict:
     properties = {
         "code": row.code,
         "kind": row.kind,
+        "source": row.source,
         "product": row.product,
         "priority": row.priority,
         "state": row.state,
@@ -206,6 +207,8 @@ def order_panel(
     view["photos"] = photo_items(session, order)
     view["source_label"] = code_names.label("source", order.source, lang)
     view["comments"] = comments.comment_items(session, order, lang)
+    # While the technician is on the way: the same live ETA the customer sees.
+    view["eta"] = reads.eta_view(reads.live_eta(session, order, at), lang)
     # The staff API takes the console's session cookie and its CSRF token.
     view["comments_url"] = f"/api/v1/workorders/{order.id}/comments"
     return view

@@ -28,7 +28,7 @@ from console import feeds, labels
 from core import audit, jobs
 from core.api import current_lang
 from core.auth import load_current_user, require_roles
-from core.clock import now
+from core.clock import now, to_city_aware
 from core.db import get_session
 from core.errors import Conflict, Invalid, NotFound
 from core.schemas import JobSchema
@@ -86,8 +86,11 @@ def _day(args: dict) -> date:
 
 
 def _default(value: Any) -> Any:
-    """JSON for what json cannot say: datetimes as ISO text (Flask would send HTTP dates)."""
-    if isinstance(value, datetime | date | time):
+    """JSON for what json cannot say: datetimes as ISO text with the city's offset, like the
+    APIs ("2026-12-01T09:00:00+08:00": a browser in another zone reads the right moment)."""
+    if isinstance(value, datetime):
+        return to_city_aware(value).isoformat()
+    if isinstance(value, date | time):
         return value.isoformat()
     if isinstance(value, set | frozenset | tuple):
         return list(value)

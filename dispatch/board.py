@@ -54,6 +54,7 @@ BOARD_COLUMNS = (
     *RISK_COLUMNS,
     WorkOrder.code,
     WorkOrder.kind,
+    WorkOrder.source,
     WorkOrder.product,
     WorkOrder.priority,
     WorkOrder.state,

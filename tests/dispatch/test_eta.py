@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 from core.clock import now
 from dispatch.eta import NO_RECENT_POSITION, STALE_AFTER, eta_for
 from dispatch.routing.matrix import HaversineMatrix
-from tests.factories import SITE
+from tests.factories import SITE, Console
 from workorders.models import WorkOrder
 
 FAR = (31.80, 117.20)  # about 10 km from the test site
@@ -104,3 +104,22 @@ def test_eta_for_counts_from_the_position_time_and_never_lies_in_the_past(client
     later = pinged + timedelta(minutes=10)
     assert seconds < 600 and eta_for(db, order, later)["eta"] == later
     assert eta_for(db, order, pinged + STALE_AFTER + timedelta(seconds=1))["eta"] is None
+
+
+def test_the_console_panel_shows_the_same_live_eta_and_the_map_knows_the_channel(
+    client, db, field, city_time
+):
+    oid = _on_the_way(client, field, city_time)
+    _ping(client, field, *FAR, now())
+    customer_eta = _customer_order(client, field, oid)["eta"]
+    console = Console(client, "disp")
+    status, panel = console.get(f"/orders/{oid}")
+    assert status == 200
+    assert panel["eta"]["eta"] == customer_eta["eta"] and panel["eta"]["eta"].endswith("+08:00")
+    assert panel["eta"]["position_at"] == customer_eta["position_at"]
+    status, feed = console.get("/orders")
+    sources = {f["id"]: f["properties"]["source"] for f in feed["features"]}
+    assert sources[oid] == db.get(WorkOrder, oid).source
+    # on arrival the panel's ETA is gone, like the customer's
+    assert field.status(oid, "arrived", lat=SITE[0], lon=SITE[1]).status_code == 200
+    assert console.get(f"/orders/{oid}")[1]["eta"] is None

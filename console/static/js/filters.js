@@ -4,7 +4,7 @@
 import { S, app, el } from "./state.js";
 import { label, labels } from "./i18n.js";
 
-export const FILTERS = ["district", "kind", "product", "priority", "state", "risk", "technician"];
+export const FILTERS = ["district", "kind", "source", "product", "priority", "state", "risk", "technician"];
 
 function fillSelect(name, options) {
   const select = el("f-" + name), keep = select.value;
@@ -28,6 +28,7 @@ export function fillFilterOptions() {
   app.techs.forEach((t) => { if (t.district) districts.add(t.district); });
   fillSelect("district", Array.from(districts).sort().map((d) => [d, d]));
   fillSelect("kind", groupOptions("kind"));
+  fillSelect("source", groupOptions("source"));
   fillSelect("product", groupOptions("product").filter(([code]) => products.has(code)));
   fillSelect("priority", groupOptions("priority"));
   fillSelect("state", S.open_states.map((s) => [s, label("state", s)]));
@@ -45,6 +46,7 @@ export function orderVisible(p) {
   const f = app.filters;
   if (f.district && p.district !== f.district) return false;
   if (f.kind && p.kind !== f.kind) return false;
+  if (f.source && p.source !== f.source) return false;
   if (f.product && p.product !== f.product) return false;
   if (f.priority && p.priority !== f.priority) return false;
   if (f.state && p.state !== f.state) return false;

@@ -40,12 +40,22 @@ function detailsHtml(o) {
     [T.customer, customer],
     [T.address, o.address], [T.district, o.district],
     [T.appointment, appointment],
+    [T.fault_since, o.fault_since ? when(o.fault_since) : ""],
+    [T.site_contact, [o.site_contact_name, o.site_contact_phone].filter(Boolean).join(" ")],
     [T.technician, o.technician_name],
+    [T.eta, etaText(o.eta)],
     [T.planned, o.planned_start ? when(o.planned_start) : ""],
     [T.skills, (o.required_skills || []).map((s) => label("skill", s)).join(", ")],
     [T.duration, fmt(T.minutes, { n: o.duration_min })],
     [T.owner, o.owner_name], [T.description, o.description],
   ]);
+}
+
+/** The live ETA while en route, with the time of the position it comes from (or why there is none). */
+function etaText(eta) {
+  if (!eta) return "";
+  if (eta.eta) return when(eta.eta).slice(11) + " · " + fmt(T.eta_from, { time: when(eta.position_at).slice(11) });
+  return eta.note_text || "";
 }
 
 function findingsHtml(o) {
