@@ -98,7 +98,7 @@ def field_evidence(action: str, data: dict) -> dict[str, Any]:
     return {
         "via": "mobile",
         "action": action,
-        "client_time": client_time.isoformat() if client_time else None,
+        "client_time": client_time,
         "fix": [data["lat"], data["lon"]] if data.get("lat") is not None else None,
         "accuracy_m": data.get("accuracy_m"),
     }

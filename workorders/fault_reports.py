@@ -112,7 +112,7 @@ def _record_report(session: Session, actor: Actor, order: WorkOrder, report: dic
         "work_order",
         order.id,
         after={
-            "fault_since": since.isoformat() if since else None,
+            "fault_since": since,
             "site_contact_name": report.get("site_contact_name"),
             "site_contact_phone": report.get("site_contact_phone"),
         },

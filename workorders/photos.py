@@ -139,7 +139,7 @@ def keep(
             "photo_id": photo.public_id,
             "item_id": item_id,
             "sha256": clean.sha256,
-            "taken_at": clean.taken_at.isoformat() if clean.taken_at else None,
+            "taken_at": clean.taken_at,
             "gps": [clean.gps_lat, clean.gps_lon] if clean.gps_lat is not None else None,
         },
     )

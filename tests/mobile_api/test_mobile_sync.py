@@ -1,12 +1,12 @@
 """Safe retries and offline work: Idempotency-Key replays, and the sync of queued actions
 with refusals when the dispatcher moved the order on."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from core.clock import now
+from core.clock import now, to_city_aware
 from core.models import AuditEvent
 from mobile_api.models import IdempotencyRecord
 from technicians.models import LocationPing
@@ -164,7 +164,10 @@ def test_sync_applies_queued_actions_in_order(client, db, field):
     on_site = db.scalar(
         select(AuditEvent).where(AuditEvent.entity_id == oid, AuditEvent.action == "state:on_site")
     )
-    assert on_site.after["client_time"] == actions[1]["client_time"][:19]
+    # the phone's moment, kept with the city's offset
+    stored = datetime.fromisoformat(on_site.after["client_time"])
+    sent = datetime.fromisoformat(actions[1]["client_time"])  # naive: city time
+    assert stored == to_city_aware(sent) and stored.utcoffset() == timedelta(hours=8)
 
     # the phone did not hear the answer and syncs the same queue again
     again = _sync(client, field.tech, *actions)["results"]
