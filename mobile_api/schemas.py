@@ -16,6 +16,7 @@ from core.clock import now, to_local_naive
 from core.errors import N_
 from core.schemas import CityDateTime
 from mobile_api.messages import NOT_ACCEPTED, FieldMessage
+from workorders.schemas import PhotoSchema  # noqa: F401 - the photo endpoints answer it
 
 EARLIEST_CLIENT_TIME = datetime(2000, 1, 1)
 # Phone clocks drift; a timestamp further ahead than this is refused as impossible.
@@ -438,22 +439,6 @@ class ChecklistStateSchema(Schema):
     complete = fields.Boolean()
     override = fields.Dict(allow_none=True)
     version = fields.Integer()
-
-
-class PhotoSchema(Schema):
-    id = fields.String(metadata={"description": "Unguessable photo id."})
-    order_id = fields.Integer()
-    item_id = fields.String()
-    sha256 = fields.String()
-    mime = fields.String()
-    width = fields.Integer()
-    height = fields.Integer()
-    size_bytes = fields.Integer()
-    taken_at = CityDateTime(allow_none=True, metadata={"description": "EXIF capture time, kept as evidence."})
-    gps_lat = fields.Float(allow_none=True)
-    gps_lon = fields.Float(allow_none=True)
-    created_at = CityDateTime()
-    url = fields.String()
 
 
 class LocationAnswerSchema(Schema):

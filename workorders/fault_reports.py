@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actor import Actor
 from core.clock import now
-from core.errors import N_, Invalid, NotFound
-from workorders import evidence, photos
+from core.errors import N_, Conflict, Invalid, NotFound, refuse
+from workorders import evidence, lifecycle, photos
 from workorders import service as wo_service
-from workorders.models import Site, WorkOrder
+from workorders.models import Photo, Site, WorkOrder
 
 REPORT_PHOTO_ITEM = "customer_report"
 SITE_NOT_FOUND = N_("Site %(id)s not found.")
@@ -117,3 +117,27 @@ def _record_report(session: Session, actor: Actor, order: WorkOrder, report: dic
             "site_contact_phone": report.get("site_contact_phone"),
         },
     )
+
+
+def add_report_photo(
+    session: Session, actor: Actor, order: WorkOrder, raw: bytes, declared_type: str | None, photo_dir: str
+) -> tuple[Photo, bool]:
+    """A photo the customer adds to their open fault (``POST .../report-photos``): checked and
+    cleaned like any evidence photo, stored under ``customer_report``; the same picture twice
+    is stored once. ``order`` was read through get_order_for (another company's is a 404)."""
+    if order.kind != "repair" or not lifecycle.is_open(order):
+        raise refuse(
+            Conflict,
+            N_("Photos of a fault are added while the fault is open."),
+            slug="fault-not-open",
+            current_state=order.state,
+        )
+    clean = evidence.inspect_and_clean(raw, declared_type)
+    existing = session.scalar(
+        select(Photo).where(
+            Photo.order_id == order.id, Photo.item_id == REPORT_PHOTO_ITEM, Photo.sha256 == clean.sha256
+        )
+    )
+    if existing is not None:
+        return existing, False
+    return photos.keep(session, actor, order, REPORT_PHOTO_ITEM, clean, photo_dir), True

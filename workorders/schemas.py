@@ -380,3 +380,19 @@ class CustomerOrderSchema(Schema):
     promise = fields.Nested(PromiseSchema)
     waiting = fields.Nested(WaitingSchema)
     eta = fields.Nested(EtaSchema, allow_none=True, metadata={"description": "Only while en route."})
+
+
+class PhotoSchema(Schema):
+    id = fields.String(metadata={"description": "Unguessable photo id."})
+    order_id = fields.Integer()
+    item_id = fields.String()
+    sha256 = fields.String()
+    mime = fields.String()
+    width = fields.Integer()
+    height = fields.Integer()
+    size_bytes = fields.Integer()
+    taken_at = CityDateTime(allow_none=True, metadata={"description": "EXIF capture time, kept as evidence."})
+    gps_lat = fields.Float(allow_none=True)
+    gps_lon = fields.Float(allow_none=True)
+    created_at = CityDateTime()
+    url = fields.String()

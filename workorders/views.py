@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import current_app, g, jsonify, request
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
@@ -10,9 +10,9 @@ from core.api import BEARER, Blueprint, current_lang
 from core.audit import trail
 from core.auth import require_roles
 from core.db import get_session
-from core.errors import N_, NotFound
+from core.errors import N_, Invalid, NotFound, refuse
 from core.schemas import AuditEventSchema, CityDateTime
-from workorders import comments, fault_reports, service
+from workorders import comments, evidence, fault_reports, photos, service
 from workorders.lifecycle import STAFF
 from workorders.schemas import (
     CustomerCreateSchema,
@@ -21,6 +21,7 @@ from workorders.schemas import (
     HandoverSchema,
     LineCreateSchema,
     LineSchema,
+    PhotoSchema,
     SiteCreateSchema,
     SiteSchema,
     SlaPauseSchema,
@@ -308,3 +309,54 @@ class OrderComments(MethodView):
         order = service.get_order_for(session, g.actor, order_id)
         comment = comments.add_comment(session, g.actor, order, args["body"])
         return comments.comment_view(session, comment, current_lang())
+
+
+REPORT_PHOTO_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "additionalProperties": False,
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "JPEG or PNG, up to 10 MB.",
+                    }
+                },
+            }
+        }
+    },
+}
+
+
+@blp.route("/workorders/<int:order_id>/report-photos", methods=["POST"])
+@require_roles(*STAFF_ROLES, "customer")
+@blp.response(201, PhotoSchema)
+@blp.alt_response(200, schema=PhotoSchema, description="The same picture was already added.")
+@blp.doc(security=BEARER, requestBody=REPORT_PHOTO_BODY)
+def report_photo_upload(order_id: int):
+    """Add a photo of the fault to an open repair (multipart: file): what the customer sees,
+    checked and cleaned (location and camera data removed) like any evidence photo."""
+    session = get_session()
+    order = service.get_order_for(session, g.actor, order_id)
+    upload = _report_photo_upload()
+    raw = upload.stream.read(evidence.MAX_PHOTO_BYTES + 1)
+    photo, created = fault_reports.add_report_photo(
+        session, g.actor, order, raw, upload.mimetype, current_app.config["PHOTO_DIR"]
+    )
+    return photos.photo_view(photo, "/api/v1"), 201 if created else 200
+
+
+def _report_photo_upload():
+    if request.mimetype != "multipart/form-data":
+        raise refuse(evidence.UnsupportedMediaType, N_("Upload the photo as multipart/form-data."))
+    errors = {name: [N_("Unknown field.")] for name in (set(request.form) | set(request.files)) - {"file"}}
+    upload = request.files.get("file")
+    if upload is None:
+        errors["file"] = [N_("Missing data for required field.")]
+    if errors:
+        raise refuse(Invalid, N_("Some fields are missing or invalid."), errors=errors)
+    return upload

@@ -61,6 +61,7 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("workorders.order_audit", "GET"): STAFF,
     ("workorders.OrderComments", "GET"): STAFF | {"customer"},
     ("workorders.OrderComments", "POST"): STAFF | {"customer"},
+    ("workorders.report_photo_upload", "POST"): STAFF | {"customer"},
     ("web.report_fault", "GET"): frozenset({"customer"}),
     ("web.report_fault", "POST"): frozenset({"customer"}),
     ("web.order_comments", "GET"): frozenset({"customer"}),

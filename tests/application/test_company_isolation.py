@@ -16,6 +16,7 @@ A route a customer may call without a case fails
 
 from __future__ import annotations
 
+import io
 import re
 import secrets
 from collections.abc import Callable
@@ -138,6 +139,7 @@ def _send(app, username: str, method: str, path: str, session_auth: bool, json=N
     else:
         headers["Authorization"] = f"Bearer {token}"
     if form is not None:
+        form = {key: value() if callable(value) else value for key, value in form.items()}  # a fresh upload
         form = dict(form, csrf_token=headers["X-CSRFToken"]) if session_auth else form
         return client.open(path, method=method, data=form, headers=headers, query_string=query)
     return client.open(path, method=method, json=json, headers=headers, query_string=query)
@@ -365,6 +367,9 @@ CASES: dict[tuple[str, str], list] = {
     ("workorders.customer_detail", "GET"): [Hidden(_company)],
     ("workorders.OrderComments", "GET"): [Hidden(_order)],
     ("workorders.OrderComments", "POST"): [Hidden(_order, json={"body": "乙方插话"})],
+    ("workorders.report_photo_upload", "POST"): [
+        Hidden(_order, form={"file": lambda: (io.BytesIO(image_bytes()), "fault.jpg", "image/jpeg")})
+    ],
     ("photos.staff_photo_list", "GET"): [Hidden(_order)],
     ("photos.staff_photo_file", "GET"): [Hidden(lambda two: {"photo_id": two["photo_id"]})],
     ("reports.closeout_report_pdf", "GET"): [Hidden(_order)],

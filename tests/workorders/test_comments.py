@@ -3,6 +3,7 @@ event, and faults customers report through the API (source, tier deadlines, 404s
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 import standards
 from core.clock import now
 from core.models import AuditEvent
+from tests.factories import image_bytes
 from workorders.models import WorkOrder
 
 
@@ -152,3 +154,39 @@ def test_comment_bodies_are_checked_in_the_readers_language(client, world, compa
     nul = client.post(url, headers=alice, json={"body": "坏\x00"})
     assert nul.status_code == 422
     assert client.get(url, headers=alice).get_json() == []
+
+
+def test_a_customer_adds_a_photo_to_their_open_fault_through_the_api(client, world, db, companies, app):
+    alice = world.headers("alice")
+    order_id = _report(client, alice, companies["a"]).get_json()["id"]
+    url = f"/api/v1/workorders/{order_id}/report-photos"
+
+    def upload(headers, data=None):
+        data = data if data is not None else {"file": (io.BytesIO(image_bytes()), "fault.jpg", "image/jpeg")}
+        return client.post(url, headers=headers, data=data, content_type="multipart/form-data")
+
+    first = upload(alice)
+    assert first.status_code == 201, first.get_json()
+    photo = first.get_json()
+    assert photo["item_id"] == "customer_report" and photo["order_id"] == order_id
+    assert upload(alice).status_code == 200  # the same picture is kept once
+    listed = client.get(f"/api/v1/workorders/{order_id}/photos", headers=alice).get_json()
+    assert [p["id"] for p in listed] == [photo["id"]]
+    assert client.get(photo["url"], headers=alice).status_code == 200
+
+    assert upload(world.headers("bob")).status_code == 404  # another company's order
+    not_a_picture = upload(alice, {"file": (io.BytesIO(b"not an image"), "x.jpg", "image/jpeg")})
+    assert not_a_picture.status_code in (415, 422), not_a_picture.get_json()
+    stray = upload(alice, {"note": "x"})
+    assert stray.status_code == 422 and set(stray.get_json()["errors"]) == {"note", "file"}
+    as_json = client.post(url, headers=alice, json={"file": "x"})
+    assert as_json.status_code == 415
+
+    cancelled = client.post(
+        f"/api/v1/workorders/{order_id}/transitions",
+        headers=world.headers("agent"),
+        json={"to": "cancelled", "reason": "客户撤销"},
+    )
+    assert cancelled.status_code == 200, cancelled.get_json()
+    late = upload(alice, {"file": (io.BytesIO(image_bytes(color=(10, 200, 90))), "late.jpg", "image/jpeg")})
+    assert late.status_code == 409 and late.get_json()["type"].endswith("fault-not-open")
