@@ -66,9 +66,11 @@ def get_order_for(session: Session, actor: Actor, order_id: int) -> WorkOrder:
 def list_orders(session: Session, actor: Actor, filters: dict) -> list[WorkOrder]:
     """Orders the actor may see, newest first, filtered."""
     stmt = _scope(select(WorkOrder), actor)
-    for field in ("state", "kind", "priority", "technician_id", "customer_id"):
+    for field in ("state", "kind", "priority", "technician_id", "customer_id", "parent_id"):
         if filters.get(field) is not None:
             stmt = stmt.where(getattr(WorkOrder, field) == filters[field])
+    if filters.get("repeat") is not None:
+        stmt = stmt.where(WorkOrder.is_repeat_fault == bool(filters["repeat"]))
     if filters.get("district"):
         stmt = stmt.join(Site, WorkOrder.site_id == Site.id).where(Site.district == filters["district"])
     stmt = (
@@ -94,6 +96,7 @@ STAFF_COLUMNS = (
     "site_id",
     "line_id",
     "parent_id",
+    "is_repeat_fault",
     "owner_id",
     "technician_id",
     "appointment_start",
