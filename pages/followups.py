@@ -48,6 +48,9 @@ def _yes_no(value: str | None) -> bool | None:
     return {"yes": True, "no": False}.get(value or "")
 
 
+OUTCOMES = ("reached", "not_reached")
+
+
 def _posted_result() -> dict[str, Any]:
     """The row form's answer: the button pressed says reached or not."""
     score = request.form.get("satisfaction", "")
@@ -114,6 +117,8 @@ def followup_record(followup_id: int):
     user = load_current_user()
     session = get_session()
     task = followups.get_followup(session, followup_id)
+    if request.form.get("outcome") not in OUTCOMES:
+        return _render(user, error=_("Say whether the customer was reached."), status=422)
     try:
         followups.record_result(session, g.actor, task, _posted_result())
     except DomainError as exc:

@@ -461,3 +461,24 @@ def on_followed_up(session: Session, actor: Actor, order: WorkOrder, followup: M
     )
     _finish(session, actor, task, before, at, satisfied)
     return task
+
+
+# ---------------------------------------------------------------- repeat faults of an order
+
+
+def repeat_links(session: Session, order: WorkOrder) -> dict[str, Any]:
+    """For an order's panel: the order a repeat repair was opened from, and the repeat
+    repairs opened from this one (oldest first)."""
+    parent = session.get(WorkOrder, order.parent_id) if order.parent_id else None
+    repeats = session.scalars(
+        select(WorkOrder)
+        .where(WorkOrder.parent_id == order.id, WorkOrder.is_repeat_fault.is_(True))
+        .order_by(WorkOrder.created_at, WorkOrder.id)
+    )
+    return {
+        "parent_code": parent.code if parent else None,
+        "repeat_orders": [
+            {"id": r.id, "code": r.code, "priority": r.priority, "state": r.state, "created_at": r.created_at}
+            for r in repeats
+        ],
+    }

@@ -3,6 +3,8 @@ that follow the order up or open a repeat repair, retries, and periodic visits."
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -290,3 +292,28 @@ def test_periodic_visits_are_created_once_per_interval(app, db, world, client):
     assert due_again.result["created"] == 1
     (new_id,) = due_again.result["followup_ids"]
     assert db.get(FollowUp, new_id).customer_id == group["customer_id"]
+
+
+def test_console_panel_shows_the_repeat_badge_and_both_links(client, field):
+    from tests.factories import Console
+
+    oid = field.order("adsl")
+    _complete(field, oid, REPAIR_ANSWERS)
+    (task,) = _followups(client, field.agent, order_id=oid)
+    repeat_id = _result(client, field.agent, task["id"], reached=True, service_working=False, satisfaction=3)[
+        "repeat_order_id"
+    ]
+    console = Console(client, "disp")
+    status, repeat = console.get(f"/orders/{repeat_id}")
+    assert status == 200 and repeat["is_repeat_fault"] is True
+    original_code = _order(client, field.disp, oid)["code"]
+    assert repeat["parent_id"] == oid and repeat["parent_code"] == original_code
+    status, original = console.get(f"/orders/{oid}")
+    assert original["is_repeat_fault"] is False and original["parent_code"] is None
+    assert [r["id"] for r in original["repeat_orders"]] == [repeat_id]
+    created = local(_order(client, field.disp, repeat_id)["created_at"])
+    assert datetime.fromisoformat(original["repeat_orders"][0]["created_at"]) == created  # console: city time
+    page = console.page.get_data(as_text=True)
+    settings = re.search(r'<script id="console-settings" type="application/json">(.*?)</script>', page, re.S)
+    strings = json.loads(settings.group(1))["strings"]  # the badge's words come with the page
+    assert strings["repeat_fault"] == "重复故障" and strings["parent_order"] == "原工单"
