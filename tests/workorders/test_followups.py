@@ -317,3 +317,23 @@ def test_console_panel_shows_the_repeat_badge_and_both_links(client, field):
     settings = re.search(r'<script id="console-settings" type="application/json">(.*?)</script>', page, re.S)
     strings = json.loads(settings.group(1))["strings"]  # the badge's words come with the page
     assert strings["repeat_fault"] == "重复故障" and strings["parent_order"] == "原工单"
+
+
+def test_the_demo_seed_has_follow_ups_in_every_state(app, db):
+    from application.demo import seed_city
+    from workorders.followups import due_section
+    from workorders.models import FollowUp, WorkOrder
+
+    lines = seed_city(db, technicians=12, orders=10, seed=3, companies=True)
+    assert any(line.startswith("seeded 6 follow-ups") for line in lines), lines
+    tasks = list(db.scalars(select(FollowUp)))
+    at = now()
+    open_sections = {due_section(t, at) for t in tasks if t.state == "open"}
+    assert {"overdue", "today"} <= open_sections
+    assert {t.state for t in tasks} >= {"open", "done", "unreached"}
+    assert any(t.state == "open" and t.attempts == 1 for t in tasks)  # tried once, due again
+    assert any(t.state == "done" and t.satisfaction == 5 and t.repeat_order_id is None for t in tasks)
+    repeat = next(t for t in tasks if t.repeat_order_id is not None)
+    repeat_order = db.get(WorkOrder, repeat.repeat_order_id)
+    assert repeat_order.is_repeat_fault and repeat_order.parent_id == repeat.order_id
+    assert {t.reason for t in tasks} >= {"repair", "periodic"}
