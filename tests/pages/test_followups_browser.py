@@ -20,7 +20,10 @@ def _completed_repair(field) -> int:
     assert field.status(oid, "en_route").status_code == 200
     assert field.status(oid, "arrived", lat=SITE[0], lon=SITE[1]).status_code == 200
     answers = {"answers": REPAIR_ANSWERS}
-    assert field.client.post(f"/mobile/v1/orders/{oid}/checklist", headers=field.tech, json=answers).status_code == 200
+    assert (
+        field.client.post(f"/mobile/v1/orders/{oid}/checklist", headers=field.tech, json=answers).status_code
+        == 200
+    )
     assert field.status(oid, "completed").status_code == 200
     return oid
 
@@ -45,7 +48,9 @@ def test_agent_records_calls_in_one_click_and_the_console_shows_the_repeat(page,
     page.click(f"{row} button[value=reached]")
     page.wait_for_load_state("load")
     recorded = page.inner_text("#recorded")
-    (repeat,) = client.get("/api/v1/workorders", headers=field.disp, query_string={"parent_id": oid}).get_json()
+    (repeat,) = client.get(
+        "/api/v1/workorders", headers=field.disp, query_string={"parent_id": oid}
+    ).get_json()
     assert repeat["code"] in recorded and "重复故障" in recorded
 
     page.click("#recorded a.repeat-link")  # to the console, the repeat repair open in the panel
