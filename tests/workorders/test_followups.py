@@ -337,3 +337,38 @@ def test_the_demo_seed_has_follow_ups_in_every_state(app, db):
     repeat_order = db.get(WorkOrder, repeat.repeat_order_id)
     assert repeat_order.is_repeat_fault and repeat_order.parent_id == repeat.order_id
     assert {t.reason for t in tasks} >= {"repair", "periodic"}
+
+
+def test_the_rule_file_and_the_config_set_priority_and_due_time(app, client, field, tmp_path, monkeypatch):
+    """Not hard-coded: an operator's rule file sets the repeat priority, the config the due time."""
+    from standards.rules import DEFAULT_RULE_FILE
+
+    text = DEFAULT_RULE_FILE.read_text(encoding="utf-8")
+    section = text.index("[follow_up.repeat_fault_priority.unsatisfied]")
+    edited = text[:section] + text[section:].replace('residential = "P3"', 'residential = "P1"', 1)
+    rule_file = tmp_path / "install_code.toml"
+    rule_file.write_text(edited, encoding="utf-8")
+    monkeypatch.setenv("STANDARDS_RULES_FILE", str(rule_file))
+    monkeypatch.setitem(app.config, "FOLLOWUP_REPAIR_DUE_DAYS", 2)
+
+    oid = field.order("adsl")
+    _complete(field, oid, REPAIR_ANSWERS)
+    (task,) = _followups(client, field.agent, order_id=oid)
+    completed = local(_order(client, field.disp, oid)["completed_at"])
+    assert local(task["due_at"]) == completed + timedelta(days=2)
+    answer = _result(client, field.agent, task["id"], reached=True, service_working=True, satisfaction=2)
+    assert answer["repeat_order_priority"] == "P1"
+
+
+def test_a_wrong_priority_in_the_rule_file_names_its_line():
+    from standards.rules import DEFAULT_RULE_FILE, RuleFileError, parse_ruleset
+
+    text = DEFAULT_RULE_FILE.read_text(encoding="utf-8")
+    section = text.index("[follow_up.repeat_fault_priority.service_down]")
+    broken = text[:section] + text[section:].replace('group = "P1"', 'group = "P9"', 1)
+    line = broken[: broken.index('group = "P9"')].count("\n") + 1
+    with pytest.raises(RuleFileError) as refused:
+        parse_ruleset(DEFAULT_RULE_FILE, broken)
+    assert f":{line}:" in str(refused.value) and "follow_up.repeat_fault_priority.service_down.group" in str(
+        refused.value
+    )
