@@ -82,18 +82,22 @@ def _import_models() -> None:
 def _import_jobs() -> None:
     """Each package's jobs module registers its handlers with core.jobs."""
     import dispatch.jobs  # noqa: F401
+    import workorders.followup_jobs  # noqa: F401
 
 
 def _wire_domain() -> None:
     """What a domain package uses from one it may not import: the live ETA (dispatch)
-    for the order views (workorders)."""
+    for the order views (workorders); and the follow-up steps (workorders.followups,
+    built on workorders.service) that an order's completion and follow-up run."""
     from dispatch.eta import eta_for
-    from workorders import reads
+    from workorders import followups, reads, service
 
     reads.use_live_eta(eta_for)
+    service.use_followups(followups.on_completed, followups.on_followed_up)
 
 
 def _register_blueprints(app: Flask, api: Api) -> None:
+    import pages.followups  # noqa: F401  (the follow-up queue joins the web blueprint)
     import pages.report  # noqa: F401  (the fault report and comment pages join the web blueprint)
     from console.views import bp as console_bp
     from core.views import blp as auth_blp
@@ -104,6 +108,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from pages.views import bp as web_bp
     from technicians.views import blp as technicians_blp
     from workorders.company_views import blp as companies_blp
+    from workorders.followup_views import blp as followups_blp
     from workorders.report_views import blp as reports_blp
     from workorders.views import blp as workorders_blp
 
@@ -111,6 +116,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         auth_blp,
         workorders_blp,
         companies_blp,
+        followups_blp,
         technicians_blp,
         dispatch_blp,
         mobile_blp,

@@ -11,6 +11,7 @@ from datetime import date, datetime, time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from application.demo_followups import seed_followups
 from core.accounts import create_user
 from core.actor import Actor
 from core.auth import hash_password
@@ -133,6 +134,7 @@ def seed_city(
         wo_service.create_order(session, staff_actor, _order_data(rng, *customers[i % len(customers)], today))
     # After the city, with its own random numbers: the city is the same with or without them.
     company_orders = seed_companies(seeding, random.Random(seed + 1000)) if companies else 0
+    followup_lines = seed_followups(session)  # the companies' follow-ups in every state (none without)
     session.commit()
     blocked = session.scalar(select(func.count()).select_from(WorkOrder).where(WorkOrder.blocked.is_(True)))
     summary = [
@@ -144,7 +146,7 @@ def seed_city(
         summary.append(
             f"seeded {accounts} company accounts with {company_orders} orders (one in every state)"
         )
-    return [*summary, *demo_logins(session)]
+    return [*summary, *followup_lines, *demo_logins(session)]
 
 
 class _Seeding:

@@ -25,7 +25,7 @@ from standards.findings import render
 from technicians import service as technicians_service
 from technicians.models import Technician
 from technicians.service import missing_skills
-from workorders import comments, lifecycle, photos, reads
+from workorders import comments, followups, lifecycle, photos, reads
 from workorders import labels as code_names
 from workorders import service as wo_service
 from workorders.models import Site, WorkOrder
@@ -211,6 +211,7 @@ def order_panel(
     view["eta"] = reads.eta_view(reads.live_eta(session, order, at), lang)
     # The staff API takes the console's session cookie and its CSRF token.
     view["comments_url"] = f"/api/v1/workorders/{order.id}/comments"
+    view.update(followups.repeat_links(session, order))  # the repeat-fault badge and links
     return view
 
 

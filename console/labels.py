@@ -202,6 +202,9 @@ def _panel_strings() -> dict[str, str]:
         "comment_send": _("Send"),
         "comment_empty": _("Write a comment first."),
         "comment_sent": _("Comment added."),
+        "repeat_fault": _("Repeat fault"),
+        "parent_order": _("Parent order"),
+        "repeat_repairs": _("Repeat repairs"),
     }
 
 

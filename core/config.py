@@ -63,6 +63,16 @@ class Config:
         self.SLA_AT_RISK_MIN = int(os.environ.get("SLA_AT_RISK_MIN", 60))
         self.SLA_RESPONSE_AT_RISK_MIN = int(os.environ.get("SLA_RESPONSE_AT_RISK_MIN", 15))
         self.CONSOLE_REFRESH_S = int(os.environ.get("CONSOLE_REFRESH_S", 15))
+        # Follow-ups (回访): due this many days after an install, a repair or a complaint is
+        # completed; an unreached call is tried again after the retry delay, and closed as
+        # unreached after the last attempt. Group and local A companies get a periodic visit.
+        self.FOLLOWUP_INSTALL_DUE_DAYS = float(os.environ.get("FOLLOWUP_INSTALL_DUE_DAYS", 3))
+        self.FOLLOWUP_REPAIR_DUE_DAYS = float(os.environ.get("FOLLOWUP_REPAIR_DUE_DAYS", 1))
+        self.FOLLOWUP_COMPLAINT_DUE_DAYS = float(os.environ.get("FOLLOWUP_COMPLAINT_DUE_DAYS", 1))
+        self.FOLLOWUP_RETRY_DELAY_H = float(os.environ.get("FOLLOWUP_RETRY_DELAY_H", 4))
+        self.FOLLOWUP_MAX_ATTEMPTS = int(os.environ.get("FOLLOWUP_MAX_ATTEMPTS", 3))
+        self.FOLLOWUP_PERIODIC_DAYS = int(os.environ.get("FOLLOWUP_PERIODIC_DAYS", 90))
+        self.FOLLOWUP_PERIODIC_TIERS = os.environ.get("FOLLOWUP_PERIODIC_TIERS", "group,local_a")
         # Close-out reports (PDF): a font covering Chinese, and its face in a collection (.ttc).
         self.REPORT_FONT = os.environ.get(
             "REPORT_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"

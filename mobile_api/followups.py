@@ -26,7 +26,10 @@ PHONE_FOLLOWUP_NOTED = "requested"
 def record_followup(
     session: Session, actor: Actor, order: WorkOrder, data: dict, lang: str = "zh"
 ) -> dict[str, Any]:
-    """Record the follow-up result of a completed order; unsatisfied opens a repeat repair."""
+    """Record the follow-up result of a completed order through the follow-up service
+    (``workorders.followups``, run by the transition): the order's follow-up task is
+    completed, and a service down, satisfied=false or a score of 2 or less opens a
+    repeat repair."""
     if State.FOLLOWED_UP not in lifecycle.allowed_next(order.state):
         raise refuse(
             lifecycle.IllegalTransition,
@@ -35,7 +38,8 @@ def record_followup(
             requested_state=State.FOLLOWED_UP,
             allowed=lifecycle.allowed_next(order.state),
         )
-    followup = {k: data[k] for k in ("method", "satisfied", "service_working", "note") if k in data}
+    keys = ("method", "satisfied", "service_working", "satisfaction", "note")
+    followup = {k: data[k] for k in keys if k in data}
     wo_service.transition(
         session,
         actor,
@@ -46,7 +50,7 @@ def record_followup(
     )
     repeat_id = session.scalar(
         select(WorkOrder.id)
-        .where(WorkOrder.parent_id == order.id, WorkOrder.kind == "repair")
+        .where(WorkOrder.parent_id == order.id, WorkOrder.is_repeat_fault.is_(True))
         .order_by(WorkOrder.id.desc())
         .limit(1)
     )

@@ -206,6 +206,10 @@ class FollowUpResultSchema(Schema):
     method = fields.String(required=True, validate=one_of(FOLLOWUP_METHODS))
     satisfied = StrictBoolean(required=True)
     service_working = StrictBoolean(load_default=True)
+    satisfaction = StrictInteger(
+        validate=between(1, 5),
+        metadata={"description": "1 to 5; 2 or less opens a repeat repair, like satisfied=false."},
+    )
     note = fields.String(validate=length(high=2000))
     client_time = ClientTime()
 

@@ -17,6 +17,7 @@ from standards.catalog import (
 )
 from standards.checklists import ChecklistItem, checklist_for, validate_closeout
 from standards.findings import Finding
+from standards.followups import needs_repeat_repair, repeat_fault_priority
 from standards.intake import LineFacts, OrderFacts, validate_intake
 from standards.rules import load_ruleset
 from standards.ruleset import RuleSet
@@ -52,6 +53,8 @@ __all__ = [
     "complaint_deadlines",
     "expected_duration_min",
     "load_ruleset",
+    "needs_repeat_repair",
+    "repeat_fault_priority",
     "required_skills",
     "reported_fault_priority",
     "response_deadline",

@@ -382,6 +382,29 @@ def _parse_messages(r: TomlReader, root: dict[str, Any]) -> dict[str, MessageTem
     return messages
 
 
+# Who a repeat repair's priority depends on: a residential customer or an enterprise tier.
+REPEAT_FAULT_WHO: tuple[str, ...] = ("residential",) + TIERS
+# What the follow-up found: the service still down, or working but the customer unsatisfied.
+REPEAT_FAULT_CAUSES: tuple[str, ...] = ("service_down", "unsatisfied")
+
+
+def _parse_follow_up(r: TomlReader, root: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """[follow_up.repeat_fault_priority.<cause>]: the priority of the repair a follow-up opens."""
+    table = r.table(root, (), "follow_up")
+    r.only_keys(table, ("follow_up",), {"repeat_fault_priority"})
+    where: KeyPath = ("follow_up", "repeat_fault_priority")
+    causes = r.table(table, ("follow_up",), "repeat_fault_priority")
+    r.only_keys(causes, where, REPEAT_FAULT_CAUSES)
+    priorities: dict[str, dict[str, str]] = {}
+    for cause in REPEAT_FAULT_CAUSES:
+        row = r.table(causes, where, cause)
+        r.only_keys(row, where + (cause,), REPEAT_FAULT_WHO)
+        priorities[cause] = {
+            who: r.text_value(row, where + (cause,), who, choices=PRIORITIES) for who in REPEAT_FAULT_WHO
+        }
+    return priorities
+
+
 def parse_ruleset(path: str | Path, text: str) -> RuleSet:
     """Parse and validate rule-file ``text`` read from ``path`` (uncached)."""
     path = Path(path)
@@ -390,7 +413,9 @@ def parse_ruleset(path: str | Path, text: str) -> RuleSet:
     except tomllib.TOMLDecodeError as exc:
         raise RuleFileError(path, decode_error_line(exc, text), f"TOML syntax error: {exc}") from exc
     r = TomlReader(path, text)
-    r.only_keys(root, (), {"version", "intake", "products", "durations", "checklist", "sla", "messages"})
+    r.only_keys(
+        root, (), {"version", "intake", "products", "durations", "checklist", "sla", "follow_up", "messages"}
+    )
     version = r.text_value(root, (), "version")
     if not re.fullmatch(r"\d{4}\.\d+(\.\d+)?", version):
         r.fail(("version",), f"version {version!r} must look like '2026.1'")
@@ -403,6 +428,7 @@ def parse_ruleset(path: str | Path, text: str) -> RuleSet:
         checklist=_parse_checklist(r, root),
         sla=_parse_sla(r, root),
         messages=_parse_messages(r, root),
+        repeat_fault_priority=_parse_follow_up(r, root),
     )
 
 

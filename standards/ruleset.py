@@ -107,6 +107,8 @@ class RuleSet:
     checklist: tuple[ChecklistRule, ...]
     sla: SlaRules
     messages: dict[str, MessageTemplate] = field(repr=False)
+    # cause (service_down | unsatisfied) -> residential or tier -> priority of a repeat repair
+    repeat_fault_priority: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def product(self, code: str) -> ProductRule:
         """Return the catalogue entry for ``code``; ValueError if unknown."""

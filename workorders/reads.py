@@ -75,6 +75,7 @@ def list_orders(session: Session, actor: Actor, filters: dict) -> list[WorkOrder
         "site_id",
         "line_id",
         "source",
+        "parent_id",
     ):
         if filters.get(field) is not None:
             stmt = stmt.where(getattr(WorkOrder, field) == filters[field])
@@ -88,6 +89,8 @@ def list_orders(session: Session, actor: Actor, filters: dict) -> list[WorkOrder
         since = filters["updated_since"]
         commented = select(OrderComment.order_id).where(OrderComment.created_at >= since)
         stmt = stmt.where(or_(WorkOrder.updated_at >= since, WorkOrder.id.in_(commented)))
+    if filters.get("repeat") is not None:
+        stmt = stmt.where(WorkOrder.is_repeat_fault == bool(filters["repeat"]))
     if filters.get("district"):
         stmt = stmt.join(Site, WorkOrder.site_id == Site.id).where(Site.district == filters["district"])
     stmt = (
@@ -113,6 +116,7 @@ STAFF_COLUMNS = (
     "site_id",
     "line_id",
     "parent_id",
+    "is_repeat_fault",
     "owner_id",
     "technician_id",
     "appointment_start",

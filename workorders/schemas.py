@@ -129,6 +129,7 @@ class FollowUpSchema(Schema):
     method = fields.String(required=True, validate=validate.OneOf(["phone", "visit"]))
     satisfied = fields.Boolean(required=True)
     service_working = fields.Boolean(load_default=True)
+    satisfaction = fields.Integer(strict=True, validate=validate.Range(1, 5))
     note = fields.String(validate=validate.Length(max=2000))
 
 
@@ -180,6 +181,8 @@ class WorkOrderQuerySchema(Schema):
             "time: poll with the time of your previous poll."
         }
     )
+    parent_id = DbId(metadata={"description": "Orders opened from this one (repeat repairs, visits)."})
+    repeat = fields.Boolean(metadata={"description": "true: repeat faults only; false: none of them."})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000))
 
@@ -254,6 +257,9 @@ class WorkOrderSchema(Schema):
     lon = fields.Float(allow_none=True)
     line_id = fields.Integer(allow_none=True)
     parent_id = fields.Integer(allow_none=True)
+    is_repeat_fault = fields.Boolean(
+        metadata={"description": "A repair opened because a follow-up found the earlier job did not hold."}
+    )
     owner_id = fields.Integer(allow_none=True)
     owner_name = fields.String(allow_none=True)
     technician_id = fields.Integer(allow_none=True)

@@ -58,6 +58,7 @@ __all__ = [
     "sla_status",
     "staff_view",
     "transition",
+    "use_followups",
 ]
 
 FAR_FROM_SITE_M = 500.0
@@ -166,6 +167,7 @@ def _new_order(
         site=site,
         line=line,
         parent_id=data.get("parent_id"),
+        is_repeat_fault=bool(data.get("is_repeat_fault")),
         owner_id=actor.user_id,
         appointment_start=data.get("appointment_start"),
         appointment_end=data.get("appointment_end"),
@@ -327,7 +329,8 @@ def _enter_followed_up(session: Session, order: WorkOrder, details: dict[str, An
     order.followup_method = followup["method"]
     order.followup_satisfied = followup["satisfied"]
     order.followup_note = followup.get("note")
-    return {}
+    kept = ("method", "satisfied", "service_working", "satisfaction")
+    return {"followup": {key: followup[key] for key in kept if key in followup}}
 
 
 def _enter_closed(session: Session, order: WorkOrder, details: dict[str, Any]) -> dict[str, Any]:
@@ -348,13 +351,29 @@ GUARDS: dict[State, Guard] = {
 }
 
 
+# Follow-up tasks (workorders.followups) build on this module, so they hand their two
+# steps in here (the app factory wires them): what an order's completion starts (the
+# follow-up task) and what a follow-up result given as a transition does (it completes
+# that task and, when the job did not hold, opens the repeat repair).
+OnCompleted = Callable[[Session, Actor, WorkOrder], object]
+OnFollowedUp = Callable[[Session, Actor, WorkOrder, dict[str, Any]], object]
+_followup_steps: dict[str, Callable[..., object]] = {}
+
+
+def use_followups(on_completed: OnCompleted, on_followed_up: OnFollowedUp) -> None:
+    """Set the follow-up steps a transition to completed or followed_up runs."""
+    _followup_steps.update(completed=on_completed, followed_up=on_followed_up)
+
+
 def transition(session: Session, actor: Actor, order: WorkOrder, target: str, **details: Any) -> WorkOrder:
     """Move an order to `target` if the table allows it for the actor's role and its guard holds.
 
     `details` may carry version, reason, technician_id, planned_start, lat, lon,
     checklist (answers) and followup, depending on the target, and `evidence` (a
-    dict added to the audit event, e.g. the phone's GPS fix and clock). An
-    unsatisfied follow-up opens a repeat repair.
+    dict added to the audit event, e.g. the phone's GPS fix and clock). Completing
+    an order creates its follow-up task; a follow-up result completes that task and,
+    when the service does not work or the customer is unsatisfied, opens a repeat
+    repair (``followup_task_id`` says the task itself is being recorded).
     """
     version = details.get("version")
     if version is not None and version != order.version:
@@ -374,10 +393,14 @@ def transition(session: Session, actor: Actor, order: WorkOrder, target: str, **
     extra.update(details.get("evidence") or {})
     _move(session, actor, order, target, reason=details.get("reason"), extra=extra)
 
-    if target == State.FOLLOWED_UP:
-        followup = details["followup"]
-        if not followup["satisfied"] or not followup.get("service_working", True):
-            open_repeat_repair(session, actor, order, followup.get("note"))
+    if target == State.COMPLETED and "completed" in _followup_steps:
+        _followup_steps["completed"](session, actor, order)
+    if (
+        target == State.FOLLOWED_UP
+        and details.get("followup_task_id") is None
+        and "followed_up" in _followup_steps
+    ):
+        _followup_steps["followed_up"](session, actor, order, details["followup"])
     return order
 
 
@@ -422,12 +445,25 @@ def record_override(session: Session, actor: Actor, order: WorkOrder, reason: st
     return order
 
 
-def open_repeat_repair(session: Session, actor: Actor, original: WorkOrder, note: str | None) -> WorkOrder:
-    """An unsatisfied follow-up opens a new repair linked to the original order."""
+def open_repeat_repair(
+    session: Session,
+    actor: Actor,
+    original: WorkOrder,
+    note: str | None,
+    service_working: bool | None = None,
+) -> WorkOrder:
+    """A follow-up that finds the service down or the customer unsatisfied opens a new
+    repair linked to the original order, flagged as a repeat fault, through the one
+    intake (deadlines, checks and owner as for any order), at the priority the rule
+    file sets for the customer and for whether the service still works."""
+    priority = standards.repeat_fault_priority(
+        original.customer.kind, original.customer.enterprise_tier, service_working
+    )
     data = {
         "kind": "repair",
         "product": original.product,
-        "priority": "P2",
+        "priority": priority,
+        "is_repeat_fault": True,
         "source": "hotline",
         "customer_id": original.customer_id,
         "site_id": original.site_id,
@@ -442,7 +478,7 @@ def open_repeat_repair(session: Session, actor: Actor, original: WorkOrder, note
         "repeat_repair_opened",
         "work_order",
         original.id,
-        after={"repeat_order_id": repeat.id, "repeat_code": repeat.code},
+        after={"repeat_order_id": repeat.id, "repeat_code": repeat.code, "priority": repeat.priority},
     )
     return repeat
 

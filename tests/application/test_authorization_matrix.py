@@ -66,6 +66,11 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("web.report_fault", "POST"): frozenset({"customer"}),
     ("web.order_comments", "GET"): frozenset({"customer"}),
     ("web.order_comments", "POST"): frozenset({"customer"}),
+    ("web.followup_queue", "GET"): STAFF,
+    ("web.followup_record", "POST"): STAFF,
+    ("followups.followup_list", "GET"): STAFF,
+    ("followups.followup_detail", "GET"): STAFF,
+    ("followups.followup_result", "POST"): STAFF,
     ("companies.Company", "GET"): STAFF | {"customer"},
     ("companies.Company", "PATCH"): frozenset({"admin"}),
     ("companies.CompanyUsers", "GET"): STAFF | {"customer"},
@@ -112,7 +117,12 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("mobile.photo_list", "GET"): FIELD,
     ("mobile.photo_file", "GET"): FIELD,
 }
-PAGES = {"web.home", "console.page", "reports_page.closeout_page"}  # the anonymous are sent to the login page
+PAGES = {
+    "web.home",
+    "web.followup_queue",
+    "console.page",
+    "reports_page.closeout_page",
+}  # the anonymous are sent to the login page
 SESSION_BLUEPRINTS = ("console.", "web.", "reports_page.")  # pages and their feeds: cookie and CSRF token
 
 
@@ -135,7 +145,8 @@ def test_every_route_is_declared(app):
 def objects(app, client, world, db):
     """Company A's customer user; company B's customer, site and order; a plan, a job, a technician."""
     from core import jobs
-    from workorders import service
+    from core.clock import now
+    from workorders import followups, service
 
     for role in ROLES[3:]:
         world.user(role, role)
@@ -159,6 +170,8 @@ def objects(app, client, world, db):
             **{k: b[k] for k in ("customer_id", "site_id")},
         },
     )
+    # company B (local A) is due a periodic visit: a follow-up task of theirs
+    visit_b = next(t for t in followups.plan_periodic_visits(db, now()) if t.customer_id == b["customer_id"])
     db.commit()
     plan_id = world.proposed_plan()
     with app.app_context():
@@ -173,6 +186,7 @@ def objects(app, client, world, db):
         "technician_id": 1,
         "photo_id": secrets.token_hex(16),
         "filename": "console.js",
+        "followup_id": visit_b.id,
     }
 
 

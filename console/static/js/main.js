@@ -34,6 +34,9 @@ el("f-day").addEventListener("change", (ev) => {
   app.day = ev.target.value;
   app.proposal = null;
   loadAll(true);
+// A link from elsewhere (the follow-up queue names a repeat repair) opens that order.
+const linked = Number(new URLSearchParams(window.location.search).get("order"));
+if (linked > 0) openOrder(linked);
 });
 // Filters apply as they change; Enter in the form must not submit (and reload) the page.
 el("filters").addEventListener("submit", (ev) => ev.preventDefault());
@@ -44,3 +47,6 @@ if (el("btn-urgent")) el("btn-urgent").addEventListener("click", pickUrgent);
 // The open order changed under the dispatcher: show it fresh, unless they are typing.
 startPolling(() => { if (!app.job && !typingInPanel()) refreshPanel(); });
 loadAll(true);
+// A link from elsewhere (the follow-up queue names a repeat repair) opens that order.
+const linked = Number(new URLSearchParams(window.location.search).get("order"));
+if (linked > 0) openOrder(linked);

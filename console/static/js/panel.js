@@ -58,6 +58,27 @@ function etaText(eta) {
   return eta.note_text || "";
 }
 
+/** A link that opens another order in this panel (bound in bindOrderActions). */
+function orderLink(id, code) {
+  return '<a href="#" class="open-order" data-order="' + Number(id) + '">' + esc(code) + "</a>";
+}
+
+/** A repeat repair names the order it repeats; an order lists the repeat repairs opened from it. */
+function repeatsHtml(o) {
+  const h = [];
+  if (o.parent_id) {
+    h.push('<p class="parent-order">' + esc(T.parent_order) + ": " + orderLink(o.parent_id, o.parent_code || o.parent_id) +
+      "</p>");
+  }
+  const repeats = o.repeat_orders || [];
+  if (repeats.length) {
+    h.push('<h3>' + esc(T.repeat_repairs) + ' <span class="badge repeat">' + repeats.length + '</span></h3><ul id="repeat-orders">' +
+      repeats.map((r) => "<li>" + orderLink(r.id, r.code) + " · " + esc(label("priority", r.priority)) + " · " +
+        esc(label("state", r.state)) + " · " + esc(when(r.created_at)) + "</li>").join("") + "</ul>");
+  }
+  return h.join("");
+}
+
 function findingsHtml(o) {
   const findings = (o.findings || []).concat(o.closeout_findings || []);
   return "<h3>" + esc(T.findings) + "</h3>" + (findings.length ? "<ul>" + findings.map((f) =>
@@ -127,9 +148,11 @@ function actionsHtml(o) {
 
 function orderHtml(o, message, isError) {
   const h = ["<h2>" + esc(o.code) + ' <span class="badge prio-' + esc(o.priority) + '">' + esc(o.priority) +
-    '</span> <span class="badge risk-' + esc(o.risk) + '">' + esc(label("risk", o.risk)) + "</span></h2>"];
+    '</span> <span class="badge risk-' + esc(o.risk) + '">' + esc(label("risk", o.risk)) + "</span>" +
+    (o.is_repeat_fault ? ' <span class="badge repeat" id="repeat-badge">' + esc(T.repeat_fault) + "</span>" : "") +
+    "</h2>"];
   if (message) h.push('<div class="msg ' + (isError ? "error" : "ok") + '" role="alert">' + esc(message) + "</div>");
-  h.push('<div id="action-msg"></div>', detailsHtml(o));
+  h.push('<div id="action-msg"></div>', detailsHtml(o), repeatsHtml(o));
   if (S.can_act) h.push(actionsHtml(o));
   h.push(findingsHtml(o), slaHtml(o), photosHtml(o), commentsHtml(o), auditHtml(o));
   return h.join("");
@@ -184,6 +207,10 @@ function onAction(id, run) {
 
 function bindOrderActions(o) {
   loadCandidates(o);
+  document.querySelectorAll("#panel-body a.open-order").forEach((link) => link.addEventListener("click", (ev) => {
+    ev.preventDefault();
+    openOrder(Number(link.dataset.order));
+  }));
   onAction("btn-assign", () => {
     const techId = el("assign-tech").value;
     if (!techId) { el("assign-tech").focus(); return null; }
