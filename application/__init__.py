@@ -82,6 +82,7 @@ def _import_models() -> None:
 def _import_jobs() -> None:
     """Each package's jobs module registers its handlers with core.jobs."""
     import dispatch.jobs  # noqa: F401
+    import workorders.notifications  # noqa: F401  (follow-up reminders; it imports the outbox's delivery)
 
 
 def _wire_domain() -> None:
