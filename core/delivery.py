@@ -100,8 +100,8 @@ class SmtpChannel:
         email["Subject"] = message.subject or ""
         email["Date"] = formatdate(localtime=True)
         email["Message-ID"] = message_id_header(message.id, self.settings.message_id_domain)
+        email.set_content(message.body)  # before Content-Language: it clears the Content-* headers
         email["Content-Language"] = "en" if message.language == "en" else "zh-CN"
-        email.set_content(message.body)
         return email
 
     def _connect(self) -> smtplib.SMTP:
