@@ -84,6 +84,10 @@ def register(app: Flask) -> None:
         for line in summary:
             click.echo(line)
 
+    _register_tick(app)
+
+
+def _register_tick(app: Flask) -> None:
     @app.cli.command("tick")
     @click.option("--force", is_flag=True, help="Start every periodic job, due or not.")
     @click.option(
