@@ -105,6 +105,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from pages.views import bp as web_bp
     from technicians.views import blp as technicians_blp
     from workorders.company_views import blp as companies_blp
+    from workorders.notification_views import blp as notifications_blp
     from workorders.report_views import blp as reports_blp
     from workorders.views import blp as workorders_blp
 
@@ -117,6 +118,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         mobile_blp,
         photos_blp,
         reports_blp,
+        notifications_blp,
     ):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # JSON APIs authenticate by bearer token, not cookie

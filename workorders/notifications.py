@@ -301,6 +301,56 @@ def complaint_answered(session: Session, complaint: WorkOrder, answer: str | Non
     )
 
 
+# ---------------------------------------------------------------- what staff see and do
+
+
+def of_order(session: Session, order: WorkOrder) -> list[Notification]:
+    """The messages about ``order``, oldest first."""
+    return list(
+        session.scalars(
+            select(Notification).where(Notification.order_id == order.id).order_by(Notification.id)
+        )
+    )
+
+
+def list_outbox(session: Session, filters: dict[str, Any]) -> list[Notification]:
+    """Outbox rows, newest first, filtered by state, event, channel, customer_id and order_id,
+    ``limit`` at a time from ``offset``."""
+    stmt = select(Notification)
+    for name in ("state", "event", "channel", "customer_id", "order_id"):
+        if filters.get(name) is not None:
+            stmt = stmt.where(getattr(Notification, name) == filters[name])
+    stmt = (
+        stmt.order_by(Notification.id.desc())
+        .limit(filters.get("limit", 100))
+        .offset(filters.get("offset", 0))
+    )
+    return list(session.scalars(stmt))
+
+
+def retry_failed(session: Session, actor: Actor, order: WorkOrder) -> list[Notification]:
+    """Put the order's failed messages back in the outbox with fresh attempts, to the
+    customer's address as it is now (it may have been corrected); the rows retried.
+    Audited on the order."""
+    address = contact_for(order.customer)
+    failed = [row for row in of_order(session, order) if row.state == "failed" and address is not None]
+    for row in failed:
+        row.channel, row.recipient = address
+        row.state, row.attempts, row.next_attempt_at = "pending", 0, now()
+    if failed:
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "notifications_retried",
+            "work_order",
+            order.id,
+            after={"notification_ids": [row.id for row in failed]},
+        )
+        jobs.enqueue_after_commit(session, outbox.DELIVER_JOB)
+    return failed
+
+
 # ---------------------------------------------------------------- follow-up reminders
 
 

@@ -236,3 +236,40 @@ def test_every_event_reads_in_both_languages(app, db, field, event):
             assert "您好" in zh[1] or "今日" in zh[0], zh
             assert en[1].isascii() or "张伟" in en[1], en
             assert "%(" not in zh[1] + en[1]
+
+
+def test_staff_see_what_the_customer_was_told_and_send_failed_messages_again(app, client, db, field):
+    oid = field.order(hour=9)
+    told = client.get(f"/api/v1/workorders/{oid}/notifications", headers=field.agent)
+    assert told.status_code == 200, told.get_json()
+    (row,) = told.get_json()
+    assert (row["event"], row["channel"], row["recipient"], row["state"]) == (
+        "scheduled",
+        "sms",
+        "138******78",
+        "sent",
+    )
+    assert row["created_at"].endswith("+08:00") and row["sent_at"].endswith("+08:00")
+    reads = db.scalars(select(AuditEvent).where(AuditEvent.action == "read_personal")).all()
+    assert any(e.after["via"] == "notifications" for e in reads)
+
+    # the gateway refused the number; the agent corrects it and sends the message again
+    db.execute(update(Notification).values(state="failed", last_error="SMS gateway HTTP 400"))
+    db.commit()
+    _set_customer(db, field.home["customer_id"], phone="13900001111")
+    failed = client.get("/api/v1/notifications?state=failed", headers=field.boss).get_json()
+    assert [(r["id"], r["last_error"]) for r in failed] == [(row["id"], "SMS gateway HTTP 400")]
+    retried = client.post(f"/api/v1/workorders/{oid}/notifications/retry", headers=field.agent)
+    assert retried.status_code == 200, retried.get_json()
+    assert [r["recipient"] for r in retried.get_json()] == ["139******11"]
+    (again,) = _rows(db, oid)
+    assert (again.state, again.attempts, again.recipient) == ("sent", 1, "13900001111")
+    assert db.scalars(select(AuditEvent.action).where(AuditEvent.action == "notifications_retried")).all()
+    nothing = client.post(f"/api/v1/workorders/{oid}/notifications/retry", headers=field.agent)
+    assert nothing.get_json() == []
+
+    assert client.get("/api/v1/notifications?state=lost", headers=field.boss).status_code == 422
+    assert client.get("/api/v1/notifications?limit=0", headers=field.boss).status_code == 422
+    assert client.get("/api/v1/notifications", headers=field.cust).status_code == 403
+    assert client.get(f"/api/v1/workorders/{oid}/notifications", headers=field.tech).status_code == 403
+    assert client.get("/api/v1/workorders/999999/notifications", headers=field.agent).status_code == 404
