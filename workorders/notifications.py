@@ -281,7 +281,9 @@ def on_transition(session: Session, order: WorkOrder, target: str) -> list[Notif
         told = window_text(start, end)
         return queue(session, "scheduled", order=order, context={"window": told}, dedupe=f"w{told}")
     if target == State.EN_ROUTE:
-        eta = (live_eta(session, order) or {}).get("eta") or order.planned_start
+        eta = (live_eta(session, order) or {}).get("eta")
+        if eta is None and order.planned_start is not None and order.planned_start >= now():
+            eta = order.planned_start  # no live position yet: the plan's time, unless already past
         return queue(session, "en_route", order=order, context={"eta": eta}, dedupe=f"v{order.version}")
     if target == State.COMPLETED:
         done = order.completed_at or now()

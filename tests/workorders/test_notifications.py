@@ -90,6 +90,15 @@ def test_an_english_customer_who_prefers_email_gets_english_email(client, db, fi
     assert en_route.body.endswith(f"should arrive around {now().date().isoformat()} 14:00.")
 
 
+def test_a_technician_late_with_no_position_is_told_without_a_time(client, db, field, city_time):
+    city_time(datetime.combine(now().date(), time(10, 0)))
+    oid = field.order(hour=9)  # planned an hour ago, no ping yet
+    field.move(oid, "en_route", headers=field.tech)
+    en_route = _rows(db, oid)[-1]
+    assert en_route.event == "en_route"
+    assert en_route.body == f"张伟，您好！您的工单{db.get(WorkOrder, oid).code}的技术员已出发，正在赶往您处。"
+
+
 def test_a_missing_address_falls_back_to_the_other_channel_and_none_queues_nothing(client, db, field):
     _set_customer(db, field.home["customer_id"], email=None, preferred_channel="email")
     oid = field.order(hour=10)
