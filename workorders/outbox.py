@@ -42,10 +42,10 @@ from workorders.models import Notification
 DELIVER_JOB = "deliver_notifications"
 
 
-def due_ids(session: Session, at: datetime, limit: int) -> list[tuple[int, int]]:
-    """(id, attempts) of pending rows due at ``at``, the longest waiting first."""
+def due_ids(session: Session, at: datetime, limit: int) -> list[tuple[int, int, str]]:
+    """(id, attempts, channel) of pending rows due at ``at``, the longest waiting first."""
     stmt = (
-        select(Notification.id, Notification.attempts)
+        select(Notification.id, Notification.attempts, Notification.channel)
         .where(
             Notification.state == "pending",
             or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= at),
@@ -53,7 +53,7 @@ def due_ids(session: Session, at: datetime, limit: int) -> list[tuple[int, int]]
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
     )
-    return [(row_id, attempts) for row_id, attempts in session.execute(stmt)]
+    return [(row_id, attempts, channel) for row_id, attempts, channel in session.execute(stmt)]
 
 
 def claim(session: Session, row_id: int, attempts: int, at: datetime, lease_s: int) -> bool:
@@ -131,14 +131,25 @@ def deliver_due(
     at: datetime | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, int]:
-    """Send every pending row due at ``at`` (now), up to the policy's batch; counts by outcome."""
+    """Send every pending row due at ``at`` (now), up to the policy's batch; counts by outcome.
+
+    A channel that fails with a retryable error is left alone for the rest of the run
+    (its server is likely down: its other rows wait for the next run, unclaimed, rather
+    than each waiting out a timeout now).
+    """
     policy = policy or DeliveryPolicy()
     at = at or now()
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
-    for row_id, attempts in due_ids(session, at, policy.batch):
+    resting: set[str] = set()
+    for row_id, attempts, channel in due_ids(session, at, policy.batch):
         if should_stop is not None and should_stop():
             break
+        if channel in resting:
+            counts["skipped"] += 1
+            continue
         outcome = deliver_one(session, channels, row_id, attempts, policy, at)
+        if outcome == "retry":
+            resting.add(channel)
         counts[outcome or "skipped"] += 1
     return counts
 

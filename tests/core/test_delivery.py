@@ -371,6 +371,20 @@ def test_sms_down_then_up_is_sent_once_and_a_refusal_fails_at_once(notify_app, g
     assert (refused.state, refused.attempts) == ("failed", 1) and "400" in refused.last_error
 
 
+def test_a_channel_that_is_down_is_tried_once_per_run(notify_app, gateway, db, field):
+    _prefer(db, field.home["customer_id"], "sms")
+    gateway.answer = 503
+    client = notify_app.test_client()
+    rows = [_row(db, _assign(client, field, hour=9)), _row(db, _assign(client, field, hour=15))]
+    at = max(row.next_attempt_at for row in rows)
+    asked = len(gateway.requests)
+    assert _deliver(notify_app, at) == {"sent": 0, "retry": 1, "failed": 0, "skipped": 1}
+    assert len(gateway.requests) == asked + 1  # the second row waits for the next run, unclaimed
+    gateway.answer = None
+    assert _deliver(notify_app, at + timedelta(days=1))["sent"] == 2
+    assert len(gateway.messages) == 2
+
+
 def test_a_message_fails_after_the_configured_attempts(app, app_config, mail, gateway, db, field):
     few = create_app(Config(**_settings(app_config, mail, gateway, NOTIFY_MAX_ATTEMPTS=2)))
     _prefer(db, field.home["customer_id"], "sms")
