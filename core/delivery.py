@@ -199,7 +199,10 @@ class LogChannel:
 
 
 class UnconfiguredChannel:
-    """Production without a server for this channel: the message waits in the outbox."""
+    """Production without a server for this channel: the message waits in the outbox
+    (delivery leaves its rows unclaimed: waiting for a server costs no attempts)."""
+
+    configured = False
 
     def __init__(self, channel: str) -> None:
         self.channel = channel

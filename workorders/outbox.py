@@ -133,14 +133,16 @@ def deliver_due(
 ) -> dict[str, int]:
     """Send every pending row due at ``at`` (now), up to the policy's batch; counts by outcome.
 
-    A channel that fails with a retryable error is left alone for the rest of the run
+    A channel that is not configured is not tried, and one that fails with a
+    retryable error is left alone for the rest of the run
     (its server is likely down: its other rows wait for the next run, unclaimed, rather
     than each waiting out a timeout now).
     """
     policy = policy or DeliveryPolicy()
     at = at or now()
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
-    resting: set[str] = set()
+    # A channel with no server configured is not tried: its rows wait, their attempts unspent.
+    resting = {name for name, channel in channels.items() if not getattr(channel, "configured", True)}
     for row_id, attempts, channel in due_ids(session, at, policy.batch):
         if should_stop is not None and should_stop():
             break

@@ -42,6 +42,7 @@ from core.delivery import (
     SmsGatewaySettings,
     SmtpChannel,
     SmtpSettings,
+    channels_from_config,
     configured,
 )
 from core.models import JobRun
@@ -383,6 +384,18 @@ def test_a_channel_that_is_down_is_tried_once_per_run(notify_app, gateway, db, f
     gateway.answer = None
     assert _deliver(notify_app, at + timedelta(days=1))["sent"] == 2
     assert len(gateway.messages) == 2
+
+
+def test_production_without_a_mail_server_keeps_messages_waiting_with_attempts_unspent(app, db, field):
+    _prefer(db, field.home["customer_id"], "email")
+    order = db.get(WorkOrder, field.order(hour=10))
+    (row,) = notifications.queue(db, "completed", order=order, context={"time": now()}, dedupe="no-server")
+    db.commit()  # outside the app: nothing delivers it yet
+    channels = channels_from_config({"APP_ENV": "production", "SMS_GATEWAY_URL": ""})
+    counts = outbox.deliver_due(db, channels, DeliveryPolicy(), at=now() + timedelta(days=30))
+    assert counts == {"sent": 0, "retry": 0, "failed": 0, "skipped": 1}
+    waiting = db.get(Notification, row.id, populate_existing=True)
+    assert (waiting.state, waiting.attempts) == ("pending", 0)
 
 
 def test_a_message_fails_after_the_configured_attempts(app, app_config, mail, gateway, db, field):
