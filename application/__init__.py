@@ -83,6 +83,7 @@ def _import_jobs() -> None:
     """Each package's jobs module registers its handlers with core.jobs."""
     import dispatch.jobs  # noqa: F401
     import workorders.followup_jobs  # noqa: F401
+    import workorders.notifications  # noqa: F401  (follow-up reminders; it imports the outbox's delivery)
 
 
 def _wire_domain() -> None:
@@ -109,6 +110,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from technicians.views import blp as technicians_blp
     from workorders.company_views import blp as companies_blp
     from workorders.followup_views import blp as followups_blp
+    from workorders.notification_views import blp as notifications_blp
     from workorders.report_views import blp as reports_blp
     from workorders.views import blp as workorders_blp
 
@@ -122,6 +124,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         mobile_blp,
         photos_blp,
         reports_blp,
+        notifications_blp,
     ):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # JSON APIs authenticate by bearer token, not cookie

@@ -83,3 +83,31 @@ def register(app: Flask) -> None:
         )
         for line in summary:
             click.echo(line)
+
+    _register_tick(app)
+
+
+def _register_tick(app: Flask) -> None:
+    @app.cli.command("tick")
+    @click.option("--force", is_flag=True, help="Start every periodic job, due or not.")
+    @click.option(
+        "--schedule",
+        is_flag=True,
+        help="Also put the next tick on RQ's scheduler (needs REDIS_URL and a worker "
+        "with --with-scheduler); each tick then schedules the one after it.",
+    )
+    def tick(force: bool, schedule: bool) -> None:
+        """Start the periodic jobs that are due (delivery of the notification outbox, follow-up
+        reminders, ...): inline without REDIS_URL, on RQ with it. For cron, a systemd timer or the demo."""
+        from core import jobs
+
+        config = current_app.config
+        if schedule:
+            if not config["REDIS_URL"]:
+                raise click.UsageError("--schedule needs REDIS_URL (RQ's scheduler)")
+            jobs.schedule_tick(config["REDIS_URL"], config["RQ_QUEUE"], int(config["TICK_INTERVAL_S"]))
+        started = jobs.tick(get_session(), force=force)
+        for job in started:
+            click.echo(f"{job.kind}: {job.status} {job.result or ''}".rstrip())
+        if not started:
+            click.echo("no periodic job due")

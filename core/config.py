@@ -78,6 +78,7 @@ class Config:
             "REPORT_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
         )
         self.REPORT_FONT_INDEX = int(os.environ.get("REPORT_FONT_INDEX", 2))
+        self._notification_settings()
         self.BABEL_DEFAULT_LOCALE = "zh"
         self.BABEL_SUPPORTED_LOCALES = ("zh", "en")
         self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
@@ -113,6 +114,37 @@ class Config:
             self.GEOCODER = "demo" if self.APP_ENV in ("development", "testing") else ""
         if "SESSION_COOKIE_SECURE" not in overrides:
             self.SESSION_COOKIE_SECURE = self.APP_ENV == "production"
+
+    def _notification_settings(self) -> None:
+        """Customer notifications (core.delivery) and the periodic jobs (core.jobs.every).
+
+        Unset SMTP_HOST / SMS_GATEWAY_URL: development and tests log each message and
+        count it sent (the demo needs no server); production keeps it in the outbox.
+        """
+        env = os.environ.get
+        self.SMTP_HOST = env("SMTP_HOST", "")
+        self.SMTP_PORT = int(env("SMTP_PORT", 25))
+        self.SMTP_USER = env("SMTP_USER", "")
+        self.SMTP_PASSWORD = env("SMTP_PASSWORD", "")
+        self.SMTP_TLS = env("SMTP_TLS", "starttls")  # starttls | ssl | none
+        self.SMTP_FROM = env("SMTP_FROM", "noreply@localhost")
+        self.SMTP_TIMEOUT_S = float(env("SMTP_TIMEOUT_S", 10))
+        # The domain in each email's Message-ID (<notification-<id>@domain>); empty: SMTP_FROM's.
+        self.MESSAGE_ID_DOMAIN = env("MESSAGE_ID_DOMAIN", "")
+        self.SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", "")
+        self.SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN", "")
+        self.SMS_SENDER_ID = env("SMS_SENDER_ID", "")
+        self.SMS_TIMEOUT_S = float(env("SMS_TIMEOUT_S", 10))
+        # Delivery: attempts before a message is marked failed; the wait after the n-th
+        # failure is NOTIFY_BACKOFF_S * 2**(n-1), at most NOTIFY_BACKOFF_CAP_S; a claimed
+        # message not marked within NOTIFY_CLAIM_LEASE_S (its worker died) is sent again.
+        self.NOTIFY_MAX_ATTEMPTS = int(env("NOTIFY_MAX_ATTEMPTS", 8))
+        self.NOTIFY_BACKOFF_S = int(env("NOTIFY_BACKOFF_S", 60))
+        self.NOTIFY_BACKOFF_CAP_S = int(env("NOTIFY_BACKOFF_CAP_S", 3600))
+        self.NOTIFY_CLAIM_LEASE_S = int(env("NOTIFY_CLAIM_LEASE_S", 300))
+        self.NOTIFY_BATCH = int(env("NOTIFY_BATCH", 200))
+        # How often the RQ tick job (re-enqueued on RQ's scheduler) runs the due periodic jobs.
+        self.TICK_INTERVAL_S = int(env("TICK_INTERVAL_S", 60))
 
     def as_dict(self) -> dict[str, object]:
         return {k: v for k, v in vars(self).items() if k.isupper()}

@@ -7,6 +7,14 @@ by the app factory); a handler takes (session, job, report) where
 `report(progress: dict) -> bool` stores progress and returns True when a
 cancel was requested. An RQ worker runs ``application.worker.execute``, which
 builds the app (and so the registry) before running the job.
+
+Periodic jobs: ``every(kind, seconds)`` marks a registered kind as one to run that
+often. :func:`tick` starts each one that is due (no run of its kind recorded in the
+last ``seconds``); it is run by ``flask tick`` (cron, a systemd timer, the demo) and by
+the RQ tick job (``application.worker.tick``), which first puts the next tick on RQ's
+scheduler (:func:`schedule_tick`; the worker runs with ``--with-scheduler``), so the
+chain keeps itself going. A job started after a change commits (the delivery of the
+notifications it queued) is asked for with :func:`enqueue_after_commit`.
 """
 
 from __future__ import annotations
@@ -15,10 +23,13 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable
+from datetime import UTC, datetime
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from core.clock import now
@@ -31,8 +42,14 @@ Handler = Callable[[Session, JobRun, Callable[[dict], bool]], dict]
 
 # kind -> handler, filled by register()
 _HANDLERS: dict[str, Handler] = {}
+# kind -> seconds between runs, filled by every()
+_PERIODIC: dict[str, int] = {}
 # What an RQ worker calls with the job id (it builds the app, then calls run()).
 WORKER_ENTRY = "application.worker.execute"
+# What RQ's scheduler runs every TICK_INTERVAL_S: the due periodic jobs, and the next tick.
+TICK_ENTRY = "application.worker.tick"
+# A periodic job is due this much early: a tick a second ahead of its minute still runs it.
+TICK_SLACK_S = 5
 
 
 def register(kind: str, handler: Handler) -> None:
@@ -186,3 +203,121 @@ def run(app: Flask, job_id: int) -> None:
 
 
 register("echo", echo_job)
+
+
+# ---------------------------------------------------------------- periodic jobs
+
+
+def every(kind: str, seconds: int) -> None:
+    """Run the registered job ``kind`` every ``seconds`` (started by :func:`tick`)."""
+    if kind not in _HANDLERS:
+        raise ValueError(f"unknown job kind {kind!r}: register it first")
+    if seconds <= 0:
+        raise ValueError("a periodic job needs a positive interval")
+    _PERIODIC[kind] = seconds
+
+
+def periodic() -> dict[str, int]:
+    """Every periodic job kind with its interval in seconds."""
+    return dict(sorted(_PERIODIC.items()))
+
+
+def due_periodic(session: Session, at: datetime | None = None) -> list[str]:
+    """The periodic kinds with no run recorded within their interval before ``at``.
+
+    The job records are the memory: whichever process ran a kind last (a tick, an
+    RQ worker, a job started after a commit), the next tick sees it.
+    """
+    at = at or now()
+    due = []
+    for kind, seconds in periodic().items():
+        last = session.scalar(select(func.max(JobRun.created_at)).where(JobRun.kind == kind))
+        if last is None or (at - last).total_seconds() + TICK_SLACK_S >= seconds:
+            due.append(kind)
+    return due
+
+
+def tick(session: Session, at: datetime | None = None, force: bool = False) -> list[JobRun]:
+    """Start every periodic job that is due (all of them with ``force``): inline, or on RQ.
+
+    Two ticks racing may start a kind twice; periodic handlers are written to be safe
+    to run twice (they claim rows or dedupe what they queue).
+    """
+    kinds = list(periodic()) if force else due_periodic(session, at)
+    started = []
+    for kind in kinds:
+        try:
+            started.append(enqueue(session, kind, {"periodic": True}, None))
+        except Unavailable:
+            log.error("periodic job %s not started: the job queue is unavailable", kind)
+    return started
+
+
+def schedule_tick(redis_url: str, queue_name: str, interval_s: int, at_epoch: float | None = None) -> bool:
+    """Put the next tick on RQ's scheduler, at the start of the next ``interval_s`` slot.
+
+    The RQ job id names the slot (``tick-<interval>-<slot>``), so however many ticks,
+    workers or ``flask tick --schedule`` calls ask for it, each slot runs once. False
+    when that slot's tick was already there.
+    """
+    from redis import Redis
+    from rq import Queue
+    from rq.exceptions import DuplicateJobError
+    from rq.job import JobStatus
+
+    slot = int((time.time() if at_epoch is None else at_epoch) // interval_s) + 1
+    run_at = datetime.fromtimestamp(slot * interval_s, tz=UTC)
+    connection = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        queue = Queue(queue_name, connection=connection)
+        job = queue.create_job(
+            TICK_ENTRY,
+            job_id=f"tick-{interval_s}-{slot}",
+            status=JobStatus.SCHEDULED,
+            timeout=max(interval_s * 10, 600),
+            result_ttl=max(interval_s * 10, 600),
+            failure_ttl=86400,
+        )
+        queue.schedule_job(job, run_at, unique=True)
+        return True
+    except DuplicateJobError:
+        return False
+    finally:
+        connection.close()
+
+
+# ---------------------------------------------------------------- jobs started by a commit
+
+_AFTER_COMMIT = "jobs_after_commit"
+
+
+def enqueue_after_commit(session: Session, kind: str, params: dict | None = None) -> None:
+    """Start ``kind`` once ``session``'s transaction commits; never if it rolls back.
+
+    Outside an app context there is no queue to put it on: the periodic tick runs it.
+    A failure to start it is logged, never raised: the change is already committed.
+    """
+    if kind not in _HANDLERS:
+        raise ValueError(f"unknown job kind {kind!r}")
+    if not has_app_context():
+        log.debug("job %s left to the next tick: no app to start it from", kind)
+        return
+    pending = session.info.setdefault(_AFTER_COMMIT, {})
+    pending[kind] = (current_app._get_current_object(), params or {})
+
+
+@event.listens_for(Session, "after_commit")
+def _start_after_commit(session: Session) -> None:
+    pending = session.info.pop(_AFTER_COMMIT, None) or {}
+    for kind, (app, params) in pending.items():
+        try:
+            with app.app_context():
+                with app.extensions["db_sessionmaker"]() as job_session:
+                    enqueue(job_session, kind, params, None)
+        except Exception:  # noqa: BLE001 - the change is committed; the tick retries the job
+            log.exception("job %s not started after the commit", kind)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)

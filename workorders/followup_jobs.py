@@ -1,6 +1,6 @@
 """Background jobs of follow-ups: the periodic on-site visits to key enterprise customers.
 
-``plan_periodic_visits`` is meant to run on a schedule (daily is plenty): it is
+``plan_periodic_visits`` runs daily from the tick (:func:`core.jobs.tick`): it is
 idempotent, so a run that repeats or overlaps creates nothing twice.
 """
 
@@ -31,3 +31,4 @@ def plan_periodic_visits_job(session: Session, job: JobRun, report: Callable[[di
 
 
 jobs.register(PERIODIC_VISITS_JOB, plan_periodic_visits_job)
+jobs.every(PERIODIC_VISITS_JOB, 24 * 3600)  # started by the tick (flask tick, or RQ's scheduler)

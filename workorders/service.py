@@ -26,7 +26,7 @@ from core.errors import N_, Conflict, Invalid, Message
 from core.geocoding import distance_m
 from core.models import User
 from technicians.models import Technician
-from workorders import lifecycle
+from workorders import lifecycle, notifications
 from workorders.customers import add_line, add_site, create_customer, get_customer_for, get_site_for
 from workorders.lifecycle import State
 from workorders.models import Customer, LineRecord, Photo, Site, WorkOrder
@@ -392,6 +392,7 @@ def transition(session: Session, actor: Actor, order: WorkOrder, target: str, **
     # Where the change came from (the phone's GPS fix, its clock), for the audit trail.
     extra.update(details.get("evidence") or {})
     _move(session, actor, order, target, reason=details.get("reason"), extra=extra)
+    notifications.on_transition(session, order, target)
 
     if target == State.COMPLETED and "completed" in _followup_steps:
         _followup_steps["completed"](session, actor, order)
