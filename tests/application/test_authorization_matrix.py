@@ -46,10 +46,14 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("auth.Users", "POST"): frozenset({"admin"}),
     ("auth.job_status", "GET"): VIEWERS,
     ("auth.job_cancel", "POST"): PLANNERS,
-    ("workorders.Customers", "POST"): STAFF,
-    ("workorders.customer_detail", "GET"): STAFF | {"customer"},
-    ("workorders.add_site", "POST"): STAFF,
-    ("workorders.add_line", "POST"): STAFF,
+    ("customers.Customers", "GET"): STAFF,
+    ("customers.Customers", "POST"): STAFF,
+    ("customers.customer_detail", "GET"): STAFF | {"customer"},
+    ("customers.add_site", "POST"): STAFF,
+    ("customers.add_line", "POST"): STAFF,
+    ("customers.repeat_contact", "POST"): STAFF,
+    ("workorders.order_preview", "POST"): STAFF,
+    ("web.intake", "GET"): STAFF,
     ("workorders.WorkOrders", "GET"): STAFF | {"technician", "customer"},
     ("workorders.WorkOrders", "POST"): STAFF | {"customer"},
     ("workorders.order_detail", "GET"): STAFF | {"technician", "customer"},
@@ -111,7 +115,12 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("mobile.photo_list", "GET"): FIELD,
     ("mobile.photo_file", "GET"): FIELD,
 }
-PAGES = {"web.home", "console.page", "reports_page.closeout_page"}  # the anonymous are sent to the login page
+PAGES = {
+    "web.home",
+    "web.intake",
+    "console.page",
+    "reports_page.closeout_page",
+}  # the anonymous are sent to the login page
 SESSION_BLUEPRINTS = ("console.", "web.", "reports_page.")  # pages and their feeds: cookie and CSRF token
 
 
@@ -227,7 +236,7 @@ def _comparable(resp) -> dict:
     ("endpoint", "method"),
     [
         ("workorders.order_detail", "GET"),
-        ("workorders.customer_detail", "GET"),
+        ("customers.customer_detail", "GET"),
         ("photos.staff_photo_list", "GET"),
         ("workorders.WorkOrders", "GET"),
     ],
