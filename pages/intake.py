@@ -34,8 +34,8 @@ STRINGS = {
     "searching": N_("Searching…"),
     "no_results": N_("No customer matches."),
     "results_total": N_("%(n)s customers found"),
-    "previous": N_("Previous"),
-    "next": N_("Next"),
+    "previous": N_("Previous page"),
+    "next": N_("Next page"),
     "open_orders_n": N_("%(n)s open orders"),
     "choose": N_("Open the card"),
     "no_lines": N_("No line on record"),
@@ -56,14 +56,12 @@ STRINGS = {
     "deadline_source": N_("Deadline from"),
     "no_findings": N_("No findings: the order can go to planning."),
     "duplicate": N_("Order %(code)s is already open for this site and line."),
-    "checking": N_("Checking…"),
     "taken": N_("Order %(code)s is taken."),
     "open_in_list": N_("Show it in the order list"),
     "customer_saved": N_("Customer registered."),
     "site_saved": N_("Site added."),
     "failed": N_("Something went wrong."),
     "pick_customer": N_("Find the customer first."),
-    "none": N_("None"),
 }
 
 
@@ -89,7 +87,7 @@ def page_settings(lang: str) -> dict[str, Any]:
     """What the page's script needs: where to send each request, the choices the API takes
     with their labels, and its sentences, all in ``lang``."""
     order_schema, customer_schema = OrderIntakeSchema(), NewCustomerSchema()
-    channel_labels = {"sms": _("SMS"), "email": _("Email")}
+    channel_labels = {"sms": _("By text message (SMS)"), "email": _("By email")}
     language_labels = {"zh": "中文", "en": "English"}
     return {
         "lang": lang,
