@@ -2,10 +2,12 @@
 without opening a second repair for a fault that is already open.
 
 :func:`preview_order` runs the one intake (:func:`workorders.fault_reports.take_order`,
-which calls :func:`workorders.service.create_order`) inside a savepoint and rolls it
-back: the findings (R1, R2, product fit), the deadlines and the state are exactly what
-taking the order would give, refusals included, and nothing is written (no order, no
-code, no audit event).
+which calls :func:`workorders.service.create_order`) and rolls the session back: the
+findings (R1, R2, product fit), the deadlines and the state are exactly what taking the
+order would give, refusals included, and nothing is written (no order, no code, no audit
+event). The whole transaction is rolled back, not a savepoint: on SQLite a savepoint's
+reads pin a snapshot that a concurrent commit makes stale, and its first write then
+fails at once instead of waiting for the lock. So a preview is the whole of its request.
 """
 
 from __future__ import annotations
@@ -59,12 +61,14 @@ def preview_order(session: Session, actor: Actor, data: dict, lang: str = "zh") 
     """What taking ``data`` (a ``POST /workorders`` body) would give, written nowhere:
     the intake findings, state, priority and deadlines, and the open repairs it would
     repeat (``open_repairs``; taking it then needs ``duplicate_ok``). Invalid input is
-    refused exactly as the intake refuses it."""
+    refused exactly as the intake refuses it. Rolls back everything the session holds:
+    call it as the request's only work."""
     open_repairs = [repeat_calls.open_order_ref(o) for o in repeat_calls.open_repairs_for(session, data)]
-    with session.begin_nested() as savepoint:
+    try:
         order = fault_reports.take_order(session, actor, _intake_body(data))
         view = reads.staff_view(order, lang)
         extra = {"received_at": order.received_at, "handling_deadline": order.handling_deadline}
-        savepoint.rollback()
+    finally:
+        session.rollback()
     preview = {field: view.get(field) for field in PREVIEW_FIELDS} | extra
     return preview | {"open_repairs": open_repairs, "duplicate": bool(open_repairs)}

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bench.console import log_in
 from tests.conftest import ADMIN
-from tests.console.test_console_browser import browser, page  # noqa: F401
+from tests.console.test_console_browser import ARTIFACTS, browser, page  # noqa: F401
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser]
@@ -96,5 +96,9 @@ def test_an_agent_finds_a_caller_sees_a_finding_live_and_takes_an_order(page, wo
     page.click("#btn-take")
     page.locator("#duplicate-box").wait_for(state="visible")
     expect(page.locator("#order-error")).to_contain_text(code)
+    expect(page.locator("#preview-body .state")).to_be_visible()  # the live check kept working throughout
+    assert page.locator("#preview-body .error").count() == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "intake.png"), full_page=True)
     db.expire_all()
     assert len(db.scalars(select(WorkOrder)).all()) == 1
