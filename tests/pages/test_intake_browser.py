@@ -102,3 +102,37 @@ def test_an_agent_finds_a_caller_sees_a_finding_live_and_takes_an_order(page, wo
     page.screenshot(path=str(ARTIFACTS / "intake.png"), full_page=True)
     db.expire_all()
     assert len(db.scalars(select(WorkOrder)).all()) == 1
+
+
+def test_an_agent_registers_a_new_caller_and_adds_a_site_inline(page, world, db):  # noqa: F811
+    from workorders.models import Customer, LineRecord
+
+    world.user("agent", "agent")
+    log_in(page, page.base_url, "agent", PASSWORD)
+    page.wait_for_function("window.intakeApp && window.intakeApp.ready")
+    page.click("#btn-new-customer")
+    page.fill("#c-name", "李娜")
+    page.fill("#c-phone", "13900001111")
+    page.fill("#c-address", "合肥市包河区望江路100号")
+    page.select_option("#c-access", "adsl")
+    page.fill("#c-circuit", "HF-ADSL-7788")
+    page.fill("#c-route", "1800")
+    page.click("#customer-form button[type=submit]")
+    expect(page.locator("#card-name")).to_have_text("李娜")
+    expect(page.locator("#card-sites")).to_contain_text("HF-ADSL-7788")
+    expect(page.locator("#o-circuit")).to_contain_text("望江路100号")
+
+    # a second site the geocoder cannot place: refused in words, then placed by hand
+    page.click("#btn-new-site")
+    page.fill("#s-address", "无名小路3号")
+    page.click("#site-form button[type=submit]")
+    expect(page.locator("#site-error")).to_contain_text("无法定位该地址")
+    page.fill("#s-lat", "31.8")
+    page.fill("#s-lon", "117.2")
+    page.click("#site-form button[type=submit]")
+    expect(page.locator("#card-sites")).to_contain_text("无名小路3号")
+    db.expire_all()
+    customer = db.scalar(select(Customer).where(Customer.name == "李娜"))
+    assert customer.phone == "13900001111" and len(customer.sites) == 2
+    line = db.scalar(select(LineRecord).where(LineRecord.circuit_no == "HF-ADSL-7788"))
+    assert line.route_length_m == 1800 and line.site.district == "包河区"
