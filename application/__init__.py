@@ -99,6 +99,7 @@ def _wire_domain() -> None:
 
 def _register_blueprints(app: Flask, api: Api) -> None:
     import pages.followups  # noqa: F401  (the follow-up queue joins the web blueprint)
+    import pages.intake  # noqa: F401  (the hotline intake page joins the web blueprint)
     import pages.report  # noqa: F401  (the fault report and comment pages join the web blueprint)
     from console.views import bp as console_bp
     from core.views import blp as auth_blp
@@ -109,6 +110,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from pages.views import bp as web_bp
     from technicians.views import blp as technicians_blp
     from workorders.company_views import blp as companies_blp
+    from workorders.customer_views import blp as customers_blp
     from workorders.followup_views import blp as followups_blp
     from workorders.notification_views import blp as notifications_blp
     from workorders.report_views import blp as reports_blp
@@ -117,6 +119,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     for blueprint in (
         auth_blp,
         workorders_blp,
+        customers_blp,
         companies_blp,
         followups_blp,
         technicians_blp,

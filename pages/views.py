@@ -1,7 +1,8 @@
 """Web pages: login with a session cookie (CSRF-protected), staff home; a customer's home is
 the portal (:mod:`pages.portal`).
 
-Dispatchers are sent on to the map console (`console.views`). Pages show
+Dispatchers are sent on to the map console (`console.views`), hotline agents to the
+intake page (`pages.intake`). Pages show
 labels, never codes (:mod:`workorders.labels`), and times to a deadline as
 people say them ("剩余 1小时58分", "1 h 58 min left").
 """
@@ -104,6 +105,9 @@ def home():
     if user.role == "dispatcher" and not request.args.get("list"):
         # The dispatcher's day is the map console; the list stays one click away.
         return redirect(url_for("console.page", lang=request.args.get("lang")))
+    if user.role == "agent" and not request.args.get("list"):
+        # The hotline agent's day is taking calls (pages.intake); the list stays one click away.
+        return redirect(url_for("web.intake", lang=request.args.get("lang")))
     actor = actor_for(user)
     db = get_session()
     if user.role == "customer":

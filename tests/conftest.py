@@ -205,11 +205,14 @@ class World:
         )
 
     def take_order(self, headers: dict, ids: dict, **fields):
-        """POST an order for ``ids`` (a customer and site) through the API; the response."""
+        """POST an order for ``ids`` (a customer and site) through the API; the response.
+        Tests arrange several repairs at one site freely (``duplicate_ok``); the duplicate
+        guard itself is tested with explicit bodies (tests/workorders/test_customer_search.py)."""
         body = {
             "kind": "repair",
             "product": "adsl",
             "priority": "P2",
+            "duplicate_ok": True,
             **fields,
             "customer_id": ids["customer_id"],
             "site_id": ids["site_id"],

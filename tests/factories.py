@@ -48,13 +48,15 @@ class Field:
         technician_id: int | None = None,
         **extra,
     ) -> int:
-        """An order assigned to `technician_id` (default: tech), planned today at `hour`."""
+        """An order assigned to `technician_id` (default: tech), planned today at `hour`
+        (several repairs at the one home are meant: duplicate_ok)."""
         body = {
             "kind": kind,
             "product": product,
             "priority": "P2",
             "customer_id": self.home["customer_id"],
             "site_id": self.home["site_id"],
+            "duplicate_ok": True,
             **extra,
         }
         resp = self.client.post("/api/v1/workorders", headers=self.agent, json=body)

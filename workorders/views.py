@@ -12,18 +12,13 @@ from core.auth import require_roles
 from core.db import get_session
 from core.errors import N_, Invalid, NotFound, refuse
 from core.schemas import AuditEventSchema, CityDateTime
-from workorders import comments, evidence, fault_reports, photos, service
+from workorders import comments, evidence, fault_reports, hotline, photos, service
+from workorders.customer_schemas import OrderPreviewSchema
 from workorders.lifecycle import STAFF
 from workorders.schemas import (
-    CustomerCreateSchema,
     CustomerOrderSchema,
-    CustomerSchema,
     HandoverSchema,
-    LineCreateSchema,
-    LineSchema,
     PhotoSchema,
-    SiteCreateSchema,
-    SiteSchema,
     SlaPauseSchema,
     TransitionSchema,
     WorkOrderCreateSchema,
@@ -52,6 +47,13 @@ class OrderIntakeSchema(WorkOrderCreateSchema):
     )
     site_contact_name = fields.String(validate=validate.Length(min=1, max=80))
     site_contact_phone = fields.String(validate=validate.Regexp(r"^[0-9+\- ]{3,30}$"))
+    duplicate_ok = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Take a repair although one is open for the same site and line "
+            "(otherwise 409 naming it); audited."
+        },
+    )
 
 
 class CommentCreateSchema(Schema):
@@ -114,59 +116,6 @@ def _render_for_caller(orders: list, status: int = 200, many: bool = False):
     return jsonify(views if many else views[0]), status
 
 
-# ---------------------------------------------------------------- customers
-
-
-@blp.route("/customers")
-class Customers(MethodView):
-    @require_roles(*STAFF_ROLES)
-    @blp.arguments(CustomerCreateSchema)
-    @blp.response(201, CustomerSchema)
-    @blp.doc(security=BEARER)
-    def post(self, args):
-        """Register a customer."""
-        session = get_session()
-        customer = service.create_customer(session, g.actor, args)
-        return customer
-
-
-@blp.route("/customers/<int:customer_id>")
-@require_roles(*STAFF_ROLES, "customer")
-@blp.response(200, CustomerSchema)
-@blp.doc(security=BEARER)
-def customer_detail(customer_id: int):
-    """One customer (staff reads are audited)."""
-    session = get_session()
-    customer = service.get_customer_for(session, g.actor, customer_id)
-    return customer
-
-
-@blp.route("/customers/<int:customer_id>/sites", methods=["POST"])
-@require_roles(*STAFF_ROLES)
-@blp.arguments(SiteCreateSchema)
-@blp.response(201, SiteSchema)
-@blp.doc(security=BEARER)
-def add_site(args, customer_id: int):
-    """Add a site (address with coordinates) to a customer."""
-    session = get_session()
-    customer = service.get_customer_for(session, g.actor, customer_id)
-    site = service.add_site(session, g.actor, customer, args)
-    return site
-
-
-@blp.route("/sites/<int:site_id>/lines", methods=["POST"])
-@require_roles(*STAFF_ROLES)
-@blp.arguments(LineCreateSchema)
-@blp.response(201, LineSchema)
-@blp.doc(security=BEARER)
-def add_line(args, site_id: int):
-    """Record the access line at a site."""
-    session = get_session()
-    site = service.get_site_for(session, g.actor, site_id)
-    line = service.add_line(session, g.actor, site, args)
-    return line
-
-
 # ---------------------------------------------------------------- work orders
 
 
@@ -179,9 +128,11 @@ class WorkOrders(MethodView):
         """Take a new order; it is validated against the installation code at once.
 
         A customer reports a fault of their own company's site (another company's site
-        answers 404 like a missing one); its source is the customer portal."""
+        answers 404 like a missing one); its source is the customer portal. Staff taking a
+        repair for a site and line with an open repair get 409 naming it, unless
+        ``duplicate_ok``."""
         session = get_session()
-        order = fault_reports.take_order(session, g.actor, args)
+        order = hotline.take_call(session, g.actor, args)
         return _render_for_caller([order], 201)
 
     @require_roles(*READ_ROLES)
@@ -193,6 +144,18 @@ class WorkOrders(MethodView):
         orders = service.list_orders(session, g.actor, args)
         service.record_personal_reads(session, g.actor, orders, "order_list")
         return _render_for_caller(orders, many=True)
+
+
+@blp.route("/workorders/preview", methods=["POST"])
+@require_roles(*STAFF_ROLES)
+@blp.arguments(OrderIntakeSchema)
+@blp.response(200, OrderPreviewSchema)
+@blp.doc(security=BEARER)
+def order_preview(args):
+    """What taking this order (the body of ``POST /workorders``) would give: the intake
+    findings (R1, R2, product fit), state, priority, deadlines and any open repair it
+    would repeat. Nothing is written; invalid input is refused as the intake refuses it."""
+    return hotline.preview_order(get_session(), g.actor, args, current_lang())
 
 
 @blp.route("/workorders/<int:order_id>")

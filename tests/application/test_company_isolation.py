@@ -364,7 +364,7 @@ CASES: dict[tuple[str, str], list] = {
         Hidden(_order),
         Hidden(lambda two: {"order_id": two["open_order_id"]}),
     ],
-    ("workorders.customer_detail", "GET"): [Hidden(_company)],
+    ("customers.customer_detail", "GET"): [Hidden(_company)],
     ("workorders.OrderComments", "GET"): [Hidden(_order)],
     ("workorders.OrderComments", "POST"): [Hidden(_order, json={"body": "乙方插话"})],
     ("workorders.report_photo_upload", "POST"): [

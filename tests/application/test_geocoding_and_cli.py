@@ -30,10 +30,24 @@ def test_site_without_coordinates_is_geocoded_locally(client, world):
         json={"address": "合肥市包河区望江路100号", "district": "包河区"},
     ).get_json()
     assert abs(site["lat"] - 31.793) < 1e-6 and abs(site["lon"] - 117.309) < 1e-6
-    unknown = client.post(
+    refused = client.post(
         f"/api/v1/customers/{customer['id']}/sites", headers=h, json={"address": "无名小路"}
-    ).get_json()
-    assert unknown["lat"] is None
+    )
+    assert refused.status_code == 422 and "address" in refused.get_json()["errors"]
+    # a site the geocoder cannot place is kept only with coordinates given by hand
+    placed = client.post(
+        f"/api/v1/customers/{customer['id']}/sites",
+        headers=h,
+        json={"address": "无名小路", "lat": 31.8, "lon": 117.2},
+    )
+    assert placed.status_code == 201 and placed.get_json()["lat"] == 31.8
+    with world.session() as s:
+        from workorders.models import Site
+
+        unknown = Site(customer_id=customer["id"], address="无名小路2号")  # e.g. imported without coordinates
+        s.add(unknown)
+        s.commit()
+        unknown = {"id": unknown.id}
     # an order at an unplaceable site is blocked with a reason, not planned blind
     order = client.post(
         "/api/v1/workorders",

@@ -39,6 +39,7 @@ def _fault(field, **extra) -> dict:
         "priority": "P2",
         "customer_id": field.home["customer_id"],
         "site_id": field.home["site_id"],
+        "duplicate_ok": True,
         **extra,
     }
     resp = field.client.post("/api/v1/workorders", headers=field.agent, json=body)

@@ -106,14 +106,14 @@ def test_staff_home_shows_labels_and_time_left_in_both_languages(client, world):
     code = world.take_order(world.headers("agent"), lan, product="bundle_lan_iptv").get_json()["code"]
     _log_in(client, "agent")
 
-    chinese = _visible_text(client.get("/?lang=zh").get_data(as_text=True))
+    chinese = _visible_text(client.get("/?list=1&lang=zh").get_data(as_text=True))  # agents land on /intake
     assert code in chinese
     for label in ("修障", "LAN 宽带 + IPTV 融合套餐", "P2 重要", "已校验", "(客服话务员)"):
         assert label in chinese, label
     assert re.search(r"剩余 \d+(天\d+小时|小时\d+分|分)", chinese), chinese
     assert _shown_codes(chinese) == []
 
-    english = _visible_text(client.get("/?lang=en").get_data(as_text=True))
+    english = _visible_text(client.get("/?list=1&lang=en").get_data(as_text=True))
     for label in ("Repair", "LAN broadband + IPTV bundle", "P2 important", "Validated", "(Hotline agent)"):
         assert label in english, label
     assert re.search(r"\d+ (d \d+ h|h \d+ min|min) left", english), english

@@ -189,7 +189,14 @@ def test_postgres_down_under_writes_answers_503_and_loses_no_acknowledged_write(
         resp = client.post(
             "/api/v1/workorders",
             headers=h,
-            json={"kind": "repair", "product": "adsl", "priority": "P3", "description": marker, **ids},
+            json={
+                "kind": "repair",
+                "product": "adsl",
+                "priority": "P3",
+                "description": marker,
+                "duplicate_ok": True,
+                **ids,
+            },
         )
         if resp.status_code == 201:
             acknowledged.append(marker)
