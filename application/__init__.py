@@ -82,6 +82,7 @@ def _import_models() -> None:
 def _import_jobs() -> None:
     """Each package's jobs module registers its handlers with core.jobs."""
     import dispatch.jobs  # noqa: F401
+    import workorders.complaints  # noqa: F401  (escalate_complaints)
 
 
 def _wire_domain() -> None:
@@ -104,6 +105,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from pages.views import bp as web_bp
     from technicians.views import blp as technicians_blp
     from workorders.company_views import blp as companies_blp
+    from workorders.complaint_views import blp as complaints_blp
     from workorders.report_views import blp as reports_blp
     from workorders.views import blp as workorders_blp
 
@@ -111,6 +113,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         auth_blp,
         workorders_blp,
         companies_blp,
+        complaints_blp,
         technicians_blp,
         dispatch_blp,
         mobile_blp,

@@ -7,6 +7,7 @@ data itself lives in versioned TOML files under ``standards/rules/``.
 
 from standards.catalog import (
     ACCESS_TYPES,
+    FIELD_KINDS,
     KINDS,
     PRIORITIES,
     PRODUCTS,
@@ -15,7 +16,7 @@ from standards.catalog import (
     expected_duration_min,
     required_skills,
 )
-from standards.checklists import ChecklistItem, checklist_for, validate_closeout
+from standards.checklists import ChecklistItem, checklist_for, override_scope, validate_closeout
 from standards.findings import Finding
 from standards.intake import LineFacts, OrderFacts, validate_intake
 from standards.rules import load_ruleset
@@ -34,6 +35,7 @@ from standards.tomlfile import RuleFileError
 
 __all__ = [
     "ACCESS_TYPES",
+    "FIELD_KINDS",
     "KINDS",
     "PRIORITIES",
     "PRODUCTS",
@@ -52,6 +54,7 @@ __all__ = [
     "complaint_deadlines",
     "expected_duration_min",
     "load_ruleset",
+    "override_scope",
     "required_skills",
     "reported_fault_priority",
     "response_deadline",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,7 +22,7 @@ import standards
 from core import audit
 from core.actor import Actor
 from core.clock import now
-from core.errors import N_, Conflict, Invalid, Message
+from core.errors import N_, Conflict, Forbidden, Invalid, Message
 from core.geocoding import distance_m
 from core.models import User
 from technicians.models import Technician
@@ -53,6 +53,7 @@ __all__ = [
     "photo_counts",
     "record_override",
     "record_personal_reads",
+    "refuse_field_override",
     "resume_sla",
     "run_intake",
     "sla_status",
@@ -63,6 +64,10 @@ __all__ = [
 FAR_FROM_SITE_M = 500.0
 SUPERVISOR_ROLES = frozenset({"dispatcher", "manager", "admin"})
 HANDOVER_ROLES = frozenset({"dispatcher", "agent", "manager", "admin"})
+# When the customer reached us may be given at intake: up to a week back, and not
+# ahead of our clock by more than a phone's or a PC's usual drift.
+RECEIVED_AT_MAX_AGE = timedelta(days=7)
+RECEIVED_AT_CLOCK_SKEW = timedelta(seconds=60)
 
 
 # ---------------------------------------------------------------- intake
@@ -145,15 +150,60 @@ def _references(session: Session, actor: Actor, data: dict) -> tuple[Customer, S
     return customer, site, line
 
 
+def received_moment(actor: Actor, given: datetime | None, created: datetime) -> datetime:
+    """When the customer reached us: ``given`` by an intake role (a call keyed in minutes
+    later, a fault the monitoring center handed over), else the moment of intake.
+
+    Refused: a customer naming it (their order is received when they submit it), a
+    moment in the future (beyond a minute of clock skew) or more than 7 days back.
+    """
+    if given is None:
+        return created
+    if actor.role == "customer":
+        message = N_("Your order is received when you submit it; leave received_at out.")
+        raise Forbidden(message, errors={"received_at": [message]})
+    given = given.replace(microsecond=0)
+    if given > created + RECEIVED_AT_CLOCK_SKEW:
+        message = N_("The order cannot be received in the future.")
+        raise Invalid(message, errors={"received_at": [message]})
+    if given < created - RECEIVED_AT_MAX_AGE:
+        message = N_("An order can be received at most %(days)s days back.")
+        raise Invalid(
+            message,
+            params={"days": RECEIVED_AT_MAX_AGE.days},
+            errors={"received_at": [Message(message, days=RECEIVED_AT_MAX_AGE.days)]},
+        )
+    return min(given, created)
+
+
+def _deadlines(data: dict, customer: Customer, received: datetime) -> dict[str, Any]:
+    """The order's clocks, all counted from when it was received (wall clock for the hour
+    limits, so a P1 called in at 17:55 is due at 18:10 however late it is keyed in)."""
+    if data["kind"] == lifecycle.COMPLAINT_KIND:
+        clocks = standards.complaint_deadlines(received)
+        response, restore = clocks["answer"], clocks["final"]
+        handling = clocks["first_handling"].at
+    else:
+        response = standards.response_deadline(received, data["priority"])
+        restore = standards.restore_deadline(
+            received, customer.kind, customer.enterprise_tier, data["product"], data["priority"]
+        )
+        handling = None
+    return {
+        "response_deadline": response.at,
+        "handling_deadline": handling,
+        "restore_deadline": restore.at,
+        "deadline_source": restore.source,
+        "sla_clock": standards.SlaClock.from_deadline(received, restore).to_dict(),
+    }
+
+
 def _new_order(
     session: Session, actor: Actor, data: dict, customer: Customer, site: Site, line: LineRecord | None
 ) -> WorkOrder:
     """The order as taken: its code, deadlines, clock, skills and duration from the rules."""
     created = now()
-    response = standards.response_deadline(created, data["priority"])
-    restore = standards.restore_deadline(
-        created, customer.kind, customer.enterprise_tier, data["product"], data["priority"]
-    )
+    received = received_moment(actor, data.get("received_at"), created)
     return WorkOrder(
         code=_new_code(session, created),
         kind=data["kind"],
@@ -169,10 +219,8 @@ def _new_order(
         owner_id=actor.user_id,
         appointment_start=data.get("appointment_start"),
         appointment_end=data.get("appointment_end"),
-        response_deadline=response.at,
-        restore_deadline=restore.at,
-        deadline_source=restore.source,
-        sla_clock=standards.SlaClock.from_deadline(created, restore).to_dict(),
+        received_at=received,
+        **_deadlines(data, customer, received),
         required_skills=sorted(standards.required_skills(data["kind"], data["product"])),
         duration_min=standards.expected_duration_min(data["kind"], data["product"]),
         created_at=created,
@@ -203,7 +251,15 @@ def create_order(session: Session, actor: Actor, data: dict) -> WorkOrder:
         "created",
         "work_order",
         order.id,
-        after=_snapshot(order) | {"findings": len(order.findings)},
+        after=_snapshot(order)
+        | {
+            "findings": len(order.findings),
+            "kind": order.kind,
+            "source": order.source,
+            "received_at": order.received_at.isoformat(),
+            # Who said when the customer reached us (None: received when keyed in).
+            "received_at_set_by": actor.username if data.get("received_at") is not None else None,
+        },
     )
     if not order.blocked:
         _move(session, actor, order, State.VALIDATED, reason="intake passed")
@@ -294,7 +350,20 @@ def _enter_on_site(session: Session, order: WorkOrder, details: dict[str, Any]) 
     return arrival_fix(order, details.get("lat"), details.get("lon"))
 
 
+def _complete_complaint(order: WorkOrder, details: dict[str, Any]) -> dict[str, Any]:
+    """A complaint is completed by its final answer; giving it answers the customer and
+    handles the complaint too, if that was not recorded before."""
+    _require(details.get("reason"), "reason", N_("Give the final answer."))
+    at = now()
+    order.responded_at = order.responded_at or at
+    order.handled_at = order.handled_at or at
+    order.completed_at = at
+    return {"final_answer": True}
+
+
 def _enter_completed(session: Session, order: WorkOrder, details: dict[str, Any]) -> dict[str, Any]:
+    if order.kind == lifecycle.COMPLAINT_KIND:
+        return _complete_complaint(order, details)
     if details.get("checklist"):
         order.checklist = {**(order.checklist or {}), **details["checklist"]}
     findings = standards.validate_closeout(
@@ -364,7 +433,13 @@ def transition(session: Session, actor: Actor, order: WorkOrder, target: str, **
             current_version=order.version,
             current_state=order.state,
         )
-    lifecycle.check(order.state, target, actor.role)
+    lifecycle.check(order.state, target, actor.role, order.kind)
+    if details.get("override") is not None:
+        refuse_field_override(actor, details)
+        override = details["override"]
+        record_override(
+            session, actor, order, override["reason"], override.get("findings"), by=override.get("by")
+        )
     guard = GUARDS.get(State(target))
     extra = guard(session, order, details) if guard else {}
     if target in lifecycle.UNASSIGNING_MOVES and order.state in lifecycle.ROUTE_STATES:
@@ -405,19 +480,96 @@ def photo_counts(session: Session, order_id: int) -> dict[str, int]:
 # ---------------------------------------------------------------- override, follow-up, hand-over
 
 
-def record_override(session: Session, actor: Actor, order: WorkOrder, reason: str) -> WorkOrder:
-    """A named supervisor lets an order close despite checklist gaps, with a reason."""
+def refuse_field_override(actor: Actor, data: dict[str, Any]) -> None:
+    """A close-out override sent by anyone but a supervisor is refused outright (403),
+    before any checklist check could answer instead."""
+    if data.get("override") is not None and actor.role not in SUPERVISOR_ROLES:
+        raise Forbidden(
+            N_("Only a supervisor can override the checklist."),
+            slug="override-not-allowed",
+            errors={"override": [N_("Only a supervisor can override the checklist.")]},
+        )
+
+
+def _blocking_closeout(session: Session, order: WorkOrder) -> list[dict[str, Any]]:
+    """The close-out findings that block the order now, as the supervisor sees them."""
+    findings = standards.validate_closeout(
+        order.kind, order.product, order.checklist or {}, photos=photo_counts(session, order.id)
+    )
+    return [f.to_dict() for f in findings if f.severity == "block"]
+
+
+def _chosen(blocking: list[dict[str, Any]], named: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The blocking findings the supervisor names (rule id, and item id where given); all
+    of them when none is named. Naming one that does not block is refused."""
+    if not named:
+        return blocking
+    chosen, unknown = [], []
+    for pick in named:
+        hits = [
+            f
+            for f in blocking
+            if f["rule_id"] == pick["rule_id"]
+            and (pick.get("item_id") is None or f["params"].get("item_id") == pick["item_id"])
+        ]
+        if not hits:
+            unknown.append(pick.get("item_id") or pick["rule_id"])
+        chosen += [f for f in hits if f not in chosen]
+    if unknown:
+        message = N_("Not a finding that blocks this order's close-out: %(names)s.")
+        raise Invalid(
+            message,
+            params={"names": ", ".join(unknown)},
+            errors={"findings": [Message(message, names=", ".join(unknown))]},
+        )
+    return chosen
+
+
+def record_override(
+    session: Session,
+    actor: Actor,
+    order: WorkOrder,
+    reason: str,
+    findings: list[dict[str, Any]] | None = None,
+    by: str | None = None,
+) -> WorkOrder:
+    """A supervisor lets an order close despite the blocking close-out findings it names.
+
+    The override covers the findings blocking now (or those of them named in
+    ``findings``: rule id and optional item id), each with the measured value the
+    supervisor saw; a different finding, or the same one measured worse, needs an
+    override of its own (``standards.checklists.is_covered``). The overriding user is
+    the authenticated actor: a name sent in ``by`` is refused (422), and anyone but a
+    supervisor is refused (403). Overrides add up; each covered finding keeps who
+    approved it, when, and why.
+    """
     if actor.role not in SUPERVISOR_ROLES:
-        raise Conflict(N_("Only a supervisor can override the checklist."))
-    order.override = {
-        "by": actor.username,
-        "by_user_id": actor.user_id,
-        "reason": reason,
-        "at": now().isoformat(),
-    }
+        refuse_field_override(actor, {"override": True})
+    if by is not None:
+        message = N_("The override is recorded under your own login; do not send a name.")
+        raise Invalid(message, errors={"by": [message]})
+    blocking = _blocking_closeout(session, order)
+    if not blocking:
+        raise Conflict(N_("Nothing blocks this order's close-out; there is nothing to override."))
+    at = now().isoformat()
+    approved = {"by": actor.username, "by_user_id": actor.user_id, "reason": reason, "at": at}
+    new = [standards.override_scope(f) | approved for f in _chosen(blocking, findings)]
+    scope_keys = ("rule_id", "item_id", "check")
+    kept = [
+        c
+        for c in (order.override or {}).get("covers", [])
+        if not any(all(c.get(k) == n[k] for k in scope_keys) for n in new)
+    ]
+    order.override = approved | {"covers": kept + new}
     session.flush()
     audit.record(
-        session, actor, "checklist_override", "work_order", order.id, after=order.override, reason=reason
+        session,
+        actor,
+        "checklist_override",
+        "work_order",
+        order.id,
+        after={**approved, "covers": new},
+        reason=reason,
     )
     return order
 

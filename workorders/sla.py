@@ -23,11 +23,12 @@ class ClockRefused(Conflict):
 
 
 def clock_of(order: WorkOrder) -> standards.SlaClock:
-    """The order's restore clock (orders from before clocks were stored get one from their deadline)."""
+    """The order's restore clock (orders from before clocks were stored get one from their
+    deadline, counted from when the order was received)."""
     if order.sla_clock:
         return standards.SlaClock.from_dict(order.sla_clock)
     return standards.SlaClock.from_deadline(
-        order.created_at, standards.Deadline(order.restore_deadline, order.deadline_source or "clock-hours")
+        order.received_at, standards.Deadline(order.restore_deadline, order.deadline_source or "clock-hours")
     )
 
 
