@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -32,7 +32,7 @@ from workorders.lifecycle import State
 from workorders.models import Customer, LineRecord, Photo, Site, WorkOrder
 from workorders.reads import customer_view, get_order_for, list_orders, record_personal_reads, staff_view
 from workorders.skills import check_skills
-from workorders.sla import pause_sla, resume_sla, sla_status
+from workorders.sla import order_deadlines, pause_sla, received_moment, resume_sla, sla_status
 
 __all__ = [
     "FAR_FROM_SITE_M",
@@ -64,10 +64,6 @@ __all__ = [
 FAR_FROM_SITE_M = 500.0
 SUPERVISOR_ROLES = frozenset({"dispatcher", "manager", "admin"})
 HANDOVER_ROLES = frozenset({"dispatcher", "agent", "manager", "admin"})
-# When the customer reached us may be given at intake: up to a week back, and not
-# ahead of our clock by more than a phone's or a PC's usual drift.
-RECEIVED_AT_MAX_AGE = timedelta(days=7)
-RECEIVED_AT_CLOCK_SKEW = timedelta(seconds=60)
 
 
 # ---------------------------------------------------------------- intake
@@ -150,54 +146,6 @@ def _references(session: Session, actor: Actor, data: dict) -> tuple[Customer, S
     return customer, site, line
 
 
-def received_moment(actor: Actor, given: datetime | None, created: datetime) -> datetime:
-    """When the customer reached us: ``given`` by an intake role (a call keyed in minutes
-    later, a fault the monitoring center handed over), else the moment of intake.
-
-    Refused: a customer naming it (their order is received when they submit it), a
-    moment in the future (beyond a minute of clock skew) or more than 7 days back.
-    """
-    if given is None:
-        return created
-    if actor.role == "customer":
-        message = N_("Your order is received when you submit it; leave received_at out.")
-        raise Forbidden(message, errors={"received_at": [message]})
-    given = given.replace(microsecond=0)
-    if given > created + RECEIVED_AT_CLOCK_SKEW:
-        message = N_("The order cannot be received in the future.")
-        raise Invalid(message, errors={"received_at": [message]})
-    if given < created - RECEIVED_AT_MAX_AGE:
-        message = N_("An order can be received at most %(days)s days back.")
-        raise Invalid(
-            message,
-            params={"days": RECEIVED_AT_MAX_AGE.days},
-            errors={"received_at": [Message(message, days=RECEIVED_AT_MAX_AGE.days)]},
-        )
-    return min(given, created)
-
-
-def _deadlines(data: dict, customer: Customer, received: datetime) -> dict[str, Any]:
-    """The order's clocks, all counted from when it was received (wall clock for the hour
-    limits, so a P1 called in at 17:55 is due at 18:10 however late it is keyed in)."""
-    if data["kind"] == lifecycle.COMPLAINT_KIND:
-        clocks = standards.complaint_deadlines(received)
-        response, restore = clocks["answer"], clocks["final"]
-        handling = clocks["first_handling"].at
-    else:
-        response = standards.response_deadline(received, data["priority"])
-        restore = standards.restore_deadline(
-            received, customer.kind, customer.enterprise_tier, data["product"], data["priority"]
-        )
-        handling = None
-    return {
-        "response_deadline": response.at,
-        "handling_deadline": handling,
-        "restore_deadline": restore.at,
-        "deadline_source": restore.source,
-        "sla_clock": standards.SlaClock.from_deadline(received, restore).to_dict(),
-    }
-
-
 def _new_order(
     session: Session, actor: Actor, data: dict, customer: Customer, site: Site, line: LineRecord | None
 ) -> WorkOrder:
@@ -220,7 +168,7 @@ def _new_order(
         appointment_start=data.get("appointment_start"),
         appointment_end=data.get("appointment_end"),
         received_at=received,
-        **_deadlines(data, customer, received),
+        **order_deadlines(data, customer, received),
         required_skills=sorted(standards.required_skills(data["kind"], data["product"])),
         duration_min=standards.expected_duration_min(data["kind"], data["product"]),
         created_at=created,
