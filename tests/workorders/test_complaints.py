@@ -367,3 +367,16 @@ def test_complaints_are_never_planned_nor_on_the_board(client, desk, db):
     on_board = {row.id for row in board.board_orders(db, now().date())}
     assert repair["id"] in on_board and complaint["id"] not in on_board
     assert db.get(WorkOrder, complaint["id"]).technician_id is None
+
+
+def test_the_demo_seed_has_complaints_in_every_state(db):
+    from application.demo import seed_city
+
+    seed_city(db, technicians=3, orders=12, seed=5)
+    found = list(db.scalars(select(WorkOrder).where(WorkOrder.kind == "complaint")))
+    assert {o.state for o in found} == {"validated", "completed", "followed_up", "closed", "cancelled"}
+    open_ones = [o for o in found if o.state == "validated"]
+    assert any(o.responded_at is None for o in open_ones) and any(o.handled_at for o in open_ones)
+    assert any(o.escalated_at for o in open_ones)
+    assert all(o.technician_id is None and o.owner_id for o in found)
+    assert all(o.received_at < o.created_at for o in found)
