@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import g
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from core.api import BEARER, Blueprint, current_lang
 from core.auth import require_roles
@@ -64,6 +64,10 @@ class ComplaintQuerySchema(Schema):
     escalated = fields.Boolean(metadata={"description": "true: escalated to the managers."})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000))
+    lang = fields.String(
+        validate=validate.OneOf(["zh", "en"]),
+        metadata={"description": "The labels' language (else Accept-Language; default Chinese)."},
+    )
 
 
 class ComplaintStepSchema(Schema):
@@ -118,7 +122,7 @@ def _view(order):
 @blp.route("")
 class Complaints(MethodView):
     @require_roles(*STAFF_ROLES)
-    @blp.arguments(ComplaintQuerySchema, location="query")
+    @blp.arguments(ComplaintQuerySchema, location="query", unknown=RAISE)
     @blp.response(200, ComplaintSchema(many=True))
     @blp.doc(security=BEARER)
     def get(self, args):

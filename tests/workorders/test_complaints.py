@@ -311,7 +311,12 @@ def test_a_complaint_whose_clock_runs_short_is_escalated_once_and_shown_to_the_m
 
     seen = client.get(URL, headers=desk["boss"], query_string={"escalated": "true"}).get_json()
     assert [c["id"] for c in seen] == [short["id"]] and seen[0]["escalated_at"]
-    calm_list = client.get(URL, headers=desk["boss"], query_string={"at_risk": "false"}).get_json()
+    calm_list = client.get(
+        URL, headers=desk["boss"], query_string={"at_risk": "false", "lang": "en"}
+    ).get_json()
+    assert calm_list[0]["clocks"][0]["label"] == "Answer within 24 h"
+    unknown = client.get(URL, headers=desk["boss"], query_string={"atrisk": "true"})
+    assert unknown.status_code == 422 and "atrisk" in unknown.get_json()["errors"]
     assert [c["id"] for c in calm_list] == [calm["id"]]
 
     # answered: the next clock (first handling, 72 h) is not short yet
@@ -380,3 +385,14 @@ def test_the_demo_seed_has_complaints_in_every_state(db):
     assert any(o.escalated_at for o in open_ones)
     assert all(o.technician_id is None and o.owner_id for o in found)
     assert all(o.received_at < o.created_at for o in found)
+
+
+def test_the_customer_reads_their_complaint_with_its_promise(client, desk):
+    c = _complain(client, desk)
+    listed = client.get("/api/v1/workorders", headers=desk["cust"])
+    assert listed.status_code == 200, listed.get_json()
+    mine = {o["id"]: o for o in listed.get_json()}
+    view = mine[c["id"]]
+    assert view["kind"] == "complaint" and view["received_at"].endswith("+08:00")
+    assert view["promise"]["due"] == c["restore_deadline"]  # the final answer
+    assert "owner_id" not in view and "clocks" not in view
