@@ -369,10 +369,14 @@ def transition(session: Session, actor: Actor, order: WorkOrder, target: str, **
     """Move an order to `target` if the table allows it for the actor's role and its guard holds.
 
     `details` may carry version, reason, technician_id, planned_start, lat, lon,
-    checklist (answers) and followup, depending on the target, and `evidence` (a
-    dict added to the audit event, e.g. the phone's GPS fix and clock). An
-    unsatisfied follow-up opens a repeat repair.
+    checklist (answers) and followup, depending on the target, `override` (a
+    supervisor's close-out override, recorded first: :func:`record_override`; from
+    anyone else 403) and `evidence` (a dict added to the audit event, e.g. the phone's
+    GPS fix and clock). A complaint follows its own table and is completed by its
+    final answer (`reason`). An unsatisfied follow-up opens a repeat repair.
     """
+    # An override from anyone but a supervisor is refused before anything else answers.
+    refuse_field_override(actor, details)
     version = details.get("version")
     if version is not None and version != order.version:
         raise Conflict(
@@ -383,7 +387,6 @@ def transition(session: Session, actor: Actor, order: WorkOrder, target: str, **
         )
     lifecycle.check(order.state, target, actor.role, order.kind)
     if details.get("override") is not None:
-        refuse_field_override(actor, details)
         override = details["override"]
         record_override(
             session, actor, order, override["reason"], override.get("findings"), by=override.get("by")

@@ -77,12 +77,16 @@ class ClockRefused(Conflict):
 
 
 def clock_of(order: WorkOrder) -> standards.SlaClock:
-    """The order's restore clock (orders from before clocks were stored get one from their
-    deadline, counted from when the order was received)."""
+    """The order's restore clock. Orders from before clocks were stored get one from their
+    deadline, counted from when the order was received (a deadline recorded before that
+    moment gives a clock with no time left rather than an error)."""
     if order.sla_clock:
         return standards.SlaClock.from_dict(order.sla_clock)
+    # Board rows carry received_at only; stored orders both (received_at backfilled).
+    received = getattr(order, "received_at", None) or order.created_at
+    start = min(received, order.restore_deadline)
     return standards.SlaClock.from_deadline(
-        order.received_at, standards.Deadline(order.restore_deadline, order.deadline_source or "clock-hours")
+        start, standards.Deadline(order.restore_deadline, order.deadline_source or "clock-hours")
     )
 
 
