@@ -60,9 +60,7 @@ def _walk(url: str) -> None:
     later_columns |= {"is_repeat_fault", "handling_deadline", "handled_at", "escalated_at"}
     assert after_down == columns - later_columns
     later_tables = {"photos", "idempotency_records", "location_pings", "order_comments"}
-    assert not (later_tables | {"follow_ups", "notifications"}) & set(
-        inspect(engine).get_table_names()
-    )
+    assert not (later_tables | {"follow_ups", "notifications"}) & set(inspect(engine).get_table_names())
     upgrade(url)
     assert set(inspect(engine).get_table_names()) == tables
     assert {c["name"] for c in inspect(engine).get_columns("work_orders")} == columns
