@@ -82,6 +82,7 @@ def _import_models() -> None:
 def _import_jobs() -> None:
     """Each package's jobs module registers its handlers with core.jobs."""
     import dispatch.jobs  # noqa: F401
+    import workorders.complaints  # noqa: F401  (escalate_complaints)
     import workorders.followup_jobs  # noqa: F401
     import workorders.notifications  # noqa: F401  (follow-up reminders; it imports the outbox's delivery)
 
@@ -110,6 +111,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from pages.views import bp as web_bp
     from technicians.views import blp as technicians_blp
     from workorders.company_views import blp as companies_blp
+    from workorders.complaint_views import blp as complaints_blp
     from workorders.customer_views import blp as customers_blp
     from workorders.followup_views import blp as followups_blp
     from workorders.notification_views import blp as notifications_blp
@@ -122,6 +124,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         customers_blp,
         companies_blp,
         followups_blp,
+        complaints_blp,
         technicians_blp,
         dispatch_blp,
         mobile_blp,

@@ -11,6 +11,7 @@ from datetime import date, datetime, time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from application.demo_complaints import seed_complaints
 from application.demo_followups import seed_followups
 from core.accounts import create_user
 from core.actor import Actor
@@ -132,6 +133,7 @@ def seed_city(
     today = now().date()
     for i in range(orders):
         wo_service.create_order(session, staff_actor, _order_data(rng, *customers[i % len(customers)], today))
+    seed_complaints(session)
     # After the city, with its own random numbers: the city is the same with or without them.
     company_orders = seed_companies(seeding, random.Random(seed + 1000)) if companies else 0
     followup_lines = seed_followups(session)  # the companies' follow-ups in every state (none without)

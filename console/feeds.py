@@ -105,7 +105,12 @@ def technicians_seen_since(session: Session, since: datetime) -> list[dict]:
 def risky_orders(session: Session, at: datetime, thresholds: tuple[int, int]) -> dict[str, list[int]]:
     """Ids of the open orders whose SLA is at risk or breached at ``at``."""
     risk: dict[str, list[int]] = {"breached": [], "at_risk": []}
-    rows = session.execute(select(*board.RISK_COLUMNS).where(WorkOrder.state.in_(lifecycle.OPEN_STATES)))
+    rows = session.execute(
+        select(*board.RISK_COLUMNS).where(
+            WorkOrder.state.in_(lifecycle.OPEN_STATES),
+            WorkOrder.kind.not_in(lifecycle.NON_FIELD_KINDS),  # complaints have their own queue
+        )
+    )
     for row in rows:
         level = board.sla_risk(row, at, *thresholds)
         if level != "fine":
@@ -116,9 +121,9 @@ def risky_orders(session: Session, at: datetime, thresholds: tuple[int, int]) ->
 # ---------------------------------------------------------------- one order
 
 
-def _may(state: str, target: str, role: str) -> bool:
+def _may(state: str, target: str, role: str, kind: str | None = None) -> bool:
     try:
-        lifecycle.check(state, target, role)
+        lifecycle.check(state, target, role, kind)
     except lifecycle.IllegalTransition:
         return False
     return True
@@ -132,10 +137,10 @@ def action_flags(order: WorkOrder, role: str, at: datetime) -> dict[str, bool]:
     )
     return {
         "in_route": lifecycle.in_route(order),
-        "can_assign": not order.blocked and _may(order.state, assign_via, role),
+        "can_assign": not order.blocked and _may(order.state, assign_via, role, order.kind),
         "can_unassign": order.state in lifecycle.PLANNABLE_STATES
-        and _may(order.state, lifecycle.State.VALIDATED, role),
-        "can_cancel": _may(order.state, lifecycle.State.CANCELLED, role),
+        and _may(order.state, lifecycle.State.VALIDATED, role, order.kind),
+        "can_cancel": _may(order.state, lifecycle.State.CANCELLED, role, order.kind),
         "can_insert_urgently": lifecycle.can_insert_urgently(order, at),
     }
 

@@ -125,9 +125,9 @@ def _check_assignable(actor: Actor, order: WorkOrder, tech: Technician, previous
         )
     check_skills(order, tech)
     if order.state == State.ASSIGNED:
-        lifecycle.check(State.ASSIGNED, State.SCHEDULED, actor.role)
+        lifecycle.check(State.ASSIGNED, State.SCHEDULED, actor.role, order.kind)
     else:
-        lifecycle.check(order.state, State.ASSIGNED, actor.role)
+        lifecycle.check(order.state, State.ASSIGNED, actor.role, order.kind)
     if order.site.lat is None or order.site.lon is None:
         raise Conflict(N_("%(code)s has no coordinates."), slug="no-coordinates", params={"code": order.code})
 

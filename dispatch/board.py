@@ -40,7 +40,7 @@ def on_board(order: Any, day: date) -> bool:
 # What `sla_risk` reads of an order: its clocks and when it is planned.
 RISK_COLUMNS = (
     WorkOrder.id,
-    WorkOrder.created_at,
+    WorkOrder.received_at,
     WorkOrder.response_deadline,
     WorkOrder.responded_at,
     WorkOrder.restore_deadline,
@@ -79,7 +79,11 @@ def _board_select():
 
 def board_orders(session: Session, day: date) -> list[Any]:
     """Open orders with coordinates that belong on `day`'s board, as rows, by id."""
-    stmt = _board_select().where(WorkOrder.state.in_(lifecycle.OPEN_STATES)).order_by(WorkOrder.id)
+    stmt = (
+        _board_select()
+        .where(WorkOrder.state.in_(lifecycle.OPEN_STATES), WorkOrder.kind.not_in(lifecycle.NON_FIELD_KINDS))
+        .order_by(WorkOrder.id)
+    )
     return [row for row in session.execute(stmt) if on_board(row, day)]
 
 
@@ -93,7 +97,11 @@ def board_changes(session: Session, day: date, since: datetime) -> tuple[list[An
     stmt = _board_select().where(WorkOrder.updated_at >= since).order_by(WorkOrder.id)
     changed, gone = [], []
     for row in session.execute(stmt):
-        if row.state in lifecycle.OPEN_STATES and on_board(row, day):
+        if (
+            row.state in lifecycle.OPEN_STATES
+            and row.kind not in lifecycle.NON_FIELD_KINDS
+            and on_board(row, day)
+        ):
             changed.append(row)
         else:
             gone.append(row.id)

@@ -166,6 +166,7 @@ def plannable_orders(session: Session, day: date, district: str | None) -> list[
         .join(Site, WorkOrder.site_id == Site.id)
         .where(
             WorkOrder.state.in_(lifecycle.PLANNABLE_STATES | lifecycle.UNDER_WAY_STATES),
+            WorkOrder.kind.not_in(lifecycle.NON_FIELD_KINDS),  # complaints are never routed
             WorkOrder.blocked.is_(False),
             Site.lat.is_not(None),
             Site.lon.is_not(None),

@@ -82,6 +82,7 @@ def submit_checklist(
     session: Session, actor: Actor, order: WorkOrder, data: dict, lang: str = "zh"
 ) -> dict[str, Any]:
     """Store answers (null clears one) and say what is still missing or failing."""
+    wo_service.refuse_field_override(actor, data)
     if order.state not in CHECKLIST_STATES:
         raise refuse(
             Conflict, N_("The checklist is filled in on site."), slug="not-on-site", current_state=order.state

@@ -170,6 +170,13 @@ class StatusChangeSchema(Schema):
         metadata={"description": "The order version the phone last saw (optimistic lock)."},
     )
     client_time = ClientTime(metadata={"description": "When it happened, by the phone's clock."})
+    override = fields.Raw(
+        load_only=True,
+        metadata={
+            "description": "Refused (403): only a supervisor overrides the checklist, "
+            "through the staff API (POST /api/v1/workorders/{id}/override)."
+        },
+    )
 
     @validates_schema
     def _fix_is_whole(self, data: dict, **_kw) -> None:
@@ -188,6 +195,13 @@ class ChecklistSubmitSchema(Schema):
         },
     )
     client_time = ClientTime()
+    override = fields.Raw(
+        load_only=True,
+        metadata={
+            "description": "Refused (403): only a supervisor overrides the checklist, "
+            "through the staff API (POST /api/v1/workorders/{id}/override)."
+        },
+    )
 
 
 class PingSchema(Schema):

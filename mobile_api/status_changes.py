@@ -42,6 +42,7 @@ def change_status(
 ) -> dict[str, Any]:
     """Apply one status from the phone (see mobile_api.status.STATUS_CHANGES) and answer
     with the order's state, its SLA clock and what the phone may send next."""
+    wo_service.refuse_field_override(actor, data)
     status = data["status"]
     check_version(order, data.get("version"))
     visit = progress_of(session, order)

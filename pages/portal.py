@@ -60,7 +60,7 @@ def _matches(view: dict[str, Any], filters: dict[str, Any]) -> bool:
         return False
     if filters["step"] is not None and _current_step(view) != filters["step"]:
         return False
-    created: datetime = view["created_at"]
+    created: datetime = view["received_at"]
     if filters["from"] is not None and created < datetime.combine(filters["from"], time()):
         return False
     return filters["to"] is None or created < datetime.combine(filters["to"] + timedelta(days=1), time())

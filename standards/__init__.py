@@ -7,6 +7,7 @@ data itself lives in versioned TOML files under ``standards/rules/``.
 
 from standards.catalog import (
     ACCESS_TYPES,
+    FIELD_KINDS,
     KINDS,
     PRIORITIES,
     PRODUCTS,
@@ -15,7 +16,7 @@ from standards.catalog import (
     expected_duration_min,
     required_skills,
 )
-from standards.checklists import ChecklistItem, checklist_for, validate_closeout
+from standards.checklists import ChecklistItem, checklist_for, override_scope, validate_closeout
 from standards.findings import Finding
 from standards.followups import needs_repeat_repair, repeat_fault_priority
 from standards.intake import LineFacts, OrderFacts, validate_intake
@@ -35,6 +36,7 @@ from standards.tomlfile import RuleFileError
 
 __all__ = [
     "ACCESS_TYPES",
+    "FIELD_KINDS",
     "KINDS",
     "PRIORITIES",
     "PRODUCTS",
@@ -55,6 +57,7 @@ __all__ = [
     "load_ruleset",
     "needs_repeat_repair",
     "repeat_fault_priority",
+    "override_scope",
     "required_skills",
     "reported_fault_priority",
     "response_deadline",

@@ -7,6 +7,7 @@ from standards.codes import (
     CUSTOMER_KINDS,
     ENTERPRISE_APPS,
     ENTERPRISE_CIRCUITS,
+    FIELD_KINDS,
     KINDS,
     PRIORITIES,
     PRODUCTS,
@@ -22,6 +23,7 @@ __all__ = [
     "CUSTOMER_KINDS",
     "ENTERPRISE_APPS",
     "ENTERPRISE_CIRCUITS",
+    "FIELD_KINDS",
     "KINDS",
     "PRIORITIES",
     "PRODUCTS",
@@ -48,21 +50,26 @@ def required_skills(kind: str, product: str, rules: RuleSet | None = None) -> fr
     """Skills a technician needs for a ``kind`` job on ``product``.
 
     The skills table is per product and the same for every kind: a follow-up
-    visit checks the same service the install or repair delivered.
-    Raises ValueError for an unknown kind or product.
+    visit checks the same service the install or repair delivered. A complaint
+    is nobody's field job: it needs no skill. Raises ValueError for an unknown
+    kind or product.
     """
     _check_kind(kind)
-    return (rules or load_ruleset()).product(product).skills
+    skills = (rules or load_ruleset()).product(product).skills
+    return skills if kind in FIELD_KINDS else frozenset()
 
 
 def expected_duration_min(kind: str, product: str, rules: RuleSet | None = None) -> int:
     """Expected time on site in minutes, from the rule file's durations table.
 
-    Uses the product row of the kind's table, else the kind's default.
-    Raises ValueError for an unknown kind or product.
+    Uses the product row of the kind's table, else the kind's default; a
+    complaint has no time on site (0). Raises ValueError for an unknown kind or
+    product.
     """
     _check_kind(kind)
     ruleset = rules or load_ruleset()
     ruleset.product(product)  # validates the code
+    if kind not in FIELD_KINDS:
+        return 0
     table = ruleset.durations_min[kind]
     return table.get(product, table["default"])

@@ -2,7 +2,7 @@
 
 The lifecycle calls ``validate_closeout`` before it lets an order reach
 "completed": any blocking finding refuses the transition, unless a named
-supervisor records an override with a reason.
+supervisor records an override with a reason, naming the findings it covers.
 """
 
 from __future__ import annotations
@@ -101,7 +101,60 @@ def _check_override(override: dict[str, Any] | None) -> tuple[str, str] | None:
         raise ValueError("an override needs the supervisor's name in 'by'")
     if not isinstance(reason, str) or not reason.strip():
         raise ValueError("an override needs a 'reason'")
+    covers = override.get("covers")
+    if covers is not None and not (
+        isinstance(covers, list) and all(isinstance(c, dict) and c.get("rule_id") for c in covers)
+    ):
+        raise ValueError("an override's 'covers' must be a list of findings, each with a rule_id")
     return by.strip(), reason.strip()
+
+
+def override_scope(finding: dict[str, Any]) -> dict[str, Any]:
+    """What an override records of one blocking finding it covers: the rule, the check
+    item and the kind of gap, and the measured value the supervisor saw (e.g. R8,
+    r8_power_line_distance_cm, 14 cm)."""
+    params = finding.get("params") or {}
+    return {
+        "rule_id": finding.get("rule_id"),
+        "item_id": params.get("item_id"),
+        "check": finding.get("check"),
+        "measured": finding.get("measured"),
+        "unit": finding.get("unit"),
+        "limit": finding.get("limit"),
+        "op": params.get("op"),
+    }
+
+
+def _worse(measured: float | None, seen: float | None, op: str | None) -> bool:
+    """A measurement further out of range than the one the supervisor saw."""
+    if measured is None or seen is None:
+        return measured != seen
+    if op == "≥":  # a minimum: lower is worse
+        return measured < seen
+    if op == "≤":  # a maximum: higher is worse
+        return measured > seen
+    return measured != seen
+
+
+def covering(override: dict[str, Any] | None, finding: Finding) -> dict[str, Any] | None:
+    """The part of ``override`` that lifts the blocking ``finding``, or None.
+
+    An override names the findings it covers (``covers``): the same rule, item and
+    kind of gap, with a measurement no worse than the one seen, is covered; another
+    rule, item or gap, or a worse measurement, needs its own override. An override
+    stored before overrides were scoped (no ``covers``) covers every finding.
+    """
+    if override is None:
+        return None
+    covers = override.get("covers")
+    if covers is None:
+        return override
+    scope = override_scope(finding.to_dict())
+    for seen in covers:
+        same = all(seen.get(key) == scope[key] for key in ("rule_id", "item_id", "check"))
+        if same and not _worse(scope["measured"], seen.get("measured"), scope["op"]):
+            return seen
+    return None
 
 
 def measurement_in_unit(value: object, unit: str) -> float | None:
@@ -156,9 +209,10 @@ def validate_closeout(
     ``answers`` maps item id to a bool (boolean/consent items) or a number or
     ``{"value": x, "unit": "m"}`` (measurements); ``photos`` maps item id to
     the number of photos stored. An empty list means the order may close.
-    ``override={"by": name, "reason": text}`` turns blocking findings into
-    warnings that name the supervisor; an override without both raises
-    ValueError (even when nothing would block).
+    ``override={"by": name, "reason": text, "covers": [...]}`` turns the blocking
+    findings it covers (:func:`covering`) into warnings that name the
+    supervisor; an override without a name and a reason raises ValueError (even
+    when nothing would block).
     """
     approved = _check_override(override)
     ruleset = rules or load_ruleset()
@@ -173,10 +227,15 @@ def validate_closeout(
     note = ruleset.message("OVERRIDE_NOTE")
     overridden = []
     for finding in findings:
-        if finding.severity != "block":
+        cover = covering(override, finding) if finding.severity == "block" else None
+        if cover is None:
             overridden.append(finding)
             continue
-        params = {**finding.params, "override_by": by, "override_reason": reason}
+        params = {
+            **finding.params,
+            "override_by": cover.get("by") or by,
+            "override_reason": cover.get("reason") or reason,
+        }
         overridden.append(
             Finding(
                 rule_id=finding.rule_id,

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-KINDS: tuple[str, ...] = ("install", "repair", "follow_up")
+# Kinds a technician goes out for (the optimizer plans them; durations and skills apply).
+FIELD_KINDS: tuple[str, ...] = ("install", "repair", "follow_up")
+# A complaint is handled by the service center: answered, handled and closed, never visited.
+KINDS: tuple[str, ...] = FIELD_KINDS + ("complaint",)
 PRIORITIES: tuple[str, ...] = ("P1", "P2", "P3")
 TIERS: tuple[str, ...] = ("group", "provincial", "local_a", "local_b", "local_c")
 ACCESS_TYPES: tuple[str, ...] = ("adsl", "lan")

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from standards.codes import ACCESS_TYPES, KINDS, PRIORITIES, PRODUCTS, TIERS
+from standards.codes import ACCESS_TYPES, FIELD_KINDS, KINDS, PRIORITIES, PRODUCTS, TIERS
 from standards.findings import Finding, Severity, make_finding
 from standards.rules import load_ruleset
 from standards.ruleset import ProductRule, RuleSet
@@ -70,7 +70,8 @@ def validate_intake(order: OrderFacts, line: LineFacts | None, rules: RuleSet | 
     limit for IPTV over ADSL, R2 switch occupancy at or over the limit for IPTV
     over LAN (unless the uplink was raised), missing or out-of-area coordinates,
     a bad appointment window. On repair and follow-up orders the technical
-    findings are warnings. Raises ValueError for timezone-aware datetimes.
+    findings are warnings; a complaint gets only the code checks. Raises
+    ValueError for timezone-aware datetimes.
     """
     rules = rules or load_ruleset()
     _require_naive("appointment_start", order.appointment_start)
@@ -78,6 +79,10 @@ def validate_intake(order: OrderFacts, line: LineFacts | None, rules: RuleSet | 
     findings: list[Finding] = []
 
     findings += _check_codes(order, rules)
+    if order.kind not in FIELD_KINDS:
+        # A complaint is answered by the service center: no visit, so no coordinates,
+        # appointment window or line to check; its codes are all intake asks.
+        return findings
     product = rules.products.get(order.product)
     technical: Severity = "block" if order.kind == "install" else "warn"
 

@@ -21,6 +21,7 @@ from standards.codes import (
     ACCESS_TYPES,
     CHECKLIST_ITEM_TYPES,
     CHECKLIST_RULE_IDS,
+    FIELD_KINDS,
     KINDS,
     PRIORITIES,
     PRODUCTS,
@@ -187,9 +188,9 @@ def _parse_products(r: TomlReader, root: dict[str, Any]) -> dict[str, ProductRul
 
 def _parse_durations(r: TomlReader, root: dict[str, Any]) -> dict[str, dict[str, int]]:
     table = r.table(root, (), "durations")
-    r.only_keys(table, ("durations",), KINDS)
+    r.only_keys(table, ("durations",), FIELD_KINDS)
     durations: dict[str, dict[str, int]] = {}
-    for kind in KINDS:
+    for kind in FIELD_KINDS:
         where: KeyPath = ("durations", kind)
         row = r.table(table, ("durations",), kind)
         r.only_keys(row, where, ("default",) + PRODUCTS)
@@ -329,7 +330,7 @@ def _parse_sla(r: TomlReader, root: dict[str, Any]) -> SlaRules:
 
     complaints = r.table(sla, top, "complaints")
     cwhere = top + ("complaints",)
-    r.only_keys(complaints, cwhere, {"answer_h", "first_handling_h", "final_working_days"})
+    r.only_keys(complaints, cwhere, {"answer_h", "first_handling_h", "final_working_days", "at_risk_share"})
     return SlaRules(
         response_min=code_table("response_min", PRIORITIES, True),
         residential_restore_h=code_table("residential_restore_h", PRIORITIES, False),
@@ -339,6 +340,9 @@ def _parse_sla(r: TomlReader, root: dict[str, Any]) -> SlaRules:
         complaint_first_handling_h=r.number(complaints, cwhere, "first_handling_h", minimum=0),
         complaint_final_working_days=r.number(
             complaints, cwhere, "final_working_days", integer=True, minimum=0
+        ),
+        complaint_at_risk_share=r.number(
+            complaints, cwhere, "at_risk_share", default=0.25, minimum=0.0, maximum=1.0
         ),
     )
 

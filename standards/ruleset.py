@@ -82,6 +82,8 @@ class SlaRules:
     complaint_answer_h: float
     complaint_first_handling_h: float
     complaint_final_working_days: int
+    # A complaint clock with less than this share of its time left is at risk (escalated).
+    complaint_at_risk_share: float = 0.25
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ def closeout_report(session: Session, actor: Actor, order_id: int, lang: str) ->
         address=order.site.address,
         line=_line(order),
         technician=tech.name if tech is not None else None,
-        received_at=order.created_at,
+        received_at=order.received_at,
         times=_times(order),
         checklist=_checklist(order, lang),
         photos=list_photos(session, order),

@@ -25,7 +25,12 @@ from core.i18n import current_lang
 from core.messages import N_, Listing, Message
 from workorders.lifecycle import STATE_CONTEXT, STATE_NAMES
 
-KIND = {"install": N_("Install"), "repair": N_("Repair"), "follow_up": N_("Follow-up")}
+KIND = {
+    "install": N_("Install"),
+    "repair": N_("Repair"),
+    "follow_up": N_("Follow-up"),
+    "complaint": N_("Complaint"),
+}
 PRIORITY = {"P1": N_("P1 urgent"), "P2": N_("P2 important"), "P3": N_("P3 general")}
 TIER = {
     "group": N_("Group"),
@@ -45,11 +50,13 @@ ROLE = {
 }
 # Where an order came in.
 SOURCE = {
-    "hotline": N_("Hotline"),
+    "hotline": N_("Hotline 10000"),
     "account_manager": N_("Account manager"),
-    "monitoring": N_("Network monitoring"),
-    "customer": N_("Reported by the customer"),
+    "monitoring": N_("Network monitoring center"),
     "portal": N_("Customer portal"),
+    "walk_in": N_("Walk-in at a service hall"),
+    # Kept for orders taken before the channels were named.
+    "customer": N_("Reported by the customer"),
 }
 SKILL = {
     "adsl": N_("ADSL"),

@@ -94,6 +94,19 @@ TRANSITIONS: dict[State, dict[State, frozenset[str]]] = {
     S.CLOSED: {},
     S.CANCELLED: {},
 }
+# A complaint is answered by the service center, never visited: it is validated,
+# answered and handled there, and its final answer completes it; then the
+# follow-up and closing as for any order.
+COMPLAINT_KIND = "complaint"
+NON_FIELD_KINDS = frozenset({COMPLAINT_KIND})
+COMPLAINT_TRANSITIONS: dict[State, dict[State, frozenset[str]]] = {
+    S.RECEIVED: {S.VALIDATED: INTAKE, S.CANCELLED: INTAKE},
+    S.VALIDATED: {S.COMPLETED: STAFF, S.CANCELLED: INTAKE},
+    S.COMPLETED: {S.FOLLOWED_UP: STAFF},
+    S.FOLLOWED_UP: {S.CLOSED: STAFF},
+    S.CLOSED: {},
+    S.CANCELLED: {},
+}
 # Moves that take the order out of its technician's route.
 UNASSIGNING_MOVES = frozenset({S.VALIDATED, S.SCHEDULED})
 
@@ -102,9 +115,18 @@ class IllegalTransition(Conflict):
     slug = "illegal-transition"
 
 
-def allowed_next(state: str) -> list[str]:
-    """States reachable from `state` in one step, in table order."""
-    return list(TRANSITIONS.get(state, {}))
+def _table(kind: str | None) -> dict[State, dict[State, frozenset[str]]]:
+    return COMPLAINT_TRANSITIONS if kind in NON_FIELD_KINDS else TRANSITIONS
+
+
+def allowed_next(state: str, kind: str | None = None) -> list[str]:
+    """States reachable from `state` in one step for an order of `kind`, in table order."""
+    return list(_table(kind).get(state, {}))
+
+
+def is_field_work(order) -> bool:
+    """A technician goes out for the order (not a complaint): it may be planned and routed."""
+    return order.kind not in NON_FIELD_KINDS
 
 
 def state_name(state: str) -> Message | str:
@@ -113,13 +135,14 @@ def state_name(state: str) -> Message | str:
     return state if msgid is None else Message(msgid, context=STATE_CONTEXT)
 
 
-def check(state: str, target: str, role: str) -> None:
-    """Raise IllegalTransition (409) unless `role` may move an order from `state` to `target`.
+def check(state: str, target: str, role: str, kind: str | None = None) -> None:
+    """Raise IllegalTransition (409) unless `role` may move an order of `kind` from `state`
+    to `target` (a complaint follows its own table: no technician, no route).
 
     The refusal names the states in the reader's language; its extensions
     carry the codes (current, requested, allowed next, the role's own moves).
     """
-    moves = TRANSITIONS.get(state, {})
+    moves = _table(kind).get(state, {})
     names = {"current": state_name(state), "target": state_name(target)}
     if target not in moves:
         raise IllegalTransition(
@@ -127,7 +150,7 @@ def check(state: str, target: str, role: str) -> None:
             params=names,
             current_state=state,
             requested_state=target,
-            allowed=allowed_next(state),
+            allowed=allowed_next(state, kind),
         )
     if role not in moves[target] and role != "admin":
         raise IllegalTransition(
@@ -136,7 +159,7 @@ def check(state: str, target: str, role: str) -> None:
             role=role,
             current_state=state,
             requested_state=target,
-            allowed=allowed_next(state),
+            allowed=allowed_next(state, kind),
             allowed_for_role=[s for s, roles in moves.items() if role in roles],
         )
 
@@ -156,7 +179,12 @@ def is_urgent(order, at) -> bool:
 def can_insert_urgently(order, at) -> bool:
     """Whether the console offers "insert urgently" for the order at ``at``:
     urgent, unblocked, and in nobody's route yet."""
-    return order.state in INSERTABLE_STATES and not order.blocked and is_urgent(order, at)
+    return (
+        order.state in INSERTABLE_STATES
+        and not order.blocked
+        and is_field_work(order)
+        and is_urgent(order, at)
+    )
 
 
 def is_open(order) -> bool:

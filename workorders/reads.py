@@ -122,7 +122,12 @@ STAFF_COLUMNS = (
     "appointment_start",
     "appointment_end",
     "planned_start",
+    "received_at",
     "response_deadline",
+    "responded_at",
+    "handling_deadline",
+    "handled_at",
+    "escalated_at",
     "restore_deadline",
     "deadline_source",
     "required_skills",
@@ -157,6 +162,7 @@ CUSTOMER_COLUMNS = (
     "appointment_start",
     "appointment_end",
     "planned_start",
+    "received_at",
     "response_deadline",
     "restore_deadline",
     "parent_id",
@@ -187,7 +193,7 @@ def staff_view(order: WorkOrder, lang: str = "zh") -> dict[str, Any]:
         **{column: getattr(order, column) for column in STAFF_COLUMNS},
         **code_labels(order, lang),
         "findings": findings,
-        "allowed_next": lifecycle.allowed_next(order.state),
+        "allowed_next": lifecycle.allowed_next(order.state, order.kind),
         "customer_name": order.customer.name,
         "customer_kind": order.customer.kind,
         "enterprise_tier": order.customer.enterprise_tier,
@@ -286,7 +292,7 @@ def _short_time(at: datetime) -> str:
 
 def customer_timeline(session: Session, order: WorkOrder, lang: str) -> list[dict[str, Any]]:
     """The customer's steps with when each was reached (None: not yet), the current one marked."""
-    reached: dict[str, datetime] = {"received": order.created_at}
+    reached: dict[str, datetime] = {"received": order.received_at}
     for event in audit.trail(session, "work_order", order.id):
         if not event.action.startswith("state:"):
             continue

@@ -9,8 +9,10 @@ from core.schemas import MAX_DB_INT, CityDateTime, DbId
 from standards import KINDS, PRIORITIES, PRODUCTS, TIERS
 from workorders.lifecycle import STATES
 
-# Where an order came in (workorders.labels names each).
-SOURCES = ("hotline", "account_manager", "monitoring", "customer", "portal")
+# The channel an order came in by (workorders.labels names each): the 10000 hotline, the
+# account manager on the customer's behalf, the network monitoring center, the customer
+# portal, a walk-in at a service hall; "customer" is kept for orders taken before these.
+SOURCES = ("hotline", "account_manager", "monitoring", "portal", "walk_in", "customer")
 
 
 class CustomerCreateSchema(Schema):
@@ -106,6 +108,15 @@ class WorkOrderCreateSchema(Schema):
     )
     appointment_start = CityDateTime(allow_none=True)
     appointment_end = CityDateTime(allow_none=True)
+    received_at = CityDateTime(
+        allow_none=True,
+        metadata={
+            "description": "When the customer reached us (the call, the hand-over from the "
+            "monitoring center), if before the order is keyed in: every deadline counts from "
+            "it. Intake staff only (a customer's order is received when submitted); not in "
+            "the future, at most 7 days back; audited with who set it. Default: now."
+        },
+    )
 
     @validates_schema
     def _window_order(self, data: dict, **_kw) -> None:
@@ -120,9 +131,36 @@ class ChecklistAnswerSchema(Schema):
     answers = fields.Dict(keys=fields.String(), required=True)
 
 
+class OverrideFindingSchema(Schema):
+    """One blocking close-out finding an override covers."""
+
+    rule_id = fields.String(
+        required=True, validate=validate.Length(min=1, max=40), metadata={"example": "R8"}
+    )
+    item_id = fields.String(
+        validate=validate.Length(min=1, max=60), metadata={"example": "r8_power_line_distance_cm"}
+    )
+
+
 class OverrideSchema(Schema):
-    by = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    """A supervisor's close-out override: the reason and the blocking findings it covers.
+
+    The overriding user is the one signed in; a name in ``by`` is refused (422), and
+    an override from anyone but a supervisor is refused (403)."""
+
     reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
+    findings = fields.List(
+        fields.Nested(OverrideFindingSchema),
+        validate=validate.Length(min=1, max=50),
+        metadata={
+            "description": "The blocking findings covered (rule id, optionally the item); "
+            "default: every finding blocking now, each with the value measured now."
+        },
+    )
+    by = fields.String(
+        load_only=True,
+        metadata={"description": "Refused: the override is recorded under the signed-in user."},
+    )
 
 
 class FollowUpSchema(Schema):
@@ -267,9 +305,25 @@ class WorkOrderSchema(Schema):
     appointment_start = CityDateTime(allow_none=True)
     appointment_end = CityDateTime(allow_none=True)
     planned_start = CityDateTime(allow_none=True)
+    received_at = CityDateTime(metadata={"description": "When the customer reached us; clocks start here."})
     response_deadline = CityDateTime()
+    responded_at = CityDateTime(allow_none=True)
+    handling_deadline = CityDateTime(
+        allow_none=True, metadata={"description": "Complaints: first handling due (72 h)."}
+    )
+    handled_at = CityDateTime(allow_none=True)
+    escalated_at = CityDateTime(
+        allow_none=True, metadata={"description": "Complaints: when a clock at risk escalated it."}
+    )
     restore_deadline = CityDateTime()
-    deadline_source = fields.String(allow_none=True)
+    deadline_source = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Which calendar set restore_deadline: clock-hours, chinesecalendar "
+            "(the official calendar), operator-file, holidays-fallback (statutory holidays "
+            "without moved working weekends) or weekends-only."
+        },
+    )
     sla = fields.Nested(SlaStatusSchema)
     required_skills = fields.List(fields.String())
     duration_min = fields.Integer()
@@ -364,6 +418,7 @@ class CustomerOrderSchema(Schema):
     appointment_start = CityDateTime(allow_none=True)
     appointment_end = CityDateTime(allow_none=True)
     planned_start = CityDateTime(allow_none=True)
+    received_at = CityDateTime(metadata={"description": "When we received the order."})
     response_deadline = CityDateTime()
     restore_deadline = CityDateTime(metadata={"description": "Promised restore time."})
     technician_name = fields.String(allow_none=True)

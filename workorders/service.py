@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import standards
@@ -29,10 +29,11 @@ from technicians.models import Technician
 from workorders import lifecycle, notifications
 from workorders.customers import add_line, add_site, create_customer, get_customer_for, get_site_for
 from workorders.lifecycle import State
-from workorders.models import Customer, LineRecord, Photo, Site, WorkOrder
+from workorders.models import Customer, LineRecord, Site, WorkOrder
+from workorders.overrides import SUPERVISOR_ROLES, photo_counts, record_override, refuse_field_override
 from workorders.reads import customer_view, get_order_for, list_orders, record_personal_reads, staff_view
 from workorders.skills import check_skills
-from workorders.sla import pause_sla, resume_sla, sla_status
+from workorders.sla import order_deadlines, pause_sla, received_moment, resume_sla, sla_status
 
 __all__ = [
     "FAR_FROM_SITE_M",
@@ -53,6 +54,7 @@ __all__ = [
     "photo_counts",
     "record_override",
     "record_personal_reads",
+    "refuse_field_override",
     "resume_sla",
     "run_intake",
     "sla_status",
@@ -62,7 +64,6 @@ __all__ = [
 ]
 
 FAR_FROM_SITE_M = 500.0
-SUPERVISOR_ROLES = frozenset({"dispatcher", "manager", "admin"})
 HANDOVER_ROLES = frozenset({"dispatcher", "agent", "manager", "admin"})
 
 
@@ -151,10 +152,7 @@ def _new_order(
 ) -> WorkOrder:
     """The order as taken: its code, deadlines, clock, skills and duration from the rules."""
     created = now()
-    response = standards.response_deadline(created, data["priority"])
-    restore = standards.restore_deadline(
-        created, customer.kind, customer.enterprise_tier, data["product"], data["priority"]
-    )
+    received = received_moment(actor, data.get("received_at"), created)
     return WorkOrder(
         code=_new_code(session, created),
         kind=data["kind"],
@@ -171,10 +169,8 @@ def _new_order(
         owner_id=actor.user_id,
         appointment_start=data.get("appointment_start"),
         appointment_end=data.get("appointment_end"),
-        response_deadline=response.at,
-        restore_deadline=restore.at,
-        deadline_source=restore.source,
-        sla_clock=standards.SlaClock.from_deadline(created, restore).to_dict(),
+        received_at=received,
+        **order_deadlines(data, customer, received),
         required_skills=sorted(standards.required_skills(data["kind"], data["product"])),
         duration_min=standards.expected_duration_min(data["kind"], data["product"]),
         created_at=created,
@@ -205,7 +201,15 @@ def create_order(session: Session, actor: Actor, data: dict) -> WorkOrder:
         "created",
         "work_order",
         order.id,
-        after=_snapshot(order) | {"findings": len(order.findings)},
+        after=_snapshot(order)
+        | {
+            "findings": len(order.findings),
+            "kind": order.kind,
+            "source": order.source,
+            "received_at": order.received_at,
+            # Who said when the customer reached us (None: received when keyed in).
+            "received_at_set_by": actor.username if data.get("received_at") is not None else None,
+        },
     )
     if not order.blocked:
         _move(session, actor, order, State.VALIDATED, reason="intake passed")
@@ -296,7 +300,21 @@ def _enter_on_site(session: Session, order: WorkOrder, details: dict[str, Any]) 
     return arrival_fix(order, details.get("lat"), details.get("lon"))
 
 
+def _complete_complaint(session: Session, order: WorkOrder, details: dict[str, Any]) -> dict[str, Any]:
+    """A complaint is completed by its final answer; giving it answers the customer and
+    handles the complaint too, if that was not recorded before. The customer is told."""
+    _require(details.get("reason"), "reason", N_("Give the final answer."))
+    at = now()
+    order.responded_at = order.responded_at or at
+    order.handled_at = order.handled_at or at
+    order.completed_at = at
+    notifications.complaint_answered(session, order, details["reason"], stage="final")
+    return {"final_answer": True}
+
+
 def _enter_completed(session: Session, order: WorkOrder, details: dict[str, Any]) -> dict[str, Any]:
+    if order.kind == lifecycle.COMPLAINT_KIND:
+        return _complete_complaint(session, order, details)
     if details.get("checklist"):
         order.checklist = {**(order.checklist or {}), **details["checklist"]}
     findings = standards.validate_closeout(
@@ -369,12 +387,17 @@ def transition(session: Session, actor: Actor, order: WorkOrder, target: str, **
     """Move an order to `target` if the table allows it for the actor's role and its guard holds.
 
     `details` may carry version, reason, technician_id, planned_start, lat, lon,
-    checklist (answers) and followup, depending on the target, and `evidence` (a
-    dict added to the audit event, e.g. the phone's GPS fix and clock). Completing
-    an order creates its follow-up task; a follow-up result completes that task and,
-    when the service does not work or the customer is unsatisfied, opens a repeat
-    repair (``followup_task_id`` says the task itself is being recorded).
+    checklist (answers) and followup, depending on the target, `override` (a
+    supervisor's close-out override, recorded first: :func:`record_override`; from
+    anyone else 403) and `evidence` (a dict added to the audit event, e.g. the phone's
+    GPS fix and clock). A complaint follows its own table and is completed by its
+    final answer (`reason`). Completing an order creates its follow-up task; a
+    follow-up result completes that task and, when the service does not work or the
+    customer is unsatisfied, opens a repeat repair (``followup_task_id`` says the task
+    itself is being recorded).
     """
+    # An override from anyone but a supervisor is refused before anything else answers.
+    refuse_field_override(actor, details)
     version = details.get("version")
     if version is not None and version != order.version:
         raise Conflict(
@@ -383,7 +406,12 @@ def transition(session: Session, actor: Actor, order: WorkOrder, target: str, **
             current_version=order.version,
             current_state=order.state,
         )
-    lifecycle.check(order.state, target, actor.role)
+    lifecycle.check(order.state, target, actor.role, order.kind)
+    if details.get("override") is not None:
+        override = details["override"]
+        record_override(
+            session, actor, order, override["reason"], override.get("findings"), by=override.get("by")
+        )
     guard = GUARDS.get(State(target))
     extra = guard(session, order, details) if guard else {}
     if target in lifecycle.UNASSIGNING_MOVES and order.state in lifecycle.ROUTE_STATES:
@@ -418,32 +446,7 @@ def arrival_fix(order: WorkOrder, lat: float | None, lon: float | None) -> dict[
     }
 
 
-def photo_counts(session: Session, order_id: int) -> dict[str, int]:
-    """Stored evidence photos of an order, counted per checklist item."""
-    stmt = (
-        select(Photo.item_id, func.count(Photo.id)).where(Photo.order_id == order_id).group_by(Photo.item_id)
-    )
-    return {item_id: int(count) for item_id, count in session.execute(stmt)}
-
-
-# ---------------------------------------------------------------- override, follow-up, hand-over
-
-
-def record_override(session: Session, actor: Actor, order: WorkOrder, reason: str) -> WorkOrder:
-    """A named supervisor lets an order close despite checklist gaps, with a reason."""
-    if actor.role not in SUPERVISOR_ROLES:
-        raise Conflict(N_("Only a supervisor can override the checklist."))
-    order.override = {
-        "by": actor.username,
-        "by_user_id": actor.user_id,
-        "reason": reason,
-        "at": now().isoformat(),
-    }
-    session.flush()
-    audit.record(
-        session, actor, "checklist_override", "work_order", order.id, after=order.override, reason=reason
-    )
-    return order
+# ---------------------------------------------------------------- follow-up, hand-over
 
 
 def open_repeat_repair(

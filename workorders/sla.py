@@ -1,9 +1,10 @@
-"""An order's clocks: the restore clock paused for customer-caused waiting, and
-where the order stands against its response and restore deadlines."""
+"""An order's clocks: when it was received (``received_at``, where every deadline counts
+from), its deadlines, the restore clock paused for customer-caused waiting, and where the
+order stands against its response and restore deadlines."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,10 +13,63 @@ import standards
 from core import audit
 from core.actor import Actor
 from core.clock import now
-from core.errors import N_, Conflict
+from core.errors import N_, Conflict, Forbidden, Invalid, Message
 from workorders import lifecycle
 from workorders.labels import term
-from workorders.models import WorkOrder
+from workorders.models import Customer, WorkOrder
+
+# When the customer reached us may be given at intake: up to a week back, and not
+# ahead of our clock by more than a phone's or a PC's usual drift.
+RECEIVED_AT_MAX_AGE = timedelta(days=7)
+RECEIVED_AT_CLOCK_SKEW = timedelta(seconds=60)
+
+
+def received_moment(actor: Actor, given: datetime | None, created: datetime) -> datetime:
+    """When the customer reached us: ``given`` by an intake role (a call keyed in minutes
+    later, a fault the monitoring center handed over), else the moment of intake.
+
+    Refused: a customer naming it (their order is received when they submit it), a
+    moment in the future (beyond a minute of clock skew) or more than 7 days back.
+    """
+    if given is None:
+        return created
+    if actor.role == "customer":
+        message = N_("Your order is received when you submit it; leave received_at out.")
+        raise Forbidden(message, errors={"received_at": [message]})
+    given = given.replace(microsecond=0)
+    if given > created + RECEIVED_AT_CLOCK_SKEW:
+        message = N_("The order cannot be received in the future.")
+        raise Invalid(message, errors={"received_at": [message]})
+    if given < created - RECEIVED_AT_MAX_AGE:
+        message = N_("An order can be received at most %(days)s days back.")
+        raise Invalid(
+            message,
+            params={"days": RECEIVED_AT_MAX_AGE.days},
+            errors={"received_at": [Message(message, days=RECEIVED_AT_MAX_AGE.days)]},
+        )
+    return min(given, created)
+
+
+def order_deadlines(data: dict, customer: Customer, received: datetime) -> dict[str, Any]:
+    """The order's clocks, all counted from when it was received (wall clock for the hour
+    limits, so a P1 called in at 17:55 is due at 18:10 however late it is keyed in)."""
+    if data["kind"] == lifecycle.COMPLAINT_KIND:
+        clocks = standards.complaint_deadlines(received)
+        response, restore = clocks["answer"], clocks["final"]
+        handling = clocks["first_handling"].at
+    else:
+        response = standards.response_deadline(received, data["priority"])
+        restore = standards.restore_deadline(
+            received, customer.kind, customer.enterprise_tier, data["product"], data["priority"]
+        )
+        handling = None
+    return {
+        "response_deadline": response.at,
+        "handling_deadline": handling,
+        "restore_deadline": restore.at,
+        "deadline_source": restore.source,
+        "sla_clock": standards.SlaClock.from_deadline(received, restore).to_dict(),
+    }
 
 
 class ClockRefused(Conflict):
@@ -23,11 +77,16 @@ class ClockRefused(Conflict):
 
 
 def clock_of(order: WorkOrder) -> standards.SlaClock:
-    """The order's restore clock (orders from before clocks were stored get one from their deadline)."""
+    """The order's restore clock. Orders from before clocks were stored get one from their
+    deadline, counted from when the order was received (a deadline recorded before that
+    moment gives a clock with no time left rather than an error)."""
     if order.sla_clock:
         return standards.SlaClock.from_dict(order.sla_clock)
+    # Board rows carry received_at only; stored orders both (received_at backfilled).
+    received = getattr(order, "received_at", None) or order.created_at
+    start = min(received, order.restore_deadline)
     return standards.SlaClock.from_deadline(
-        order.created_at, standards.Deadline(order.restore_deadline, order.deadline_source or "clock-hours")
+        start, standards.Deadline(order.restore_deadline, order.deadline_source or "clock-hours")
     )
 
 
@@ -75,9 +134,9 @@ def resume_sla(session: Session, actor: Actor, order: WorkOrder) -> WorkOrder:
         "sla_resumed",
         "work_order",
         order.id,
-        before={"restore_deadline": before.isoformat()},
+        before={"restore_deadline": before},
         after={
-            "restore_deadline": order.restore_deadline.isoformat(),
+            "restore_deadline": order.restore_deadline,
             "paused_s": int(clock.paused_total().total_seconds()),
         },
     )

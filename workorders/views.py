@@ -18,6 +18,7 @@ from workorders.lifecycle import STAFF
 from workorders.schemas import (
     CustomerOrderSchema,
     HandoverSchema,
+    OverrideSchema,
     PhotoSchema,
     SlaPauseSchema,
     TransitionSchema,
@@ -32,10 +33,6 @@ blp = Blueprint(
 
 STAFF_ROLES = tuple(sorted(STAFF))
 READ_ROLES = STAFF_ROLES + ("technician", "customer")
-
-
-class OverrideRequestSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
 
 
 class OrderIntakeSchema(WorkOrderCreateSchema):
@@ -199,14 +196,16 @@ def order_handover(args, order_id: int):
 
 @blp.route("/workorders/<int:order_id>/override", methods=["POST"])
 @require_roles("dispatcher", "manager", "admin")
-@blp.arguments(OverrideRequestSchema)
+@blp.arguments(OverrideSchema)
 @blp.response(200, WorkOrderSchema)
 @blp.doc(security=BEARER)
 def order_override(args, order_id: int):
-    """A supervisor lets the order close despite checklist gaps; name and reason recorded."""
+    """A supervisor lets the order close despite the blocking close-out findings it names
+    (default: those blocking now, with their measured values); the signed-in user and the
+    reason are recorded. A different or worse finding later needs its own override."""
     session = get_session()
     order = service.get_order_for(session, g.actor, order_id)
-    service.record_override(session, g.actor, order, args["reason"])
+    service.record_override(session, g.actor, order, args["reason"], args.get("findings"), by=args.get("by"))
     return _render(order)
 
 

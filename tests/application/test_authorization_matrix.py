@@ -69,6 +69,15 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("workorders.OrderComments", "GET"): STAFF | {"customer"},
     ("workorders.OrderComments", "POST"): STAFF | {"customer"},
     ("workorders.report_photo_upload", "POST"): STAFF | {"customer"},
+    # Complaints are the service center's: staff only (a customer's complaint is an order
+    # they read through /workorders like any other).
+    ("complaints.Complaints", "GET"): STAFF,
+    ("complaints.Complaints", "POST"): STAFF,
+    ("complaints.complaint_detail", "GET"): STAFF,
+    ("complaints.complaint_answer", "POST"): STAFF,
+    ("complaints.complaint_handling", "POST"): STAFF,
+    ("complaints.complaint_final_answer", "POST"): STAFF,
+    ("complaints.complaint_handover", "POST"): STAFF,
     ("web.report_fault", "GET"): frozenset({"customer"}),
     ("web.report_fault", "POST"): frozenset({"customer"}),
     ("web.order_comments", "GET"): frozenset({"customer"}),

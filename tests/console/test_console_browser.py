@@ -86,10 +86,15 @@ def page(app, browser):
 
 
 def _open_orders(db, priority: str | None = None) -> int:
-    from workorders.lifecycle import OPEN_STATES
+    from workorders.lifecycle import NON_FIELD_KINDS, OPEN_STATES
     from workorders.models import WorkOrder
 
-    stmt = select(func.count()).select_from(WorkOrder).where(WorkOrder.state.in_(OPEN_STATES))
+    # The map shows field work: the demo's open complaints are not on it.
+    stmt = (
+        select(func.count())
+        .select_from(WorkOrder)
+        .where(WorkOrder.state.in_(OPEN_STATES), WorkOrder.kind.not_in(NON_FIELD_KINDS))
+    )
     if priority:
         stmt = stmt.where(WorkOrder.priority == priority)
     db.expire_all()

@@ -245,6 +245,7 @@ def _assign(client, field, hour: int = 10) -> int:
         "priority": "P2",
         "customer_id": field.home["customer_id"],
         "site_id": field.home["site_id"],
+        "duplicate_ok": True,  # several faults at the one test home, on purpose
     }
     resp = client.post("/api/v1/workorders", headers=field.agent, json=body)
     assert resp.status_code == 201, resp.get_json()

@@ -30,12 +30,12 @@ def test_a_422_from_the_schemas_carries_chinese_field_messages(client, desk):
     assert zh["detail"] == "部分字段缺失或不合法。"
     assert zh["errors"]["customer_id"] == ["缺少必填字段。"]
     assert zh["errors"]["colour"] == ["未知字段。"]
-    assert zh["errors"]["kind"] == ["须为以下之一：install, repair, follow_up。"]
+    assert zh["errors"]["kind"] == ["须为以下之一：install, repair, follow_up, complaint。"]
 
     en = _problem(client.post("/api/v1/workorders", headers=desk["headers"] | EN, json=body), 422)
     assert en["detail"] == "Some fields are missing or invalid."
     assert en["errors"]["customer_id"] == ["Missing data for required field."]
-    assert en["errors"]["kind"] == ["Must be one of: install, repair, follow_up."]
+    assert en["errors"]["kind"] == ["Must be one of: install, repair, follow_up, complaint."]
 
 
 def test_filled_in_marshmallow_messages_and_own_validators_are_translated(client, desk):
