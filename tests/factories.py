@@ -191,6 +191,9 @@ def local(text: str) -> datetime:
 
 
 # The checklist answers of a complete ADSL install (standards' R3-R5 items).
+# What an ADSL repair's close-out checklist needs (the line and the drop checked).
+REPAIR_ANSWERS = {"r3_line_no_fault": True, "r3_drop_twisted_pair": True, "r3_drop_no_joints": True}
+
 ADSL_INSTALL_ANSWERS = {
     "r3_line_no_fault": True,
     "r3_drop_twisted_pair": True,

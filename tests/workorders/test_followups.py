@@ -12,9 +12,7 @@ from sqlalchemy import select
 
 from core.clock import now, to_city_aware
 from core.models import AuditEvent
-from tests.factories import ADSL_INSTALL_ANSWERS, SITE, image_bytes, local, order_trail
-
-REPAIR_ANSWERS = {"r3_line_no_fault": True, "r3_drop_twisted_pair": True, "r3_drop_no_joints": True}
+from tests.factories import ADSL_INSTALL_ANSWERS, REPAIR_ANSWERS, SITE, image_bytes, local, order_trail
 
 
 def _complete(field, oid: int, answers: dict, tech_headers=None) -> None:
