@@ -102,6 +102,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from mobile_api.views import staff_blp as photos_blp
     from pages.reports import bp as reports_page_bp
     from pages.views import bp as web_bp
+    from reports.views import blp as manager_reports_blp
     from technicians.views import blp as technicians_blp
     from workorders.company_views import blp as companies_blp
     from workorders.report_views import blp as reports_blp
@@ -116,6 +117,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         mobile_blp,
         photos_blp,
         reports_blp,
+        manager_reports_blp,
     ):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # JSON APIs authenticate by bearer token, not cookie

@@ -111,6 +111,9 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("mobile.photo_upload", "POST"): FIELD,
     ("mobile.photo_list", "GET"): FIELD,
     ("mobile.photo_file", "GET"): FIELD,
+    ("manager_reports.report_figures", "GET"): VIEWERS,
+    ("manager_reports.report_orders", "GET"): VIEWERS,
+    ("manager_reports.report_export", "GET"): VIEWERS,
 }
 PAGES = {"web.home", "console.page", "reports_page.closeout_page"}  # the anonymous are sent to the login page
 SESSION_BLUEPRINTS = ("console.", "web.", "reports_page.")  # pages and their feeds: cookie and CSRF token

@@ -1,0 +1,211 @@
+"""The figures over a date range, grouped by one dimension, computed in the database.
+
+One grouped aggregate per population (orders received in the range, their follow-ups, the
+backlog at the range's end) and one percentile query per duration; the rows that come back
+are one per group, merged here into plain dicts. No order is loaded into Python.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy.orm import Session
+
+from reports import measures
+from reports.filters import (
+    ALL,
+    ReportFilter,
+    base_select,
+    group_key,
+    group_labels,
+    grouped,
+    joined,
+    narrowing,
+    received_in_range,
+)
+from reports.sql import percentiles
+from workorders.models import FollowUp, WorkOrder
+
+W = WorkOrder
+
+# duration name -> (which orders, the value in seconds); each reported as n, mean, median, p90
+DURATIONS = ("response", "restore", "install")
+
+
+def _duration_sources(f: ReportFilter) -> dict[str, tuple[ColumnElement, ColumnElement]]:
+    field = and_(W.kind.in_(measures.FIELD_KINDS), measures.not_cancelled())
+    return {
+        "response": (and_(field, measures.answered_by(f)), measures.response_s()),
+        "restore": (
+            and_(W.kind == "repair", measures.not_cancelled(), measures.completed_by(f)),
+            measures.elapsed_without_pauses_s(),
+        ),
+        "install": (
+            and_(W.kind == "install", measures.not_cancelled(), measures.completed_by(f)),
+            measures.elapsed_without_pauses_s(),
+        ),
+    }
+
+
+def _count(condition: ColumnElement) -> ColumnElement:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _order_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
+    columns = [_count(cond).label(name) for name, cond in measures.order_predicates(f).items()]
+    for name, (which, value) in _duration_sources(f).items():
+        columns.append(_count(which).label(f"{name}_n"))
+        columns.append(func.avg(case((which, value))).label(f"{name}_mean_s"))
+    stmt = grouped(base_select(*columns).where(*received_in_range(f)), group_key(f))
+    return {row.g: dict(row._mapping) for row in session.execute(stmt)}
+
+
+def _followup_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
+    predicates = measures.followup_predicates(f)
+    columns = [_count(cond).label(name) for name, cond in predicates.items()]
+    columns.append(func.avg(case((predicates["rated"], FollowUp.satisfaction))).label("satisfaction_mean"))
+    stmt = grouped(
+        select(*columns)
+        .select_from(joined().join(FollowUp.__table__, FollowUp.order_id == W.id))
+        .where(*received_in_range(f)),
+        group_key(f),
+    )
+    return {row.g: dict(row._mapping) for row in session.execute(stmt)}
+
+
+def _backlog_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
+    predicates = measures.backlog_predicates(f)
+    columns = [_count(cond).label(name) for name, cond in predicates.items()]
+    stmt = grouped(base_select(*columns).where(predicates["backlog"], *narrowing(f)), group_key(f))
+    return {row.g: dict(row._mapping) for row in session.execute(stmt)}
+
+
+def _percentiles(session: Session, f: ReportFilter) -> dict[str, dict[Any, dict[float, float | None]]]:
+    key = group_key(f)
+    return {
+        name: percentiles(session, key, value, [*received_in_range(f), which], joined())
+        for name, (which, value) in _duration_sources(f).items()
+    }
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return None if not whole else round(100.0 * part / whole, 1)
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def _row(key: Any, counts: dict, followups: dict, backlog: dict, spreads: dict) -> dict[str, Any]:
+    """One group's figures as the API answers them."""
+    c = {name: int(counts.get(name) or 0) for name in measures.order_predicates_names()}
+    fu = {name: int(followups.get(name) or 0) for name in measures.FOLLOWUP_FIGURES}
+    durations = {}
+    for name in DURATIONS:
+        spread = spreads[name].get(key, {})
+        durations[name] = {
+            "n": int(counts.get(f"{name}_n") or 0),
+            "mean_s": _seconds(counts.get(f"{name}_mean_s")),
+            "median_s": _seconds(spread.get(0.5)),
+            "p90_s": _seconds(spread.get(0.9)),
+        }
+    return {
+        "received": c["received"],
+        "completed": c["completed"],
+        "cancelled": c["cancelled"],
+        "response": {
+            **durations["response"],
+            "met": c["response_met"],
+            "breached": c["response_breached"],
+            "compliance_pct": _pct(c["response_met"], c["response_met"] + c["response_breached"]),
+        },
+        "restore": {
+            **durations["restore"],
+            "met": c["restore_met"],
+            "breached": c["restore_breached"],
+            "compliance_pct": _pct(c["restore_met"], c["restore_met"] + c["restore_breached"]),
+        },
+        "install": durations["install"],
+        "first_time_fix": {
+            "completed": c["completed_work"],
+            "first_time": c["first_time_fix"],
+            "pct": _pct(c["first_time_fix"], c["completed_work"]),
+        },
+        "repeat_faults": {
+            "completed_repairs": c["completed_repairs"],
+            "repeated_within_30d": c["repeated"],
+            "pct": _pct(c["repeated"], c["completed_repairs"]),
+            "flagged_repeats": c["flagged_repeat"],
+        },
+        "follow_ups": {
+            "total": fu["followups"],
+            "done_on_time": fu["followup_on_time"],
+            "done_late": fu["followup_late"],
+            "overdue": fu["followup_overdue"],
+            "on_time_pct": _pct(fu["followup_on_time"], fu["followup_on_time"] + fu["followup_late"]),
+            "rated": fu["rated"],
+            "satisfaction_mean": None
+            if followups.get("satisfaction_mean") is None
+            else round(float(followups["satisfaction_mean"]), 2),
+            "satisfied_pct": _pct(fu["satisfied"], fu["rated"]),
+        },
+        "complaints": _complaints(c),
+        "backlog": {
+            "total": int(backlog.get("backlog") or 0),
+            **{name: int(backlog.get(f"backlog_{name}") or 0) for name, _lo, _hi in measures.AGE_BUCKETS},
+        },
+    }
+
+
+def _complaints(c: dict[str, int]) -> dict[str, Any]:
+    found: dict[str, Any] = {"total": c["complaints"]}
+    for clock in ("answer", "handling", "final"):
+        met, breached = c[f"complaint_{clock}_met"], c[f"complaint_{clock}_breached"]
+        found[clock] = {"met": met, "breached": breached, "compliance_pct": _pct(met, met + breached)}
+    return found
+
+
+def report(session: Session, f: ReportFilter) -> dict[str, Any]:
+    """Every figure for ``f``: one row per group (sorted by key) and the totals over all of them.
+
+    Groups are those with orders received in the range, or with a backlog at its end.
+    """
+    rows = _grouped(session, f)
+    totals = _grouped(session, ReportFilter(**{**_fields(f), "group_by": None}))
+    labels = group_labels(session, f, rows)
+    return {
+        "date_from": f.date_from,
+        "date_to": f.date_to,
+        "judged_at": f.judged_at,
+        "group_by": f.group_by,
+        "rows": [
+            {"group": _key_text(key), "label": labels.get(key, _key_text(key)), **figures}
+            for key, figures in sorted(rows.items(), key=lambda item: (item[0] is None, str(item[0])))
+        ],
+        "totals": totals.get(ALL) or _row(ALL, {}, {}, {}, _no_spreads()),
+    }
+
+
+def _grouped(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
+    counts = _order_counts(session, f)
+    followups = _followup_counts(session, f)
+    backlog = _backlog_counts(session, f)
+    spreads = _percentiles(session, f)
+    keys = set(counts) | set(backlog)
+    return {
+        key: _row(key, counts.get(key, {}), followups.get(key, {}), backlog.get(key, {}), spreads)
+        for key in keys
+    }
+
+
+def _no_spreads() -> dict[str, dict]:
+    return {name: {} for name in DURATIONS}
+
+
+def _fields(f: ReportFilter) -> dict[str, Any]:
+    return {name: getattr(f, name) for name in f.__dataclass_fields__}
+
+
+def _key_text(key: Any) -> str | None:
+    return None if key is None else str(key)
