@@ -75,6 +75,7 @@ def _import_models() -> None:
     import core.models  # noqa: F401
     import dispatch.models  # noqa: F401
     import mobile_api.models  # noqa: F401
+    import reports.indexes  # noqa: F401  (indexes on other packages' tables, for the reports)
     import technicians.models  # noqa: F401
     import workorders.models  # noqa: F401
 
