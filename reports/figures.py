@@ -166,13 +166,14 @@ def _complaints(c: dict[str, int]) -> dict[str, Any]:
     return found
 
 
-def report(session: Session, f: ReportFilter) -> dict[str, Any]:
-    """Every figure for ``f``: one row per group (sorted by key) and the totals over all of them.
+def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[str, Any]:
+    """Every figure for ``f``: one row per group (sorted by key) and the totals over all of them
+    (all zero without ``with_totals``, which saves their queries when only the rows are wanted).
 
     Groups are those with orders received in the range, or with a backlog at its end.
     """
     rows = _grouped(session, f)
-    totals = _grouped(session, ReportFilter(**{**_fields(f), "group_by": None}))
+    totals = _grouped(session, ReportFilter(**{**_fields(f), "group_by": None})) if with_totals else {}
     labels = group_labels(session, f, rows)
     return {
         "date_from": f.date_from,
@@ -209,3 +210,31 @@ def _fields(f: ReportFilter) -> dict[str, Any]:
 
 def _key_text(key: Any) -> str | None:
     return None if key is None else str(key)
+
+
+# Time-to-restore histogram: (lower, upper) bounds in hours; None is open-ended.
+RESTORE_BINS_H = ((0, 2), (2, 4), (4, 8), (8, 24), (24, 48), (48, None))
+
+
+def restore_distribution(session: Session, f: ReportFilter) -> list[dict[str, Any]]:
+    """How many repairs took how long to restore (customer pauses left out), in RESTORE_BINS_H,
+    counted in one grouped query."""
+    which, value = _duration_sources(f)["restore"]
+    bin_of = case(
+        *[
+            (value < upper * 3600, index)
+            for index, (_lower, upper) in enumerate(RESTORE_BINS_H)
+            if upper is not None
+        ],
+        else_=len(RESTORE_BINS_H) - 1,
+    )
+    stmt = (
+        base_select(bin_of.label("bin"), func.count().label("n"))
+        .where(*received_in_range(f), which)
+        .group_by(bin_of)
+    )
+    counts = {int(row.bin): int(row.n) for row in session.execute(stmt)}
+    return [
+        {"from_h": lower, "to_h": upper, "repairs": counts.get(index, 0)}
+        for index, (lower, upper) in enumerate(RESTORE_BINS_H)
+    ]

@@ -29,9 +29,11 @@ def _epoch_default(element, compiler, **kw):
     return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
 
 
+# julianday() is a float of days: rounded to the millisecond, whole-second times come out as
+# whole numbers, so their differences are exact (a 4 h repair is 14400 s, not 14399.99999).
 @compiles(epoch_s, "sqlite")
 def _epoch_sqlite(element, compiler, **kw):
-    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+    return f"round((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0, 3)"
 
 
 class iso_epoch_s(FunctionElement):  # noqa: N801
@@ -48,7 +50,7 @@ def _iso_epoch_default(element, compiler, **kw):
 
 @compiles(iso_epoch_s, "sqlite")
 def _iso_epoch_sqlite(element, compiler, **kw):
-    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+    return f"round((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0, 3)"
 
 
 class _PeriodStart(FunctionElement):

@@ -138,3 +138,10 @@ def test_an_empty_range_has_no_rows_and_zero_totals(db, history):
     assert report["rows"] == [] or all(row["received"] == 0 for row in report["rows"])
     assert report["totals"]["received"] == 0
     assert report["totals"]["restore"]["compliance_pct"] is None
+
+
+def test_time_to_restore_distribution(db, history):
+    bins = figures.restore_distribution(db, ReportFilter(date_from=SEP, date_to=NOV))
+    # R5 2 h in [2, 4); R3 and R6 4 h and R1 7 h in [4, 8); R2 8 h in [8, 24): bins hold their lower bound
+    assert [b["repairs"] for b in bins] == [0, 1, 3, 1, 0, 0]
+    assert (bins[0]["from_h"], bins[-1]["to_h"]) == (0, None)
