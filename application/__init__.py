@@ -103,6 +103,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from mobile_api.views import staff_blp as photos_blp
     from pages.reports import bp as reports_page_bp
     from pages.views import bp as web_bp
+    from reports.pages import bp as manager_page_bp
     from reports.views import blp as manager_reports_blp
     from technicians.views import blp as technicians_blp
     from workorders.company_views import blp as companies_blp
@@ -124,4 +125,5 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         csrf.exempt(blueprint)  # JSON APIs authenticate by bearer token, not cookie
     app.register_blueprint(web_bp)
     app.register_blueprint(reports_page_bp)
+    app.register_blueprint(manager_page_bp)
     app.register_blueprint(console_bp)  # session cookie: its POSTs are CSRF-checked

@@ -104,6 +104,9 @@ def home():
     if user.role == "dispatcher" and not request.args.get("list"):
         # The dispatcher's day is the map console; the list stays one click away.
         return redirect(url_for("console.page", lang=request.args.get("lang")))
+    if user.role == "manager" and not request.args.get("list"):
+        # A manager reviews fix times and breaches: the report page (reports.pages).
+        return redirect(url_for("manager_page.page", lang=request.args.get("lang")))
     actor = actor_for(user)
     db = get_session()
     if user.role == "customer":

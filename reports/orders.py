@@ -21,6 +21,8 @@ ORDER_FIGURES = measures.ORDER_FIGURES
 FOLLOWUP_FIGURES = measures.FOLLOWUP_FIGURES
 BACKLOG_FIGURES = measures.BACKLOG_FIGURES
 FIGURES = (*ORDER_FIGURES, *FOLLOWUP_FIGURES, *BACKLOG_FIGURES)
+# The ``group`` naming the row of orders with no value for the dimension (no technician, no tier).
+NULL_GROUP = "(none)"
 
 COLUMNS = (
     "id",
@@ -64,8 +66,9 @@ def _selected() -> list[ColumnElement]:
 
 
 def orders_statement(f: ReportFilter, figure: str, group: str | None = None) -> Select:
-    """The orders counted in ``figure`` (in the group whose key is ``group`` when the filter is
-    grouped), oldest received first. ValueError for an unknown figure."""
+    """The orders counted in ``figure``, oldest received first; when the filter is grouped and
+    ``group`` is given, only that row's (NULL_GROUP: the row with no value). ValueError for an
+    unknown figure."""
     if figure not in FIGURES:
         raise ValueError(f"unknown figure {figure!r}")
     source = joined()
@@ -78,8 +81,8 @@ def orders_statement(f: ReportFilter, figure: str, group: str | None = None) -> 
     else:
         where = [*received_in_range(f), measures.order_predicates(f)[figure]]
     key = group_key(f)
-    if key is not None and group != ALL:
-        where.append(key.is_(None) if group is None else _key_matches(f, key, group))
+    if key is not None and group is not None and group != ALL:
+        where.append(key.is_(None) if group == NULL_GROUP else _key_matches(f, key, group))
     return select(*_selected()).select_from(source).where(and_(*where)).order_by(W.received_at, W.id)
 
 

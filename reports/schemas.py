@@ -70,7 +70,10 @@ class DrillDownQuerySchema(ReportQuerySchema):
         metadata={"description": "Which figure's orders: e.g. restore_breached, repeated, followup_overdue."},
     )
     group = fields.String(
-        metadata={"description": "With group_by: the row's `group` value (its orders only)."},
+        metadata={
+            "description": "With group_by: the row's `group` value, its orders only; `(none)` for the "
+            "row whose value is empty (no technician, no tier)."
+        },
     )
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000))

@@ -114,9 +114,22 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("manager_reports.report_figures", "GET"): VIEWERS,
     ("manager_reports.report_orders", "GET"): VIEWERS,
     ("manager_reports.report_export", "GET"): VIEWERS,
+    ("manager_page.page", "GET"): VIEWERS,
+    ("manager_page.orders_page", "GET"): VIEWERS,
 }
-PAGES = {"web.home", "console.page", "reports_page.closeout_page"}  # the anonymous are sent to the login page
-SESSION_BLUEPRINTS = ("console.", "web.", "reports_page.")  # pages and their feeds: cookie and CSRF token
+PAGES = {
+    "web.home",
+    "console.page",
+    "reports_page.closeout_page",
+    "manager_page.page",
+    "manager_page.orders_page",
+}  # the anonymous are sent to the login page
+SESSION_BLUEPRINTS = (
+    "console.",
+    "web.",
+    "reports_page.",
+    "manager_page.",
+)  # pages and their feeds: cookie and CSRF token
 
 
 def _routes(app) -> list[tuple[str, str, str]]:
