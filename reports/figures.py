@@ -7,6 +7,7 @@ are one per group, merged here into plain dicts. No order is loaded into Python.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select
@@ -57,7 +58,7 @@ def _order_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]
     for name, (which, value) in _duration_sources(f).items():
         columns.append(_count(which).label(f"{name}_n"))
         columns.append(func.avg(case((which, value))).label(f"{name}_mean_s"))
-    stmt = grouped(base_select(*columns).where(*received_in_range(f)), group_key(f))
+    stmt = grouped(base_select(f, *columns).where(*received_in_range(f)), group_key(f))
     return {row.g: dict(row._mapping) for row in session.execute(stmt)}
 
 
@@ -67,7 +68,7 @@ def _followup_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, A
     columns.append(func.avg(case((predicates["rated"], FollowUp.satisfaction))).label("satisfaction_mean"))
     stmt = grouped(
         select(*columns)
-        .select_from(joined().join(FollowUp.__table__, FollowUp.order_id == W.id))
+        .select_from(joined(f).join(FollowUp.__table__, FollowUp.order_id == W.id))
         .where(*received_in_range(f)),
         group_key(f),
     )
@@ -77,16 +78,13 @@ def _followup_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, A
 def _backlog_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
     predicates = measures.backlog_predicates(f)
     columns = [_count(cond).label(name) for name, cond in predicates.items()]
-    stmt = grouped(base_select(*columns).where(predicates["backlog"], *narrowing(f)), group_key(f))
+    stmt = grouped(base_select(f, *columns).where(predicates["backlog"], *narrowing(f)), group_key(f))
     return {row.g: dict(row._mapping) for row in session.execute(stmt)}
 
 
 def _percentiles(session: Session, f: ReportFilter) -> dict[str, dict[Any, dict[float, float | None]]]:
-    key = group_key(f)
-    return {
-        name: percentiles(session, key, value, [*received_in_range(f), which], joined())
-        for name, (which, value) in _duration_sources(f).items()
-    }
+    """Median and p90 of every duration per group."""
+    return percentiles(session, group_key(f), _duration_sources(f), received_in_range(f), joined(f))
 
 
 def _pct(part: int, whole: int) -> float | None:
@@ -168,12 +166,28 @@ def _complaints(c: dict[str, int]) -> dict[str, Any]:
 
 def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[str, Any]:
     """Every figure for ``f``: one row per group (sorted by key) and the totals over all of them
-    (all zero without ``with_totals``, which saves their queries when only the rows are wanted).
+    (all zero without ``with_totals``, which saves the totals' percentile queries).
 
-    Groups are those with orders received in the range, or with a backlog at its end.
+    Groups are those with orders received in the range, or with a backlog at its end. The
+    totals' counts and means are summed from the groups' (every order is in exactly one group);
+    only their percentiles need queries of their own.
     """
-    rows = _grouped(session, f)
-    totals = _grouped(session, ReportFilter(**{**_fields(f), "group_by": None})) if with_totals else {}
+    counts, followups, backlog = (
+        _order_counts(session, f),
+        _followup_counts(session, f),
+        _backlog_counts(session, f),
+    )
+    spreads = _percentiles(session, f)
+    keys = set(counts) | set(backlog)
+    rows = {
+        key: _row(key, counts.get(key, {}), followups.get(key, {}), backlog.get(key, {}), spreads)
+        for key in keys
+    }
+    totals = _row(ALL, {}, {}, {}, _no_spreads())
+    if with_totals:
+        overall = replace(f, group_by=None)
+        total_spreads = spreads if f.group_by is None else _percentiles(session, overall)
+        totals = _row(ALL, _summed(counts), _summed(followups), _summed(backlog), total_spreads)
     labels = group_labels(session, f, rows)
     return {
         "date_from": f.date_from,
@@ -184,28 +198,33 @@ def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[
             {"group": _key_text(key), "label": labels.get(key, _key_text(key)), **figures}
             for key, figures in sorted(rows.items(), key=lambda item: (item[0] is None, str(item[0])))
         ],
-        "totals": totals.get(ALL) or _row(ALL, {}, {}, {}, _no_spreads()),
+        "totals": totals,
     }
 
 
-def _grouped(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
-    counts = _order_counts(session, f)
-    followups = _followup_counts(session, f)
-    backlog = _backlog_counts(session, f)
-    spreads = _percentiles(session, f)
-    keys = set(counts) | set(backlog)
-    return {
-        key: _row(key, counts.get(key, {}), followups.get(key, {}), backlog.get(key, {}), spreads)
-        for key in keys
-    }
+# A mean and the count it is over: summed groups weigh each group's mean by its count.
+WEIGHTED_MEANS = {f"{name}_mean_s": f"{name}_n" for name in DURATIONS} | {"satisfaction_mean": "rated"}
+
+
+def _summed(groups: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    """One group's raw figures from all groups': counts added, means weighted by their counts."""
+    total: dict[str, Any] = {}
+    for raw in groups.values():
+        for name, value in raw.items():
+            if name == "g" or value is None:
+                continue
+            weight = WEIGHTED_MEANS.get(name)
+            part = float(value) * int(raw.get(weight) or 0) if weight else value
+            total[name] = total.get(name, 0) + part
+    for mean, weight in WEIGHTED_MEANS.items():
+        if mean in total:
+            n = sum(int(raw.get(weight) or 0) for raw in groups.values())
+            total[mean] = total[mean] / n if n else None
+    return total
 
 
 def _no_spreads() -> dict[str, dict]:
     return {name: {} for name in DURATIONS}
-
-
-def _fields(f: ReportFilter) -> dict[str, Any]:
-    return {name: getattr(f, name) for name in f.__dataclass_fields__}
 
 
 def _key_text(key: Any) -> str | None:
@@ -229,7 +248,7 @@ def restore_distribution(session: Session, f: ReportFilter) -> list[dict[str, An
         else_=len(RESTORE_BINS_H) - 1,
     )
     stmt = (
-        base_select(bin_of.label("bin"), func.count().label("n"))
+        base_select(f, bin_of.label("bin"), func.count().label("n"))
         .where(*received_in_range(f), which)
         .group_by(bin_of)
     )

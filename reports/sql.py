@@ -8,7 +8,7 @@ window-function rank query with the same linear interpolation on SQLite).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Float, Integer, String, and_, case, cast, func, literal_column, select
@@ -107,60 +107,77 @@ def _period_sqlite(element, compiler, **kw):
 def percentiles(
     session: Session,
     group: ColumnElement | None,
-    value: ColumnElement,
+    values: Mapping[str, tuple[ColumnElement, ColumnElement]],
     where: Sequence[ColumnElement],
     from_: Any,
     fractions: Sequence[float] = (0.5, 0.9),
-) -> dict[Any, dict[float, float | None]]:
-    """Continuous percentiles (linear interpolation, like ``percentile_cont``) of ``value`` per
-    ``group`` (None: one group, keyed "all") over ``from_`` filtered by ``where``; rows whose
-    value is NULL are left out.
+) -> dict[str, dict[Any, dict[float, float | None]]]:
+    """Continuous percentiles (linear interpolation, like ``percentile_cont``) of each of
+    ``values`` (name -> (which rows, the value)) per ``group`` (None: one
+    group, keyed "all") over ``from_`` filtered by ``where``.
 
-    PostgreSQL computes them with ``percentile_cont ... WITHIN GROUP``; SQLite has no such
-    aggregate, so the values are ranked per group with window functions and the two rows
-    around each fraction's position are interpolated in the aggregate that follows.
+    PostgreSQL computes them all in one query with ``percentile_cont ... WITHIN GROUP`` (which
+    skips NULLs); SQLite has no such aggregate, so each value's rows are ranked per group with
+    window functions and the two rows around each fraction's position are interpolated in the
+    aggregate that follows. A group with no value is absent (its percentiles are None).
     """
-    where = [*where, value.isnot(None)]
     key = group if group is not None else literal_column("'all'")
-    partition = {"partition_by": group} if group is not None else {}
+    names = list(values)
     if session.get_bind().dialect.name == "postgresql":
-        value = cast(value, Float)
         columns = [
-            func.percentile_cont(p).within_group(value).label(f"p{i}") for i, p in enumerate(fractions)
+            func.percentile_cont(p).within_group(cast(case(values[name]), Float)).label(f"{name}_{i}")
+            for name in names
+            for i, p in enumerate(fractions)
         ]
         stmt = select(key.label("g"), *columns).select_from(from_).where(*where)
         if group is not None:
             stmt = stmt.group_by(group)
     else:
-        ranked = (
-            select(
-                key.label("g"),
-                value.label("v"),
-                func.row_number().over(order_by=value, **partition).label("rn"),
-                func.count().over(**partition).label("n"),
-            )
-            .select_from(from_)
-            .where(*where)
-            .subquery()
-        )
-        columns = []
-        for i, p in enumerate(fractions):
-            position = p * (ranked.c.n - 1)  # 0-based position of the fraction among n sorted values
-            below = cast(position, Integer)  # position >= 0, so the cast is floor
-            weight = position - below
-            columns.append(
-                func.sum(
-                    case(
-                        (ranked.c.rn == below + 1, ranked.c.v * (1 - weight)),
-                        (and_(ranked.c.rn == below + 2, weight > 0), ranked.c.v * weight),
-                        else_=0.0,
-                    )
-                ).label(f"p{i}")
-            )
-        stmt = select(ranked.c.g, *columns).group_by(ranked.c.g)
-    found: dict[Any, dict[float, float | None]] = {}
-    for row in session.execute(stmt):
-        found[row[0]] = {
-            p: (None if row[i + 1] is None else float(row[i + 1])) for i, p in enumerate(fractions)
+        # One ranked query per value, over its own rows only: sorting a few small sets is
+        # cheaper for SQLite than ranking every row once per value.
+        return {
+            name: _ranked_percentiles(session, group, key, value, [*where, which], from_, fractions)
+            for name, (which, value) in values.items()
         }
+    found: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
+    for row in session.execute(stmt):
+        for name in names:
+            spread = {p: row._mapping[f"{name}_{i}"] for i, p in enumerate(fractions)}
+            found[name][row.g] = {p: None if v is None else float(v) for p, v in spread.items()}
     return found
+
+
+def _ranked_percentiles(
+    session: Session,
+    group: ColumnElement | None,
+    key: ColumnElement,
+    value: ColumnElement,
+    where: Sequence[ColumnElement],
+    from_: Any,
+    fractions: Sequence[float],
+) -> dict[Any, dict[float, float | None]]:
+    partition = {"partition_by": group} if group is not None else {}
+    ranked = (
+        select(
+            key.label("g"),
+            value.label("v"),
+            func.row_number().over(order_by=value, **partition).label("rn"),
+            func.count().over(**partition).label("n"),
+        )
+        .select_from(from_)
+        .where(*where, value.isnot(None))
+        .subquery()
+    )
+    columns = []
+    for i, p in enumerate(fractions):
+        position = p * (ranked.c.n - 1)  # 0-based position of the fraction among n sorted values
+        below = cast(position, Integer)  # position >= 0, so the cast is floor
+        weight = position - below
+        interpolated = case(
+            (ranked.c.rn == below + 1, ranked.c.v * (1 - weight)),
+            (and_(ranked.c.rn == below + 2, weight > 0), ranked.c.v * weight),
+            else_=0.0,
+        )
+        columns.append(func.sum(interpolated).label(f"p{i}"))
+    stmt = select(ranked.c.g, *columns).group_by(ranked.c.g)
+    return {row[0]: {p: float(row[i + 1]) for i, p in enumerate(fractions)} for row in session.execute(stmt)}

@@ -145,3 +145,8 @@ def test_time_to_restore_distribution(db, history):
     # R5 2 h in [2, 4); R3 and R6 4 h and R1 7 h in [4, 8); R2 8 h in [8, 24): bins hold their lower bound
     assert [b["repairs"] for b in bins] == [0, 1, 3, 1, 0, 0]
     assert (bins[0]["from_h"], bins[-1]["to_h"]) == (0, None)
+
+
+@pytest.mark.parametrize("group_by", ["district", "technician", "week", "tier", "channel"])
+def test_totals_summed_from_groups_equal_the_ungrouped_totals(db, history, group_by):
+    assert _report(db, group_by=group_by)["totals"] == _report(db)["totals"]
