@@ -14,6 +14,7 @@ CLI_ACTOR = Actor(user_id=None, username="cli", role="admin", origin="cli")
 
 def register(app: Flask) -> None:
     register_report_history(app)
+
     @app.cli.command("db-upgrade")
     @click.argument("revision", default="head")
     def db_upgrade(revision: str) -> None:
