@@ -15,7 +15,6 @@ from datetime import date, datetime
 from typing import IO, Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
 from core.clock import city_tz_name, to_city_aware
 
@@ -83,17 +82,8 @@ def _write_xlsx(sheet: str, columns: list[str], rows: Iterable[tuple]) -> IO[byt
     book = Workbook(write_only=True)
     ws = book.create_sheet(sheet[:31])
     ws.append(columns)
-    stamp_format = "yyyy-mm-dd hh:mm:ss"
-    for row in rows:
-        cells = []
-        for value in row:
-            if isinstance(value, datetime):  # city wall-clock time; spreadsheets have no offsets
-                cell = WriteOnlyCell(ws, value=value)
-                cell.number_format = stamp_format
-                cells.append(cell)
-            else:
-                cells.append(value)
-        ws.append(cells)
+    for row in rows:  # datetimes get a date-time format of their own (city wall-clock time)
+        ws.append(row)
     notes = book.create_sheet("about")
     notes.append(["times", f"city time ({city_tz_name()})"])
     out = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 (the caller closes it)

@@ -161,3 +161,14 @@ def test_a_refused_range_is_said_in_chinese_by_default_and_in_english_on_request
     )
     assert "统计区间的结束日期必须晚于开始日期" in zh.get_data(as_text=True)
     assert "The range must end after it starts." in en.get_data(as_text=True)
+
+
+def test_the_openapi_spec_documents_the_reports_and_their_filters(client):
+    spec = client.get("/openapi.json").get_json()
+    for path in ("/api/v1/reports/figures", "/api/v1/reports/orders", "/api/v1/reports/export"):
+        assert path in spec["paths"], path
+    names = {p["name"] for p in spec["paths"]["/api/v1/reports/figures"]["get"]["parameters"]}
+    wanted = {"from", "to", "group_by", "district", "product", "kind", "priority", "tier", "channel"}
+    assert wanted | {"technician_id"} <= names
+    drill = {p["name"] for p in spec["paths"]["/api/v1/reports/orders"]["get"]["parameters"]}
+    assert {"figure", "group", "limit", "offset"} <= drill
