@@ -7,6 +7,7 @@ only places rectangles and (escaped) text.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -14,19 +15,22 @@ WIDTH = 640
 BAR_GAP = 4
 LABEL_W = 150  # horizontal charts: room for the labels on the left
 ROW_H = 22
+MIN_LABELLED_BAR_W = 14  # narrower bars carry their value in a tooltip only
+MAX_LABELS = 13  # group labels under a column chart, at most
 
 
 @dataclass(frozen=True)
 class Bar:
     label: str
     value: float
-    text: str  # the value as shown
+    text: str  # the value as shown ("" where bars are too narrow to carry it)
     x: float
     y: float
     w: float
     h: float
     series: int = 0
     href: str | None = None
+    show_label: bool = True  # crowded charts label every few groups only
 
 
 @dataclass(frozen=True)
@@ -61,13 +65,15 @@ def columns(
     per_unit = _scale(values, plot_h - 14, top)
     group_w = (WIDTH - 10) / max(len(labels), 1)
     bar_w = max((group_w - BAR_GAP * 2) / max(len(series), 1), 1)
+    show_values = bar_w >= MIN_LABELLED_BAR_W
+    label_every = math.ceil(len(labels) / MAX_LABELS) if labels else 1
     bars = []
     for i, label in enumerate(labels):
         for j, values_of in enumerate(series):
             value = values_of[i]
             h = 0.0 if value is None else value * per_unit
             x = 5 + i * group_w + BAR_GAP + j * bar_w
-            text = "–" if value is None else f"{value:g}{unit}"
+            text = ("–" if value is None else f"{value:g}{unit}") if show_values else ""
             bars.append(
                 Bar(
                     label,
@@ -78,6 +84,7 @@ def columns(
                     round(bar_w, 1),
                     round(h, 1),
                     j,
+                    show_label=i % label_every == 0,
                 )
             )
     return Chart(title, "columns", WIDTH, height, bars, list(series_names), empty=not values)

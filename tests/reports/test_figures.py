@@ -150,3 +150,18 @@ def test_time_to_restore_distribution(db, history):
 @pytest.mark.parametrize("group_by", ["district", "technician", "week", "tier", "channel"])
 def test_totals_summed_from_groups_equal_the_ungrouped_totals(db, history, group_by):
     assert _report(db, group_by=group_by)["totals"] == _report(db)["totals"]
+
+
+def test_a_crowded_column_chart_labels_every_few_groups_and_keeps_values_in_tooltips():
+    from reports import charts
+
+    weeks = [f"W{i}" for i in range(52)]
+    chart = charts.columns("weeks", weeks, [[50.0] * 52, [75.0] * 52], top=100)
+    assert all(bar.text == "" for bar in chart.bars)  # too narrow for a value on top
+    labelled = [bar.label for bar in chart.bars if bar.series == 0 and bar.show_label]
+    assert len(labelled) <= charts.MAX_LABELS and labelled[0] == "W0"
+    assert max(bar.h for bar in chart.bars if bar.series == 1) == 1.5 * max(
+        bar.h for bar in chart.bars if bar.series == 0
+    )
+    few = charts.columns("few", ["a", "b"], [[1.0, None]])
+    assert [bar.text for bar in few.bars] == ["1", "–"] and few.bars[1].h == 0
