@@ -46,6 +46,11 @@ def response_s() -> ColumnElement:
     return epoch_s(W.responded_at) - epoch_s(W.received_at)
 
 
+def on_site_s() -> ColumnElement:
+    """Arrival to completion: the time the work itself took."""
+    return epoch_s(W.completed_at) - epoch_s(W.arrived_at)
+
+
 def elapsed_without_pauses_s() -> ColumnElement:
     """Received to completed, customer-caused pauses taken out (time to restore, time to install)."""
     return epoch_s(W.completed_at) - epoch_s(W.received_at) - paused_s()

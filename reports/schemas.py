@@ -103,6 +103,12 @@ class ClockSchema(DurationSchema):
     compliance_pct = fields.Float(allow_none=True)
 
 
+class OnSiteSchema(DurationSchema):
+    planned_mean_s = fields.Float(
+        allow_none=True, metadata={"description": "The planner's mean on-site duration for the same orders."}
+    )
+
+
 class ComplianceSchema(Schema):
     met = fields.Integer()
     breached = fields.Integer()
@@ -158,6 +164,9 @@ class FiguresSchema(Schema):
     response = fields.Nested(ClockSchema)
     restore = fields.Nested(ClockSchema, metadata={"description": "Repairs; customer pauses left out."})
     install = fields.Nested(DurationSchema, metadata={"description": "Installs, received to completed."})
+    on_site = fields.Nested(
+        OnSiteSchema, metadata={"description": "Arrival to completion against the planned duration."}
+    )
     first_time_fix = fields.Nested(FirstTimeFixSchema)
     repeat_faults = fields.Nested(RepeatSchema)
     follow_ups = fields.Nested(FollowUpsSchema)

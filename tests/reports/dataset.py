@@ -66,7 +66,7 @@ def build(session) -> dict[str, int]:
 
     # R1: 2 h customer pause; 9 h received to completed, so 7 h to restore; deadline moved to 19:00.
     r1 = order(
-        "R1", "S1", priority="P2", tech="T1",
+        "R1", "S1", priority="P2", tech="T1", arrived_at=dt("09-01 17:00"), duration_min=60,
         received_at=dt("09-01 09:00"), responded_at=dt("09-01 09:30"), completed_at=dt("09-01 18:00"),
         response_deadline=dt("09-01 10:00"), restore_deadline=dt("09-01 19:00"),
         sla_clock={
@@ -83,7 +83,7 @@ def build(session) -> dict[str, int]:
         response_deadline=dt("09-30 18:15"), restore_deadline=dt("09-30 22:00"),
     )  # fmt: skip
     r3 = order(
-        "R3", "S2", tech="T1", product="adsl",
+        "R3", "S2", tech="T1", product="adsl", arrived_at=dt("09-05 10:00"), duration_min=90,
         received_at=dt("09-05 08:00"), responded_at=dt("09-05 08:30"), completed_at=dt("09-05 12:00"),
         response_deadline=dt("09-05 09:00"), restore_deadline=dt("09-05 20:00"),
     )  # fmt: skip

@@ -59,6 +59,20 @@ def test_install_lead_time_across_the_month_boundary(db, history):
     assert install == {"n": 1, "mean_s": 345600.0, "median_s": 345600.0, "p90_s": 345600.0}  # 4 days
 
 
+def test_on_site_time_beside_the_planned_duration(db, history):
+    on_site = _report(db)["totals"]["on_site"]
+    # R1 on site 17:00-18:00 (planned 60 min), R3 10:00-12:00 (planned 90 min)
+    assert on_site == {
+        "n": 2,
+        "mean_s": 5400.0,
+        "median_s": 5400.0,
+        "p90_s": 6840.0,
+        "planned_mean_s": 4500.0,
+    }
+    by_product = {row["group"]: row["on_site"] for row in _report(db, group_by="product")["rows"]}
+    assert by_product["adsl"]["mean_s"] == 7200.0 and by_product["adsl"]["planned_mean_s"] == 5400.0
+
+
 def test_first_time_fix_and_repeat_faults(db, history):
     totals = _report(db)["totals"]
     # R2 went back to needs_revisit once
