@@ -75,6 +75,7 @@ def _import_models() -> None:
     import core.models  # noqa: F401
     import dispatch.models  # noqa: F401
     import mobile_api.models  # noqa: F401
+    import reports.indexes  # noqa: F401  (indexes on other packages' tables, for the reports)
     import technicians.models  # noqa: F401
     import workorders.models  # noqa: F401
 
@@ -109,6 +110,8 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from mobile_api.views import staff_blp as photos_blp
     from pages.reports import bp as reports_page_bp
     from pages.views import bp as web_bp
+    from reports.pages import bp as manager_page_bp
+    from reports.views import blp as manager_reports_blp
     from technicians.views import blp as technicians_blp
     from workorders.company_views import blp as companies_blp
     from workorders.complaint_views import blp as complaints_blp
@@ -131,9 +134,11 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         photos_blp,
         reports_blp,
         notifications_blp,
+        manager_reports_blp,
     ):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # JSON APIs authenticate by bearer token, not cookie
     app.register_blueprint(web_bp)
     app.register_blueprint(reports_page_bp)
+    app.register_blueprint(manager_page_bp)
     app.register_blueprint(console_bp)  # session cookie: its POSTs are CSRF-checked

@@ -13,6 +13,8 @@ CLI_ACTOR = Actor(user_id=None, username="cli", role="admin", origin="cli")
 
 
 def register(app: Flask) -> None:
+    register_report_history(app)
+
     @app.cli.command("db-upgrade")
     @click.argument("revision", default="head")
     def db_upgrade(revision: str) -> None:
@@ -111,3 +113,31 @@ def _register_tick(app: Flask) -> None:
             click.echo(f"{job.kind}: {job.status} {job.result or ''}".rstrip())
         if not started:
             click.echo("no periodic job due")
+
+
+def register_report_history(app: Flask) -> None:
+    """``report-history``: a made-up year of orders so the managers' reports have something to show."""
+
+    @app.cli.command("report-history")
+    @click.option("--orders", default=20000, show_default=True, type=click.IntRange(1, 5_000_000))
+    @click.option("--days", default=365, show_default=True, type=click.IntRange(1, 3 * 366))
+    @click.option("--end", default=None, help="The day after the history (YYYY-MM-DD; default: today).")
+    @click.option("--seed", default=15, show_default=True)
+    def report_history(orders: int, days: int, end: str | None, seed: int) -> None:
+        """Add ORDERS made-up installs, repairs and complaints received over DAYS days before END:
+        seasonality, holidays, a few bad weeks, customer pauses, revisits, repeat faults,
+        follow-ups and complaints (for demos and benchmarks, never on a real database)."""
+        from datetime import date
+
+        from core.clock import now
+        from reports.history import generate
+
+        try:
+            last = date.fromisoformat(end) if end else now().date()
+        except ValueError as exc:
+            raise click.BadParameter("use YYYY-MM-DD", param_hint="--end") from exc
+        made = generate(get_session(), orders, last, days=days, seed=seed)
+        click.echo(
+            f"added {made.orders} orders, {made.follow_ups} follow-ups and {made.audit_events} audit events "
+            f"received {made.start} to {made.end} (exclusive)"
+        )

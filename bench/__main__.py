@@ -5,12 +5,14 @@
     python -m bench console --orders 2000 --technicians 200
     python -m bench mobile --technicians 50 --seconds 20
     python -m bench load --minutes 2
+    python -m bench reports --orders 100000 [--database-url postgresql+psycopg://...]
 
 ``solomon`` and ``city`` time the optimizer (:mod:`bench.routing`),
 ``console`` the dispatcher's map page in headless chromium
 (:mod:`bench.console`), ``mobile`` the technicians' phone API under
 gunicorn (:mod:`bench.mobile`), ``load`` the whole service with locust
-(:mod:`bench.load`). ``python -m bench COMMAND --help`` lists each one's options.
+(:mod:`bench.load`), ``reports`` the managers' reports and exports
+(:mod:`bench.reports`). ``python -m bench COMMAND --help`` lists each one's options.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ COMMANDS = {
     "console": ("bench.console", False),
     "mobile": ("bench.mobile", False),
     "load": ("bench.load", False),
+    "reports": ("bench.reports", False),
 }
 
 

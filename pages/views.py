@@ -108,6 +108,9 @@ def home():
     if user.role == "agent" and not request.args.get("list"):
         # The hotline agent's day is taking calls (pages.intake); the list stays one click away.
         return redirect(url_for("web.intake", lang=request.args.get("lang")))
+    if user.role == "manager" and not request.args.get("list"):
+        # A manager reviews fix times and breaches: the report page (reports.pages).
+        return redirect(url_for("manager_page.page", lang=request.args.get("lang")))
     actor = actor_for(user)
     db = get_session()
     if user.role == "customer":

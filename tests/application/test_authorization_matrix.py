@@ -132,6 +132,11 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("mobile.photo_upload", "POST"): FIELD,
     ("mobile.photo_list", "GET"): FIELD,
     ("mobile.photo_file", "GET"): FIELD,
+    ("manager_reports.report_figures", "GET"): VIEWERS,
+    ("manager_reports.report_orders", "GET"): VIEWERS,
+    ("manager_reports.report_export", "GET"): VIEWERS,
+    ("manager_page.page", "GET"): VIEWERS,
+    ("manager_page.orders_page", "GET"): VIEWERS,
 }
 PAGES = {
     "web.home",
@@ -139,8 +144,15 @@ PAGES = {
     "web.intake",
     "console.page",
     "reports_page.closeout_page",
+    "manager_page.page",
+    "manager_page.orders_page",
 }  # the anonymous are sent to the login page
-SESSION_BLUEPRINTS = ("console.", "web.", "reports_page.")  # pages and their feeds: cookie and CSRF token
+SESSION_BLUEPRINTS = (
+    "console.",
+    "web.",
+    "reports_page.",
+    "manager_page.",
+)  # pages and their feeds: cookie and CSRF token
 
 
 def _routes(app) -> list[tuple[str, str, str]]:

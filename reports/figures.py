@@ -1,0 +1,270 @@
+"""The figures over a date range, grouped by one dimension, computed in the database.
+
+One grouped aggregate per population (orders received in the range, their follow-ups, the
+backlog at the range's end) and one percentile query per duration; the rows that come back
+are one per group, merged here into plain dicts. No order is loaded into Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy.orm import Session
+
+from reports import measures
+from reports.filters import (
+    ALL,
+    ReportFilter,
+    base_select,
+    group_key,
+    group_labels,
+    grouped,
+    joined,
+    narrowing,
+    received_in_range,
+)
+from reports.sql import percentiles
+from workorders.models import FollowUp, WorkOrder
+
+W = WorkOrder
+
+# duration name -> (which orders, the value in seconds); each reported as n, mean, median, p90
+DURATIONS = ("response", "restore", "install", "on_site")
+
+
+def _duration_sources(f: ReportFilter) -> dict[str, tuple[ColumnElement, ColumnElement]]:
+    field = and_(W.kind.in_(measures.FIELD_KINDS), measures.not_cancelled())
+    return {
+        "response": (and_(field, measures.answered_by(f)), measures.response_s()),
+        "restore": (
+            and_(W.kind == "repair", measures.not_cancelled(), measures.completed_by(f)),
+            measures.elapsed_without_pauses_s(),
+        ),
+        "install": (
+            and_(W.kind == "install", measures.not_cancelled(), measures.completed_by(f)),
+            measures.elapsed_without_pauses_s(),
+        ),
+        # Arrival to completion, beside the planner's duration (duration_min): where it is wrong.
+        "on_site": (
+            and_(field, measures.completed_by(f), W.arrived_at.isnot(None)),
+            measures.on_site_s(),
+        ),
+    }
+
+
+def _count(condition: ColumnElement) -> ColumnElement:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _order_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
+    columns = [_count(cond).label(name) for name, cond in measures.order_predicates(f).items()]
+    for name, (which, value) in _duration_sources(f).items():
+        columns.append(_count(which).label(f"{name}_n"))
+        columns.append(func.avg(case((which, value))).label(f"{name}_mean_s"))
+    on_site = _duration_sources(f)["on_site"][0]
+    columns.append(func.avg(case((on_site, W.duration_min * 60.0))).label("planned_on_site_mean_s"))
+    stmt = grouped(base_select(f, *columns).where(*received_in_range(f)), group_key(f))
+    return {row.g: dict(row._mapping) for row in session.execute(stmt)}
+
+
+def _followup_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
+    predicates = measures.followup_predicates(f)
+    columns = [_count(cond).label(name) for name, cond in predicates.items()]
+    columns.append(func.avg(case((predicates["rated"], FollowUp.satisfaction))).label("satisfaction_mean"))
+    stmt = grouped(
+        select(*columns)
+        .select_from(joined(f).join(FollowUp.__table__, FollowUp.order_id == W.id))
+        .where(*received_in_range(f)),
+        group_key(f),
+    )
+    return {row.g: dict(row._mapping) for row in session.execute(stmt)}
+
+
+def _backlog_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
+    predicates = measures.backlog_predicates(f)
+    columns = [_count(cond).label(name) for name, cond in predicates.items()]
+    stmt = grouped(base_select(f, *columns).where(predicates["backlog"], *narrowing(f)), group_key(f))
+    return {row.g: dict(row._mapping) for row in session.execute(stmt)}
+
+
+def _percentiles(session: Session, f: ReportFilter) -> dict[str, dict[Any, dict[float, float | None]]]:
+    """Median and p90 of every duration per group."""
+    return percentiles(session, group_key(f), _duration_sources(f), received_in_range(f), joined(f))
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return None if not whole else round(100.0 * part / whole, 1)
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def _row(key: Any, counts: dict, followups: dict, backlog: dict, spreads: dict) -> dict[str, Any]:
+    """One group's figures as the API answers them."""
+    c = {name: int(counts.get(name) or 0) for name in measures.order_predicates_names()}
+    fu = {name: int(followups.get(name) or 0) for name in measures.FOLLOWUP_FIGURES}
+    durations = {}
+    for name in DURATIONS:
+        spread = spreads[name].get(key, {})
+        durations[name] = {
+            "n": int(counts.get(f"{name}_n") or 0),
+            "mean_s": _seconds(counts.get(f"{name}_mean_s")),
+            "median_s": _seconds(spread.get(0.5)),
+            "p90_s": _seconds(spread.get(0.9)),
+        }
+    return {
+        "received": c["received"],
+        "completed": c["completed"],
+        "cancelled": c["cancelled"],
+        "response": {
+            **durations["response"],
+            "met": c["response_met"],
+            "breached": c["response_breached"],
+            "compliance_pct": _pct(c["response_met"], c["response_met"] + c["response_breached"]),
+        },
+        "restore": {
+            **durations["restore"],
+            "met": c["restore_met"],
+            "breached": c["restore_breached"],
+            "compliance_pct": _pct(c["restore_met"], c["restore_met"] + c["restore_breached"]),
+        },
+        "install": durations["install"],
+        "on_site": {**durations["on_site"], "planned_mean_s": _seconds(counts.get("planned_on_site_mean_s"))},
+        "first_time_fix": {
+            "completed": c["completed_work"],
+            "first_time": c["first_time_fix"],
+            "pct": _pct(c["first_time_fix"], c["completed_work"]),
+        },
+        "repeat_faults": {
+            "completed_repairs": c["completed_repairs"],
+            "repeated_within_30d": c["repeated"],
+            "pct": _pct(c["repeated"], c["completed_repairs"]),
+            "flagged_repeats": c["flagged_repeat"],
+        },
+        "follow_ups": {
+            "total": fu["followups"],
+            "done_on_time": fu["followup_on_time"],
+            "done_late": fu["followup_late"],
+            "overdue": fu["followup_overdue"],
+            "on_time_pct": _pct(fu["followup_on_time"], fu["followup_on_time"] + fu["followup_late"]),
+            "rated": fu["rated"],
+            "satisfaction_mean": None
+            if followups.get("satisfaction_mean") is None
+            else round(float(followups["satisfaction_mean"]), 2),
+            "satisfied_pct": _pct(fu["satisfied"], fu["rated"]),
+        },
+        "complaints": _complaints(c),
+        "backlog": {
+            "total": int(backlog.get("backlog") or 0),
+            **{name: int(backlog.get(f"backlog_{name}") or 0) for name, _lo, _hi in measures.AGE_BUCKETS},
+        },
+    }
+
+
+def _complaints(c: dict[str, int]) -> dict[str, Any]:
+    found: dict[str, Any] = {"total": c["complaints"]}
+    for clock in ("answer", "handling", "final"):
+        met, breached = c[f"complaint_{clock}_met"], c[f"complaint_{clock}_breached"]
+        found[clock] = {"met": met, "breached": breached, "compliance_pct": _pct(met, met + breached)}
+    return found
+
+
+def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[str, Any]:
+    """Every figure for ``f``: one row per group (sorted by key) and the totals over all of them
+    (all zero without ``with_totals``, which saves the totals' percentile queries).
+
+    Groups are those with orders received in the range, or with a backlog at its end. The
+    totals' counts and means are summed from the groups' (every order is in exactly one group);
+    only their percentiles need queries of their own.
+    """
+    counts, followups, backlog = (
+        _order_counts(session, f),
+        _followup_counts(session, f),
+        _backlog_counts(session, f),
+    )
+    spreads = _percentiles(session, f)
+    keys = set(counts) | set(backlog)
+    rows = {
+        key: _row(key, counts.get(key, {}), followups.get(key, {}), backlog.get(key, {}), spreads)
+        for key in keys
+    }
+    totals = _row(ALL, {}, {}, {}, _no_spreads())
+    if with_totals:
+        overall = replace(f, group_by=None)
+        total_spreads = spreads if f.group_by is None else _percentiles(session, overall)
+        totals = _row(ALL, _summed(counts), _summed(followups), _summed(backlog), total_spreads)
+    labels = group_labels(session, f, rows)
+    return {
+        "date_from": f.date_from,
+        "date_to": f.date_to,
+        "judged_at": f.judged_at,
+        "group_by": f.group_by,
+        "rows": [
+            {"group": _key_text(key), "label": labels.get(key, _key_text(key)), **figures}
+            for key, figures in sorted(rows.items(), key=lambda item: (item[0] is None, str(item[0])))
+        ],
+        "totals": totals,
+    }
+
+
+# A mean and the count it is over: summed groups weigh each group's mean by its count.
+WEIGHTED_MEANS = {f"{name}_mean_s": f"{name}_n" for name in DURATIONS} | {
+    "satisfaction_mean": "rated",
+    "planned_on_site_mean_s": "on_site_n",
+}
+
+
+def _summed(groups: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    """One group's raw figures from all groups': counts added, means weighted by their counts."""
+    total: dict[str, Any] = {}
+    for raw in groups.values():
+        for name, value in raw.items():
+            if name == "g" or value is None:
+                continue
+            weight = WEIGHTED_MEANS.get(name)
+            part = float(value) * int(raw.get(weight) or 0) if weight else value
+            total[name] = total.get(name, 0) + part
+    for mean, weight in WEIGHTED_MEANS.items():
+        if mean in total:
+            n = sum(int(raw.get(weight) or 0) for raw in groups.values())
+            total[mean] = total[mean] / n if n else None
+    return total
+
+
+def _no_spreads() -> dict[str, dict]:
+    return {name: {} for name in DURATIONS}
+
+
+def _key_text(key: Any) -> str | None:
+    return None if key is None else str(key)
+
+
+# Time-to-restore histogram: (lower, upper) bounds in hours; None is open-ended.
+RESTORE_BINS_H = ((0, 2), (2, 4), (4, 8), (8, 24), (24, 48), (48, None))
+
+
+def restore_distribution(session: Session, f: ReportFilter) -> list[dict[str, Any]]:
+    """How many repairs took how long to restore (customer pauses left out), in RESTORE_BINS_H,
+    counted in one grouped query."""
+    which, value = _duration_sources(f)["restore"]
+    bin_of = case(
+        *[
+            (value < upper * 3600, index)
+            for index, (_lower, upper) in enumerate(RESTORE_BINS_H)
+            if upper is not None
+        ],
+        else_=len(RESTORE_BINS_H) - 1,
+    )
+    stmt = (
+        base_select(f, bin_of.label("bin"), func.count().label("n"))
+        .where(*received_in_range(f), which)
+        .group_by(bin_of)
+    )
+    counts = {int(row.bin): int(row.n) for row in session.execute(stmt)}
+    return [
+        {"from_h": lower, "to_h": upper, "repairs": counts.get(index, 0)}
+        for index, (lower, upper) in enumerate(RESTORE_BINS_H)
+    ]

@@ -1,0 +1,183 @@
+"""The expressions that differ between PostgreSQL and SQLite, each behind one name.
+
+Everything else in the reports is portable SQLAlchemy; these are the places where the two
+databases spell a thing differently: seconds since the epoch of a naive datetime, the start
+of a day/week/month as text, and percentiles (``percentile_cont`` on PostgreSQL, a
+window-function rank query with the same linear interpolation on SQLite).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Float, Integer, String, and_, case, cast, func, literal_column, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+
+
+class epoch_s(FunctionElement):  # noqa: N801 (a SQL function, named like one)
+    """Seconds since 1970-01-01 of a naive datetime column (a float)."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(epoch_s)
+def _epoch_default(element, compiler, **kw):
+    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+# julianday() is a float of days: rounded to the millisecond, whole-second times come out as
+# whole numbers, so their differences are exact (a 4 h repair is 14400 s, not 14399.99999).
+@compiles(epoch_s, "sqlite")
+def _epoch_sqlite(element, compiler, **kw):
+    return f"round((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0, 3)"
+
+
+class iso_epoch_s(FunctionElement):  # noqa: N801
+    """Seconds since the epoch of ISO 8601 text (a datetime kept inside a JSON column)."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(iso_epoch_s)
+def _iso_epoch_default(element, compiler, **kw):
+    return f"EXTRACT(EPOCH FROM CAST({compiler.process(element.clauses, **kw)} AS TIMESTAMP))"
+
+
+@compiles(iso_epoch_s, "sqlite")
+def _iso_epoch_sqlite(element, compiler, **kw):
+    return f"round((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0, 3)"
+
+
+class _PeriodStart(FunctionElement):
+    """The first day of the period holding a datetime, as YYYY-MM-DD text. One class per
+    unit, so the unit is part of the statement's cache key."""
+
+    type = String()
+    inherit_cache = True
+    unit = ""
+
+
+class day_start(_PeriodStart):  # noqa: N801
+    inherit_cache = True
+    unit = "day"
+
+
+class week_start(_PeriodStart):  # noqa: N801
+    """The Monday of the ISO week."""
+
+    inherit_cache = True
+    unit = "week"
+
+
+class month_start(_PeriodStart):  # noqa: N801
+    inherit_cache = True
+    unit = "month"
+
+
+PERIOD_STARTS = {cls.unit: cls for cls in (day_start, week_start, month_start)}
+PERIODS = tuple(PERIOD_STARTS)
+
+
+def period_start(unit: str, value: Any) -> ColumnElement:
+    """The start of the ``unit`` (day, week, month) holding ``value``, as YYYY-MM-DD."""
+    return PERIOD_STARTS[unit](value)
+
+
+@compiles(_PeriodStart)
+def _period_default(element, compiler, **kw):
+    value = compiler.process(element.clauses, **kw)
+    return f"to_char(date_trunc('{element.unit}', {value}), 'YYYY-MM-DD')"
+
+
+@compiles(_PeriodStart, "sqlite")
+def _period_sqlite(element, compiler, **kw):
+    value = compiler.process(element.clauses, **kw)
+    if element.unit == "day":
+        return f"date({value})"
+    if element.unit == "week":  # back 6 days, then forward to a Monday (or stay): the week's Monday
+        return f"date({value}, '-6 days', 'weekday 1')"
+    return f"date({value}, 'start of month')"
+
+
+def percentiles(
+    session: Session,
+    group: ColumnElement | None,
+    values: Mapping[str, tuple[ColumnElement, ColumnElement]],
+    where: Sequence[ColumnElement],
+    from_: Any,
+    fractions: Sequence[float] = (0.5, 0.9),
+) -> dict[str, dict[Any, dict[float, float | None]]]:
+    """Continuous percentiles (linear interpolation, like ``percentile_cont``) of each of
+    ``values`` (name -> (which rows, the value)) per ``group`` (None: one
+    group, keyed "all") over ``from_`` filtered by ``where``.
+
+    PostgreSQL computes them all in one query with ``percentile_cont ... WITHIN GROUP`` (which
+    skips NULLs); SQLite has no such aggregate, so each value's rows are ranked per group with
+    window functions and the two rows around each fraction's position are interpolated in the
+    aggregate that follows. A group with no value is absent (its percentiles are None).
+    """
+    key = group if group is not None else literal_column("'all'")
+    names = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        columns = [
+            func.percentile_cont(p).within_group(cast(case(values[name]), Float)).label(f"{name}_{i}")
+            for name in names
+            for i, p in enumerate(fractions)
+        ]
+        stmt = select(key.label("g"), *columns).select_from(from_).where(*where)
+        if group is not None:
+            stmt = stmt.group_by(group)
+    else:
+        # One ranked query per value, over its own rows only: sorting a few small sets is
+        # cheaper for SQLite than ranking every row once per value.
+        return {
+            name: _ranked_percentiles(session, group, key, value, [*where, which], from_, fractions)
+            for name, (which, value) in values.items()
+        }
+    found: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
+    for row in session.execute(stmt):
+        for name in names:
+            spread = {p: row._mapping[f"{name}_{i}"] for i, p in enumerate(fractions)}
+            found[name][row.g] = {p: None if v is None else float(v) for p, v in spread.items()}
+    return found
+
+
+def _ranked_percentiles(
+    session: Session,
+    group: ColumnElement | None,
+    key: ColumnElement,
+    value: ColumnElement,
+    where: Sequence[ColumnElement],
+    from_: Any,
+    fractions: Sequence[float],
+) -> dict[Any, dict[float, float | None]]:
+    partition = {"partition_by": group} if group is not None else {}
+    ranked = (
+        select(
+            key.label("g"),
+            value.label("v"),
+            func.row_number().over(order_by=value, **partition).label("rn"),
+            func.count().over(**partition).label("n"),
+        )
+        .select_from(from_)
+        .where(*where, value.isnot(None))
+        .subquery()
+    )
+    columns = []
+    for i, p in enumerate(fractions):
+        position = p * (ranked.c.n - 1)  # 0-based position of the fraction among n sorted values
+        below = cast(position, Integer)  # position >= 0, so the cast is floor
+        weight = position - below
+        interpolated = case(
+            (ranked.c.rn == below + 1, ranked.c.v * (1 - weight)),
+            (and_(ranked.c.rn == below + 2, weight > 0), ranked.c.v * weight),
+            else_=0.0,
+        )
+        columns.append(func.sum(interpolated).label(f"p{i}"))
+    stmt = select(ranked.c.g, *columns).group_by(ranked.c.g)
+    return {row[0]: {p: float(row[i + 1]) for i, p in enumerate(fractions)} for row in session.execute(stmt)}
