@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from core.errors import N_
 from core.schemas import CityDateTime
 from standards import ACCESS_TYPES, PRODUCTS
-from workorders.schemas import CustomerCreateSchema, LineCreateSchema, SiteCreateSchema
+from workorders.schemas import CommentSchema, CustomerCreateSchema, LineCreateSchema, SiteCreateSchema
 
 PHONE = validate.Regexp(r"^[0-9+\- ]{3,30}$")
 # A customer's phone: the length checked first, then the characters (each refusal says one thing).
@@ -140,21 +140,11 @@ class RepeatContactSchema(Schema):
     note = fields.String(allow_none=True, validate=validate.Length(max=1000))
 
 
-class ContactCommentSchema(Schema):
-    id = fields.Integer()
-    body = fields.String()
-    created_at = CityDateTime()
-    author_name = fields.String(allow_none=True)
-    author_role = fields.String(allow_none=True)
-    author_role_label = fields.String()
-    mine = fields.Boolean()
-
-
 class RepeatContactAnswerSchema(Schema):
     order_id = fields.Integer()
     code = fields.String()
     repeat_contacts = fields.Integer()
-    comment = fields.Nested(ContactCommentSchema)
+    comment = fields.Nested(CommentSchema)
 
 
 class OpenOrderRefSchema(Schema):

@@ -457,3 +457,15 @@ class PhotoSchema(Schema):
     gps_lon = fields.Float(allow_none=True)
     created_at = CityDateTime()
     url = fields.String()
+
+
+class CommentSchema(Schema):
+    """A comment on an order as its readers see it (the order's panel, the portal, the hotline)."""
+
+    id = fields.Integer()
+    body = fields.String()
+    created_at = CityDateTime()
+    author_name = fields.String(allow_none=True)
+    author_role = fields.String(allow_none=True)
+    author_role_label = fields.String()
+    mine = fields.Boolean()

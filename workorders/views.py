@@ -16,6 +16,7 @@ from workorders import comments, evidence, fault_reports, hotline, photos, servi
 from workorders.customer_schemas import OrderPreviewSchema
 from workorders.lifecycle import STAFF
 from workorders.schemas import (
+    CommentSchema,
     CustomerOrderSchema,
     HandoverSchema,
     OverrideSchema,
@@ -55,16 +56,6 @@ class OrderIntakeSchema(WorkOrderCreateSchema):
 
 class CommentCreateSchema(Schema):
     body = fields.String(required=True, validate=validate.Length(min=1, max=comments.MAX_BODY))
-
-
-class CommentSchema(Schema):
-    id = fields.Integer()
-    body = fields.String()
-    created_at = CityDateTime()
-    author_name = fields.String(allow_none=True)
-    author_role = fields.String(allow_none=True)
-    author_role_label = fields.String()
-    mine = fields.Boolean()
 
 
 def _render(order, status: int = 200):

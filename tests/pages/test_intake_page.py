@@ -74,7 +74,9 @@ def test_the_page_script_and_style_are_served_from_here(client, world):
     assert client.get("/static/intake.css").status_code == 200
 
 
-@pytest.mark.parametrize(("role", "lands"), [("dispatcher", "/console"), ("manager", "/reports"), ("admin", None)])
+@pytest.mark.parametrize(
+    ("role", "lands"), [("dispatcher", "/console"), ("manager", "/reports"), ("admin", None)]
+)
 def test_other_staff_keep_their_home_and_reach_intake_from_the_menu(client, world, role, lands):
     world.user(role, role)
     _log_in(client, role)

@@ -4,17 +4,10 @@ is the signed-in user; a technician sending an override is refused with 403."""
 
 import pytest
 
+from tests.factories import ADSL_INSTALL_ANSWERS
+
 ANSWERS = {
-    "r3_line_no_fault": True,
-    "r3_drop_twisted_pair": True,
-    "r3_drop_no_joints": True,
-    "r4_identity_verified": True,
-    "r4_tariff_confirmed": True,
-    "r4_payment_confirmed": True,
-    "r4_computer_config_noted": True,
-    "r5_indoor_wire_ok": True,
-    "r5_wire_fixed": True,
-    "r5_not_through_windows_doors": True,
+    **ADSL_INSTALL_ANSWERS,
     "r8_power_line_distance_cm": 14,  # R8 wants about 15 cm from power lines
     "r8_socket_spacing_cm": 22,
     "r8_socket_height_cm": 30,
