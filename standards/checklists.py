@@ -153,7 +153,7 @@ def covering(override: dict[str, Any] | None, finding: Finding) -> dict[str, Any
     for seen in covers:
         same = all(seen.get(key) == scope[key] for key in ("rule_id", "item_id", "check"))
         if same and not _worse(scope["measured"], seen.get("measured"), scope["op"]):
-            return seen
+            return dict(seen)
     return None
 
 
