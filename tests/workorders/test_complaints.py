@@ -163,7 +163,9 @@ def test_a_complaint_is_answered_handled_finally_answered_followed_up_and_closed
     trail = [
         e.action
         for e in db.scalars(
-            select(AuditEvent).where(AuditEvent.entity_type == "work_order", AuditEvent.entity_id == cid)
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == "work_order", AuditEvent.entity_id == cid)
+            .order_by(AuditEvent.id)  # without an order the database may follow an index
         )
     ]
     assert trail[:4] == ["created", "state:validated", "complaint_answered", "complaint_handled"]
