@@ -40,6 +40,7 @@ from workorders.models import WorkOrder
 W = WorkOrder
 PERIODS = ("range", "day", "week")
 TRAVEL, WORK, WAITING = "travel", "work", "waiting"
+# The phone's visit progress as mobile_api.status audits it (an interface: the reports may not import it).
 FIELD_STARTED, FIELD_PAUSED, FIELD_RESUMED = "field:started", "field:paused", "field:resumed"
 SEGMENT_KINDS = {
     f"state:{State.EN_ROUTE}": TRAVEL,

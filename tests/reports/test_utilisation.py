@@ -311,3 +311,13 @@ def test_the_page_shows_utilisation_durations_complaints_and_follow_ups(client, 
     assert any("table=durations" in href for href in re.findall(r'href="([^"]+)"', html))
     english = client.get("/reports?from=2026-09-01&to=2026-09-03&lang=en").get_data(as_text=True)
     assert "Technician comparison" in english and "On-site time by product" in english
+
+
+def test_the_visit_events_are_the_ones_the_phone_records():
+    from mobile_api import status
+
+    assert (utilisation.FIELD_STARTED, utilisation.FIELD_PAUSED, utilisation.FIELD_RESUMED) == (
+        status.FIELD_STARTED,
+        status.FIELD_PAUSED,
+        status.FIELD_RESUMED,
+    )
