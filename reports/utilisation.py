@@ -102,22 +102,31 @@ def actual_by_day(session: Session, f: ReportFilter) -> dict[tuple[int, str], di
         *[(events.c.action == action, kind) for action, kind in SEGMENT_KINDS.items()],
         else_=None,
     )
-    stmt = (
+    segments = (
         select(
             technician.label("technician_id"),
             day.label("day"),
             kind.label("kind"),
-            func.sum(case((length_s > 0, length_s), else_=0.0)).label("seconds"),
-            func.sum(case((events.c.action == f"state:{State.ON_SITE}", 1), else_=0)).label("visits"),
+            case((length_s > 0, length_s), else_=0.0).label("seconds"),
+            case((events.c.action == f"state:{State.ON_SITE}", 1), else_=0).label("visit"),
         )
         .select_from(events)
         .join(W, W.id == events.c.order_id)
         .outerjoin(sender, sender.user_id == events.c.actor_id)
         .where(events.c.at >= f.start, events.c.at < f.end, kind.isnot(None))
-        .group_by(technician, day, kind)
     )
     if f.technician_id is not None:
-        stmt = stmt.where(technician == f.technician_id)
+        segments = segments.where(technician == f.technician_id)
+    # Grouped on the subquery's columns: PostgreSQL would not match a GROUP BY expression whose
+    # literals are bound parameters with the same expression in the select list.
+    inner = segments.subquery()
+    stmt = select(
+        inner.c.technician_id,
+        inner.c.day,
+        inner.c.kind,
+        func.sum(inner.c.seconds).label("seconds"),
+        func.sum(inner.c.visit).label("visits"),
+    ).group_by(inner.c.technician_id, inner.c.day, inner.c.kind)
     found: dict[tuple[int, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for row in session.execute(stmt):
         if row.technician_id is None:
