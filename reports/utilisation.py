@@ -172,7 +172,7 @@ def planned_by_day(session: Session, f: ReportFilter) -> dict[tuple[int, str], d
             planned.stops = {
                 order_id: stop
                 for order_id, stop in planned.stops.items()
-                if stop["start_s"] < clock_s and order_id not in placed
+                if (stop.get("start_s") or 0) < clock_s and order_id not in placed
             }
             planned.stops.update({str(stop["visit_id"]): stop for stop in route["stops"]})
             planned.return_s = int(route.get("travel_s") or 0) - sum(
@@ -180,13 +180,18 @@ def planned_by_day(session: Session, f: ReportFilter) -> dict[tuple[int, str], d
             )
     return {
         (tech_id, plan_day.isoformat()): {
-            WORK: float(sum(stop["end_s"] - stop["start_s"] for stop in planned.stops.values())),
+            WORK: float(sum(_on_site_s(stop) for stop in planned.stops.values())),
             TRAVEL: float(sum(int(stop.get("travel_s") or 0) for stop in planned.stops.values()))
             + max(planned.return_s, 0),
             "stops": len(planned.stops),
         }
         for (tech_id, plan_day), planned in days.items()
     }
+
+
+def _on_site_s(stop: dict[str, Any]) -> int:
+    """A planned stop's time on site (a stop stored without times counts none)."""
+    return max(int(stop.get("end_s") or 0) - int(stop.get("start_s") or 0), 0)
 
 
 def available_s(tech: Technician) -> int:

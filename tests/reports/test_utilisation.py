@@ -309,6 +309,9 @@ def test_the_page_shows_utilisation_durations_complaints_and_follow_ups(client, 
     assert any("figure=complaint_answer_breached" in link for link in links)
     assert any("figure=followup_late" in link for link in links)
     assert any("table=durations" in href for href in re.findall(r'href="([^"]+)"', html))
+    li = re.search(r'<a href="(/reports/orders\?[^"]+)">李工</a>', html).group(1).replace("&amp;", "&")
+    listed = client.get(li).get_data(as_text=True)
+    assert all(f">{code}</a>" in listed for code in ("C", "L0", "L4")) and ">A</a>" not in listed
     english = client.get("/reports?from=2026-09-01&to=2026-09-03&lang=en").get_data(as_text=True)
     assert "Technician comparison" in english and "On-site time by product" in english
 
