@@ -107,3 +107,49 @@ def rows(
         text = "–" if value is None else f"{value:g}{unit}"
         bars.append(Bar(label, value or 0, text, LABEL_W, i * ROW_H + 4, round(w, 1), ROW_H - 6, 0, href))
     return Chart(title, "rows", WIDTH, max(len(items), 1) * ROW_H + 8, bars, empty=not values)
+
+
+def stacked_rows(
+    title: str,
+    items: Sequence[tuple[str, Sequence[float | None], str | None]],
+    series_names: Sequence[str],
+    unit: str = "",
+) -> Chart:
+    """Horizontal bars, one per (label, values, link) item, each split into one segment per
+    series laid end to end (a technician's work, travel, waiting and idle hours); every bar on
+    one scale, the total written after it. Kind "stacked": the first segment carries the label
+    and the link, each segment its own value in a tooltip."""
+    totals = [sum(v or 0 for v in values) for _label, values, _href in items]
+    room = WIDTH - LABEL_W - 60
+    per_unit = _scale(totals, room, None)
+    bars = []
+    for i, ((label, values, href), total) in enumerate(zip(items, totals, strict=True)):
+        x = float(LABEL_W)
+        last = max((j for j, v in enumerate(values) if v), default=0)
+        for j, value in enumerate(values):
+            w = (value or 0) * per_unit
+            text = f"{total:g}{unit}" if j == last else ""
+            bars.append(
+                Bar(
+                    label,
+                    value or 0,
+                    text,
+                    round(x, 1),
+                    i * ROW_H + 4,
+                    round(w, 1),
+                    ROW_H - 6,
+                    j,
+                    href,
+                    show_label=j == 0,
+                )
+            )
+            x += w
+    return Chart(
+        title,
+        "stacked",
+        WIDTH,
+        max(len(items), 1) * ROW_H + 8,
+        bars,
+        list(series_names),
+        empty=not any(totals),
+    )

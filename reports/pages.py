@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from core.auth import load_current_user
 from core.db import get_session
 from core.messages import N_
-from reports import charts, figures, orders
+from reports import charts, figures, orders, utilisation
 from reports.filters import ReportFilter
 from reports.schemas import DrillDownQuerySchema, ReportQuerySchema
 from workorders import labels
@@ -142,6 +142,7 @@ def page():
         errors=errors,
         report=main,
         charts=_charts(session, f, main, query),
+        util=_utilisation_section(session, f, query),
         drill=_drill,
         hours=_hours,
         options=_options(),
@@ -278,3 +279,54 @@ def orders_page():
             for fmt in ("csv", "xlsx")
         },
     )
+
+
+# ------------------------------------------------------------ utilisation, durations, clocks
+
+
+def _utilisation_section(session, f: ReportFilter, query: dict[str, Any]) -> dict[str, Any]:
+    """The technicians' time (planned and actual, one row per technician over the range), the
+    technician comparison chart, on-site time by product with its chart, and the exports."""
+    used = utilisation.utilisation(session, f)
+    durations = utilisation.on_site_by_product(session, f)
+    for row in durations["rows"]:
+        row["name"] = labels.label("product", row["product"])
+    by_technician = {**query, "group_by": "technician"}
+    comparison = charts.stacked_rows(
+        _("Technician comparison: actual hours"),
+        [
+            (
+                row["technician"],
+                [_hours(row["actual"][k]) for k in ("work_s", "travel_s", "waiting_s", "idle_s")],
+                _drill(by_technician, "completed_work", str(row["technician_id"])),
+            )
+            for row in used["rows"]
+        ],
+        [_("Work"), _("Travel"), _("Waiting"), _("Idle")],
+    )
+    minutes = [
+        [None if r[k] is None else round(r[k] / 60) for r in durations["rows"]]
+        for k in ("planned_median_s", "actual_median_s")
+    ]
+    on_site = charts.columns(
+        _("Median on-site time by product (minutes)"),
+        [f"⚠ {r['name']}" if r["flag"] else r["name"] for r in durations["rows"]],
+        minutes,
+        series_names=[_("Planned"), _("Actual")],
+    )
+    exports = {
+        (table, fmt): url_for("manager_reports.report_utilisation_export", **query, table=table, format=fmt)
+        for table in ("utilisation", "durations")
+        for fmt in ("csv", "xlsx")
+    }
+    exports[("utilisation", "csv-day")] = url_for(
+        "manager_reports.report_utilisation_export", **query, table="utilisation", format="csv", period="day"
+    )
+    return {
+        "used": used,
+        "durations": durations,
+        "charts": [comparison, on_site],
+        "exports": exports,
+        "by_technician": by_technician,
+        "flags": {"longer": _("Planned too short"), "shorter": _("Planned too long")},
+    }

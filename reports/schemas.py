@@ -12,6 +12,7 @@ from core.schemas import CityDateTime, DbId
 from reports.export import FORMATS
 from reports.filters import DIMENSIONS, ReportFilter
 from reports.orders import FIGURES
+from reports.utilisation import PERIODS as UTILISATION_PERIODS
 from standards import KINDS, PRIORITIES, PRODUCTS, TIERS
 
 DEFAULT_DAYS = 30
@@ -214,3 +215,91 @@ class DrillDownSchema(Schema):
     limit = fields.Integer()
     offset = fields.Integer()
     orders = fields.List(fields.Nested(ReportOrderSchema))
+
+
+# ------------------------------------------------------------ utilisation and on-site durations
+
+
+class UtilisationQuerySchema(ReportQuerySchema):
+    period = fields.String(
+        load_default="range",
+        validate=validate.OneOf(UTILISATION_PERIODS),
+        metadata={
+            "description": "range: one row per technician; day or week: one per technician and period."
+        },
+    )
+
+
+class UtilisationExportQuerySchema(UtilisationQuerySchema):
+    table = fields.String(
+        load_default="utilisation",
+        validate=validate.OneOf(("utilisation", "durations")),
+        metadata={"description": "utilisation: per technician; durations: on-site time by product."},
+    )
+    format = fields.String(load_default="csv", validate=validate.OneOf(tuple(FORMATS)))
+
+
+class PlannedTimeSchema(Schema):
+    stops = fields.Integer(metadata={"description": "Stops in the applied plans."})
+    work_s = fields.Float(metadata={"description": "Planned time on site."})
+    travel_s = fields.Float(metadata={"description": "Planned travel, the way home included."})
+    idle_s = fields.Float(metadata={"description": "Available time left over."})
+    utilisation_pct = fields.Float(allow_none=True, metadata={"description": "Work over available time."})
+
+
+class ActualTimeSchema(Schema):
+    visits = fields.Integer(metadata={"description": "Arrivals on site."})
+    work_s = fields.Float(metadata={"description": "On site, from arrival to the visit's end, pauses out."})
+    travel_s = fields.Float(metadata={"description": "En route to arrival."})
+    waiting_s = fields.Float(metadata={"description": "Paused on site (customer absent, site closed, ...)."})
+    idle_s = fields.Float(metadata={"description": "Available time with none of the above."})
+    overtime_s = fields.Float(metadata={"description": "Work, travel and waiting beyond the available time."})
+    utilisation_pct = fields.Float(allow_none=True)
+
+
+class UtilisationFiguresSchema(Schema):
+    days = fields.Integer(metadata={"description": "Technician-days with a planned route or a visit."})
+    available_s = fields.Float(metadata={"description": "Shift time less lunch over those days."})
+    planned = fields.Nested(PlannedTimeSchema, metadata={"description": "From the applied dispatch plans."})
+    actual = fields.Nested(ActualTimeSchema, metadata={"description": "From the recorded status changes."})
+
+
+class UtilisationRowSchema(UtilisationFiguresSchema):
+    technician_id = fields.Integer()
+    technician = fields.String()
+    period = fields.String(allow_none=True, metadata={"description": "The day, or the week's Monday."})
+
+
+class UtilisationSchema(Schema):
+    date_from = fields.Date(data_key="from")
+    date_to = fields.Date(data_key="to")
+    judged_at = CityDateTime(metadata={"description": "Visits still under way count up to this time."})
+    period = fields.String()
+    rows = fields.List(fields.Nested(UtilisationRowSchema))
+    totals = fields.Nested(UtilisationFiguresSchema)
+
+
+class DurationRowSchema(Schema):
+    product = fields.String()
+    completed = fields.Integer(metadata={"description": "Installs and repairs completed (completed_work)."})
+    measured = fields.Integer(metadata={"description": "Of them, with an arrival time."})
+    paused_s = fields.Float(metadata={"description": "Recorded pauses on site, left out of the actual time."})
+    planned_mean_s = fields.Float(allow_none=True, metadata={"description": "The planner's duration."})
+    planned_median_s = fields.Float(allow_none=True)
+    actual_mean_s = fields.Float(allow_none=True)
+    actual_median_s = fields.Float(allow_none=True)
+    actual_p90_s = fields.Float(allow_none=True)
+    deviation_pct = fields.Float(allow_none=True, metadata={"description": "Actual median against planned."})
+    flag = fields.String(
+        allow_none=True,
+        metadata={"description": "longer or shorter: the duration table is off by more than the tolerance."},
+    )
+
+
+class DurationsSchema(Schema):
+    date_from = fields.Date(data_key="from")
+    date_to = fields.Date(data_key="to")
+    judged_at = CityDateTime()
+    tolerance_pct = fields.Float()
+    min_sample = fields.Integer(metadata={"description": "Fewer measured orders are never flagged."})
+    rows = fields.List(fields.Nested(DurationRowSchema))

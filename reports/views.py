@@ -8,13 +8,17 @@ from flask import send_file, url_for
 from core.api import BEARER, Blueprint
 from core.auth import require_roles
 from core.db import get_session
-from reports import export, figures, orders
+from reports import export, figures, orders, utilisation
 from reports.schemas import (
     DrillDownQuerySchema,
     DrillDownSchema,
+    DurationsSchema,
     ExportQuerySchema,
     ReportQuerySchema,
     ReportSchema,
+    UtilisationExportQuerySchema,
+    UtilisationQuerySchema,
+    UtilisationSchema,
 )
 
 blp = Blueprint(
@@ -85,4 +89,51 @@ def report_export(args):
         values = orders.stream_orders(session, f, args["figure"], args.get("group"))
     out = export.write(fmt, args["table"], columns, values)
     name = f"report-{args['table']}-{f.date_from.isoformat()}-{f.date_to.isoformat()}.{fmt}"
+    return send_file(out, mimetype=export.FORMATS[fmt], as_attachment=True, download_name=name)
+
+
+@blp.route("/utilisation")
+@require_roles(*READERS)
+@blp.arguments(UtilisationQuerySchema, location="query")
+@blp.response(200, UtilisationSchema)
+@blp.doc(security=BEARER)
+def report_utilisation(args):
+    """Each technician's work, travel, waiting and idle time, planned (the applied dispatch plans)
+    and actual (the recorded status changes), per `period`, within the shift less lunch.
+
+    Takes the range, `technician_id` and `district` (the technician's); the other filters are on
+    orders and leave a technician's day whole. Times are in seconds.
+    """
+    return utilisation.utilisation(get_session(), args["filter"], args["period"])
+
+
+@blp.route("/durations")
+@require_roles(*READERS)
+@blp.arguments(ReportQuerySchema, location="query")
+@blp.response(200, DurationsSchema)
+@blp.doc(security=BEARER)
+def report_durations(args):
+    """Planned against actual on-site time by product (installs and repairs received in the range
+    and completed; pauses on site left out), flagged where the duration table is wrong."""
+    return utilisation.on_site_by_product(get_session(), args["filter"])
+
+
+@blp.route("/utilisation/export")
+@require_roles(*READERS)
+@blp.arguments(UtilisationExportQuerySchema, location="query")
+@blp.response(200, content_type="text/csv")
+@blp.alt_response(200, content_type=export.FORMATS["xlsx"], description="format=xlsx", success=True)
+@blp.doc(security=BEARER)
+def report_utilisation_export(args):
+    """`table=utilisation` (one row per technician and period, then the totals) or
+    `table=durations` (on-site time by product) as a CSV or XLSX file."""
+    session, f, fmt, table = get_session(), args["filter"], args["format"], args["table"]
+    if table == "utilisation":
+        columns = list(utilisation.UTILISATION_COLUMNS)
+        values = utilisation.utilisation_table(utilisation.utilisation(session, f, args["period"]))
+    else:
+        columns = list(utilisation.DURATION_COLUMNS)
+        values = utilisation.durations_table(utilisation.on_site_by_product(session, f))
+    out = export.write(fmt, table, columns, values)
+    name = f"report-{table}-{f.date_from.isoformat()}-{f.date_to.isoformat()}.{fmt}"
     return send_file(out, mimetype=export.FORMATS[fmt], as_attachment=True, download_name=name)

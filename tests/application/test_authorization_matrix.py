@@ -135,6 +135,9 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("manager_reports.report_figures", "GET"): VIEWERS,
     ("manager_reports.report_orders", "GET"): VIEWERS,
     ("manager_reports.report_export", "GET"): VIEWERS,
+    ("manager_reports.report_utilisation", "GET"): VIEWERS,
+    ("manager_reports.report_durations", "GET"): VIEWERS,
+    ("manager_reports.report_utilisation_export", "GET"): VIEWERS,
     ("manager_page.page", "GET"): VIEWERS,
     ("manager_page.orders_page", "GET"): VIEWERS,
 }
