@@ -38,6 +38,11 @@ VENDOR_CSS = (("leaflet_css", "vendor/leaflet/leaflet.css"),)
 FILL_COLOURS = ("#ffffcc", "#fd8d3c", "#bd0026")  # none -> many
 HEAT_RADIUS_PX = 30
 DEFAULT_ZOOM = 11
+LABEL_STYLE = (
+    "<style>.district-label-icon{background:none;border:none}"
+    ".district-label{font:12px sans-serif;text-align:center;color:#222;"
+    "text-shadow:0 0 3px #fff,0 0 3px #fff}</style>"
+)
 
 MEASURE_TITLES = {
     "faults": N_("Faults"),
@@ -97,6 +102,7 @@ def build(
         _heat_layer(content.sites, measure, t, asset_url, shown=index == 0).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.get_root().html.add_child(Element(_legend(content, t)), name="legend")
+    fmap.get_root().header.add_child(Element(LABEL_STYLE), name="label_style")
     if content.box is not None:
         fmap.fit_bounds([list(box[0]), list(box[1])])
     return fmap
@@ -126,7 +132,7 @@ def _district_layer(content: MapContent, measure: str, t, shown: bool) -> folium
         for d in content.districts
     ]
     title = t(MEASURE_TITLES[measure])
-    return folium.GeoJson(
+    layer = folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         name=t(TEXTS["by_district"]) % {"measure": title},
         overlay=False,
@@ -144,6 +150,26 @@ def _district_layer(content: MapContent, measure: str, t, shown: bool) -> folium
             sticky=True,
         ),
     )
+    for d in content.districts:  # the name and the number, readable without hovering
+        folium.Marker(
+            _label_point(d["polygon"]),
+            icon=folium.DivIcon(
+                html=str(
+                    Markup('<div class="district-label">{}<br><b>{}</b></div>').format(d["name"], d[measure])
+                ),
+                icon_size=(90, 34),
+                icon_anchor=(45, 17),
+                class_name="district-label-icon",
+            ),
+            interactive=False,
+            keyboard=False,
+        ).add_to(layer)
+    return layer
+
+
+def _label_point(polygon: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """Where a district's label goes: the mean of its corners (inside, as a cell is convex)."""
+    return (sum(p[0] for p in polygon) / len(polygon), sum(p[1] for p in polygon) / len(polygon))
 
 
 def _heat_layer(sites: Sequence[SiteCounts], measure: str, t, asset_url, shown: bool) -> HeatMap:
@@ -181,7 +207,7 @@ def _legend(content: MapContent, t) -> str:
     caption = f"<b>{escape(content.caption)}</b>" if content.caption else ""
     return str(
         Markup(
-            '<div class="fault-map-legend" style="position:absolute;left:10px;bottom:24px;z-index:1000;'
+            '<div class="fault-map-legend" style="position:absolute;right:10px;bottom:24px;z-index:1000;'
             'background:rgba(255,255,255,.9);padding:6px 8px;font:12px sans-serif;border-radius:4px">'
         )
         + Markup(caption)
