@@ -173,11 +173,7 @@ def _label_point(polygon: Sequence[tuple[float, float]]) -> tuple[float, float]:
 
 
 def _heat_layer(sites: Sequence[SiteCounts], measure: str, t, asset_url, shown: bool) -> HeatMap:
-    points = [
-        [site.lat, site.lon, getattr(site, measure)]
-        for site in sites
-        if site.lat is not None and site.lon is not None and getattr(site, measure)
-    ]
+    points = [[site.lat, site.lon, getattr(site, measure)] for site in sites if getattr(site, measure)]
     layer = HeatMap(
         points,
         name=t(TEXTS["by_site"]) % {"measure": t(MEASURE_TITLES[measure])},

@@ -8,9 +8,10 @@ repairs received in the range with the page's other filters. Three measures per 
   within 30 days (the report's "repeat faults (30 days)");
 - ``breaches``: response plus restore deadlines missed, judged like the report's.
 
-A district's numbers are the report's own figures grouped by district (``reports.figures``);
-a site's come from one grouped query here over the same predicates (``reports.measures``),
-so the sites of a district add up to the district.
+A district's and a site's numbers come from one grouped query each over the report's own
+predicates (``reports.measures``), so they are the report's figures for repairs grouped by
+district (the tests hold them to ``reports.figures``), without the percentiles, follow-ups and
+backlog the map does not show; the placed sites of a district add up to it at most.
 
 District shapes: the city has no official outline data here, so each district is drawn as
 its Voronoi cell: the region of the map closer to that district's centre than to any other
@@ -29,7 +30,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
-from reports import figures, measures
+from reports import measures
 from reports.filters import ReportFilter, joined, received_in_range
 from workorders.models import Site, WorkOrder
 
@@ -42,12 +43,12 @@ Point = tuple[float, float]  # (lat, lon)
 
 @dataclass(frozen=True)
 class SiteCounts:
-    """One site's fault figures (its position rounded to COORDINATE_DIGITS; None if unknown)."""
+    """One placed site's fault figures, its position rounded to COORDINATE_DIGITS."""
 
     site_id: int
     district: str | None
-    lat: float | None
-    lon: float | None
+    lat: float
+    lon: float
     faults: int
     repeat_faults: int
     breaches: int
@@ -58,33 +59,14 @@ def fault_filter(f: ReportFilter) -> ReportFilter:
     return replace(f, kind="repair", group_by="district")
 
 
-def district_counts(session: Session, f: ReportFilter) -> dict[str | None, dict[str, int]]:
-    """Each district's faults, repeat faults and breaches, from the report's figures
-    (None: sites with no district)."""
-    found: dict[str | None, dict[str, int]] = {}
-    for row in figures.report(session, fault_filter(f), with_totals=False)["rows"]:
-        found[row["group"]] = {
-            "faults": row["received"],
-            "repeat_faults": row["repeat_faults"]["repeated_within_30d"],
-            "breaches": row["response"]["breached"] + row["restore"]["breached"],
-        }
-    return found
-
-
-def _count(condition: ColumnElement) -> ColumnElement:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-def site_counts(session: Session, f: ReportFilter) -> list[SiteCounts]:
-    """Every site with a fault in the filter's range and its figures, in one grouped query."""
+def _counts(f: ReportFilter, *keys: ColumnElement):
+    """The three measures over repairs received in the range, grouped by ``keys``: one
+    aggregate query on the report's own predicates (``reports.measures``)."""
     fr = fault_filter(f)
     predicates = measures.order_predicates(fr)
-    stmt = (
+    return (
         select(
-            Site.id,
-            Site.district,
-            Site.lat,
-            Site.lon,
+            *keys,
             func.count(WorkOrder.id).label("faults"),
             _count(predicates["repeated"]).label("repeat_faults"),
             (_count(predicates["response_breached"]) + _count(predicates["restore_breached"])).label(
@@ -93,25 +75,41 @@ def site_counts(session: Session, f: ReportFilter) -> list[SiteCounts]:
         )
         .select_from(joined(fr))
         .where(*received_in_range(fr))
-        .group_by(Site.id, Site.district, Site.lat, Site.lon)
-        .order_by(Site.id)
+        .group_by(*keys)
+    )
+
+
+def district_counts(session: Session, f: ReportFilter) -> dict[str | None, dict[str, int]]:
+    """Each district's faults, repeat faults and breaches (None: sites with no district); the
+    same numbers as the report grouped by district over repairs, without its other figures."""
+    return {
+        row.district: {measure: int(getattr(row, measure)) for measure in MEASURES}
+        for row in session.execute(_counts(f, Site.district))
+    }
+
+
+def _count(condition: ColumnElement) -> ColumnElement:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def site_counts(session: Session, f: ReportFilter) -> list[SiteCounts]:
+    """Every site with a position and a fault in the filter's range, and its figures (a site
+    with no position cannot be drawn; its faults still count in its district)."""
+    stmt = _counts(f, Site.id, Site.district, Site.lat, Site.lon).where(
+        Site.lat.isnot(None), Site.lon.isnot(None)
     )
     return [
         SiteCounts(
             site_id=row.id,
             district=row.district,
-            lat=_rounded(row.lat),
-            lon=_rounded(row.lon),
+            lat=round(float(row.lat), COORDINATE_DIGITS),
+            lon=round(float(row.lon), COORDINATE_DIGITS),
             faults=int(row.faults),
             repeat_faults=int(row.repeat_faults),
             breaches=int(row.breaches),
         )
-        for row in session.execute(stmt)
+        for row in session.execute(stmt.order_by(Site.id))
     ]
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(float(value), COORDINATE_DIGITS)
 
 
 def district_centres(session: Session) -> dict[str, Point]:

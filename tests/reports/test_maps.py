@@ -85,6 +85,14 @@ def test_site_figures_add_up_to_their_district(db, history):
             assert sum(getattr(s, measure) for s in mine) == counts[measure]
 
 
+def test_a_site_with_no_position_counts_in_its_district_not_on_the_heat_map(db, history):
+    s4 = db.scalar(select(Site).where(Site.address.startswith("S4")))
+    s4.lat = s4.lon = None
+    db.commit()
+    assert s4.id not in {s.site_id for s in places.site_counts(db, _filter())}
+    assert places.district_counts(db, _filter())[dataset.BAOHE]["faults"] == 3  # C1 at S4 still counts
+
+
 def test_the_page_filters_narrow_the_places(db, history):
     counts = places.district_counts(db, _filter(district=dataset.BAOHE))
     assert counts == {dataset.BAOHE: {"faults": 3, "repeat_faults": 0, "breaches": 2}}
