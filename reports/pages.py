@@ -8,16 +8,20 @@ buttons call the JSON API's export with the same filters (the session cookie log
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from core.auth import load_current_user
 from core.db import get_session
 from core.messages import N_
-from reports import charts, figures, orders, utilisation
+from core.security import CSP, csp_nonce
+from reports import charts, figures, maps, orders, places, utilisation
 from reports.filters import ReportFilter
 from reports.schemas import DrillDownQuerySchema, ReportQuerySchema
 from workorders import labels
@@ -330,3 +334,65 @@ def _utilisation_section(session, f: ReportFilter, query: dict[str, Any]) -> dic
         "by_technician": by_technician,
         "flags": {"longer": _("Planned too short"), "shorter": _("Planned too long")},
     }
+
+
+# ---- the fault maps (issue 15: "maps where place matters") ----
+
+
+def _fault_map(f: ReportFilter):
+    """The folium map of faults for ``f`` and the asset mapping it was built with."""
+    content = places.places(get_session(), f, current_app.config.get("DISTRICT_CENTRES"))
+    last_day = f.date_to - timedelta(days=1)
+    caption = _(maps.TEXTS["range"]) % {"start": f.date_from.isoformat(), "end": last_day.isoformat()}
+
+    def asset_url(path: str) -> str:
+        return url_for("static", filename=path)
+
+    fmap = maps.build(
+        maps.MapContent(caption=caption, **content),
+        translate=_,
+        asset_url=asset_url,
+        tile_url=current_app.config.get("TILE_URL") or "",
+        tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or "",
+    )
+    return fmap, asset_url
+
+
+def _map_answer(html: str, download_name: str | None = None) -> Response:
+    """The map page with its own CSP: its inline scripts by nonce, framed by our own pages only."""
+    response = Response(html, mimetype="text/html")
+    tiles = urlsplit(current_app.config.get("TILE_URL") or "")
+    tile_origin = f" {tiles.scheme}://{tiles.netloc}" if tiles.scheme and tiles.netloc else ""
+    response.headers["Content-Security-Policy"] = CSP.format(nonce=csp_nonce(), tiles=tile_origin).replace(
+        "frame-ancestors 'none'", "frame-ancestors 'self'"
+    )
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    if download_name:
+        response.headers["Content-Disposition"] = f'attachment; filename="{download_name}"'
+    return response
+
+
+@bp.route("/reports/map")
+def map_frame():
+    """The fault maps for the report page's frame (assets from /static)."""
+    _user, refused = _reader()
+    if refused:
+        return refused
+    args, _errors = _parse(ReportQuerySchema, None)
+    fmap, _asset_url = _fault_map(args["filter"])
+    return _map_answer(maps.linked(fmap, csp_nonce()))
+
+
+@bp.route("/reports/map.html")
+def map_file():
+    """The fault maps as one self-contained HTML file (every asset inlined), to take to a
+    meeting with no network; ``download=1`` sends it as an attachment."""
+    _user, refused = _reader()
+    if refused:
+        return refused
+    args, _errors = _parse(ReportQuerySchema, None)
+    f: ReportFilter = args["filter"]
+    fmap, asset_url = _fault_map(f)
+    html = maps.inlined(fmap, Path(current_app.static_folder), asset_url, csp_nonce())
+    name = f"fault-map_{f.date_from.isoformat()}_{f.date_to.isoformat()}.html"
+    return _map_answer(html, name if request.args.get("download") == "1" else None)

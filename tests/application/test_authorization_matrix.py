@@ -140,6 +140,8 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("manager_reports.report_utilisation_export", "GET"): VIEWERS,
     ("manager_page.page", "GET"): VIEWERS,
     ("manager_page.orders_page", "GET"): VIEWERS,
+    ("manager_page.map_frame", "GET"): VIEWERS,
+    ("manager_page.map_file", "GET"): VIEWERS,
 }
 PAGES = {
     "web.home",
@@ -149,6 +151,8 @@ PAGES = {
     "reports_page.closeout_page",
     "manager_page.page",
     "manager_page.orders_page",
+    "manager_page.map_frame",
+    "manager_page.map_file",
 }  # the anonymous are sent to the login page
 SESSION_BLUEPRINTS = (
     "console.",
