@@ -112,7 +112,10 @@ class ClientTime(fields.DateTime):
     default_error_messages = {"invalid": N_("Not a date and time (ISO 8601).")}
 
     def _deserialize(self, value, attr, data, **kwargs):
-        parsed = to_local_naive(super()._deserialize(value, attr, data, **kwargs))
+        try:
+            parsed = to_local_naive(super()._deserialize(value, attr, data, **kwargs))
+        except OverflowError:  # 0001-01-01T00:00:01+01:00 has no city time
+            raise ValidationError(N_("Impossible time: before 2000-01-01.")) from None
         if parsed < EARLIEST_CLIENT_TIME:
             raise ValidationError(N_("Impossible time: before 2000-01-01."))
         if parsed > now() + CLIENT_CLOCK_AHEAD:

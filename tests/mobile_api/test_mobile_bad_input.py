@@ -70,3 +70,11 @@ def test_malformed_and_mistyped_requests(client, db, field):
         == 404
     )
     assert client.get(f"/mobile/v1/orders/{oid}", headers=field.tech).get_json()["state"] == "assigned"
+
+
+def test_a_phone_time_before_the_first_year_in_another_zone_is_refused_not_a_500(client, field):
+    """0001-01-01 with a positive offset has no city time at all (found by schemathesis)."""
+    ping = {"lat": 31.85, "lon": 117.26, "accuracy_m": 10, "recorded_at": "0001-01-01T00:00:01.0+01:00"}
+    resp = client.post("/mobile/v1/location", headers=field.tech, json={"pings": [ping]})
+    assert resp.status_code == 422, resp.get_json()
+    assert "recorded_at" in str(resp.get_json()["errors"])
