@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, and_, case, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from core.models import AuditEvent
 from reports.filters import ReportFilter
-from reports.sql import epoch_s, iso_epoch_s
+from reports.sql import epoch_s, iso_epoch_s, plus_days
 from workorders.lifecycle import State
 from workorders.models import FollowUp, WorkOrder
 
@@ -77,41 +77,59 @@ def _breached(done_at, deadline, judged_at) -> ColumnElement:
     return and_(deadline.isnot(None), deadline < judged_at, or_(done_at.is_(None), done_at > deadline))
 
 
+def _orders_with_event(action: str, before=None) -> Select:
+    """The ids of the orders whose audit trail holds ``action`` (before ``before``, if given).
+
+    Used as ``W.id IN (this)``: uncorrelated, so the database builds the set once per query
+    (a hashed subplan on PostgreSQL, a temporary index on SQLite) instead of searching the
+    trail once per order; NULL ids are left out so that ``NOT IN`` stays a plain yes or no."""
+    stmt = select(AuditEvent.entity_id).where(
+        AuditEvent.entity_type == "work_order",
+        AuditEvent.action == action,
+        AuditEvent.entity_id.isnot(None),
+    )
+    return stmt if before is None else stmt.where(AuditEvent.at < before)
+
+
 def went_to_revisit() -> ColumnElement:
     """The order was once sent back as needing another visit (its audit trail says so)."""
-    return exists(
-        select(AuditEvent.id).where(
-            AuditEvent.entity_type == "work_order",
-            AuditEvent.entity_id == W.id,
-            AuditEvent.action == f"state:{State.NEEDS_REVISIT}",
-        )
-    )
+    return W.id.in_(_orders_with_event(f"state:{State.NEEDS_REVISIT}"))
 
 
 def cancelled_before(at) -> ColumnElement:
-    return exists(
-        select(AuditEvent.id).where(
-            AuditEvent.entity_type == "work_order",
-            AuditEvent.entity_id == W.id,
-            AuditEvent.action == f"state:{State.CANCELLED}",
-            AuditEvent.at < at,
-        )
-    )
+    return W.id.in_(_orders_with_event(f"state:{State.CANCELLED}", before=at))
 
 
-def repeated_within_window() -> ColumnElement:
+def repeated_within_window(f: ReportFilter | None = None) -> ColumnElement:
     """Another repair at the same site or on the same line received within 30 days after this
-    order was completed (the 30th day's last second included)."""
-    later = aliased(WorkOrder)
-    return exists(
-        select(later.id).where(
-            later.id != W.id,
+    order was completed (the 30th day's last second included).
+
+    One set of ids per query (see ``_orders_with_event``): the completed orders, received in
+    ``f``'s range when given, joined to the repairs that came in after them at the same site,
+    and likewise on the same line. The join is on the site (line) and a day-rounded bound on
+    the later order's ``received_at`` that the index (site_id, received_at) serves; the
+    exact 30-day rule follows in seconds."""
+    return or_(W.id.in_(_repeated_ids("site_id", f)), W.id.in_(_repeated_ids("line_id", f)))
+
+
+def _repeated_ids(place: str, f: ReportFilter | None) -> Select:
+    earlier, later = aliased(WorkOrder), aliased(WorkOrder)
+    stmt = (
+        select(earlier.id)
+        .join(later, getattr(later, place) == getattr(earlier, place))
+        .where(
+            earlier.completed_at.isnot(None),
+            getattr(earlier, place).isnot(None),
+            later.id != earlier.id,
             later.kind == "repair",
-            or_(later.site_id == W.site_id, and_(W.line_id.isnot(None), later.line_id == W.line_id)),
-            later.received_at > W.completed_at,
-            epoch_s(later.received_at) - epoch_s(W.completed_at) <= REPEAT_WINDOW.total_seconds(),
+            later.received_at > earlier.completed_at,
+            later.received_at < plus_days(earlier.completed_at, literal(REPEAT_WINDOW.days + 1)),
+            epoch_s(later.received_at) - epoch_s(earlier.completed_at) <= REPEAT_WINDOW.total_seconds(),
         )
     )
+    if f is not None:
+        stmt = stmt.where(earlier.received_at >= f.start, earlier.received_at < f.end)
+    return stmt
 
 
 def order_predicates(f: ReportFilter) -> dict[str, ColumnElement]:
@@ -136,7 +154,7 @@ def order_predicates(f: ReportFilter) -> dict[str, ColumnElement]:
         "first_time_fix": and_(completed_field, ~went_to_revisit()),
         "not_first_time_fix": and_(completed_field, went_to_revisit()),
         "completed_repairs": completed_repair,
-        "repeated": and_(completed_repair, repeated_within_window()),
+        "repeated": and_(completed_repair, repeated_within_window(f)),
         "flagged_repeat": and_(W.kind == "repair", W.is_repeat_fault.is_(True)),
         "complaints": complaint,
         "complaint_answer_met": and_(complaint, _met(W.responded_at, W.response_deadline, at)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, and_, case, cast, func, literal_column, select
+from sqlalchemy import DateTime, Float, Integer, String, and_, case, cast, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
@@ -51,6 +51,27 @@ def _iso_epoch_default(element, compiler, **kw):
 @compiles(iso_epoch_s, "sqlite")
 def _iso_epoch_sqlite(element, compiler, **kw):
     return f"round((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0, 3)"
+
+
+class plus_days(FunctionElement):  # noqa: N801
+    """``plus_days(value, days)``: a naive datetime column plus a number of days, comparable
+    with other datetime columns (on SQLite as text: ``datetime()`` drops the fraction of a
+    second, so use it for bounds with a margin, not for exact edges)."""
+
+    type = DateTime()
+    inherit_cache = True
+
+
+@compiles(plus_days)
+def _plus_days_default(element, compiler, **kw):
+    value, days = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({value} + make_interval(days => {days}))"
+
+
+@compiles(plus_days, "sqlite")
+def _plus_days_sqlite(element, compiler, **kw):
+    value, days = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"datetime({value}, '+' || {days} || ' days')"
 
 
 class _PeriodStart(FunctionElement):
