@@ -55,16 +55,21 @@ def _duration_sources(f: ReportFilter) -> dict[str, tuple[ColumnElement, ColumnE
 
 
 def _count(condition: ColumnElement) -> ColumnElement:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    # an aggregate FILTER, not a sum of CASE: the row is skipped before any aggregate work
+    return func.count().filter(condition)
+
+
+def _mean(condition: ColumnElement, value: ColumnElement) -> ColumnElement:
+    return func.avg(value).filter(condition)
 
 
 def _order_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
     columns = [_count(cond).label(name) for name, cond in measures.order_predicates(f).items()]
     for name, (which, value) in _duration_sources(f).items():
         columns.append(_count(which).label(f"{name}_n"))
-        columns.append(func.avg(case((which, value))).label(f"{name}_mean_s"))
+        columns.append(_mean(which, value).label(f"{name}_mean_s"))
     on_site = _duration_sources(f)["on_site"][0]
-    columns.append(func.avg(case((on_site, W.duration_min * 60.0))).label("planned_on_site_mean_s"))
+    columns.append(_mean(on_site, W.duration_min * 60.0).label("planned_on_site_mean_s"))
     stmt = grouped(base_select(f, *columns).where(*received_in_range(f)), group_key(f))
     return {row.g: dict(row._mapping) for row in session.execute(stmt)}
 
@@ -72,7 +77,7 @@ def _order_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]
 def _followup_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
     predicates = measures.followup_predicates(f)
     columns = [_count(cond).label(name) for name, cond in predicates.items()]
-    columns.append(func.avg(case((predicates["rated"], FollowUp.satisfaction))).label("satisfaction_mean"))
+    columns.append(_mean(predicates["rated"], FollowUp.satisfaction).label("satisfaction_mean"))
     stmt = grouped(
         select(*columns)
         .select_from(joined(f).join(FollowUp.__table__, FollowUp.order_id == W.id))

@@ -118,6 +118,7 @@ def _repeated_ids(place: str, f: ReportFilter | None) -> Select:
         select(earlier.id)
         .join(later, getattr(later, place) == getattr(earlier, place))
         .where(
+            earlier.kind == "repair",  # only completed repairs are asked about
             earlier.completed_at.isnot(None),
             getattr(earlier, place).isnot(None),
             later.id != earlier.id,
