@@ -7,7 +7,6 @@ are one per group, merged here into plain dicts. No order is loaded into Python.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select
@@ -25,7 +24,7 @@ from reports.filters import (
     narrowing,
     received_in_range,
 )
-from reports.sql import percentiles
+from reports.sql import percentiles, percentiles_with_total
 from workorders.models import FollowUp, WorkOrder
 
 W = WorkOrder
@@ -190,7 +189,14 @@ def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[
         _followup_counts(session, f),
         _backlog_counts(session, f),
     )
-    spreads = _percentiles(session, f)
+    if with_totals and f.group_by is not None:
+        spreads, overall = percentiles_with_total(
+            session, group_key(f), _duration_sources(f), received_in_range(f), joined(f)
+        )
+        total_spreads = {name: {ALL: found.get("all", {})} for name, found in overall.items()}
+    else:
+        spreads = _percentiles(session, f)
+        total_spreads = spreads
     keys = set(counts) | set(backlog)
     rows = {
         key: _row(key, counts.get(key, {}), followups.get(key, {}), backlog.get(key, {}), spreads)
@@ -198,8 +204,6 @@ def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[
     }
     totals = _row(ALL, {}, {}, {}, _no_spreads())
     if with_totals:
-        overall = replace(f, group_by=None)
-        total_spreads = spreads if f.group_by is None else _percentiles(session, overall)
         totals = _row(ALL, _summed(counts), _summed(followups), _summed(backlog), total_spreads)
     labels = group_labels(session, f, rows)
     return {

@@ -170,6 +170,44 @@ def percentiles(
     return found
 
 
+def percentiles_with_total(
+    session: Session,
+    group: ColumnElement,
+    values: Mapping[str, tuple[ColumnElement, ColumnElement]],
+    where: Sequence[ColumnElement],
+    from_: Any,
+    fractions: Sequence[float] = (0.5, 0.9),
+) -> tuple[dict[str, dict[Any, dict[float, float | None]]], dict[str, dict[Any, dict[float, float | None]]]]:
+    """``percentiles`` per ``group`` and over all groups together (keyed "all"), as a pair.
+
+    PostgreSQL answers both in one pass with GROUPING SETS ((group), ()), the total's row told
+    apart by GROUPING() (a group whose key is NULL stays a group); SQLite runs ``percentiles``
+    twice."""
+    if session.get_bind().dialect.name != "postgresql":
+        by_group = percentiles(session, group, values, where, from_, fractions)
+        return by_group, percentiles(session, None, values, where, from_, fractions)
+    names = list(values)
+    columns = [
+        func.percentile_cont(p).within_group(cast(case(values[name]), Float)).label(f"{name}_{i}")
+        for name in names
+        for i, p in enumerate(fractions)
+    ]
+    stmt = (
+        select(group.label("g"), func.grouping(group).label("is_total"), *columns)
+        .select_from(from_)
+        .where(*where)
+        .group_by(func.grouping_sets(group, literal_column("()")))
+    )
+    by_group: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
+    total: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
+    for row in session.execute(stmt):
+        found, key = (total, "all") if row.is_total else (by_group, row.g)
+        for name in names:
+            spread = {p: row._mapping[f"{name}_{i}"] for i, p in enumerate(fractions)}
+            found[name][key] = {p: None if v is None else float(v) for p, v in spread.items()}
+    return by_group, total
+
+
 def _ranked_percentiles(
     session: Session,
     group: ColumnElement | None,
