@@ -70,6 +70,11 @@ def register(app: Flask) -> None:
         session.commit()
         click.echo(f"created {role} {username}")
 
+    _register_seed_demo(app)
+    _register_tick(app)
+
+
+def _register_seed_demo(app: Flask) -> None:
     @app.cli.command("seed-demo")
     @click.option("--technicians", default=40)
     @click.option("--orders", default=300)
@@ -111,8 +116,6 @@ def register(app: Flask) -> None:
                 f"history: {made.orders} orders received {made.start} to {made.end} (exclusive) "
                 f"for the reports, in {time.perf_counter() - started:.1f} s"
             )
-
-    _register_tick(app)
 
 
 def _register_tick(app: Flask) -> None:

@@ -20,8 +20,6 @@ from decimal import Decimal
 from typing import IO, Any
 from xml.sax.saxutils import escape
 
-from openpyxl.utils import get_column_letter
-
 from core.clock import city_tz_name, to_city_aware
 
 FORMATS = {
@@ -177,16 +175,15 @@ def _sheet_name(name: str) -> str:
 
 
 def _write_sheet(package: zipfile.ZipFile, part: str, rows: Iterable[Sequence[Any]]) -> None:
-    """One worksheet's XML, ``rows`` written as they come, a batch of rows per write."""
+    """One worksheet's XML, ``rows`` written as they come, a batch of rows per write. Cells
+    follow each other without references (an empty ``<c/>`` holds a gap's place), as the format
+    allows: a reader counts them."""
     with package.open(part, "w", force_zip64=True) as sheet:
         head = f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_NS}">'
         sheet.write(f"{head}<sheetData>".encode())
-        letters: list[str] = []
         pending: list[str] = []
         for number, row in enumerate(rows, start=1):
-            while len(letters) < len(row):
-                letters.append(get_column_letter(len(letters) + 1))
-            cells = "".join(_cell(f"{letters[i]}{number}", value) for i, value in enumerate(row))
+            cells = "".join([_CELL_WRITERS.get(type(value), _cell)(value) for value in row])
             pending.append(f'<row r="{number}">{cells}</row>')
             if len(pending) >= XLSX_ROWS_PER_WRITE:
                 sheet.write("".join(pending).encode())
@@ -194,23 +191,47 @@ def _write_sheet(package: zipfile.ZipFile, part: str, rows: Iterable[Sequence[An
         sheet.write(("".join(pending) + "</sheetData></worksheet>").encode())
 
 
-def _cell(ref: str, value: Any) -> str:
-    """One cell's XML (empty for None): numbers as numbers, datetimes as Excel serial numbers
-    in city wall-clock time with a date format, text inline."""
+def _cell(value: Any) -> str:
+    """One cell's XML: numbers as numbers, datetimes as Excel serial numbers in city
+    wall-clock time with a date format, text inline, None an empty cell."""
     if value is None:
-        return ""
+        return "<c/>"
     if isinstance(value, bool):
-        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+        return f'<c t="b"><v>{int(value)}</v></c>'
     if isinstance(value, int | float | Decimal) and math.isfinite(value):
-        return f'<c r="{ref}"><v>{value}</v></c>'
+        return f"<c><v>{value}</v></c>"
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = to_city_aware(value).replace(tzinfo=None)
-        serial = (value - _EXCEL_EPOCH) / timedelta(days=1)
-        return f'<c r="{ref}" s="{_DATETIME_STYLE}"><v>{serial!r}</v></c>'
+        return f'<c s="{_DATETIME_STYLE}"><v>{(value - _EXCEL_EPOCH) / _DAY!r}</v></c>'
     if isinstance(value, date):
-        serial = (value - _EXCEL_EPOCH.date()).days
-        return f'<c r="{ref}" s="{_DATE_STYLE}"><v>{serial}</v></c>'
-    text = escape(_NOT_XML.sub("", str(value)))
+        return f'<c s="{_DATE_STYLE}"><v>{(value - _EXCEL_EPOCH.date()).days}</v></c>'
+    return _text_cell(str(value))
+
+
+def _text_cell(text: str) -> str:
+    if not text.isprintable():  # rare: a newline is fine, a control character XML cannot carry is not
+        text = _NOT_XML.sub("", text)
+    text = escape(text)
     space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f'<c r="{ref}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
+    return f'<c t="inlineStr"><is><t{space}>{text}</t></is></c>'
+
+
+def _int_cell(value: int) -> str:
+    return f"<c><v>{value}</v></c>"
+
+
+def _naive_datetime_cell(value: datetime) -> str:
+    return (
+        _cell(value) if value.tzinfo is not None else f'<c s="1"><v>{(value - _EXCEL_EPOCH) / _DAY!r}</v></c>'
+    )
+
+
+_DAY = timedelta(days=1)
+# The common cases by exact type, without the chain of isinstance tests (bool is not an int here).
+_CELL_WRITERS = {
+    str: _text_cell,
+    int: _int_cell,
+    datetime: _naive_datetime_cell,
+    type(None): lambda _v: "<c/>",
+}
