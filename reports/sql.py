@@ -184,8 +184,13 @@ def percentiles_with_total(
     apart by GROUPING() (a group whose key is NULL stays a group); SQLite runs ``percentiles``
     twice."""
     if session.get_bind().dialect.name != "postgresql":
-        by_group = percentiles(session, group, values, where, from_, fractions)
-        return by_group, percentiles(session, None, values, where, from_, fractions)
+        by_group: dict[str, dict[Any, dict[float, float | None]]] = {}
+        total: dict[str, dict[Any, dict[float, float | None]]] = {}
+        for name, (which, value) in values.items():
+            by_group[name], total[name] = _ranked_percentiles_with_total(
+                session, group, value, [*where, which], from_, fractions
+            )
+        return by_group, total
     names = list(values)
     columns = [
         func.percentile_cont(p).within_group(cast(case(values[name]), Float)).label(f"{name}_{i}")
@@ -198,14 +203,29 @@ def percentiles_with_total(
         .where(*where)
         .group_by(func.grouping_sets(group, literal_column("()")))
     )
-    by_group: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
-    total: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
+    by_group = {name: {} for name in names}
+    total = {name: {} for name in names}
     for row in session.execute(stmt):
         found, key = (total, "all") if row.is_total else (by_group, row.g)
         for name in names:
             spread = {p: row._mapping[f"{name}_{i}"] for i, p in enumerate(fractions)}
             found[name][key] = {p: None if v is None else float(v) for p, v in spread.items()}
     return by_group, total
+
+
+def _interpolated(rank: ColumnElement, count: ColumnElement, value: ColumnElement, p: float) -> ColumnElement:
+    """Summed over ranked rows: the ``p`` percentile, interpolated between the two rows around
+    its 0-based position ``p * (n - 1)`` among n sorted values, as ``percentile_cont`` does."""
+    position = p * (count - 1)
+    below = cast(position, Integer)  # position >= 0, so the cast is floor
+    weight = position - below
+    return func.sum(
+        case(
+            (rank == below + 1, value * (1 - weight)),
+            (and_(rank == below + 2, weight > 0), value * weight),
+            else_=0.0,
+        )
+    )
 
 
 def _ranked_percentiles(
@@ -229,16 +249,54 @@ def _ranked_percentiles(
         .where(*where, value.isnot(None))
         .subquery()
     )
-    columns = []
-    for i, p in enumerate(fractions):
-        position = p * (ranked.c.n - 1)  # 0-based position of the fraction among n sorted values
-        below = cast(position, Integer)  # position >= 0, so the cast is floor
-        weight = position - below
-        interpolated = case(
-            (ranked.c.rn == below + 1, ranked.c.v * (1 - weight)),
-            (and_(ranked.c.rn == below + 2, weight > 0), ranked.c.v * weight),
-            else_=0.0,
-        )
-        columns.append(func.sum(interpolated).label(f"p{i}"))
+    columns = [
+        _interpolated(ranked.c.rn, ranked.c.n, ranked.c.v, p).label(f"p{i}") for i, p in enumerate(fractions)
+    ]
     stmt = select(ranked.c.g, *columns).group_by(ranked.c.g)
     return {row[0]: {p: float(row[i + 1]) for i, p in enumerate(fractions)} for row in session.execute(stmt)}
+
+
+def _ranked_percentiles_with_total(
+    session: Session,
+    group: ColumnElement,
+    value: ColumnElement,
+    where: Sequence[ColumnElement],
+    from_: Any,
+    fractions: Sequence[float],
+) -> tuple[dict[Any, dict[float, float | None]], dict[Any, dict[float, float | None]]]:
+    """SQLite: the rows ranked once within their group and once among all, kept in a
+    materialized CTE, read by the groups' aggregate and the total's in one statement."""
+    ranked = (
+        select(
+            group.label("g"),
+            value.label("v"),
+            func.row_number().over(order_by=value, partition_by=group).label("rn"),
+            func.count().over(partition_by=group).label("n"),
+            func.row_number().over(order_by=value).label("rn_all"),
+            func.count().over().label("n_all"),
+        )
+        .select_from(from_)
+        .where(*where, value.isnot(None))
+        .cte("ranked")
+        .prefix_with("MATERIALIZED")
+    )
+    c = ranked.c
+    groups = select(
+        literal_column("0").label("is_total"),
+        c.g,
+        *[_interpolated(c.rn, c.n, c.v, p).label(f"p{i}") for i, p in enumerate(fractions)],
+    ).group_by(c.g)
+    overall = select(
+        literal_column("1"),
+        literal_column("NULL"),
+        *[_interpolated(c.rn_all, c.n_all, c.v, p) for p in fractions],
+    ).having(func.count() > 0)
+    by_group: dict[Any, dict[float, float | None]] = {}
+    total: dict[Any, dict[float, float | None]] = {}
+    for row in session.execute(groups.union_all(overall)):
+        spread = {p: float(row[i + 2]) for i, p in enumerate(fractions)}
+        if row[0]:
+            total["all"] = spread
+        else:
+            by_group[row[1]] = spread
+    return by_group, total
