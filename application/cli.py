@@ -12,6 +12,10 @@ from core.db import get_session
 CLI_ACTOR = Actor(user_id=None, username="cli", role="admin", origin="cli")
 
 
+# A year of past orders in the demo: enough for every chart on /reports, a few seconds to add.
+DEMO_HISTORY_ORDERS = 4000
+
+
 def register(app: Flask) -> None:
     register_report_history(app)
 
@@ -66,6 +70,11 @@ def register(app: Flask) -> None:
         session.commit()
         click.echo(f"created {role} {username}")
 
+    _register_seed_demo(app)
+    _register_tick(app)
+
+
+def _register_seed_demo(app: Flask) -> None:
     @app.cli.command("seed-demo")
     @click.option("--technicians", default=40)
     @click.option("--orders", default=300)
@@ -75,18 +84,38 @@ def register(app: Flask) -> None:
         default=True,
         help="Add the two company accounts (a bank and a hospital) with their logins and orders.",
     )
-    def seed_demo(technicians: int, orders: int, seed: int, companies: bool) -> None:
+    @click.option(
+        "--history",
+        default=DEMO_HISTORY_ORDERS,
+        show_default=True,
+        type=click.IntRange(0, 5_000_000),
+        help="Made-up orders over the past year for the managers' reports (0: none).",
+    )
+    def seed_demo(technicians: int, orders: int, seed: int, companies: bool, history: int) -> None:
         """Seed a demo city (Hefei): districts, technicians, customers, orders and two
-        company accounts; prints every login, each company's with its administrator."""
-        from application.demo import seed_city
+        company accounts, then a year of past orders for the reports; prints every login,
+        each company's with its administrator."""
+        import time
 
-        summary = seed_city(
-            get_session(), technicians=technicians, orders=orders, seed=seed, companies=companies
-        )
+        from sqlalchemy import func, select
+
+        from application.demo import seed_city
+        from core.clock import now
+        from core.models import User
+        from reports.history import generate
+
+        session = get_session()
+        seeded_before = bool(session.scalar(select(func.count()).select_from(User)))
+        summary = seed_city(session, technicians=technicians, orders=orders, seed=seed, companies=companies)
         for line in summary:
             click.echo(line)
-
-    _register_tick(app)
+        if history and not seeded_before:  # like the city, the history is added once
+            started = time.perf_counter()
+            made = generate(session, history, now().date(), days=365, seed=seed)
+            click.echo(
+                f"history: {made.orders} orders received {made.start} to {made.end} (exclusive) "
+                f"for the reports, in {time.perf_counter() - started:.1f} s"
+            )
 
 
 def _register_tick(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """Benchmark of the managers' reports (a command, not a test).
 
     python -m bench reports --orders 100000 [--database-url postgresql+psycopg://...]
-        [--export-rows 100000] [--repeat 3] [--keep]
+        [--export-rows 100000] [--repeat 3] [--keep] [--existing]
 
 Builds a fresh database (a temporary SQLite file, or a new PostgreSQL database created next to
 the one named and dropped afterwards), migrates it, fills it with ``--orders`` made-up orders
@@ -57,12 +57,15 @@ def run(args: argparse.Namespace) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="reports-bench-"))
     drop_database = None
-    if args.database_url:
+    if args.existing:
+        url = args.database_url
+    elif args.database_url:
         url, drop_database = _postgres_database(args.database_url)
     else:
         url = f"sqlite:///{workdir / 'bench.db'}"
     try:
-        upgrade(url)
+        if not args.existing:
+            upgrade(url)
         app = create_app(
             Config(
                 DATABASE_URL=url,
@@ -74,12 +77,13 @@ def run(args: argparse.Namespace) -> int:
         )
         with app.app_context():
             session = app.extensions["db_sessionmaker"]()
-            started = time.perf_counter()
-            made = generate(session, args.orders, YEAR_END, days=365)
-            print(
-                f"{url.split('://')[0]}: {made.orders} orders, {made.follow_ups} follow-ups, "
-                f"{made.audit_events} audit events in {time.perf_counter() - started:.1f} s"
-            )
+            if not args.existing:
+                started = time.perf_counter()
+                made = generate(session, args.orders, YEAR_END, days=365)
+                print(
+                    f"{url.split('://')[0]}: {made.orders} orders, {made.follow_ups} follow-ups, "
+                    f"{made.audit_events} audit events in {time.perf_counter() - started:.1f} s"
+                )
             _time_reports(session, args)
             session.close()
         return 0
@@ -145,4 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export-rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (SQLite file)")
-    return run(parser.parse_args(argv))
+    parser.add_argument(
+        "--existing",
+        action="store_true",
+        help="time the reports on the database --database-url names as it is (migrated and filled "
+        "before, e.g. by `flask report-history`): no new database, nothing generated",
+    )
+    args = parser.parse_args(argv)
+    if args.existing and not args.database_url:
+        parser.error("--existing needs --database-url")
+    return run(args)

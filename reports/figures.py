@@ -7,7 +7,6 @@ are one per group, merged here into plain dicts. No order is loaded into Python.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select
@@ -25,7 +24,7 @@ from reports.filters import (
     narrowing,
     received_in_range,
 )
-from reports.sql import percentiles
+from reports.sql import percentiles, percentiles_with_total
 from workorders.models import FollowUp, WorkOrder
 
 W = WorkOrder
@@ -55,16 +54,21 @@ def _duration_sources(f: ReportFilter) -> dict[str, tuple[ColumnElement, ColumnE
 
 
 def _count(condition: ColumnElement) -> ColumnElement:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    # an aggregate FILTER, not a sum of CASE: the row is skipped before any aggregate work
+    return func.count().filter(condition)
+
+
+def _mean(condition: ColumnElement, value: ColumnElement) -> ColumnElement:
+    return func.avg(value).filter(condition)
 
 
 def _order_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
     columns = [_count(cond).label(name) for name, cond in measures.order_predicates(f).items()]
     for name, (which, value) in _duration_sources(f).items():
         columns.append(_count(which).label(f"{name}_n"))
-        columns.append(func.avg(case((which, value))).label(f"{name}_mean_s"))
+        columns.append(_mean(which, value).label(f"{name}_mean_s"))
     on_site = _duration_sources(f)["on_site"][0]
-    columns.append(func.avg(case((on_site, W.duration_min * 60.0))).label("planned_on_site_mean_s"))
+    columns.append(_mean(on_site, W.duration_min * 60.0).label("planned_on_site_mean_s"))
     stmt = grouped(base_select(f, *columns).where(*received_in_range(f)), group_key(f))
     return {row.g: dict(row._mapping) for row in session.execute(stmt)}
 
@@ -72,7 +76,7 @@ def _order_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]
 def _followup_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
     predicates = measures.followup_predicates(f)
     columns = [_count(cond).label(name) for name, cond in predicates.items()]
-    columns.append(func.avg(case((predicates["rated"], FollowUp.satisfaction))).label("satisfaction_mean"))
+    columns.append(_mean(predicates["rated"], FollowUp.satisfaction).label("satisfaction_mean"))
     stmt = grouped(
         select(*columns)
         .select_from(joined(f).join(FollowUp.__table__, FollowUp.order_id == W.id))
@@ -185,7 +189,14 @@ def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[
         _followup_counts(session, f),
         _backlog_counts(session, f),
     )
-    spreads = _percentiles(session, f)
+    if with_totals and f.group_by is not None:
+        spreads, overall = percentiles_with_total(
+            session, group_key(f), _duration_sources(f), received_in_range(f), joined(f)
+        )
+        total_spreads = {name: {ALL: found.get("all", {})} for name, found in overall.items()}
+    else:
+        spreads = _percentiles(session, f)
+        total_spreads = spreads
     keys = set(counts) | set(backlog)
     rows = {
         key: _row(key, counts.get(key, {}), followups.get(key, {}), backlog.get(key, {}), spreads)
@@ -193,8 +204,6 @@ def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[
     }
     totals = _row(ALL, {}, {}, {}, _no_spreads())
     if with_totals:
-        overall = replace(f, group_by=None)
-        total_spreads = spreads if f.group_by is None else _percentiles(session, overall)
         totals = _row(ALL, _summed(counts), _summed(followups), _summed(backlog), total_spreads)
     labels = group_labels(session, f, rows)
     return {

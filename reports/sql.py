@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, and_, case, cast, func, literal_column, select
+from sqlalchemy import DateTime, Float, Integer, String, and_, case, cast, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
@@ -24,9 +24,11 @@ class epoch_s(FunctionElement):  # noqa: N801 (a SQL function, named like one)
     inherit_cache = True
 
 
+# date_part, not EXTRACT: since PostgreSQL 14 EXTRACT answers numeric, whose arithmetic costs
+# several times double precision's over a year of orders (whole seconds stay exact either way).
 @compiles(epoch_s)
 def _epoch_default(element, compiler, **kw):
-    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+    return f"date_part('epoch', {compiler.process(element.clauses, **kw)})"
 
 
 # julianday() is a float of days: rounded to the millisecond, whole-second times come out as
@@ -45,12 +47,33 @@ class iso_epoch_s(FunctionElement):  # noqa: N801
 
 @compiles(iso_epoch_s)
 def _iso_epoch_default(element, compiler, **kw):
-    return f"EXTRACT(EPOCH FROM CAST({compiler.process(element.clauses, **kw)} AS TIMESTAMP))"
+    return f"date_part('epoch', CAST({compiler.process(element.clauses, **kw)} AS TIMESTAMP))"
 
 
 @compiles(iso_epoch_s, "sqlite")
 def _iso_epoch_sqlite(element, compiler, **kw):
     return f"round((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0, 3)"
+
+
+class plus_days(FunctionElement):  # noqa: N801
+    """``plus_days(value, days)``: a naive datetime column plus a number of days, comparable
+    with other datetime columns (on SQLite as text: ``datetime()`` drops the fraction of a
+    second, so use it for bounds with a margin, not for exact edges)."""
+
+    type = DateTime()
+    inherit_cache = True
+
+
+@compiles(plus_days)
+def _plus_days_default(element, compiler, **kw):
+    value, days = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({value} + make_interval(days => {days}))"
+
+
+@compiles(plus_days, "sqlite")
+def _plus_days_sqlite(element, compiler, **kw):
+    value, days = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"datetime({value}, '+' || {days} || ' days')"
 
 
 class _PeriodStart(FunctionElement):
@@ -147,6 +170,64 @@ def percentiles(
     return found
 
 
+def percentiles_with_total(
+    session: Session,
+    group: ColumnElement,
+    values: Mapping[str, tuple[ColumnElement, ColumnElement]],
+    where: Sequence[ColumnElement],
+    from_: Any,
+    fractions: Sequence[float] = (0.5, 0.9),
+) -> tuple[dict[str, dict[Any, dict[float, float | None]]], dict[str, dict[Any, dict[float, float | None]]]]:
+    """``percentiles`` per ``group`` and over all groups together (keyed "all"), as a pair.
+
+    PostgreSQL answers both in one pass with GROUPING SETS ((group), ()), the total's row told
+    apart by GROUPING() (a group whose key is NULL stays a group); SQLite runs ``percentiles``
+    twice."""
+    if session.get_bind().dialect.name != "postgresql":
+        by_group: dict[str, dict[Any, dict[float, float | None]]] = {}
+        total: dict[str, dict[Any, dict[float, float | None]]] = {}
+        for name, (which, value) in values.items():
+            by_group[name], total[name] = _ranked_percentiles_with_total(
+                session, group, value, [*where, which], from_, fractions
+            )
+        return by_group, total
+    names = list(values)
+    columns = [
+        func.percentile_cont(p).within_group(cast(case(values[name]), Float)).label(f"{name}_{i}")
+        for name in names
+        for i, p in enumerate(fractions)
+    ]
+    stmt = (
+        select(group.label("g"), func.grouping(group).label("is_total"), *columns)
+        .select_from(from_)
+        .where(*where)
+        .group_by(func.grouping_sets(group, literal_column("()")))
+    )
+    by_group = {name: {} for name in names}
+    total = {name: {} for name in names}
+    for row in session.execute(stmt):
+        found, key = (total, "all") if row.is_total else (by_group, row.g)
+        for name in names:
+            spread = {p: row._mapping[f"{name}_{i}"] for i, p in enumerate(fractions)}
+            found[name][key] = {p: None if v is None else float(v) for p, v in spread.items()}
+    return by_group, total
+
+
+def _interpolated(rank: ColumnElement, count: ColumnElement, value: ColumnElement, p: float) -> ColumnElement:
+    """Summed over ranked rows: the ``p`` percentile, interpolated between the two rows around
+    its 0-based position ``p * (n - 1)`` among n sorted values, as ``percentile_cont`` does."""
+    position = p * (count - 1)
+    below = cast(position, Integer)  # position >= 0, so the cast is floor
+    weight = position - below
+    return func.sum(
+        case(
+            (rank == below + 1, value * (1 - weight)),
+            (and_(rank == below + 2, weight > 0), value * weight),
+            else_=0.0,
+        )
+    )
+
+
 def _ranked_percentiles(
     session: Session,
     group: ColumnElement | None,
@@ -168,16 +249,54 @@ def _ranked_percentiles(
         .where(*where, value.isnot(None))
         .subquery()
     )
-    columns = []
-    for i, p in enumerate(fractions):
-        position = p * (ranked.c.n - 1)  # 0-based position of the fraction among n sorted values
-        below = cast(position, Integer)  # position >= 0, so the cast is floor
-        weight = position - below
-        interpolated = case(
-            (ranked.c.rn == below + 1, ranked.c.v * (1 - weight)),
-            (and_(ranked.c.rn == below + 2, weight > 0), ranked.c.v * weight),
-            else_=0.0,
-        )
-        columns.append(func.sum(interpolated).label(f"p{i}"))
+    columns = [
+        _interpolated(ranked.c.rn, ranked.c.n, ranked.c.v, p).label(f"p{i}") for i, p in enumerate(fractions)
+    ]
     stmt = select(ranked.c.g, *columns).group_by(ranked.c.g)
     return {row[0]: {p: float(row[i + 1]) for i, p in enumerate(fractions)} for row in session.execute(stmt)}
+
+
+def _ranked_percentiles_with_total(
+    session: Session,
+    group: ColumnElement,
+    value: ColumnElement,
+    where: Sequence[ColumnElement],
+    from_: Any,
+    fractions: Sequence[float],
+) -> tuple[dict[Any, dict[float, float | None]], dict[Any, dict[float, float | None]]]:
+    """SQLite: the rows ranked once within their group and once among all, kept in a
+    materialized CTE, read by the groups' aggregate and the total's in one statement."""
+    ranked = (
+        select(
+            group.label("g"),
+            value.label("v"),
+            func.row_number().over(order_by=value, partition_by=group).label("rn"),
+            func.count().over(partition_by=group).label("n"),
+            func.row_number().over(order_by=value).label("rn_all"),
+            func.count().over().label("n_all"),
+        )
+        .select_from(from_)
+        .where(*where, value.isnot(None))
+        .cte("ranked")
+        .prefix_with("MATERIALIZED")
+    )
+    c = ranked.c
+    groups = select(
+        literal_column("0").label("is_total"),
+        c.g,
+        *[_interpolated(c.rn, c.n, c.v, p).label(f"p{i}") for i, p in enumerate(fractions)],
+    ).group_by(c.g)
+    overall = select(
+        literal_column("1"),
+        literal_column("NULL"),
+        *[_interpolated(c.rn_all, c.n_all, c.v, p) for p in fractions],
+    ).having(func.count() > 0)
+    by_group: dict[Any, dict[float, float | None]] = {}
+    total: dict[Any, dict[float, float | None]] = {}
+    for row in session.execute(groups.union_all(overall)):
+        spread = {p: float(row[i + 2]) for i, p in enumerate(fractions)}
+        if row[0]:
+            total["all"] = spread
+        else:
+            by_group[row[1]] = spread
+    return by_group, total

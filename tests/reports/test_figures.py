@@ -179,3 +179,14 @@ def test_a_crowded_column_chart_labels_every_few_groups_and_keeps_values_in_tool
     )
     few = charts.columns("few", ["a", "b"], [[1.0, None]])
     assert [bar.text for bar in few.bars] == ["1", "–"] and few.bars[1].h == 0
+
+
+def test_a_narrowed_report_finds_the_same_repeat_faults(db, history):
+    # narrowed, each order is looked up on its own; over the range, one set of ids: the same rule
+    shushan = _report(db, district=dataset.SHUSHAN)["totals"]["repeat_faults"]
+    baohe = _report(db, district=dataset.BAOHE, product="adsl")["totals"]["repeat_faults"]
+    assert (shushan["repeated_within_30d"], shushan["completed_repairs"]) == (2, 4)  # R1, R5 of R1 R2 R5 R6
+    assert (baohe["repeated_within_30d"], baohe["completed_repairs"]) == (
+        0,
+        1,
+    )  # R4 came 30 days and 1 s after R3
