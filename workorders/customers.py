@@ -18,6 +18,7 @@ from core import audit, geocoding
 from core.actor import Actor
 from core.errors import N_, Invalid, NotFound
 from core.geocoding import Geocoder
+from core.schemas import MAX_DB_INT
 from workorders.labels import label
 from workorders.lifecycle import OPEN_STATES
 from workorders.models import Customer, LineRecord, Site, WorkOrder
@@ -153,7 +154,9 @@ def _matching_customer_ids(query: str):
     if len(digits) >= PHONE_MIN_DIGITS and re.fullmatch(r"[0-9+\-() ]+", text):
         bare_phone = func.replace(func.replace(func.replace(Customer.phone, "-", ""), " ", ""), "+", "")
         conditions.append(bare_phone.contains(digits, autoescape=True))
-    if text.isdigit() and len(text) <= 12:  # the line's own id, as the portal shows it ("Circuit 12")
+    # The line's own id, as the portal shows it ("Circuit 12"): only a number an id column
+    # can hold (an 11-digit phone number is out of PostgreSQL's integer range).
+    if text.isdigit() and 0 < int(text) <= MAX_DB_INT:
         conditions.append(
             Customer.id.in_(
                 select(Site.customer_id)
