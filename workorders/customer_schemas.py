@@ -9,7 +9,13 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from core.errors import N_
 from core.schemas import CityDateTime
 from standards import ACCESS_TYPES, PRODUCTS
-from workorders.schemas import CommentSchema, CustomerCreateSchema, LineCreateSchema, SiteCreateSchema
+from workorders.schemas import (
+    CommentSchema,
+    CustomerCreateSchema,
+    LineCreateSchema,
+    OrderFindingSchema,
+    SiteCreateSchema,
+)
 
 PHONE = validate.Regexp(r"^[0-9+\- ]{3,30}$")
 # A customer's phone: the length checked first, then the characters (each refusal says one thing).
@@ -153,25 +159,13 @@ class OpenOrderRefSchema(Schema):
     state = fields.String()
 
 
-class PreviewFindingSchema(Schema):
-    rule_id = fields.String()
-    check = fields.String()
-    severity = fields.String(metadata={"description": "block | warn"})
-    measured = fields.Float(allow_none=True)
-    unit = fields.String(allow_none=True)
-    limit = fields.Float(allow_none=True)
-    message = fields.String()
-    remedy_zh = fields.String(allow_none=True)
-    remedy_en = fields.String(allow_none=True)
-
-
 class OrderPreviewSchema(Schema):
     """What taking the order would give; nothing was written."""
 
     state = fields.String()
     state_label = fields.String()
     blocked = fields.Boolean()
-    findings = fields.List(fields.Nested(PreviewFindingSchema))
+    findings = fields.List(fields.Nested(OrderFindingSchema))
     kind = fields.String()
     product = fields.String()
     priority = fields.String()
