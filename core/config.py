@@ -60,6 +60,11 @@ class Config:
         self.GEOCODER_MIN_DELAY_S = float(os.environ.get("GEOCODER_MIN_DELAY_S", 1.0))
         self.TILE_URL = os.environ.get("TILE_URL", "")
         self.TILE_ATTRIBUTION = os.environ.get("TILE_ATTRIBUTION", "")
+        # A road router (an OSRM server's base URL, "http://osrm.internal:5000"): the console
+        # draws routes along its roads and live ETAs use its travel times; empty: straight lines
+        # and the planner's estimate (dispatch.roads).
+        self.ROAD_ROUTER_URL = os.environ.get("ROAD_ROUTER_URL", "")
+        self.ROAD_ROUTER_TIMEOUT_S = float(os.environ.get("ROAD_ROUTER_TIMEOUT_S", 5))
         self.SLA_AT_RISK_MIN = int(os.environ.get("SLA_AT_RISK_MIN", 60))
         self.SLA_RESPONSE_AT_RISK_MIN = int(os.environ.get("SLA_RESPONSE_AT_RISK_MIN", 15))
         self.CONSOLE_REFRESH_S = int(os.environ.get("CONSOLE_REFRESH_S", 15))

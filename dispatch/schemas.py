@@ -106,3 +106,10 @@ class PlanExplanationSchema(Schema):
     kpis = fields.Nested(PlanKpisSchema)
     technicians = fields.List(fields.Dict())
     visits = fields.List(fields.Nested(VisitExplanationItemSchema))
+
+
+class ConsoleRoadsSchema(Schema):
+    """A technician's stops, in order, to draw along the roads (order ids, comma-separated)."""
+
+    technician_id = DbId(required=True)
+    orders = fields.String(required=True, validate=validate.Regexp(r"^\d{1,10}(,\d{1,10}){0,98}$"))

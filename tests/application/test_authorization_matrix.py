@@ -112,6 +112,7 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("console.technicians_feed", "GET"): VIEWERS,
     ("console.routes_feed", "GET"): VIEWERS,
     ("console.live_feed", "GET"): VIEWERS,
+    ("console.roads_feed", "GET"): VIEWERS,
     ("console.order_detail", "GET"): VIEWERS,
     ("console.order_candidates", "GET"): VIEWERS,
     ("console.order_assign", "POST"): PLANNERS,
