@@ -108,7 +108,7 @@ class PlanExplanationSchema(Schema):
     visits = fields.List(fields.Nested(VisitExplanationItemSchema))
 
 
-class ConsoleRoadsSchema(Schema):
+class ConsoleRoadsSchema(ConsoleDaySchema):
     """A technician's stops, in order, to draw along the roads (order ids, comma-separated)."""
 
     technician_id = DbId(required=True)
