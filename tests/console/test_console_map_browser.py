@@ -83,6 +83,8 @@ def test_map_shows_the_chosen_route_with_its_way_home_and_clusters_show_the_wors
     home = next(d for d in drawn if d["leg"] == "home")
     assert home["points"] == 2 and home["road"] is False  # last stop -> home, straight: no road router
     assert not page.locator("#route-hint").is_visible()
+    console_browser.ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(console_browser.ARTIFACTS / "console_route.png"))
 
     # all routes on demand
     page.select_option("#f-technician", "")
@@ -95,6 +97,7 @@ def test_map_shows_the_chosen_route_with_its_way_home_and_clusters_show_the_wors
     # city-wide: clusters coloured and badged by their worst priority, ringed by their worst SLA
     page.evaluate("window.consoleMap.setZoom(11, {animate: false})")
     page.wait_for_timeout(300)
+    page.screenshot(path=str(console_browser.ARTIFACTS / "console_clusters.png"))
     clusters = page.evaluate(CLUSTERS)
     assert clusters, "no cluster at zoom 11"
     for c in clusters:
