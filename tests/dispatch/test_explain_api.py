@@ -8,7 +8,7 @@ import pytest
 
 from core.actor import Actor
 from core.clock import now
-from tests.factories import post_order
+from tests.factories import Console, post_order
 
 pytestmark = pytest.mark.usefixtures("morning")
 
@@ -76,6 +76,9 @@ def test_plan_explanation_and_kpis_agree_with_the_stored_plan(client, world, db)
     assert kpis["unassigned_by_reason"]["no_skilled_technician"] == 1
     assert kpis["travel_km"] == round(record.result["travel_m"] / 1000, 1)
     assert 0 < kpis["utilisation_pct"] < 100
+
+    status, review = Console(client, "disp").get(f"/plans/{record.id}")  # the console's plan review
+    assert status == 200 and review["kpis"] == kpis
 
     from dispatch import kpis as plan_figures
 
