@@ -21,8 +21,9 @@ SENTENCES: dict[str, tuple[str, str]] = {
         "The nearest qualified technician ({distance_km} km from where they start).",
     ),
     "not_nearest": (
-        "按距离排第{rank}（{distance_km}公里）；更近的{nearer}（{nearer_km}公里）当天已另有安排。",
-        "Ranks {rank} by distance ({distance_km} km); {nearer} is nearer ({nearer_km} km) but busy.",
+        "按距离排第{rank}（{distance_km}公里）；更近的{nearer}（{nearer_km}公里）未选用，整体路线更优。",
+        "Ranks {rank} by distance ({distance_km} km); {nearer} is nearer ({nearer_km} km) but the day "
+        "as a whole works out better this way.",
     ),
     "nearer_workload": (
         "{technician}已排{stops}单，现场工作{work_min}分钟（班次的{utilisation_pct}%）。",

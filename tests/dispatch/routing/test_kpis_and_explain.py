@@ -181,3 +181,28 @@ def test_explain_plan_covers_every_visit_and_technician() -> None:
     assert [v["visit_id"] for v in explained["visits"]] == [10, 11, 12, 13, 14]
     assert [t["params"]["stops"] for t in explained["technicians"]] == [2, 1]
     assert explain_visit(_problem(), _plan(), 99) is None
+
+
+def test_a_farther_technician_is_explained_by_the_nearer_ones_day() -> None:
+    near, far = _tech(1, {"adsl"}, 31.80, 117.20, "A"), _tech(2, {"adsl"}, 31.90, 117.30, "B")
+    problem = Problem(technicians=[near, far], visits=[_visit(20, 31.801, 117.201, district="A")])
+    busy = {
+        "visit_id": 20,
+        "arrival_s": 9 * H,
+        "start_s": 9 * H,
+        "end_s": 10 * H,
+        "travel_s": 900,
+        "travel_m": 1.0,
+    }
+    plan = {
+        "routes": [
+            {"technician_id": 1, "stops": [], "travel_m": 0.0, "travel_s": 0, "end_s": 8 * H},
+            {"technician_id": 2, "stops": [busy], "travel_m": 30000.0, "travel_s": 1800, "end_s": 11 * H},
+        ],
+        "unassigned": [],
+    }
+    why = {f["code"]: f["params"] for f in explain_visit(problem, plan, 20)["why_technician"]}
+    assert why["not_nearest"]["rank"] == 2 and why["not_nearest"]["nearer"] == 1
+    assert why["not_nearest"]["nearer_km"] < why["not_nearest"]["distance_km"]
+    assert why["nearer_workload"]["technician"] == 1 and why["nearer_workload"]["stops"] == 0
+    assert why["outside_district"] == {"district": "A", "home_district": "B"}
