@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 import standards
 from console import labels
 from core import audit
-from dispatch import assignment, board, planning, plans
+from dispatch import assignment, board, kpis, planning, plans
 from dispatch.routing.matrix import great_circle_m
 from standards.findings import render
 from technicians import service as technicians_service
@@ -389,4 +389,5 @@ def plan_review(session: Session, plan_id: int) -> dict:
         "routes": routes,
         "unassigned": unassigned,
         "conflicts": record.conflicts,
+        "kpis": kpis.plan_kpis(session, record),
     }

@@ -123,7 +123,7 @@ def code_labels(lang: str) -> dict[str, dict[str, str]]:
 
 def page_strings() -> dict[str, str]:
     """Sentences the page's script builds at run time (``%(name)s`` filled in by the script)."""
-    return {**_map_strings(), **_panel_strings(), **_planning_strings()}
+    return {**_map_strings(), **_panel_strings(), **_planning_strings(), **_review_strings()}
 
 
 def _map_strings() -> dict[str, str]:
@@ -237,4 +237,25 @@ def _planning_strings() -> dict[str, str]:
         "deadline_today": _("due today"),
         "delayed": _("Visits pushed later"),
         "late_min": _("%(n)s min late"),
+    }
+
+
+def _review_strings() -> dict[str, str]:
+    """Which routes the map draws, a plan's figures and its explanations."""
+    return {
+        "routes_hint": _("Choose a technician or a district (or all routes) to see routes."),
+        "way_home": _("Way home"),
+        "kpis": _("Figures"),
+        "kpi_travel": _("Travel"),
+        "kpi_travel_value": _("%(km)s km · %(min)s min"),
+        "kpi_utilisation": _("Utilisation (work / shift)"),
+        "kpi_at_risk": _("Deadlines at risk"),
+        "kpi_breaches": _("Deadlines missed"),
+        "kpi_unassigned": _("Left out"),
+        "why": _("Why?"),
+        "why_technician": _("Why this technician"),
+        "why_time": _("Why this time"),
+        "why_cost": _("What it costs"),
+        "why_left_out": _("Why it was left out"),
+        "explanation": _("In this plan"),
     }

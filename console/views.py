@@ -32,12 +32,13 @@ from core.clock import now, to_city_aware
 from core.db import get_session
 from core.errors import Conflict, Invalid, NotFound
 from core.schemas import JobSchema
-from dispatch import assignment, board
+from dispatch import assignment, board, roads
 from dispatch.schemas import (
     ConsoleAssignSchema,
     ConsoleCancelSchema,
     ConsoleDaySchema,
     ConsoleLiveSchema,
+    ConsoleRoadsSchema,
     ConsoleUnassignSchema,
     ConsoleUrgentSchema,
 )
@@ -148,6 +149,10 @@ def _page_urls() -> dict[str, str]:
         "plan_discard": _url_template("dispatch.plan_discard", "plan_id"),
         "job": _url_template("auth.job_status", "job_id"),
         "job_cancel": _url_template("auth.job_cancel", "job_id"),
+        "explain_visit": url_for("dispatch.visit_explain", plan_id=URL_ID, order_id=URL_ID + 1)
+        .replace(str(URL_ID + 1), "{order}")
+        .replace(str(URL_ID), "{id}"),
+        "plan_kpis": _url_template("dispatch.plan_kpis", "plan_id"),
     }
 
 
@@ -171,6 +176,7 @@ def page():
         "tile_url": cfg.get("TILE_URL") or "",
         "tile_attribution": cfg.get("TILE_ATTRIBUTION") or "",
         "refresh_s": int(cfg.get("CONSOLE_REFRESH_S", 15)),
+        "road_routes": bool(cfg.get("ROAD_ROUTER_URL")),
         "open_states": [s for s in lifecycle.STATES if s in lifecycle.OPEN_STATES],
         "labels": labels.code_labels(lang),
         "strings": labels.page_strings(),
@@ -209,6 +215,16 @@ def routes_feed():
     """Every technician's stops for the day with times for the timeline."""
     day = _day(_query(ConsoleDaySchema()))
     return _json({"day": day, "routes": feeds.route_items(board.day_routes(get_session(), day))})
+
+
+@bp.route("/api/roads")
+@require_roles(*VIEW_ROLES)
+def roads_feed():
+    """One technician's way through their stops and back home along the roads (the configured
+    road router, asked by the server and cached); ``source: straight`` when there is none."""
+    args = _query(ConsoleRoadsSchema())
+    order_ids = [int(i) for i in args["orders"].split(",")]
+    return _json(roads.route_geometry(get_session(), args["technician_id"], order_ids))
 
 
 @bp.route("/api/live")

@@ -79,6 +79,7 @@ class Config:
         )
         self.REPORT_FONT_INDEX = int(os.environ.get("REPORT_FONT_INDEX", 2))
         self._notification_settings()
+        self._road_settings()
         self.BABEL_DEFAULT_LOCALE = "zh"
         self.BABEL_SUPPORTED_LOCALES = ("zh", "en")
         self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
@@ -114,6 +115,13 @@ class Config:
             self.GEOCODER = "demo" if self.APP_ENV in ("development", "testing") else ""
         if "SESSION_COOKIE_SECURE" not in overrides:
             self.SESSION_COOKIE_SECURE = self.APP_ENV == "production"
+
+    def _road_settings(self) -> None:
+        """A road router (an OSRM server's base URL, "http://osrm.internal:5000"): the console
+        draws routes along its roads and live ETAs use its travel times; empty: straight lines
+        and the planner's estimate (dispatch.roads)."""
+        self.ROAD_ROUTER_URL = os.environ.get("ROAD_ROUTER_URL", "")
+        self.ROAD_ROUTER_TIMEOUT_S = float(os.environ.get("ROAD_ROUTER_TIMEOUT_S", 5))
 
     def _notification_settings(self) -> None:
         """Customer notifications (core.delivery) and the periodic jobs (core.jobs.every).

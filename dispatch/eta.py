@@ -2,7 +2,8 @@
 
 Computed from the technician's last reported position (the phone's pings move
 ``Technician.last_lat/last_lon/last_seen_at``) with the travel-time model the
-planner uses (:class:`dispatch.routing.matrix.HaversineMatrix`). Only while the
+planner uses (:class:`dispatch.routing.matrix.HaversineMatrix`), or along the
+roads when a road router is configured (:mod:`dispatch.roads`). Only while the
 order is en route: on arrival (or before setting out) there is no ETA. A
 position older than :data:`STALE_AFTER` gives no time, and says so, rather than
 pretending.
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.clock import now
+from dispatch.roads import road_travel
 from dispatch.routing.matrix import HaversineMatrix
 from technicians.models import Technician
 from workorders.lifecycle import State
@@ -55,7 +57,9 @@ def eta_for(session: Session, order: WorkOrder, at: datetime | None = None) -> d
         return base | {"note": NO_RECENT_POSITION}
     if site.lat is None or site.lon is None:
         return base | {"note": NO_POSITION}
-    seconds, metres = HaversineMatrix().travel((tech.last_lat, tech.last_lon), (site.lat, site.lon))
+    here, there = (tech.last_lat, tech.last_lon), (site.lat, site.lon)
+    # Along the roads when a road router is configured (dispatch.roads), else the planner's estimate.
+    seconds, metres = road_travel(here, there) or HaversineMatrix().travel(here, there)
     # Counted from when the position was taken; a technician cannot arrive in the past.
     eta = max(tech.last_seen_at + timedelta(seconds=seconds), at)
     return base | {"eta": eta.replace(microsecond=0), "travel_s": seconds, "distance_m": round(metres)}

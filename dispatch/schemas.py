@@ -56,3 +56,60 @@ class ConsoleCancelSchema(ConsoleDaySchema):
 class ConsoleUrgentSchema(ConsoleDaySchema):
     order_id = DbId(required=True)
     time_limit_s = fields.Float(load_default=5, validate=validate.Range(0.5, 120))
+
+
+# ---------------------------------------------------------------- explanations and figures
+
+
+class PlanKpisSchema(Schema):
+    travel_km = fields.Float()
+    travel_min = fields.Float()
+    work_min = fields.Float()
+    shift_min = fields.Float()
+    utilisation_pct = fields.Float()
+    visits_planned = fields.Integer()
+    technicians_used = fields.Integer()
+    technicians = fields.Integer()
+    deadlines_at_risk = fields.Integer()
+    breaches = fields.Integer()
+    late_min = fields.Float()
+    unassigned = fields.Integer()
+    unassigned_by_reason = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class VisitExplanationItemSchema(Schema):
+    order_id = fields.Integer()
+    code = fields.String()
+    assigned = fields.Boolean()
+    technician_id = fields.Integer()
+    technician_name = fields.String()
+    sequence = fields.Integer()
+    start = fields.String(metadata={"description": "HH:MM"})
+    why_technician = fields.List(fields.String())
+    why_time = fields.List(fields.String())
+    cost = fields.Dict(metadata={"description": "extra_km, extra_min, on_site_min and the sentence"})
+    reason = fields.String()
+    reason_text = fields.String()
+    blockers = fields.List(fields.String())
+    facts = fields.Dict(metadata={"description": "the facts behind the sentences, as codes and numbers"})
+
+
+class VisitExplanationSchema(VisitExplanationItemSchema):
+    plan_id = fields.Integer()
+    status = fields.String()
+
+
+class PlanExplanationSchema(Schema):
+    plan_id = fields.Integer()
+    status = fields.String()
+    day = fields.Date()
+    kpis = fields.Nested(PlanKpisSchema)
+    technicians = fields.List(fields.Dict())
+    visits = fields.List(fields.Nested(VisitExplanationItemSchema))
+
+
+class ConsoleRoadsSchema(ConsoleDaySchema):
+    """A technician's stops, in order, to draw along the roads (order ids, comma-separated)."""
+
+    technician_id = DbId(required=True)
+    orders = fields.String(required=True, validate=validate.Regexp(r"^\d{1,10}(,\d{1,10}){0,98}$"))

@@ -10,8 +10,14 @@ from core.auth import require_roles
 from core.clock import now
 from core.db import get_session
 from core.schemas import JobSchema
-from dispatch import planning, plans
-from dispatch.schemas import PlanRequestSchema, PlanSchema
+from dispatch import explain, kpis, planning, plans
+from dispatch.schemas import (
+    PlanExplanationSchema,
+    PlanKpisSchema,
+    PlanRequestSchema,
+    PlanSchema,
+    VisitExplanationSchema,
+)
 
 blp = Blueprint(
     "dispatch", __name__, url_prefix="/api/v1/dispatch", description="Planning the day with the optimizer"
@@ -60,3 +66,32 @@ def plan_apply(plan_id: int):
 def plan_discard(plan_id: int):
     """Throw the proposal away."""
     return plans.discard_plan(get_session(), g.actor, plan_id)
+
+
+@blp.route("/plans/<int:plan_id>/explain")
+@require_roles("dispatcher", "manager", "admin")
+@blp.response(200, PlanExplanationSchema)
+@blp.doc(security=BEARER)
+def plan_explain(plan_id: int):
+    """Why the plan is what it is: each visit's technician, time and cost, each order left
+    out with its blocker, each technician's day and the plan's figures (reader's language)."""
+    return explain.explain_plan(get_session(), plan_id)
+
+
+@blp.route("/plans/<int:plan_id>/visits/<int:order_id>/explain")
+@require_roles("dispatcher", "manager", "admin")
+@blp.response(200, VisitExplanationSchema)
+@blp.doc(security=BEARER)
+def visit_explain(plan_id: int, order_id: int):
+    """Why the plan placed this order with this technician at this time, and what it costs;
+    or why it left the order out (404 when the plan does not include the order)."""
+    return explain.explain_visit(get_session(), plan_id, order_id)
+
+
+@blp.route("/plans/<int:plan_id>/kpis")
+@require_roles("dispatcher", "manager", "admin")
+@blp.response(200, PlanKpisSchema)
+@blp.doc(security=BEARER)
+def plan_kpis(plan_id: int):
+    """The plan's figures: travel, utilisation, deadlines at risk, breaches, unassigned by reason."""
+    return kpis.plan_kpis(get_session(), plan_id)

@@ -329,6 +329,7 @@ def test_urgent_fault_is_inserted_and_markers_draw_without_tiles(app, city, page
         _ready(page)
         assert page.evaluate(MARKERS_ON_MAP) == _open_orders(db)
         assert page.evaluate("window.consoleApp.routes.length") > 0
+        page.select_option("#f-routes", "all")  # by default only a chosen technician's routes are drawn
         assert page.locator(".leaflet-overlay-pane canvas").count() == 1  # route lines
 
         page.click("#btn-urgent")

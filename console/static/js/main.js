@@ -16,7 +16,7 @@
 
 import { app, el } from "./state.js";
 import { FILTERS } from "./filters.js";
-import { onMapClick } from "./map.js";
+import { onMapClick, renderRoutes } from "./map.js";
 import { initTimeline } from "./timeline.js";
 import { clearFilters, loadAll, onFilterChange, setFilter, startPolling } from "./board.js";
 import { openOrder, refreshPanel } from "./panel.js";
@@ -29,6 +29,7 @@ initTimeline(clicks);
 
 FILTERS.forEach((name) => el("f-" + name).addEventListener("change", () => onFilterChange(name)));
 el("f-reset").addEventListener("click", clearFilters);
+el("f-routes").addEventListener("change", (ev) => { app.routeMode = ev.target.value; renderRoutes(); });
 el("f-day").addEventListener("change", (ev) => {
   if (!ev.target.value) return;
   app.day = ev.target.value;

@@ -1,9 +1,15 @@
 /* The map: order markers clustered by place, technicians, route lines and stop numbers.
- * Leaflet and markercluster are classic scripts loaded before this module (global `L`). */
+ * Leaflet and markercluster are classic scripts loaded before this module (global `L`).
+ *
+ * Routes: only the chosen ones (routes.js), each with its way home (last stop -> home,
+ * dashed), along the roads when a road router is configured. District names sit in a
+ * pane above the markers and let clicks through; a cluster is coloured by the worst
+ * priority in it, ringed by the worst SLA state, and badged with that priority. */
 
 import { S, app, el } from "./state.js";
 import { T, esc, fmt, label, when } from "./i18n.js";
 import { oneTechnicianChosen, orderVisible, techVisible } from "./filters.js";
+import { chosenRoutes, roadFor } from "./routes.js";
 
 const handlers = { openOrder() {}, pickTechnician() {} };
 
@@ -24,31 +30,45 @@ if (S.tile_url) {
 L.control.scale({ imperial: false, position: "bottomright" }).addTo(map);
 window.consoleMap = map;
 
+// District names above the markers (the marker pane is 600, tooltips 650), never catching a click.
+map.createPane("districtLabels");
+map.getPane("districtLabels").style.zIndex = 620;
+map.getPane("districtLabels").style.pointerEvents = "none";
 const districtLayer = L.layerGroup().addTo(map);
 const routeLayer = L.layerGroup().addTo(map);
 const stopLayer = L.layerGroup();
 const techLayer = L.layerGroup().addTo(map);
 const RISK_CLASSES = ["w-fine", "w-at_risk", "w-breached"];
 const RISK_RANK = { fine: 0, at_risk: 1, breached: 2 };
+const RISKS = ["fine", "at_risk", "breached"];
+const PRIORITY_RANK = { P3: 0, P2: 1, P1: 2 };
+const PRIORITIES = ["P3", "P2", "P1"];
+
+/** The worst priority (P1 > P2 > P3) and SLA state (breached > at risk > ok) of a cluster's orders. */
+export function worstOf(markers) {
+  let risk = 0, priority = 0;
+  for (let i = 0; i < markers.length && (risk < 2 || priority < 2); i++) {
+    risk = Math.max(risk, RISK_RANK[markers[i].options.risk] || 0);
+    priority = Math.max(priority, PRIORITY_RANK[markers[i].options.priority] || 0);
+  }
+  return { risk: RISKS[risk], priority: PRIORITIES[priority] };
+}
 
 const cluster = L.markerClusterGroup({
   chunkedLoading: false,
   animate: false,  // no fly-in: a filter change redraws at once (and other markers do not drift)
   showCoverageOnHover: false,
   spiderfyOnMaxZoom: true,
-  // Street level: only orders at (nearly) the same address stay grouped; clicking such a
-  // group fans it out, so two orders at one site are both reachable.
-  maxClusterRadius: (zoom) => (zoom >= 15 ? 8 : 45),
+  // Closer in, smaller groups; at street level only orders at (nearly) the same address stay
+  // grouped, and clicking such a group fans it out, so two orders at one site are both reachable.
+  maxClusterRadius: (zoom) => (zoom >= 16 ? 3 : zoom >= 14 ? 16 : zoom >= 12 ? 32 : 45),
   iconCreateFunction(group) {
-    const children = group.getAllChildMarkers();
-    let worst = 0;
-    for (let i = 0; i < children.length && worst < 2; i++) {
-      worst = Math.max(worst, RISK_RANK[children[i].options.risk] || 0);
-    }
-    const n = group.getChildCount(), size = n < 10 ? 26 : n < 100 ? 32 : 38;
+    const worst = worstOf(group.getAllChildMarkers());
+    const n = group.getChildCount(), size = n < 10 ? 24 : n < 100 ? 30 : 36;
     return L.divIcon({
-      html: '<div class="mc ' + RISK_CLASSES[worst] + '" style="width:' + size + "px;height:" + size + 'px">' +
-        n + "</div>",
+      html: '<div class="mc mp-' + worst.priority + " w-" + worst.risk + '" data-priority="' + worst.priority +
+        '" data-risk="' + worst.risk + '" style="width:' + size + "px;height:" + size + 'px">' + n + "</div>" +
+        '<span class="mc-badge mp-' + worst.priority + '">' + worst.priority + "</span>",
       className: "mc-icon", iconSize: [size, size],
     });
   },
@@ -57,13 +77,13 @@ app.cluster = cluster;
 
 function orderIcon(p) {
   const cls = "om p-" + p.priority + " r-" + p.risk + (p.blocked ? " blocked" : "");
-  return L.divIcon({ className: "om-icon", iconSize: [16, 16],
+  return L.divIcon({ className: "om-icon", iconSize: [13, 13],
     html: '<span class="' + cls + '">' + esc(p.priority.slice(1)) + "</span>" });
 }
 
 function makeMarker(feature) {
   const p = feature.properties, c = feature.geometry.coordinates;
-  const marker = L.marker([c[1], c[0]], { icon: orderIcon(p), risk: p.risk, keyboard: false });
+  const marker = L.marker([c[1], c[0]], { icon: orderIcon(p), risk: p.risk, priority: p.priority, keyboard: false });
   marker.orderId = feature.id;
   marker.bindTooltip(() => {
     const q = app.features.get(marker.orderId).properties;
@@ -148,29 +168,54 @@ function hasPlace(stop) {
 
 let stopsDrawn = false;
 
+function straight(points) {
+  return points.map((p) => [p[0], p[1]]);
+}
+
+/** One technician's route (home -> stops) and way home (last stop -> home, dashed). */
+function drawRoute(route, tech, stops, dashed) {
+  const road = roadFor(route, stops, renderRoutes);
+  const last = stops[stops.length - 1];
+  const out = road ? road.route : straight([tech.home].concat(stops.map((s) => [s.lat, s.lon])));
+  const back = road ? road.home : straight([[last.lat, last.lon], tech.home]);
+  const line = L.polyline(out, { renderer: canvas, color: tech.colour, weight: 3, opacity: 0.85,
+    dashArray: dashed ? "6 6" : null, interactive: true });
+  line.bindTooltip(esc(tech.name) + " · " + esc(fmt(T.stops_today, { n: route.stops.length })), { sticky: true });
+  const home = L.polyline(back, { renderer: canvas, color: tech.colour, weight: 2, opacity: 0.7,
+    dashArray: "2 6", interactive: true });
+  home.bindTooltip(esc(tech.name) + " · " + esc(T.way_home), { sticky: true });
+  [[line, "route", out], [home, "home", back]].forEach(([layer, leg, points]) => {
+    layer.technicianId = route.technician_id;
+    routeLayer.addLayer(layer);
+    app.drawnRoutes.push({ technician_id: route.technician_id, leg, points: points.length, road: !!road });
+  });
+}
+
+/** Routes the dispatcher chose to see (routes.js), or a hint how to choose. */
 export function renderRoutes() {
   routeLayer.clearLayers();
   stopLayer.clearLayers();
-  const dashed = !!app.proposal;
+  app.drawnRoutes = [];
+  const dashed = !!app.proposal, chosen = chosenRoutes();
+  let hidden = 0;
   activeRoutes().forEach((route) => {
     const tech = app.techs.get(route.technician_id);
-    if (!tech || !techVisible(tech)) return;
-    const points = [tech.home].concat(route.stops.filter(hasPlace).map((s) => [s.lat, s.lon]));
-    if (points.length < 2) return;
-    const line = L.polyline(points, { renderer: canvas, color: tech.colour, weight: 3, opacity: 0.85,
-      dashArray: dashed ? "6 6" : null, interactive: true });
-    line.bindTooltip(esc(tech.name) + " · " + esc(fmt(T.stops_today, { n: route.stops.length })), { sticky: true });
-    line.technicianId = route.technician_id;
-    routeLayer.addLayer(line);
+    const stops = route.stops.filter(hasPlace);
+    if (!tech || !techVisible(tech) || !stops.length) return;
+    if (chosen && !chosen.has(route.technician_id)) { hidden += 1; return; }
+    drawRoute(route, tech, stops, dashed);
   });
+  const hint = document.getElementById("route-hint");
+  if (hint) hint.hidden = !(hidden && app.drawnRoutes.length === 0);
   stopsDrawn = false;
   syncStopLayer();
 }
 
 function drawStops() {
+  const chosen = chosenRoutes();
   activeRoutes().forEach((route) => {
     const tech = app.techs.get(route.technician_id);
-    if (!tech || !techVisible(tech)) return;
+    if (!tech || !techVisible(tech) || (chosen && !chosen.has(route.technician_id))) return;
     route.stops.filter(hasPlace).forEach((s) => {
       const icon = L.divIcon({ className: "stop-icon", iconSize: null, iconAnchor: [-6, 16],
         html: '<div class="stop-no" style="background:' + tech.colour + '">' + s.sequence + "</div>" });
@@ -202,6 +247,7 @@ export function renderDistricts() {
   });
   sums.forEach((s, d) => {
     districtLayer.addLayer(L.marker([s[0] / s[2], s[1] / s[2]], { interactive: false, keyboard: false,
+      pane: "districtLabels",
       icon: L.divIcon({ className: "district-label", iconSize: null, html: esc(d) }) }));
   });
 }
@@ -226,4 +272,6 @@ export function markSelected(id) {
   document.querySelectorAll(".om-icon.sel").forEach((icon) => icon.classList.remove("sel"));
   const marker = id && app.markers.get(id);
   if (marker && marker._icon) marker._icon.classList.add("sel");
+  // With nothing chosen, the open order's technician's route is the one drawn.
+  if (!app.routeMode && !oneTechnicianChosen() && !app.filters.district) renderRoutes();
 }

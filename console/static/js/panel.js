@@ -9,6 +9,7 @@ import { markSelected, renderOrders } from "./map.js";
 import { dropFeature, loadRoutes, putFeature } from "./board.js";
 import { startUrgent } from "./plan.js";
 import { dl, errorHtml, showPanel, toast } from "./ui.js";
+import { showOrderExplanation } from "./explain.js";
 
 export function openOrder(id) {
   app.selected = id;
@@ -25,6 +26,7 @@ export function refreshPanel(message, isError) {
     if (app.selected !== id || app.job) return;
     showPanel(orderHtml(o, message, isError));
     bindOrderActions(o);
+    showOrderExplanation(id);  // while a proposal is reviewed: how it treats this order
   }).catch((err) => showPanel(errorHtml(err.message)));
 }
 

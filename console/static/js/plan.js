@@ -10,6 +10,7 @@ import { act, feed, staffGet, staffPost, url } from "./api.js";
 import { focusOrder } from "./map.js";
 import { loadAll, renderPlan } from "./board.js";
 import { closePanel, errorHtml, showPanel, toast } from "./ui.js";
+import { bindWhyButtons, kpiHtml, whyButton } from "./explain.js";
 
 const POLL_MS = 400;
 
@@ -106,6 +107,7 @@ function reviewHtml(plan, headline) {
   const h = ["<h2>" + esc(T.plan_result) + "</h2>"];
   if (headline) h.push('<p id="plan-headline">' + esc(headline) + "</p>");
   h.push(summaryHtml(plan));
+  h.push(kpiHtml(plan.kpis));
   const discard = '<button type="button" id="btn-discard">' + esc(T.discard) + "</button>";
   h.push(plan.can_accept
     ? '<div class="actions"><button type="button" class="primary" id="btn-accept">' + esc(T.accept) + "</button>" +
@@ -121,7 +123,7 @@ function reviewHtml(plan, headline) {
   h.push(plan.unassigned.length
     ? orderListHtml("left-out", T.unassigned_orders, plan.unassigned, (u) =>
       orderLink(u) + " " + (u.priority ? '<span class="badge prio-' + esc(u.priority) + '">' +
-        esc(u.priority) + "</span> " : "") + esc(u.district || "") + " — " + esc(u.message))
+        esc(u.priority) + "</span> " : "") + esc(u.district || "") + " — " + esc(u.message) + whyButton(u.order_id))
     : "<h3>" + esc(T.unassigned_orders) + " (0)</h3><p>" + esc(T.none_left_out) + "</p>");
   return h.join("");
 }
@@ -136,6 +138,7 @@ function previewPlan(plan, headline) {
   app.proposal = plan;
   showPanel(reviewHtml(plan, headline));
   renderPlan();
+  bindWhyButtons(el("panel-body"), plan.id);
   el("panel-body").querySelectorAll("ol.left-out").forEach((list) => list.addEventListener("click", (ev) => {
     const a = ev.target.closest("a[data-order]");
     if (!a) return;

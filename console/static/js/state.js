@@ -14,6 +14,8 @@ export const app = {
   techMarkers: new Map(),
   routes: [],               // current routes of the day
   proposal: null,           // a plan being previewed (routes + unassigned)
+  routeMode: "",            // "" the chosen technician's or district's routes, "all" (routes.js)
+  drawnRoutes: [],          // the route lines on the map: {technician_id, leg: route|home, points, road}
   filters: {},
   selected: null,           // order id in the panel
   since: null,
