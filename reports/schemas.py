@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
@@ -14,12 +14,16 @@ from reports.filters import DIMENSIONS, ReportFilter
 from reports.orders import FIGURES
 from reports.utilisation import PERIODS as UTILISATION_PERIODS
 from standards import KINDS, PRIORITIES, PRODUCTS, TIERS
+from workorders.schemas import SOURCES
 
 DEFAULT_DAYS = 30
 MAX_RANGE = timedelta(days=3 * 366)
 # Complaints are an order kind of their own (issue 14) whether or not the rules list them yet.
 REPORT_KINDS = tuple(dict.fromkeys((*KINDS, "complaint")))
-CHANNELS = ("hotline", "account_manager", "monitoring", "customer", "portal")
+CHANNELS = SOURCES
+# Reports cover the system's own era: far-off years are a typo (and before 1901 the
+# city's zone had a local-mean-time offset no client parses).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 1, 1)
 
 
 class ReportQuerySchema(Schema):
@@ -48,6 +52,9 @@ class ReportQuerySchema(Schema):
     @validates_schema
     def _range(self, data: dict, **_kw) -> None:
         start, end = data.get("date_from"), data.get("date_to")
+        for key, day in (("from", start), ("to", end)):
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                raise ValidationError(N_("Reports cover the years 2000 to 2099."), key)
         if start and end and end <= start:
             raise ValidationError(N_("The range must end after it starts."), "to")
         if start and end and end - start > MAX_RANGE:
@@ -59,6 +66,8 @@ class ReportQuerySchema(Schema):
         start = data.pop("date_from", None) or end - timedelta(days=DEFAULT_DAYS)
         if end <= start:
             raise ValidationError(N_("The range must end after it starts."), "from")
+        if end - start > MAX_RANGE:
+            raise ValidationError(N_("A report covers at most three years."), "from")
         report = {k: data.pop(k) for k in list(data) if k in ReportFilter.__dataclass_fields__}
         data["filter"] = ReportFilter(date_from=start, date_to=end, as_of=now(), **report)
         return data
