@@ -25,6 +25,7 @@ from flask import Blueprint, Response, current_app, g, redirect, render_template
 from marshmallow import Schema, ValidationError
 
 from console import feeds, labels
+from console.disruption_labels import disruption_strings
 from core import audit, jobs
 from core.api import current_lang
 from core.auth import load_current_user, require_roles
@@ -148,6 +149,8 @@ def _page_urls() -> dict[str, str]:
         "plan_discard": _url_template("dispatch.plan_discard", "plan_id"),
         "job": _url_template("auth.job_status", "job_id"),
         "job_cancel": _url_template("auth.job_cancel", "job_id"),
+        "disruptions": url_for("disruptions.technician_unavailable").rsplit("/", 1)[0],
+        "disruption": _url_template("disruptions.disruption_detail", "plan_id"),
     }
 
 
@@ -173,7 +176,7 @@ def page():
         "refresh_s": int(cfg.get("CONSOLE_REFRESH_S", 15)),
         "open_states": [s for s in lifecycle.STATES if s in lifecycle.OPEN_STATES],
         "labels": labels.code_labels(lang),
-        "strings": labels.page_strings(),
+        "strings": {**labels.page_strings(), **disruption_strings()},
         "urls": _page_urls(),
     }
     return render_template(

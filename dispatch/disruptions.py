@@ -121,13 +121,17 @@ def _replan(
     if strategy == "resolve":
         plan = resolve(problem, ctx.plan, touched, time_limit_s)
         held = sequences(ctx.plan)
-        changed = {
-            r.technician_id: r
-            for r in plan.routes
-            if [s.visit_id for s in r.stops] != held.get(r.technician_id, [])
-        }
-        was_routed = {s.visit_id for r in ctx.plan.routes for s in r.stops} | {v.id for v in touched}
-        return changed, [u for u in plan.unassigned if u.visit_id in was_routed], plan.solve_s
+        was_routed = {s.visit_id for r in ctx.plan.routes for s in r.stops} | touched_ids
+        dropped = [u for u in plan.unassigned if u.visit_id in was_routed]
+        p1 = {v.id for v in visits if v.priority == "P1"}
+        if plan.status in ("optimized", "cancelled") and not any(u.visit_id in p1 for u in dropped):
+            changed = {
+                r.technician_id: r
+                for r in plan.routes
+                if [s.visit_id for s in r.stops] != held.get(r.technician_id, [])
+            }
+            return changed, dropped, plan.solve_s
+        # Out of time, or a P1 would be dropped: local repair instead (never a P1 dropped by a re-plan).
     result = repair(problem, ctx.plan, touched, time_limit_s, urgent=urgent)
     routes = {r.technician_id: r for r in result.plan.routes if r.technician_id in result.changed}
     return routes, result.unplaced, result.solve_s

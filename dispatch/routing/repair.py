@@ -152,6 +152,9 @@ def resolve(
     work = Problem(problem.technicians, freed + [free(v) for v in visits], problem.area_type)
     if len(work.visits) > settings.decompose_above_visits:
         return solve(work, time_limit_s=time_limit_s, matrix=matrix, settings=settings)
+    # From the held routes straight into the local search: a construction from
+    # scratch would spend the short limit rebuilding what is already planned.
+    settings = replace(settings, construction=replace(settings.construction, method="held"))
     first = {v.id for v in problem.visits if v.pinned_first}
     initial = {
         route.technician_id: [s.visit_id for s in route.stops if s.visit_id not in touched | first]
