@@ -72,6 +72,8 @@ class Day:
     plan: Plan
     versions: dict[str, int]
     orders: dict[int | str, WorkOrder]
+    # The strategy that made the re-plan (a re-solve may fall back to repair).
+    strategy_used: str = "repair"
 
     def tech(self, technician_id: int | str) -> TechnicianSpec:
         return next(t for t in self.problem.technicians if t.id == technician_id)
@@ -130,6 +132,7 @@ def _replan(
                 for r in plan.routes
                 if [s.visit_id for s in r.stops] != held.get(r.technician_id, [])
             }
+            ctx.strategy_used = "resolve"
             return changed, dropped, plan.solve_s
         # Out of time, or a P1 would be dropped: local repair instead (never a P1 dropped by a re-plan).
     result = repair(problem, ctx.plan, touched, time_limit_s, urgent=urgent)
@@ -162,7 +165,7 @@ def _propose(
         breaches=sum(1 for r in routes for s in r.stops if s.late_s > 0),
         solve_s=round(solve_s, 3),
         status="optimized",
-        stats={"mode": "disruption", "strategy": disruption.get("strategy", "repair")},
+        stats={"mode": "disruption", "strategy": ctx.strategy_used},
     )
     touched = {str(s.visit_id) for r in routes for s in r.stops} | {str(u.visit_id) for u in unplaced}
     versions = {k: v for k, v in ctx.versions.items() if k in touched}
@@ -186,6 +189,7 @@ def _propose(
         technician_ids=sorted(after, key=str),
         now_s=plan_clock(ctx.day, ctx.at),
     )
+    disruption = {**disruption, "strategy_used": ctx.strategy_used}
     record.result = {**record.result, "disruption": disruption, "diff": diff}
     session.flush()
     return record
