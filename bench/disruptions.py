@@ -5,8 +5,9 @@ The day is planned first (``bench.routing.run_city``). At 10:00 stops that
 ended are done, the one under way is on site, the rest held to their
 technician. Each disruption is re-planned two ways (:mod:`dispatch.routing.repair`):
 local repair (the touched visits inserted into the others' held routes) and a
-short re-solve of the rest of the day (``--replan-seconds``, warm-started);
-and, for comparison, a full re-solve (``--full-seconds``). Reported per
+short re-solve of the nearest technicians' routes (``--replan-seconds``,
+warm-started); and, for comparison, a full re-solve of the whole day from now
+(``--full-seconds``). Reported per
 disruption and strategy: seconds, the day's SLA breaches after it, visits left
 unplaced, routes changed, P1s dropped (a P1 that was routed and is no longer).
 """
@@ -21,7 +22,7 @@ from dataclasses import replace
 from dispatch.routing.held import time_held
 from dispatch.routing.matrix import HaversineMatrix
 from dispatch.routing.problem import Plan, PlannedStop, Problem, TechnicianRoute, VisitSpec
-from dispatch.routing.repair import repair, resolve, sequences
+from dispatch.routing.repair import RESOLVE_NEIGHBOURS, repair, resolve, sequences
 
 NOW_S = 10 * 3600
 OVERRUN_S = 90 * 60
@@ -162,9 +163,10 @@ def run_disruptions(problem: Problem, plan: Plan, args: argparse.Namespace) -> N
             routes = {r.technician_id: r for r in result.plan.routes if r.technician_id in result.changed}
             return routes, result.unplaced
 
-        def solved(limit: float, scenario=scenario, touched=touched):
+        def solved(limit: float, neighbourhood: int | None, scenario=scenario, touched=touched):
             def run():
-                result = resolve(scenario, held, touched, limit)
+                result = resolve(scenario, held, touched, limit, neighbourhood=neighbourhood)
+                print(f"    (re-solve status {result.status}, {result.stats.get('solutions')} solutions)")
                 before_seq = sequences(held)
                 routes = {
                     r.technician_id: r
@@ -177,5 +179,11 @@ def run_disruptions(problem: Problem, plan: Plan, args: argparse.Namespace) -> N
 
         only = replace(held, routes=[r for r in held.routes if r.technician_id in ids])
         _report(name, "repair", scenario, only, local)
-        _report(name, f"resolve {args.replan_seconds:g}s", scenario, only, solved(args.replan_seconds))
-        _report(name, f"full {args.full_seconds:g}s", scenario, only, solved(args.full_seconds))
+        _report(
+            name,
+            f"resolve {args.replan_seconds:g}s",
+            scenario,
+            only,
+            solved(args.replan_seconds, RESOLVE_NEIGHBOURS),
+        )
+        _report(name, f"full {args.full_seconds:g}s", scenario, only, solved(args.full_seconds, None))

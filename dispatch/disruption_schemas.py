@@ -11,7 +11,7 @@ STRATEGIES = ("repair", "resolve")
 
 class ReplanOptionsSchema(Schema):
     strategy = fields.String(load_default="repair", validate=validate.OneOf(STRATEGIES))
-    time_limit_s = fields.Float(load_default=3, validate=validate.Range(0.5, 30))
+    time_limit_s = fields.Float(load_default=3, validate=validate.Range(0.5, 10))
 
 
 class TechnicianUnavailableSchema(ReplanOptionsSchema):

@@ -277,7 +277,9 @@ def no_show(session: Session, actor: Actor, order_id: int, note: str | None = No
     unplaced: list[Unassigned] = []
     if any(t.id == tech_id for t in ctx.problem.technicians):
         before[tech_id] = ctx.held(tech_id)
-        here = replace(ctx.tech(tech_id), start_lat=order.site.lat, start_lon=order.site.lon)
+        here = ctx.tech(tech_id)
+        if order.site.lat is not None and order.site.lon is not None:
+            here = replace(here, start_lat=order.site.lat, start_lon=order.site.lon)
         matrix = HaversineMatrix(area_type=ctx.problem.area_type)
         held = time_held(here, ctx.sequence(tech_id), matrix)
         if held.route.stops:
@@ -354,6 +356,13 @@ def overrun(
     at = now()
     ctx = _load_day(session, at.date(), at)
     tech_id = order.technician_id
+    if order.id not in {v.id for v in ctx.problem.visits} or tech_id not in {
+        t.id for t in ctx.problem.technicians
+    }:
+        # on site since another day, a site without coordinates, a technician no longer active
+        raise Conflict(
+            N_("%(code)s is not in today's routes."), slug="not-in-route", params={"code": order.code}
+        )
     on_site = ctx.visit(order.id)
     longer = replace(on_site, duration_s=on_site.duration_s + extra_min * 60)
     was = ctx.held(tech_id)

@@ -9,7 +9,8 @@ Two strategies, compared by ``python -m bench city --disruptions``:
   room; a displaced stop is then placed again like the others (without
   displacing in turn), or listed as unplaced with the reason.
 * :func:`resolve` (re-solve): the rest of the day from now is solved again
-  with the day's solver, every visit not under way free to move,
+  with the day's solver for the technicians working nearest the touched
+  visits (or for everyone), every visit not under way free to move,
   warm-started from the held routes (the touched visits left out of them).
 
 Work under way (``pinned_first``) stays first with its technician in both.
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field, replace
 
 from dispatch.routing.insertion import PRIORITY_RANK, insert_urgent
 from dispatch.routing.matrix import TravelMatrix
-from dispatch.routing.problem import Plan, Problem, TechnicianRoute, Unassigned, VisitSpec
+from dispatch.routing.problem import Plan, Problem, TechnicianRoute, TechnicianSpec, Unassigned, VisitSpec
 from dispatch.routing.search import solve_whole
 from dispatch.routing.settings import SearchSettings
 from dispatch.routing.solver import solve
@@ -32,6 +33,8 @@ from dispatch.routing.solver import solve
 # Candidates tried per visit (the nearest qualified technicians), then fewer once the time is up.
 REPAIR_CANDIDATES = 8
 REPAIR_CANDIDATES_LATE = 3
+# Technicians whose routes a re-solve works on: the ones nearest the touched visits.
+RESOLVE_NEIGHBOURS = 12
 
 
 @dataclass
@@ -99,12 +102,14 @@ def repair(
     no_displacing: set[int | str] = set()
     while queue:
         visit = queue.pop(0)
-        late = time.monotonic() - started > time_limit_s
+        elapsed = time.monotonic() - started
+        late = elapsed > time_limit_s
         placed = insert_urgent(
             work,
             current,
             visit,
-            time_limit_s=0.2 if late else time_limit_s / 2,
+            # each visit's share of the time left: past it, only the nearest are tried
+            time_limit_s=max(0.1, (time_limit_s - elapsed) / (len(queue) + 1)),
             matrix=matrix,
             candidates=REPAIR_CANDIDATES_LATE if late else REPAIR_CANDIDATES,
             displace=(visit.priority == "P1" or visit.id in urgent) and visit.id not in no_displacing,
@@ -134,6 +139,22 @@ def repair(
     return result
 
 
+def nearest_technicians(
+    problem: Problem, plan: Plan, visits: Sequence[VisitSpec], count: int
+) -> list[TechnicianSpec]:
+    """The ``count`` technicians working nearest the visits (where they are or any stop of theirs)."""
+    where = {v.id: (v.lat, v.lon) for v in problem.visits}
+
+    def closeness(tech: TechnicianSpec) -> float:
+        route = plan.route_of(tech.id)
+        points = [(tech.start_lat, tech.start_lon)]
+        if route is not None:
+            points += [where[s.visit_id] for s in route.stops if s.visit_id in where]
+        return min((lat - v.lat) ** 2 + (lon - v.lon) ** 2 for lat, lon in points for v in visits)
+
+    return sorted(problem.technicians, key=closeness)[:count]
+
+
 def resolve(
     problem: Problem,
     plan: Plan,
@@ -141,15 +162,29 @@ def resolve(
     time_limit_s: float = 5.0,
     matrix: TravelMatrix | None = None,
     settings: SearchSettings | None = None,
+    neighbourhood: int | None = RESOLVE_NEIGHBOURS,
 ) -> Plan:
     """Solve the rest of the day again from now: work under way held, every
     other visit free, warm-started from ``plan``'s held routes (``visits``
-    taken out of them). A day too big for one model is solved by district
-    without the warm start."""
+    taken out of them).
+
+    With ``neighbourhood``, only the routes of that many technicians working
+    nearest the touched visits are solved again (the returned plan holds
+    theirs; the others stay as held). Without it the whole day is; a day too
+    big for one model is then solved by district, without the warm start.
+    """
     settings = settings or SearchSettings()
     touched = {v.id for v in visits}
-    freed = [v if v.pinned_first else free(v) for v in problem.visits if v.id not in touched]
-    work = Problem(problem.technicians, freed + [free(v) for v in visits], problem.area_type)
+    techs = problem.technicians
+    if neighbourhood is not None and visits and len(techs) > neighbourhood:
+        techs = nearest_technicians(problem, plan, visits, neighbourhood)
+    chosen = {t.id for t in techs}
+    theirs = {s.visit_id for r in plan.routes if r.technician_id in chosen for s in r.stops}
+    if len(techs) == len(problem.technicians):
+        theirs = {v.id for v in problem.visits}
+    kept = [v for v in problem.visits if v.id in theirs and v.id not in touched]
+    freed = [v if v.pinned_first else free(v) for v in kept]
+    work = Problem(techs, freed + [free(v) for v in visits], problem.area_type)
     if len(work.visits) > settings.decompose_above_visits:
         return solve(work, time_limit_s=time_limit_s, matrix=matrix, settings=settings)
     # From the held routes straight into the local search: a construction from
@@ -159,6 +194,7 @@ def resolve(
     initial = {
         route.technician_id: [s.visit_id for s in route.stops if s.visit_id not in touched | first]
         for route in plan.routes
+        if route.technician_id in chosen
     }
     return solve_whole(work, time_limit_s, matrix=matrix, settings=settings, initial_routes=initial)
 
