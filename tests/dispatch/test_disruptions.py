@@ -242,6 +242,9 @@ def test_bad_input_is_a_clear_4xx(day):
     t1, _t2, _t3 = day.techs
     assert day.disrupt("technician-unavailable", expect=422, technician_id=999999)["status"] == 422
     assert day.disrupt("technician-unavailable", expect=422, technician_id=t1, strategy="magic")
+    unstorable = day.disrupt("technician-unavailable", expect=422, technician_id=t1, note="车\x00坏")
+    assert unstorable["errors"]["json"]["note"]
+    assert day.disrupt("technician-unavailable", expect=422, technician_id=t1, time_limit_s=600)
     assert day.disrupt("overrun", expect=422, order_id=day.t1_orders[0], extra_min=0)
     assert day.disrupt("overrun", expect=422, order_id=day.t1_orders[0])
     refused = day.disrupt("overrun", expect=409, order_id=day.t1_orders[0], extra_min=30)
