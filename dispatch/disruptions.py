@@ -225,8 +225,8 @@ def technician_unavailable(
     others = [t for t in ctx.problem.technicians if t.id != tech.id]
     after, unplaced, solve_s = _replan(ctx, others, touched, strategy, time_limit_s)
     matrix = HaversineMatrix(area_type=ctx.problem.area_type)
-    if stays:
-        after[tech.id] = time_held(ctx.tech(tech.id), stays, matrix).route
+    # Their route is stored even when empty: what they had planned after now is gone.
+    after[tech.id] = time_held(ctx.tech(tech.id), stays, matrix).route
     disruption = {
         "kind": "technician_unavailable",
         "technician_id": tech.id,

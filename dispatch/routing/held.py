@@ -98,13 +98,13 @@ def _time_once(
         )
         travel_m += metres
         here = _point(visit)
-    _seconds, back_m = matrix.travel(here, (tech.end_lat, tech.end_lon))
+    back_s, back_m = matrix.travel(here, (tech.end_lat, tech.end_lon))
     route = TechnicianRoute(
         technician_id=tech.id,
         stops=stops,
         lunch_start_s=timing.lunch_start_s,
         travel_m=round(travel_m + back_m, 1),
-        travel_s=sum(s.travel_s for s in stops),
+        travel_s=sum(s.travel_s for s in stops) + back_s,
         work_s=max(0, timing.end_s - tech.depart_s),
         end_s=timing.end_s,
         start_s=tech.depart_s,

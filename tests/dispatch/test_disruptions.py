@@ -141,6 +141,8 @@ def test_technician_unavailable_releases_the_visit_driven_to(day):
         d["order_id"] for d in plan["diff"]["dropped"]
     }
     assert plan["diff"]["kept_on_site"] == []
+    # Their route is in the re-plan, empty: nothing of theirs is left after now.
+    assert {r["technician_id"]: r["stops"] for r in plan["result"]["routes"]}[t1] == []
 
 
 def test_apply_refuses_after_a_concurrent_change(day):
