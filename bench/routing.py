@@ -336,6 +336,10 @@ def run_city(args: argparse.Namespace) -> int:
             f"displaced {len(stats.get('displaced', []))} {stats.get('displaced', [])}, "
             f"delayed {len(stats.get('delayed', []))}"
         )
+    if args.disruptions:
+        from bench.disruptions import run_disruptions
+
+        run_disruptions(problem, plan, args)
     if args.peers:
         started = time.monotonic()
         figures = solve_city_vroom(problem, args.seconds)
@@ -460,6 +464,9 @@ def main(argv: list[str] | None = None) -> int:
     city.add_argument("--urgent", action="store_true", help="also time an urgent insertion")
     city.add_argument("--peers", action="store_true", help="also run VROOM on the same day")
     city.add_argument("--settings", help="JSON SearchSettings, nested as for solomon (experiments)")
+    city.add_argument("--disruptions", action="store_true", help="also fire the four disruptions at 10:00")
+    city.add_argument("--replan-seconds", type=float, default=5.0, help="a disruption's re-solve limit")
+    city.add_argument("--full-seconds", type=float, default=30.0, help="the full re-plan's limit, compared")
     args = parser.parse_args(argv)
     return run_solomon(args) if args.mode == "solomon" else run_city(args)
 

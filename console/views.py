@@ -25,6 +25,7 @@ from flask import Blueprint, Response, current_app, g, redirect, render_template
 from marshmallow import Schema, ValidationError
 
 from console import feeds, labels
+from console.disruption_labels import disruption_strings
 from core import audit, jobs
 from core.api import current_lang
 from core.auth import load_current_user, require_roles
@@ -153,6 +154,8 @@ def _page_urls() -> dict[str, str]:
         .replace(str(URL_ID + 1), "{order}")
         .replace(str(URL_ID), "{id}"),
         "plan_kpis": _url_template("dispatch.plan_kpis", "plan_id"),
+        "disruptions": url_for("disruptions.technician_unavailable").rsplit("/", 1)[0],
+        "disruption": _url_template("disruptions.disruption_detail", "plan_id"),
     }
 
 
@@ -179,7 +182,7 @@ def page():
         "road_routes": bool(cfg.get("ROAD_ROUTER_URL")),
         "open_states": [s for s in lifecycle.STATES if s in lifecycle.OPEN_STATES],
         "labels": labels.code_labels(lang),
-        "strings": labels.page_strings(),
+        "strings": {**labels.page_strings(), **disruption_strings()},
         "urls": _page_urls(),
     }
     return render_template(

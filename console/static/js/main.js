@@ -22,6 +22,7 @@ import { clearFilters, loadAll, onFilterChange, setFilter, startPolling } from "
 import { openOrder, refreshPanel } from "./panel.js";
 import { pickUrgent, startPlan } from "./plan.js";
 import { closePanel, typingInPanel } from "./ui.js";
+import "./disruptions.js";
 
 const clicks = { openOrder, pickTechnician: (id) => setFilter("technician", String(id)) };
 onMapClick(clicks);

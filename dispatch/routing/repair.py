@@ -1,0 +1,208 @@
+"""Re-planning part of a day already under way: a few visits placed again.
+
+Two strategies, compared by ``python -m bench city --disruptions``:
+
+* :func:`repair` (local repair): the visits the disruption touched are
+  inserted one at a time, most urgent first, into the held routes of the
+  others (:func:`dispatch.routing.insertion.insert_urgent`); nobody else's
+  sequence changes. A P1 may displace lower-priority stops when nobody has
+  room; a displaced stop is then placed again like the others (without
+  displacing in turn), or listed as unplaced with the reason.
+* :func:`resolve` (re-solve): the rest of the day from now is solved again
+  with the day's solver for the technicians working nearest the touched
+  visits (or for everyone), every visit not under way free to move,
+  warm-started from the held routes (the touched visits left out of them).
+
+Work under way (``pinned_first``) stays first with its technician in both.
+Nothing here knows about Flask or the database.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
+
+from dispatch.routing.insertion import PRIORITY_RANK, insert_urgent
+from dispatch.routing.matrix import TravelMatrix
+from dispatch.routing.problem import Plan, Problem, TechnicianRoute, TechnicianSpec, Unassigned, VisitSpec
+from dispatch.routing.search import solve_whole
+from dispatch.routing.settings import SearchSettings
+from dispatch.routing.solver import solve
+
+# Candidates tried per visit (the nearest qualified technicians), then fewer once the time is up.
+REPAIR_CANDIDATES = 8
+REPAIR_CANDIDATES_LATE = 3
+# Technicians whose routes a re-solve works on: the ones nearest the touched visits.
+RESOLVE_NEIGHBOURS = 12
+
+
+@dataclass
+class Repair:
+    """The day after a repair: every route (held, or changed and re-timed),
+    which technicians' routes changed, where each touched visit went, and
+    the visits left unplaced with the reason."""
+
+    plan: Plan
+    changed: set[int | str] = field(default_factory=set)
+    placed: dict[int | str, int | str] = field(default_factory=dict)
+    unplaced: list[Unassigned] = field(default_factory=list)
+    displaced: list[int | str] = field(default_factory=list)
+    solve_s: float = 0.0
+
+
+def urgency(visit: VisitSpec) -> tuple[int, int, int]:
+    """Most urgent first: priority, then the earliest deadline, then the earliest window end."""
+    deadline = visit.deadline_s if visit.deadline_s is not None else 10**9
+    return (PRIORITY_RANK.get(visit.priority, 2), deadline, visit.window_end_s)
+
+
+def free(visit: VisitSpec) -> VisitSpec:
+    """The visit free to go to anyone qualified (not held to a technician or first place)."""
+    return replace(visit, pinned_technician=None, pinned_first=False, started_s=None)
+
+
+def without(plan: Plan, visit_ids: set[int | str]) -> Plan:
+    """The plan's routes with these visits taken out (the sequence kept)."""
+    routes = [
+        replace(route, stops=[s for s in route.stops if s.visit_id not in visit_ids]) for route in plan.routes
+    ]
+    return replace(plan, routes=routes, unassigned=[])
+
+
+def _with_free_visits(problem: Problem, visits: Sequence[VisitSpec]) -> Problem:
+    freed = {v.id: free(v) for v in visits}
+    known = {v.id for v in problem.visits}
+    kept = [freed.get(v.id, v) for v in problem.visits]
+    return Problem(
+        problem.technicians, kept + [v for v in freed.values() if v.id not in known], problem.area_type
+    )
+
+
+def repair(
+    problem: Problem,
+    plan: Plan,
+    visits: Sequence[VisitSpec],
+    time_limit_s: float = 3.0,
+    matrix: TravelMatrix | None = None,
+    urgent: Collection[int | str] = (),
+) -> Repair:
+    """Place ``visits`` again into the held routes of ``plan`` (see the module's note).
+
+    ``problem`` holds the day's technicians who may take work and its visits;
+    ``visits`` are taken out of their routes first. A P1, or a visit named in
+    ``urgent``, may displace lower-priority stops.
+    """
+    started = time.monotonic()
+    work = _with_free_visits(problem, visits)
+    spec = {v.id: v for v in work.visits}
+    current = without(plan, {v.id for v in visits})
+    queue = sorted((spec[v.id] for v in visits), key=urgency)
+    result = Repair(current)
+    no_displacing: set[int | str] = set()
+    while queue:
+        visit = queue.pop(0)
+        elapsed = time.monotonic() - started
+        late = elapsed > time_limit_s
+        placed = insert_urgent(
+            work,
+            current,
+            visit,
+            # each visit's share of the time left: past it, only the nearest are tried
+            time_limit_s=max(0.1, (time_limit_s - elapsed) / (len(queue) + 1)),
+            matrix=matrix,
+            candidates=REPAIR_CANDIDATES_LATE if late else REPAIR_CANDIDATES,
+            displace=(visit.priority == "P1" or visit.id in urgent) and visit.id not in no_displacing,
+        )
+        changed = placed.stats.get("changed_routes", [])
+        if not changed:
+            result.unplaced.append(placed.unassigned[-1])
+            continue
+        result.changed.add(changed[0])
+        result.placed[visit.id] = changed[0]
+        result.placed = {k: t for k, t in result.placed.items() if k not in placed.stats.get("displaced", [])}
+        for item in placed.unassigned:
+            if item.reason == "displaced":
+                # Placed again like the others, displacing nobody in turn.
+                result.displaced.append(item.visit_id)
+                freed = free(spec[item.visit_id])
+                work.visits = [freed if v.id == freed.id else v for v in work.visits]
+                spec[freed.id] = freed
+                no_displacing.add(freed.id)
+                queue.append(freed)
+                queue.sort(key=urgency)
+            else:
+                result.unplaced.append(item)
+        current = replace(placed, unassigned=[])
+    result.plan = current
+    result.solve_s = time.monotonic() - started
+    return result
+
+
+def nearest_technicians(
+    problem: Problem, plan: Plan, visits: Sequence[VisitSpec], count: int
+) -> list[TechnicianSpec]:
+    """The ``count`` technicians working nearest the visits (where they are or any stop of theirs)."""
+    where = {v.id: (v.lat, v.lon) for v in problem.visits}
+
+    def closeness(tech: TechnicianSpec) -> float:
+        route = plan.route_of(tech.id)
+        points = [(tech.start_lat, tech.start_lon)]
+        if route is not None:
+            points += [where[s.visit_id] for s in route.stops if s.visit_id in where]
+        return min((lat - v.lat) ** 2 + (lon - v.lon) ** 2 for lat, lon in points for v in visits)
+
+    return sorted(problem.technicians, key=closeness)[:count]
+
+
+def resolve(
+    problem: Problem,
+    plan: Plan,
+    visits: Sequence[VisitSpec],
+    time_limit_s: float = 5.0,
+    matrix: TravelMatrix | None = None,
+    settings: SearchSettings | None = None,
+    neighbourhood: int | None = RESOLVE_NEIGHBOURS,
+) -> Plan:
+    """Solve the rest of the day again from now: work under way held, every
+    other visit free, warm-started from ``plan``'s held routes (``visits``
+    taken out of them).
+
+    With ``neighbourhood``, only the routes of that many technicians working
+    nearest the touched visits are solved again (the returned plan holds
+    theirs; the others stay as held). Without it the whole day is; a day too
+    big for one model is then solved by district, without the warm start.
+    """
+    settings = settings or SearchSettings()
+    touched = {v.id for v in visits}
+    techs = problem.technicians
+    if neighbourhood is not None and visits and len(techs) > neighbourhood:
+        techs = nearest_technicians(problem, plan, visits, neighbourhood)
+    chosen = {t.id for t in techs}
+    theirs = {s.visit_id for r in plan.routes if r.technician_id in chosen for s in r.stops}
+    if len(techs) == len(problem.technicians):
+        theirs = {v.id for v in problem.visits}
+    kept = [v for v in problem.visits if v.id in theirs and v.id not in touched]
+    freed = [v if v.pinned_first else free(v) for v in kept]
+    work = Problem(techs, freed + [free(v) for v in visits], problem.area_type)
+    if len(work.visits) > settings.decompose_above_visits:
+        return solve(work, time_limit_s=time_limit_s, matrix=matrix, settings=settings)
+    # From the held routes straight into the local search: a construction from
+    # scratch would spend the short limit rebuilding what is already planned.
+    settings = replace(settings, construction=replace(settings.construction, method="held"))
+    first = {v.id for v in problem.visits if v.pinned_first}
+    initial = {
+        route.technician_id: [s.visit_id for s in route.stops if s.visit_id not in touched | first]
+        for route in plan.routes
+        if route.technician_id in chosen
+    }
+    return solve_whole(work, time_limit_s, matrix=matrix, settings=settings, initial_routes=initial)
+
+
+def sequences(plan: Plan) -> dict[int | str, list[int | str]]:
+    """Each technician's visit ids in route order."""
+    return {r.technician_id: [s.visit_id for s in r.stops] for r in plan.routes}
+
+
+def route_map(routes: Sequence[TechnicianRoute]) -> dict[int | str, TechnicianRoute]:
+    return {r.technician_id: r for r in routes}
