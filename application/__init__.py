@@ -105,6 +105,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     import pages.report  # noqa: F401  (the fault report and comment pages join the web blueprint)
     from console.views import bp as console_bp
     from core.views import blp as auth_blp
+    from dispatch.booking_views import blp as booking_blp
     from dispatch.views import blp as dispatch_blp
     from mobile_api.views import blp as mobile_blp
     from mobile_api.views import staff_blp as photos_blp
@@ -130,6 +131,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         complaints_blp,
         technicians_blp,
         dispatch_blp,
+        booking_blp,
         mobile_blp,
         photos_blp,
         reports_blp,

@@ -336,6 +336,10 @@ def run_city(args: argparse.Namespace) -> int:
             f"displaced {len(stats.get('displaced', []))} {stats.get('displaced', [])}, "
             f"delayed {len(stats.get('delayed', []))}"
         )
+    if args.slots:
+        from bench.booking import run_slots
+
+        run_slots(problem, plan, args.slots, args.slot_days)
     if args.peers:
         started = time.monotonic()
         figures = solve_city_vroom(problem, args.seconds)
@@ -460,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
     city.add_argument("--urgent", action="store_true", help="also time an urgent insertion")
     city.add_argument("--peers", action="store_true", help="also run VROOM on the same day")
     city.add_argument("--settings", help="JSON SearchSettings, nested as for solomon (experiments)")
+    city.add_argument("--slots", type=int, default=0, help="also time proposing slots for N new orders")
+    city.add_argument("--slot-days", type=int, default=1, help="days priced per order, each as full")
     args = parser.parse_args(argv)
     return run_solomon(args) if args.mode == "solomon" else run_city(args)
 

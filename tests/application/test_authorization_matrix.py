@@ -105,6 +105,8 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("dispatch.plan_detail", "GET"): VIEWERS,
     ("dispatch.plan_apply", "POST"): PLANNERS,
     ("dispatch.plan_discard", "POST"): PLANNERS,
+    ("booking.order_slots", "GET"): STAFF | {"customer"},
+    ("booking.order_booking", "POST"): STAFF | {"customer"},
     ("console.orders_feed", "GET"): VIEWERS,
     ("console.technicians_feed", "GET"): VIEWERS,
     ("console.routes_feed", "GET"): VIEWERS,

@@ -1,0 +1,71 @@
+"""Booking schemas: the slots proposed for an order, and booking one."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from core.schemas import MAX_DB_INT, CityDateTime
+from dispatch.booking import DEFAULT_DAYS, MAX_DAYS
+
+
+def _reason(slot: dict) -> str:
+    return slot["reason"].render()
+
+
+class SlotQuerySchema(Schema):
+    days = fields.Integer(
+        load_default=DEFAULT_DAYS,
+        validate=validate.Range(1, MAX_DAYS),
+        metadata={"description": "Working days ahead to propose slots on (today included)."},
+    )
+    lang = fields.String(
+        validate=validate.OneOf(["zh", "en"]),
+        metadata={"description": "The reasons' language (else Accept-Language; default Chinese)."},
+    )
+
+
+class BookingSchema(Schema):
+    day = fields.Date(required=True)
+    slot = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=10),
+        metadata={"description": "The slot's key as proposed, e.g. am / pm.", "example": "am"},
+    )
+    version = fields.Integer(load_default=None, validate=validate.Range(0, MAX_DB_INT))
+
+
+class DelayedVisitSchema(Schema):
+    order_id = fields.Integer()
+    code = fields.String(allow_none=True)
+    minutes = fields.Integer(metadata={"description": "How much later it would start."})
+    late_min = fields.Integer(metadata={"description": "Minutes past its deadline, if any."})
+
+
+class CustomerSlotSchema(Schema):
+    """A slot as a customer sees it: when, whether it can be booked, and why."""
+
+    day = fields.Date()
+    slot = fields.String()
+    start = CityDateTime()
+    end = CityDateTime()
+    feasible = fields.Boolean()
+    rank = fields.Integer(
+        allow_none=True, metadata={"description": "1 is the best slot; none when not bookable."}
+    )
+    reason = fields.Function(
+        _reason, metadata={"description": "Why, in a few words, in the reader's language."}
+    )
+
+
+class SlotSchema(CustomerSlotSchema):
+    """A slot with what it costs the plans already made (staff)."""
+
+    reason_code = fields.String(allow_none=True)
+    cost = fields.Integer(allow_none=True, metadata={"description": "The routing model's added cost."})
+    technician_id = fields.Integer(allow_none=True)
+    technician_name = fields.String(allow_none=True)
+    expected_start = CityDateTime(allow_none=True)
+    extra_travel_m = fields.Integer(allow_none=True)
+    free_min = fields.Integer(allow_none=True, metadata={"description": "Shift time left after the route."})
+    delayed = fields.List(fields.Nested(DelayedVisitSchema))
+    late_orders = fields.Integer()
