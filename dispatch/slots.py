@@ -33,7 +33,7 @@ SLOT_SCHEMES: dict[str, tuple[tuple[str, int, int], ...]] = {
 }
 DEFAULT_SCHEME = "halves"
 # Technicians priced per slot (nearest qualified on shift first).
-CANDIDATES = 6
+CANDIDATES = 4
 
 # Why a slot cannot be booked, beyond the insertion's own reasons
 # (day_full, window_unreachable, window_passed).
