@@ -100,6 +100,7 @@ def _wire_domain() -> None:
 
 
 def _register_blueprints(app: Flask, api: Api) -> None:
+    import pages.booking  # noqa: F401  (the portal's slot page joins the web blueprint)
     import pages.followups  # noqa: F401  (the follow-up queue joins the web blueprint)
     import pages.intake  # noqa: F401  (the hotline intake page joins the web blueprint)
     import pages.report  # noqa: F401  (the fault report and comment pages join the web blueprint)

@@ -97,6 +97,15 @@ class SlotTaken(Conflict):
 # ---------------------------------------------------------------- which orders, days and slots
 
 
+def can_book(order: WorkOrder) -> bool:
+    """Whether the interfaces offer slots for the order (:func:`check_bookable` would pass)."""
+    try:
+        check_bookable(order)
+    except Conflict:
+        return False
+    return True
+
+
 def check_bookable(order: WorkOrder) -> None:
     """409 unless the order is field work not yet in anyone's route, unblocked,
     not urgent (P1 faults are inserted into today's routes), with coordinates."""

@@ -82,6 +82,8 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("web.report_fault", "POST"): frozenset({"customer"}),
     ("web.order_comments", "GET"): frozenset({"customer"}),
     ("web.order_comments", "POST"): frozenset({"customer"}),
+    ("web.portal_slots", "GET"): frozenset({"customer"}),
+    ("web.portal_slots", "POST"): frozenset({"customer"}),
     ("web.followup_queue", "GET"): STAFF,
     ("web.followup_record", "POST"): STAFF,
     ("followups.followup_list", "GET"): STAFF,
