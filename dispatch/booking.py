@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
+import standards
 from core import audit
 from core.actor import Actor
 from core.clock import now
@@ -50,6 +51,7 @@ from technicians.service import active_technicians
 from workorders import lifecycle, notifications
 from workorders.lifecycle import State
 from workorders.models import Site, WorkOrder
+from workorders.service import get_site_for
 
 DEFAULT_DAYS = 5
 MAX_DAYS = 14
@@ -371,6 +373,34 @@ def propose_slots(
         if open_windows:
             slots += price_day(session, order_or_draft, day, open_windows, at, techs)
     return rank(slots)
+
+
+def draft_slots(
+    session: Session,
+    actor: Actor,
+    site_id: int,
+    kind: str,
+    product: str,
+    priority: str = "P3",
+    days: int = DEFAULT_DAYS,
+    slot_scheme: str = DEFAULT_SCHEME,
+) -> list[dict[str, Any]]:
+    """The slots an order not taken yet would get at one of the actor's sites:
+    its skills and time on site from the rule file, as the intake would set them.
+    404 for a site the actor may not see, 409 when the site has no coordinates."""
+    site = get_site_for(session, actor, site_id)
+    if site.lat is None or site.lon is None:
+        raise Conflict(N_("The site has no coordinates."), slug="no-coordinates")
+    draft = SlotDraft(
+        lat=site.lat,
+        lon=site.lon,
+        duration_min=standards.expected_duration_min(kind, product),
+        skills=frozenset(standards.required_skills(kind, product)),
+        priority=priority,
+        tier=site.customer.enterprise_tier,
+        district=site.district,
+    )
+    return propose_slots(session, draft, days, slot_scheme)
 
 
 # ---------------------------------------------------------------- booking

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from core.schemas import MAX_DB_INT, CityDateTime
+from core.schemas import MAX_DB_INT, CityDateTime, DbId
 from dispatch.booking import DEFAULT_DAYS, MAX_DAYS
+from standards import PRODUCTS
 
 
 def _reason(slot: dict) -> str:
@@ -21,6 +22,19 @@ class SlotQuerySchema(Schema):
     lang = fields.String(
         validate=validate.OneOf(["zh", "en"]),
         metadata={"description": "The reasons' language (else Accept-Language; default Chinese)."},
+    )
+
+
+class DraftSlotsSchema(SlotQuerySchema):
+    """An order not taken yet: where, what kind and product (as the intake would take it)."""
+
+    site_id = DbId(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["install", "repair"]))
+    product = fields.String(required=True, validate=validate.OneOf(list(PRODUCTS)))
+    priority = fields.String(
+        load_default="P3",
+        validate=validate.OneOf(["P2", "P3"]),
+        metadata={"description": "P1 faults are inserted into today's routes, not booked."},
     )
 
 

@@ -14,7 +14,13 @@ from core.api import BEARER, Blueprint
 from core.auth import require_roles
 from core.db import get_session
 from dispatch import booking
-from dispatch.booking_schemas import BookingSchema, CustomerSlotSchema, SlotQuerySchema, SlotSchema
+from dispatch.booking_schemas import (
+    BookingSchema,
+    CustomerSlotSchema,
+    DraftSlotsSchema,
+    SlotQuerySchema,
+    SlotSchema,
+)
 from workorders import service
 from workorders.lifecycle import STAFF
 
@@ -71,3 +77,25 @@ def order_booking(args, order_id: int):
         taken.extensions["alternatives"] = _dump(taken.alternatives)
         raise
     return jsonify(_dump([slot])[0])
+
+
+@blp.route("/slots", methods=["POST"])
+@require_roles(*sorted(STAFF))
+@blp.arguments(DraftSlotsSchema)
+@blp.response(200, SlotSchema(many=True))
+@blp.doc(security=BEARER)
+def draft_slots(args):
+    """The slots an order would get before it is taken (the intake form while the
+    caller is on the line): the site's place, the kind's and product's skills and time."""
+    session = get_session()
+    slots = booking.draft_slots(
+        session,
+        g.actor,
+        args["site_id"],
+        args["kind"],
+        args["product"],
+        args["priority"],
+        args["days"],
+        _scheme(),
+    )
+    return jsonify(_dump(slots))

@@ -109,6 +109,7 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("dispatch.plan_discard", "POST"): PLANNERS,
     ("booking.order_slots", "GET"): STAFF | {"customer"},
     ("booking.order_booking", "POST"): STAFF | {"customer"},
+    ("booking.draft_slots", "POST"): STAFF,
     ("console.orders_feed", "GET"): VIEWERS,
     ("console.technicians_feed", "GET"): VIEWERS,
     ("console.routes_feed", "GET"): VIEWERS,

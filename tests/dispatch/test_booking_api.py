@@ -120,3 +120,26 @@ def test_missing_stale_or_urgent_orders_are_refused(client, world, desk):
         f"/api/v1/workorders/{oid}/booking", headers=desk["agent"], json=body | {"version": 99}
     )
     assert resp.status_code == 409 and resp.get_json()["type"].endswith("/stale-version")
+
+
+def test_slots_before_the_order_is_taken(client, desk):
+    body = {"site_id": desk["home"]["site_id"], "kind": "repair", "product": "adsl", "days": 2}
+    resp = client.post("/api/v1/slots", headers=desk["agent"], json=body)
+    assert resp.status_code == 200, resp.get_json()
+    slots = resp.get_json()
+    assert [s["rank"] for s in slots] == [1, 2, None, None] and slots[0]["technician_name"] == "Wang"
+    # The same as the order gets once taken.
+    oid = client.post(
+        "/api/v1/workorders",
+        headers=desk["agent"],
+        json={"kind": "repair", "product": "adsl", "priority": "P3", **desk["home"]},
+    ).get_json()["id"]
+    taken = client.get(f"/api/v1/workorders/{oid}/slots?days=2", headers=desk["agent"]).get_json()
+    assert [(s["start"], s["feasible"]) for s in taken] == [(s["start"], s["feasible"]) for s in slots]
+    assert (
+        client.post("/api/v1/slots", headers=desk["agent"], json=body | {"site_id": 999999}).status_code
+        == 404
+    )
+    for bad in ({"product": "pigeon"}, {"priority": "P1"}, {"kind": "complaint"}, {"site_id": None}):
+        resp = client.post("/api/v1/slots", headers=desk["agent"], json=body | bad)
+        assert resp.status_code == 422, (bad, resp.get_json())
