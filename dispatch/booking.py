@@ -178,7 +178,7 @@ def _route_key(order: WorkOrder) -> tuple:
     )
 
 
-def _day_orders(session: Session, day: date, at: datetime, exclude_id: int | None) -> tuple[list, list]:
+def day_orders(session: Session, day: date, at: datetime, exclude_id: int | None) -> tuple[list, list]:
     """The day's routed orders and its booked, not yet planned ones (fresh from the database)."""
     day_start, day_end = datetime.combine(day, time.min), datetime.combine(day, time.max)
     routed_on_day = WorkOrder.planned_start.between(day_start, day_end)
@@ -222,7 +222,7 @@ def day_as_booked(
     session: Session, day: date, at: datetime, techs: list[Technician], exclude_id: int | None = None
 ) -> tuple[Problem, Plan, dict[int, str]]:
     """The day's problem and held routes, booked orders placed; and every order's code."""
-    routed, booked = _day_orders(session, day, at, exclude_id)
+    routed, booked = day_orders(session, day, at, exclude_id)
     tech_ids = {t.id for t in techs}
     routed = [o for o in routed if o.technician_id in tech_ids]
     problem = Problem(

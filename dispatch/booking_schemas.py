@@ -83,3 +83,42 @@ class SlotSchema(CustomerSlotSchema):
     free_min = fields.Integer(allow_none=True, metadata={"description": "Shift time left after the route."})
     delayed = fields.List(fields.Nested(DelayedVisitSchema))
     late_orders = fields.Integer()
+
+
+# ---------------------------------------------------------------- balancing the week
+
+
+class BalanceQuerySchema(Schema):
+    start_day = fields.Date(load_default=None, metadata={"description": "Default today."})
+    days = fields.Integer(load_default=5, validate=validate.Range(2, MAX_DAYS))
+    lang = fields.String(validate=validate.OneOf(["zh", "en"]))
+
+
+class DayLoadSchema(Schema):
+    day = fields.Date()
+    load_min = fields.Integer(metadata={"description": "Time on site booked or planned that day."})
+    load_pct = fields.Float(metadata={"description": "Of the active technicians' working time."})
+    load_pct_after = fields.Float(metadata={"description": "With the proposed moves."})
+
+
+class MoveSchema(Schema):
+    order_id = fields.Integer()
+    code = fields.String()
+    from_day = fields.Date()
+    to_day = fields.Date()
+    slot = fields.String()
+    start = CityDateTime()
+    end = CityDateTime()
+    technician_id = fields.Integer(allow_none=True)
+    technician_name = fields.String(allow_none=True)
+    extra_travel_m = fields.Integer(allow_none=True)
+    appointment_agreed = fields.Boolean(metadata={"description": "The customer agreed the current window."})
+    reason = fields.Function(_reason)
+
+
+class BalanceSchema(Schema):
+    requested_by = fields.String()
+    capacity_min = fields.Integer()
+    mean_load_pct = fields.Float()
+    days = fields.List(fields.Nested(DayLoadSchema))
+    moves = fields.List(fields.Nested(MoveSchema))

@@ -13,8 +13,10 @@ from flask import current_app, g, jsonify
 from core.api import BEARER, Blueprint
 from core.auth import require_roles
 from core.db import get_session
-from dispatch import booking
+from dispatch import balancing, booking
 from dispatch.booking_schemas import (
+    BalanceQuerySchema,
+    BalanceSchema,
     BookingSchema,
     CustomerSlotSchema,
     DraftSlotsSchema,
@@ -99,3 +101,16 @@ def draft_slots(args):
         _scheme(),
     )
     return jsonify(_dump(slots))
+
+
+@blp.route("/booking/balance")
+@require_roles("dispatcher", "manager", "admin")
+@blp.arguments(BalanceQuerySchema, location="query")
+@blp.response(200, BalanceSchema)
+@blp.doc(security=BEARER)
+def balance_week(args):
+    """A proposal to even out the coming working days: booked, non-urgent visits
+    from the fullest days to lighter ones they may take, each with its slot
+    there and why. Nothing is changed: book the moves you accept."""
+    session = get_session()
+    return balancing.balance_week(session, g.actor, args["start_day"], args["days"], _scheme())

@@ -110,6 +110,7 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("booking.order_slots", "GET"): STAFF | {"customer"},
     ("booking.order_booking", "POST"): STAFF | {"customer"},
     ("booking.draft_slots", "POST"): STAFF,
+    ("booking.balance_week", "GET"): VIEWERS,
     ("console.orders_feed", "GET"): VIEWERS,
     ("console.technicians_feed", "GET"): VIEWERS,
     ("console.routes_feed", "GET"): VIEWERS,
