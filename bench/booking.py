@@ -51,8 +51,13 @@ def new_orders(problem: Problem, count: int, seed: int = 7) -> list[VisitSpec]:
     return orders
 
 
-def run_slots(problem: Problem, plan: Plan, count: int, days: int, scheme: str = "halves") -> dict:
-    """Time proposing slots for ``count`` new orders; the figures printed."""
+def run_slots(problem: Problem, plan: Plan, count: int, days: int, scheme: str = "halves") -> list[dict]:
+    """Time proposing slots for ``count`` new orders over one day, and over
+    ``days`` days when more; the figures printed."""
+    return [_time_slots(problem, plan, count, n, scheme) for n in sorted({1, days})]
+
+
+def _time_slots(problem: Problem, plan: Plan, count: int, days: int, scheme: str) -> dict:
     windows = slot_windows(scheme)
     matrix = HaversineMatrix(area_type=problem.area_type)
     seconds, offered, priced = [], 0, 0

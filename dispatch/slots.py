@@ -79,6 +79,25 @@ def on_shift(tech: TechnicianSpec, visit: VisitSpec) -> bool:
     return earliest <= visit.window_end_s and earliest + visit.duration_s <= tech.shift_end_s
 
 
+def room_s(tech: TechnicianSpec, plan: Plan, visits: dict[int | str, VisitSpec]) -> int:
+    """Time on site the technician's day could still take: the working time left
+    from departure (less lunch, within the working-time cap) minus the held stops'
+    time on site. Travel only takes more, so a visit longer than this cannot fit."""
+    available = tech.shift_end_s - tech.depart_s
+    if (
+        tech.lunch_earliest_s is not None
+        and tech.lunch_latest_s is not None
+        and tech.lunch_latest_s >= tech.depart_s
+    ):
+        available -= tech.lunch_duration_s
+    if tech.max_work_s is not None:  # time on duty before departure counts against the cap
+        available = min(available, tech.max_work_s - max(tech.depart_s - tech.shift_start_s, 0))
+    route = plan.route_of(tech.id)
+    held = [visits[s.visit_id] for s in route.stops if s.visit_id in visits] if route is not None else []
+    # Work under way may be partly done: it is not counted against the day.
+    return available - sum(v.duration_s for v in held if not v.pinned_first and v.started_s is None)
+
+
 def price_slots(
     problem: Problem,
     plan: Plan,
@@ -90,12 +109,18 @@ def price_slots(
     """Each window of one day priced on the held routes ``plan`` (nobody's route
     reordered, nothing displaced), in the order given."""
     matrix = matrix or HaversineMatrix(area_type=problem.area_type)
-    qualified = Insertion(problem, plan, visit, matrix).qualified()
+    visits = {v.id: v for v in problem.visits}
+    skilled = Insertion(problem, plan, visit, matrix).qualified()
+    # Technicians whose day is already full are not priced (nearer ones with room are).
+    qualified = [t for t in skilled if room_s(t, plan, visits) >= visit.duration_s]
     prices = []
     for window in windows:
         timed = replace(visit, window_start_s=window.start_s, window_end_s=window.end_s)
-        if not qualified:
+        if not skilled:
             prices.append(SlotPrice(window, reason=NO_SKILLED))
+            continue
+        if not qualified:
+            prices.append(SlotPrice(window, reason="day_full"))
             continue
         near = [t for t in qualified if on_shift(t, timed)][:candidates]
         if not near:
