@@ -100,11 +100,13 @@ def _wire_domain() -> None:
 
 
 def _register_blueprints(app: Flask, api: Api) -> None:
+    import pages.booking  # noqa: F401  (the portal's slot page joins the web blueprint)
     import pages.followups  # noqa: F401  (the follow-up queue joins the web blueprint)
     import pages.intake  # noqa: F401  (the hotline intake page joins the web blueprint)
     import pages.report  # noqa: F401  (the fault report and comment pages join the web blueprint)
     from console.views import bp as console_bp
     from core.views import blp as auth_blp
+    from dispatch.booking_views import blp as booking_blp
     from dispatch.disruption_views import blp as disruptions_blp
     from dispatch.views import blp as dispatch_blp
     from mobile_api.views import blp as mobile_blp
@@ -132,6 +134,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         technicians_blp,
         dispatch_blp,
         disruptions_blp,
+        booking_blp,
         mobile_blp,
         photos_blp,
         reports_blp,

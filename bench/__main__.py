@@ -2,6 +2,7 @@
 
     python -m bench solomon --seconds 10 [--instances C101 R2 ...] [--peers]
     python -m bench city --orders 1000 --technicians 100 --seconds 30 [--urgent] [--peers] [--disruptions]
+        [--slots 20 [--slot-days 5]]
     python -m bench console --orders 2000 --technicians 200
     python -m bench mobile --technicians 50 --seconds 20
     python -m bench load --minutes 2

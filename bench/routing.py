@@ -340,6 +340,10 @@ def run_city(args: argparse.Namespace) -> int:
         from bench.disruptions import run_disruptions
 
         run_disruptions(problem, plan, args)
+    if args.slots:
+        from bench.booking import run_slots
+
+        run_slots(problem, plan, args.slots, args.slot_days)
     if args.peers:
         started = time.monotonic()
         figures = solve_city_vroom(problem, args.seconds)
@@ -467,6 +471,8 @@ def main(argv: list[str] | None = None) -> int:
     city.add_argument("--disruptions", action="store_true", help="also fire the four disruptions at 10:00")
     city.add_argument("--replan-seconds", type=float, default=5.0, help="a disruption's re-solve limit")
     city.add_argument("--full-seconds", type=float, default=30.0, help="the full re-plan's limit, compared")
+    city.add_argument("--slots", type=int, default=0, help="also time proposing slots for N new orders")
+    city.add_argument("--slot-days", type=int, default=1, help="days priced per order, each as full")
     args = parser.parse_args(argv)
     return run_solomon(args) if args.mode == "solomon" else run_city(args)
 

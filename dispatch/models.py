@@ -30,3 +30,14 @@ class DispatchPlan(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     objective: Mapped[int | None] = mapped_column(Integer)
+
+
+class BookingDay(Base):
+    """One row per day appointments are booked on: booking locks it (FOR UPDATE),
+    so two bookings on one day are priced one after the other (dispatch.booking)."""
+
+    __tablename__ = "booking_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    bookings: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)

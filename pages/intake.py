@@ -21,6 +21,7 @@ import standards
 from core.api import current_lang
 from core.auth import load_current_user
 from core.messages import N_
+from pages.booking import intake_settings
 from pages.views import bp
 from workorders import labels
 from workorders.customer_schemas import CHANNELS, LANGUAGES, NewCustomerSchema
@@ -113,6 +114,7 @@ def page_settings(lang: str) -> dict[str, Any]:
         },
         "takes_received_at": "received_at" in order_schema.fields,
         "strings": {key: _(msgid) for key, msgid in STRINGS.items()},
+        "booking": intake_settings(),
     }
 
 

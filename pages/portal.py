@@ -20,6 +20,7 @@ from sqlalchemy import select
 from core.actor import Actor
 from core.api import current_lang
 from core.db import get_session
+from dispatch import booking
 from workorders import service as wo_service
 from workorders.labels import label
 from workorders.models import LineRecord, Site
@@ -103,4 +104,5 @@ def render_portal(user, actor: Actor):
         steps=steps,
         product_label=lambda code: label("product", code, lang),
         refresh_s=REFRESH_S if any(v["eta"] for v in views) else None,
+        bookable={o.id for o in orders if booking.can_book(o)},
     )

@@ -353,6 +353,7 @@ function takeOrder(event) {
       make("strong", { id: "taken-code", text: order.code }), " ",
       make("a", { href: S.urls.order_list + "#order-" + order.code, id: "taken-link", text: T.open_in_list }));
     taken.hidden = false;
+    document.dispatchEvent(new CustomEvent("order-taken", { detail: order })); // booking_slots.js offers slots
     el("o-description").value = "";
     showDuplicate(null);
     return openCard(app.customer.id).then(() => { el("taken").hidden = false; });

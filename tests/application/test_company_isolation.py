@@ -364,6 +364,14 @@ CASES: dict[tuple[str, str], list] = {
         Hidden(_order),
         Hidden(lambda two: {"order_id": two["open_order_id"]}),
     ],
+    ("web.portal_slots", "GET"): [Hidden(lambda two: {"order_id": two["open_order_id"]})],
+    ("web.portal_slots", "POST"): [
+        Hidden(lambda two: {"order_id": two["open_order_id"]}, form={"slot": "2030-01-02/am"})
+    ],
+    ("booking.order_slots", "GET"): [Hidden(lambda two: {"order_id": two["open_order_id"]})],
+    ("booking.order_booking", "POST"): [
+        Hidden(lambda two: {"order_id": two["open_order_id"]}, json={"day": "2030-01-02", "slot": "am"})
+    ],
     ("customers.customer_detail", "GET"): [Hidden(_company)],
     ("workorders.OrderComments", "GET"): [Hidden(_order)],
     ("workorders.OrderComments", "POST"): [Hidden(_order, json={"body": "乙方插话"})],
