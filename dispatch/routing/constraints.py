@@ -199,6 +199,50 @@ def fair_shares_min(data: FieldData) -> list[float]:
     return shares
 
 
+def with_predecessors(parts: dict[str, Problem]) -> None:
+    """Move each visit into the part holding its predecessors (chains too),
+    so that a day split in parts still keeps the visits in order."""
+    where = {v.id: name for name, part in parts.items() for v in part.visits}
+    for _ in range(len(where)):
+        moves = [
+            (visit, name, where[p])
+            for name, part in parts.items()
+            for visit in part.visits
+            for p in visit.after
+            if p != visit.id and where.get(p, name) != name
+        ]
+        if not moves:
+            return
+        for visit, source, target in moves[:1]:  # one at a time: a visit may wait for two
+            parts[source].visits.remove(visit)
+            parts[target].visits.append(visit)
+            where[visit.id] = target
+
+
+def held_in_place(visits: dict[int | str, VisitSpec], plan: Plan) -> dict[int | str, VisitSpec]:
+    """Planned crews, dependents and predecessors for a change to one route
+    (urgent insertion): each held to its planned start, as one technician's
+    plain visit, so the stops it is linked to on other routes stay right."""
+    starts = {s.visit_id: s.start_s for r in plan.routes for s in r.stops}
+    predecessors = {p for v in visits.values() for p in v.after}
+    held = dict(visits)
+    for visit_id, visit in visits.items():
+        linked = visit.crew_size > 1 or visit.after or visit_id in predecessors
+        if linked and visit_id in starts:
+            start_s = starts[visit_id]
+            held[visit_id] = replace(
+                visit, window_start_s=start_s, window_end_s=start_s, crew_size=1, after=()
+            )
+    return held
+
+
+def after_planned(visit: VisitSpec, plan: Plan) -> VisitSpec:
+    """``visit`` opening no earlier than its planned predecessors end."""
+    ends = {s.visit_id: s.end_s for r in plan.routes for s in r.stops}
+    opens = max([visit.window_start_s, *(ends[p] for p in visit.after if p in ends)])
+    return replace(visit, window_start_s=opens) if opens != visit.window_start_s else visit
+
+
 # --------------------------------------------------------------------------
 # Model side
 # --------------------------------------------------------------------------

@@ -231,6 +231,10 @@ def solve_whole(
         params = search_parameters(remaining, settings.local_search)
     if initial is not None:
         solution = setup.routing.SolveFromAssignmentWithParameters(initial, params)
+        if solution is None:
+            # Out of time before the descent's first solution (a loaded
+            # machine, a short limit): the model accepted the start itself.
+            solution = initial
     elif settings.local_search.iterated_local_search:
         solution = setup.routing.SolveWithIteratedLocalSearch(params)
     else:
