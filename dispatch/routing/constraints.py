@@ -36,6 +36,7 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp
 
 from dispatch.routing.problem import Plan, Problem, TechnicianSpec, Unassigned, VisitSpec
+from dispatch.routing.settings import ModelSettings
 
 # Larger than any time of day in the model (its horizon is two days).
 _BIG_M_S = 3 * 24 * 3600
@@ -253,16 +254,15 @@ def add_field_constraints(
     manager: pywrapcp.RoutingIndexManager,
     routing: pywrapcp.RoutingModel,
     time_dimension: pywrapcp.RoutingDimension,
-    out_of_area_cost_m: int,
-    fair_work_m_per_min: int,
+    settings: ModelSettings,
 ) -> None:
     """Coverage preference, crews, visit order and fair shares in the OR-Tools model."""
-    if out_of_area_cost_m > 0:
-        _prefer_coverage(data, routing, out_of_area_cost_m)
+    if settings.out_of_area_cost_m > 0:
+        _prefer_coverage(data, routing, settings.out_of_area_cost_m)
     _link_crews(data, manager, routing, time_dimension)
     _order_visits(data, manager, routing, time_dimension)
-    if fair_work_m_per_min > 0 and data.visits:
-        _share_work(data, routing, fair_work_m_per_min)
+    if settings.fair_work_m_per_min > 0 and data.visits:
+        _share_work(data, routing, settings.fair_work_m_per_min)
 
 
 def _prefer_coverage(data: FieldData, routing: pywrapcp.RoutingModel, cost_m: int) -> None:

@@ -400,14 +400,7 @@ def build_routing_model(data: DataModel, settings: SearchSettings) -> RoutingSet
             routing.AddDisjunction([index], drop_penalty(visit))
 
     # 5. Coverage areas, crews, visits in order, fair shares.
-    constraints.add_field_constraints(
-        data,
-        manager,
-        routing,
-        time_dimension,
-        settings.model.out_of_area_cost_m,
-        settings.model.fair_work_m_per_min,
-    )
+    constraints.add_field_constraints(data, manager, routing, time_dimension, settings.model)
     return RoutingSetup(data, manager, routing, time_dimension, lunch)
 
 
