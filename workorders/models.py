@@ -112,8 +112,6 @@ class WorkOrder(Base):
 
     required_skills: Mapped[list] = mapped_column(JSON, default=list)
     duration_min: Mapped[int] = mapped_column(Integer, default=60)
-    # Technicians needed on site at once (the optimizer plans them together).
-    crew_size: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     rule_set_version: Mapped[str | None] = mapped_column(String(20))
     findings: Mapped[list] = mapped_column(JSON, default=list)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
