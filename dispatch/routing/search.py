@@ -289,6 +289,9 @@ def _construct(
     watch.best_cost = None  # from here on, the whole model's objective
     setup.routing.CloseModelWithParameters(search_parameters(remaining, settings.local_search))
     initial = _read_routes(setup, routes, watch)
+    if initial is None and routes is not result.routes:
+        # The linked visits' placement was refused: keep the construction's plan without them.
+        initial = _read_routes(setup, result.routes, watch)
     info = {
         "cost": result.cost,
         "iterations": result.iterations,
