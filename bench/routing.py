@@ -60,7 +60,7 @@ from dispatch.routing.settings import (
 SOLOMON_DIR = Path(__file__).resolve().parents[2] / "shared" / "bench" / "solomon"
 
 SOLOMON_SETTINGS = SearchSettings(
-    model=ModelSettings(optional_visits=False, compact_days=False),
+    model=ModelSettings(optional_visits=False, compact_days=False, fair_work_m_per_min=0),
     construction=ConstructionSettings(method="sisr"),
     local_search=LocalSearchSettings(
         iterated_local_search=True,

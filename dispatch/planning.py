@@ -155,6 +155,10 @@ def visit_spec(order: WorkOrder, day: date) -> VisitSpec:
         started_s=_seconds(order.arrived_at, day, 0)
         if order.state == State.ON_SITE and order.arrived_at is not None
         else None,
+        # An order opened from another (a follow-up visit, a repeat repair)
+        # comes after it; a parent not planned today counts as done. Crews
+        # (VisitSpec.crew_size) are not stored yet: an order has one technician.
+        after=(order.parent_id,) if order.parent_id is not None else (),
     )
 
 

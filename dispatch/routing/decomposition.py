@@ -32,7 +32,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from typing import Any
 
-from dispatch.routing import construction
+from dispatch.routing import constraints, construction
 from dispatch.routing.insertion import insert_urgent
 from dispatch.routing.matrix import TravelMatrix
 from dispatch.routing.model import drop_penalty, plan_score
@@ -98,6 +98,7 @@ def districts_of(problem: Problem) -> dict[str, Problem]:
     skills = {name: [t.skills for t in part.technicians] for name, part in parts.items()}
     for visit in problem.visits:
         parts[_district_for(visit, district_of_tech, centres, skills)].visits.append(visit)
+    constraints.with_predecessors(parts)
     return parts
 
 
@@ -353,7 +354,12 @@ def _place_leftovers(problem: Problem, plan: Plan, deadline: float, matrix: Trav
     routes keep their sequences; an order that fits nowhere stays out."""
     visits = {v.id: v for v in problem.visits}
     retry = ("day_full", "window_unreachable")
-    left = [u for u in plan.unassigned if u.reason in retry and u.visit_id in visits]
+    # A crew needs several routes at once: not one route's insertion.
+    left = [
+        u
+        for u in plan.unassigned
+        if u.reason in retry and u.visit_id in visits and visits[u.visit_id].crew_size == 1
+    ]
     left.sort(key=lambda u: -drop_penalty(visits[u.visit_id]))
     placed = 0
     for leftover in left:

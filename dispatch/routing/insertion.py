@@ -28,6 +28,7 @@ from typing import Any
 
 from ortools.constraint_solver import pywrapcp
 
+from dispatch.routing import constraints
 from dispatch.routing.matrix import HaversineMatrix, TravelMatrix
 from dispatch.routing.model import build_routing_model, create_data_model, drop_penalty
 from dispatch.routing.problem import Plan, Problem, TechnicianRoute, TechnicianSpec, Unassigned, VisitSpec
@@ -211,9 +212,10 @@ class Insertion:
     def __init__(
         self, problem: Problem, plan: Plan, visit: VisitSpec, matrix: TravelMatrix | None = None
     ) -> None:
-        self.problem, self.plan, self.visit = problem, plan, visit
+        self.problem, self.plan, self.visit = problem, plan, constraints.after_planned(visit, plan)
         self.matrix = matrix or HaversineMatrix(area_type=problem.area_type)
-        self.visits = {v.id: v for v in problem.visits if v.id != visit.id}
+        # Stops linked to other routes (crews, visits in order) keep their times.
+        self.visits = constraints.held_in_place({v.id: v for v in problem.visits if v.id != visit.id}, plan)
         self._days: dict[int | str, _TechnicianDay] = {}
 
     def qualified(self) -> list[TechnicianSpec]:

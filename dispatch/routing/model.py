@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from ortools.constraint_solver import pywrapcp
 
+from dispatch.routing import constraints
 from dispatch.routing.matrix import HaversineMatrix, TravelMatrix
 from dispatch.routing.problem import Plan, Problem, TechnicianSpec, Unassigned, VisitSpec
 from dispatch.routing.settings import SearchSettings
@@ -114,6 +115,7 @@ def create_data_model(problem: Problem, matrix: TravelMatrix | None = None) -> D
     tech_index = {t.id: v for v, t in enumerate(techs)}
     screened: list[Unassigned] = []
     pinned_first, candidates = _split_pinned_first(problem.visits, tech_index, screened)
+    candidates = constraints.expand_crews(candidates)
 
     # One matrix over every point: candidate visits, starts, ends, pinned.
     pinned_list = [visit for v in sorted(pinned_first) for visit in pinned_first[v]]
@@ -134,9 +136,11 @@ def create_data_model(problem: Problem, matrix: TravelMatrix | None = None) -> D
         techs, pinned_first, pinned_point, start_point, all_durations, all_distances
     )
     techs = [_lunch_from(t, start_time[v]) for v, t in enumerate(techs)]
+    candidates = constraints.after_pinned_legs(candidates, legs)
     visits, allowed, keep = _reachable_candidates(
         candidates, techs, tech_index, start_time, start_point, end_point, all_durations, screened
     )
+    visits, allowed, keep = constraints.screen_linked(problem, visits, allowed, keep, screened)
 
     node_points = keep + [start_point[v] for v in range(m)] + end_point
     sel = np.asarray(node_points, dtype=np.int64)
@@ -226,7 +230,9 @@ def _reachable_candidates(
         if visit.pinned_technician is not None:
             skilled = [tech_index[visit.pinned_technician]]
         else:
-            skilled = [v for v, t in enumerate(techs) if visit.skills <= t.skills]
+            skilled = [
+                v for v, t in enumerate(techs) if visit.skills <= t.skills and constraints.covers(t, visit)
+            ]
         if not skilled:
             screened.append(Unassigned(visit.id, "no_skilled_technician"))
             continue
@@ -393,6 +399,8 @@ def build_routing_model(data: DataModel, settings: SearchSettings) -> RoutingSet
         if settings.model.optional_visits:
             routing.AddDisjunction([index], drop_penalty(visit))
 
+    # 5. Coverage areas, crews, visits in order, fair shares.
+    constraints.add_field_constraints(data, manager, routing, time_dimension, settings.model)
     return RoutingSetup(data, manager, routing, time_dimension, lunch)
 
 

@@ -23,6 +23,7 @@ UNASSIGNED_REASONS = (
     "pinned_technician_unavailable",
     "window_passed",
     "displaced",
+    "predecessor_unassigned",
 )
 
 REASON_MESSAGES: dict[str, tuple[str, str]] = {
@@ -57,6 +58,10 @@ REASON_MESSAGES: dict[str, tuple[str, str]] = {
         "为插入紧急故障让出时间，移出今天的路线，请改约或另行安排。",
         "Moved out of today's route to make room for an urgent fault: rebook it or plan it again.",
     ),
+    "predecessor_unassigned": (
+        "须在其之前完成的工单未能排入，本单随之未排，请先安排前置工单。",
+        "An order that must be done before this one could not be planned: plan that order first.",
+    ),
 }
 
 
@@ -71,6 +76,9 @@ class TechnicianSpec:
     under way: the technician leaves no earlier than it (from ``start_lat`` /
     ``start_lon``, where they are), and the time on duty before it counts
     against ``max_work_s``; a lunch window already over is not planned.
+    ``coverage_districts`` are the districts the technician covers (empty: no
+    limit); with ``coverage_hard`` they may only do visits there, else a visit
+    elsewhere costs ``ModelSettings.out_of_area_cost_m``.
     """
 
     id: int | str
@@ -88,6 +96,8 @@ class TechnicianSpec:
     district: str | None = None
     capacity: int | None = None
     available_from_s: int | None = None
+    coverage_districts: frozenset[str] = frozenset()
+    coverage_hard: bool = False
 
     @property
     def depart_s(self) -> int:
@@ -110,6 +120,11 @@ class VisitSpec:
     technician's ``capacity`` (material carried), when one is set.
     ``started_s`` is when work began on an order already on site: its pinned
     stop starts then and ends no earlier than the technician's departure.
+    ``crew_size`` technicians do the visit together, all starting at the same
+    time (each gets the stop in their route). ``after`` lists visits that must
+    be finished first (on any technician): this one starts no earlier than
+    their end and is left out when one of them is; an id not in the problem
+    counts as done. See :mod:`dispatch.routing.constraints`.
     """
 
     id: int | str
@@ -127,6 +142,8 @@ class VisitSpec:
     district: str | None = None
     demand: int = 0
     started_s: int | None = None
+    crew_size: int = 1
+    after: tuple[int | str, ...] = ()
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2, routing_parameters_pb2
 from ortools.util import optional_boolean_pb2
 
-from dispatch.routing import construction
+from dispatch.routing import constraints, construction, linked_insertion
 from dispatch.routing.matrix import TravelMatrix
 from dispatch.routing.model import (
     DataModel,
@@ -231,6 +231,10 @@ def solve_whole(
         params = search_parameters(remaining, settings.local_search)
     if initial is not None:
         solution = setup.routing.SolveFromAssignmentWithParameters(initial, params)
+        if solution is None:
+            # Out of time before the descent's first solution (a loaded
+            # machine, a short limit): the model accepted the start itself.
+            solution = initial
     elif settings.local_search.iterated_local_search:
         solution = setup.routing.SolveWithIteratedLocalSearch(params)
     else:
@@ -267,17 +271,27 @@ def _construct(
             watch.cancelled = True
         return watch.cancelled
 
+    core = construction.core_problem(data, settings)
+    # Crews and visits in order are put in after (see linked_insertion).
+    held_back = constraints.linked_nodes(data.visits)
+    linked_insertion.hold_back(core, held_back)
+    if seed_routes is not None and held_back:
+        seed_routes = [[u for u in route if u not in held_back] for route in seed_routes]
     result = construction.solve_core(
-        construction.core_problem(data, settings),
+        core,
         remaining * settings.construction.share,
         workers=max(1, settings.workers),
         seed=settings.seed,
         on_progress=on_progress,
         initial=seed_routes,
     )
+    routes = linked_insertion.insert_linked(data, core, result.routes) if held_back else result.routes
     watch.best_cost = None  # from here on, the whole model's objective
     setup.routing.CloseModelWithParameters(search_parameters(remaining, settings.local_search))
-    initial = _read_routes(setup, result.routes, watch)
+    initial = _read_routes(setup, routes, watch)
+    if initial is None and routes is not result.routes:
+        # The linked visits' placement was refused: keep the construction's plan without them.
+        initial = _read_routes(setup, result.routes, watch)
     info = {
         "cost": result.cost,
         "iterations": result.iterations,
@@ -302,8 +316,21 @@ def _read_routes(
 
 def _route_nodes(data: DataModel, routes: dict[int | str, list[int | str]]) -> list[list[int]]:
     """Visit ids per technician id -> model nodes per vehicle (pinned legs left out)."""
-    node_of = {visit.id: node for node, visit in enumerate(data.visits)}
-    return [[node_of[vid] for vid in routes.get(t.id, []) if vid in node_of] for t in data.technicians]
+    nodes_of: dict[int | str, list[int]] = {}
+    for node, visit in enumerate(data.visits):
+        nodes_of.setdefault(visit.id, []).append(node)
+    taken: set[int] = set()
+    result: list[list[int]] = []
+    for tech in data.technicians:
+        route: list[int] = []
+        for vid in routes.get(tech.id, []):
+            # A crew visit is on several routes: each takes the next of its nodes.
+            free = [u for u in nodes_of.get(vid, []) if u not in taken]
+            if free:
+                taken.add(free[0])
+                route.append(free[0])
+        result.append(route)
+    return result
 
 
 def _report_done(progress: ProgressCallback | None, plan: Plan) -> None:
@@ -331,10 +358,13 @@ def read_plan(
         route = _read_route(data, setup, solution, v, lunch_starts.get(v), served)
         if route is not None:
             routes.append(route)
+    left_out: set[int | str] = set()
     for node, visit in enumerate(data.visits):
-        if node not in served:
+        if node not in served and visit.id not in left_out:
+            left_out.add(visit.id)  # a crew's nodes: reported once
             reason = "pinned_technician_unavailable" if visit.pinned_technician is not None else "day_full"
             unassigned.append(Unassigned(visit.id, reason))
+    _blame_predecessors(data, served, unassigned)
     objective = int(solution.ObjectiveValue()) if solution is not None else 0
     return Plan(
         routes=routes,
@@ -443,6 +473,16 @@ def _read_solved_stops(
     back_m = float(data.distances_m[prev_node, end_node])
     back_s = int(data.durations_s[prev_node, end_node])
     return depart_s, end_s, back_m, back_s
+
+
+def _blame_predecessors(data: DataModel, served: set[int], unassigned: list[Unassigned]) -> None:
+    """A visit left out with a predecessor left out is reported for that reason."""
+    waiting = {
+        data.visits[then].id for first, then in constraints.precedences(data.visits) if first not in served
+    }
+    for k, item in enumerate(unassigned):
+        if item.visit_id in waiting and item.reason == "day_full":
+            unassigned[k] = Unassigned(item.visit_id, "predecessor_unassigned")
 
 
 def _late(visit: VisitSpec, start_s: int) -> int:

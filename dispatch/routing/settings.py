@@ -27,10 +27,17 @@ class ModelSettings:
     ``optional_visits=False`` makes every order mandatory (no drop), as the
     Solomon benchmark wants. ``compact_days`` starts each technician as late
     and brings them back as early as their route allows.
+    ``out_of_area_cost_m`` is the price (metres of driving) of a visit outside
+    the districts its technician covers, when they prefer but are not bound to
+    them. ``fair_work_m_per_min`` prices each minute of work on site a
+    technician has above their fair share (the work they could do, shared
+    among the technicians who could do it): it spreads the work evenly; 0 = off.
     """
 
     optional_visits: bool = True
     compact_days: bool = True
+    out_of_area_cost_m: int = 5_000
+    fair_work_m_per_min: int = 10
 
 
 @dataclass(frozen=True)

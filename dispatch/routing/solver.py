@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 
+from dispatch.routing.constraints import work_figures
 from dispatch.routing.decomposition import districts_of, solve_by_district
 from dispatch.routing.matrix import TravelMatrix
 from dispatch.routing.problem import Plan, Problem
@@ -38,7 +39,11 @@ def solve(
     settings = settings or SearchSettings()
     if should_cancel is not None and should_cancel():
         return empty_plan(problem, started, "cancelled")
+    plan = None
     if len(problem.visits) > settings.decompose_above_visits:
         if len(districts_of(problem)) > 1:
-            return solve_by_district(problem, time_limit_s, progress, should_cancel, matrix, settings)
-    return solve_whole(problem, time_limit_s, progress, should_cancel, matrix, settings, started)
+            plan = solve_by_district(problem, time_limit_s, progress, should_cancel, matrix, settings)
+    if plan is None:
+        plan = solve_whole(problem, time_limit_s, progress, should_cancel, matrix, settings, started)
+    plan.stats.update(work_figures(problem, plan))
+    return plan
