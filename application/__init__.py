@@ -74,9 +74,11 @@ def _import_models() -> None:
     """Import every model module so the metadata (and Alembic) sees all tables."""
     import core.models  # noqa: F401
     import dispatch.models  # noqa: F401
+    import dispatch.replan  # noqa: F401  (re-plan notices)
     import mobile_api.models  # noqa: F401
     import reports.indexes  # noqa: F401  (indexes on other packages' tables, for the reports)
     import technicians.models  # noqa: F401
+    import technicians.roster  # noqa: F401  (teams, certificates, shifts, leave)
     import workorders.models  # noqa: F401
 
 
@@ -90,12 +92,17 @@ def _import_jobs() -> None:
 
 def _wire_domain() -> None:
     """What a domain package uses from one it may not import: the live ETA (dispatch)
-    for the order views (workorders); and the follow-up steps (workorders.followups,
+    for the order views (workorders); re-plan notices (dispatch) on roster changes
+    (technicians); and the follow-up steps (workorders.followups,
     built on workorders.service) that an order's completion and follow-up run."""
     from dispatch.eta import eta_for
     from workorders import followups, reads, service
 
     reads.use_live_eta(eta_for)
+    from dispatch.replan import mark_replan
+    from technicians.shifts import use_roster_listener
+
+    use_roster_listener(mark_replan)  # a roster change marks planned days for a re-plan
     service.use_followups(followups.on_completed, followups.on_followed_up)
 
 
