@@ -107,11 +107,14 @@ def _wire_domain() -> None:
 
 
 def _register_blueprints(app: Flask, api: Api) -> None:
+    import mobile_api.roster  # noqa: F401  (the phone's shifts and leave requests)
     import pages.followups  # noqa: F401  (the follow-up queue joins the web blueprint)
     import pages.intake  # noqa: F401  (the hotline intake page joins the web blueprint)
     import pages.report  # noqa: F401  (the fault report and comment pages join the web blueprint)
+    import pages.roster  # noqa: F401  (the roster week page joins the web blueprint)
     from console.views import bp as console_bp
     from core.views import blp as auth_blp
+    from dispatch.replan_views import blp as replans_blp
     from dispatch.views import blp as dispatch_blp
     from mobile_api.views import blp as mobile_blp
     from mobile_api.views import staff_blp as photos_blp
@@ -119,6 +122,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from pages.views import bp as web_bp
     from reports.pages import bp as manager_page_bp
     from reports.views import blp as manager_reports_blp
+    from technicians.roster_views import blp as roster_blp
     from technicians.views import blp as technicians_blp
     from workorders.company_views import blp as companies_blp
     from workorders.complaint_views import blp as complaints_blp
@@ -136,7 +140,9 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         followups_blp,
         complaints_blp,
         technicians_blp,
+        roster_blp,
         dispatch_blp,
+        replans_blp,
         mobile_blp,
         photos_blp,
         reports_blp,
