@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, String, select
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
@@ -37,6 +37,8 @@ class ReplanNotice(Base):
     technician_id: Mapped[int] = mapped_column(ForeignKey("technicians.id"))
     reason: Mapped[str] = mapped_column(String(40))
     affected_order_ids: Mapped[list] = mapped_column(JSON, default=list)
+    # the newest plan id when the notice was written: a plan of the day after it closes it
+    seen_plan_id: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
@@ -67,6 +69,7 @@ def mark_replan(
             return []
         stmt = stmt.where(DispatchPlan.day <= last_day)
     notices = []
+    newest = session.scalar(select(func.max(DispatchPlan.id))) or 0
     for plan in session.scalars(stmt.order_by(DispatchPlan.id)):
         for tech_id in technician_ids:
             affected = set(_planned_on(plan, tech_id))
@@ -80,6 +83,7 @@ def mark_replan(
                 technician_id=tech_id,
                 reason=reason,
                 affected_order_ids=sorted(affected),
+                seen_plan_id=newest,
                 created_by=actor.user_id,
             )
             session.add(notice)
@@ -101,16 +105,12 @@ def mark_replan(
     return notices
 
 
-def _newer_plan_days(session: Session, notices: list[ReplanNotice]) -> dict[date, datetime]:
+def _newest_plan_ids(session: Session, notices: list[ReplanNotice]) -> dict[date, int]:
     days = {n.day for n in notices}
-    latest: dict[date, datetime] = {}
-    if days:
-        for day, created in session.execute(
-            select(DispatchPlan.day, DispatchPlan.created_at).where(DispatchPlan.day.in_(days))
-        ):
-            if day not in latest or created > latest[day]:
-                latest[day] = created
-    return latest
+    if not days:
+        return {}
+    stmt = select(DispatchPlan.day, func.max(DispatchPlan.id)).where(DispatchPlan.day.in_(days))
+    return dict(session.execute(stmt.group_by(DispatchPlan.day)).all())
 
 
 def replan_notices(
@@ -124,8 +124,8 @@ def replan_notices(
     if plan_id is not None:
         stmt = stmt.where(ReplanNotice.plan_id == plan_id)
     notices = list(session.scalars(stmt))
-    latest = _newer_plan_days(session, notices)
-    found = [(n, latest.get(n.day, n.created_at) <= n.created_at) for n in notices]
+    newest = _newest_plan_ids(session, notices)
+    found = [(n, newest.get(n.day, 0) <= n.seen_plan_id) for n in notices]
     return [(n, is_open) for n, is_open in found if is_open or not open_only]
 
 

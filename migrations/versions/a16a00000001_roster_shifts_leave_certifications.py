@@ -124,6 +124,7 @@ def upgrade() -> None:
         sa.Column("technician_id", sa.Integer(), nullable=False),
         sa.Column("reason", sa.String(length=40), nullable=False),
         sa.Column("affected_order_ids", sa.JSON(), nullable=False),
+        sa.Column("seen_plan_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("created_by", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["plan_id"], ["dispatch_plans.id"]),
