@@ -32,9 +32,12 @@ def _int_arg(name: str) -> int | None:
 
 def _week_arg() -> date:
     try:
-        return week_start(date.fromisoformat(request.values.get("week", "")))
+        asked = date.fromisoformat(request.values.get("week", ""))
     except ValueError:
-        return week_start(now().date())
+        asked = now().date()
+    if not date(2000, 1, 1) <= asked <= date(2100, 12, 31):  # the roster's days (no overflow)
+        asked = now().date()
+    return week_start(asked)
 
 
 @bp.route("/roster", methods=["GET"])

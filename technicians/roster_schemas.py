@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -14,6 +15,8 @@ from technicians.shift_rules import DAY_MIN, hhmm
 
 _CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 MAX_RANGE_DAYS = 62
+# Days the roster answers for: the official calendar's years and then some (no overflow at 9999)
+ROSTER_DAYS = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31))
 
 
 class ClockMinutes(fields.Field):
@@ -104,8 +107,8 @@ class PatternSchema(PatternFields):
 class AssignmentCreateSchema(Schema):
     technician_id = DbId(required=True)
     pattern_id = DbId(required=True)
-    start_on = fields.Date(required=True)
-    end_on = fields.Date(allow_none=True, load_default=None)
+    start_on = fields.Date(required=True, validate=ROSTER_DAYS)
+    end_on = fields.Date(allow_none=True, load_default=None, validate=ROSTER_DAYS)
     rotation_offset = fields.Integer(load_default=0, validate=validate.Range(0, 365))
 
 
@@ -125,7 +128,7 @@ class AssignmentQuerySchema(Schema):
 
 class ExceptionCreateSchema(Schema):
     technician_id = DbId(required=True)
-    day = fields.Date(required=True)
+    day = fields.Date(required=True, validate=ROSTER_DAYS)
     kind = fields.String(required=True, validate=validate.OneOf(EXCEPTION_KINDS))
     start_min = ClockMinutes(data_key="start", allow_none=True, load_default=None)
     end_min = ClockMinutes(data_key="end", allow_none=True, load_default=None)
@@ -146,8 +149,8 @@ class ExceptionSchema(Schema):
 class DateRangeSchema(Schema):
     """``first`` to ``last`` (both included), at most 62 days."""
 
-    first = fields.Date(required=True)
-    last = fields.Date(required=True)
+    first = fields.Date(required=True, validate=ROSTER_DAYS)
+    last = fields.Date(required=True, validate=ROSTER_DAYS)
 
     @validates_schema
     def _span(self, data: dict, **_kw) -> None:
@@ -162,8 +165,8 @@ class ExceptionQuerySchema(DateRangeSchema):
 
 class CertificationCreateSchema(Schema):
     skill = fields.String(required=True, validate=validate.OneOf(SKILL_CHOICES))
-    certified_on = fields.Date(required=True)
-    expires_on = fields.Date(allow_none=True, load_default=None)
+    certified_on = fields.Date(required=True, validate=ROSTER_DAYS)
+    expires_on = fields.Date(allow_none=True, load_default=None, validate=ROSTER_DAYS)
 
 
 class CertificationSchema(Schema):
@@ -208,7 +211,9 @@ class DayShiftSchema(Schema):
 
 class WeekQuerySchema(Schema):
     team_id = DbId()
-    week = fields.Date(metadata={"description": "Any day of the week (default: this week)."})
+    week = fields.Date(
+        validate=ROSTER_DAYS, metadata={"description": "Any day of the week (default: this week)."}
+    )
 
 
 class ExceptionBriefSchema(Schema):
@@ -245,8 +250,8 @@ class WeekSchema(Schema):
 
 class LeaveRequestCreateSchema(Schema):
     kind = fields.String(load_default="leave", validate=validate.OneOf(LEAVE_KINDS))
-    start_on = fields.Date(required=True)
-    end_on = fields.Date(required=True)
+    start_on = fields.Date(required=True, validate=ROSTER_DAYS)
+    end_on = fields.Date(required=True, validate=ROSTER_DAYS)
     reason = fields.String(allow_none=True, validate=validate.Length(max=500))
 
 

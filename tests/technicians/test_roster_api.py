@@ -69,6 +69,8 @@ def test_bad_exceptions_and_ranges_are_4xx(client, world, staff):
     )
     assert post({"technician_id": 999999, "day": day, "kind": "leave"}).status_code == 404
     assert post({"technician_id": tech_id, "day": day, "kind": "leave"}).status_code == 201
+    for far in ({"week": "9999-12-31"}, {"week": "0001-01-01"}):
+        assert client.get("/api/v1/roster/week", headers=staff["agent"], query_string=far).status_code == 422
     too_long = {"first": "2026-12-01", "last": "2027-03-01"}
     assert (
         client.get("/api/v1/roster/exceptions", headers=staff["agent"], query_string=too_long).status_code
@@ -197,5 +199,6 @@ def test_the_roster_page_shows_the_week_and_adds_leave_from_its_form(client, wor
         data={"csrf_token": csrf_token(html), "technician_id": tech_id, "day": "x", "kind": "leave"},
     )
     assert bad.status_code == 422
+    assert client.get("/roster", query_string={"week": "9999-12-31"}).status_code == 200  # this week instead
     english = client.get("/roster", query_string={"lang": "en"}).get_data(as_text=True)
     assert "Roster" in english
