@@ -14,6 +14,7 @@ from technicians import certifications, roster_service
 from technicians.models import Technician
 from technicians.roster import Team
 from tests.conftest import ADMIN
+from tests.factories import Console
 
 TUESDAY, WEDNESDAY, THURSDAY = date(2026, 12, 1), date(2026, 12, 2), date(2026, 12, 3)
 
@@ -104,7 +105,19 @@ def _applied_plan(db, day, tech_id, order_ids) -> int:
         day=day,
         kind="day",
         status="applied",
-        result={"routes": [{"technician_id": tech_id, "stops": [{"visit_id": str(o)} for o in order_ids]}]},
+        result={
+            "routes": [
+                {
+                    "technician_id": tech_id,
+                    "stops": [
+                        {"visit_id": str(o), "arrival_s": t, "start_s": t, "end_s": t + 3600, "travel_s": 600}
+                        for o, t in zip(order_ids, range(32400, 86400, 4000), strict=False)
+                    ],
+                    "end_s": 61200,
+                }
+            ],
+            "unassigned": [],
+        },
         order_versions={},
         technician_ids=[tech_id],
     )
@@ -181,3 +194,18 @@ def test_a_newer_plan_for_the_day_closes_the_notice(client, world, db, monday_mo
         "/api/v1/dispatch/replans", headers=headers, query_string={"include_closed": "true"}
     ).get_json()
     assert closed["open"] is False
+
+
+def test_the_console_plan_review_names_the_replan(client, world, db, monday_morning):
+    world.user("disp", "dispatcher")
+    tech_id = world.technician("t1", ["adsl"])
+    order_id = world.order(world.headers("disp"), world.customer("李四"))
+    plan_id = _applied_plan(db, WEDNESDAY, tech_id, [order_id])
+    console = Console(client, "disp")
+    status, review = console.get(f"/plans/{plan_id}")
+    assert status == 200 and review["replan_needed"] == []
+    roster_service.add_exception(db, ADMIN, {"technician_id": tech_id, "day": WEDNESDAY, "kind": "sick"})
+    db.commit()
+    _status, review = console.get(f"/plans/{plan_id}")
+    (notice,) = review["replan_needed"]
+    assert notice["reason"] == "sick" and [o["id"] for o in notice["affected_orders"]] == [order_id]
