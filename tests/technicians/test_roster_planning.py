@@ -209,3 +209,17 @@ def test_the_console_plan_review_names_the_replan(client, world, db, monday_morn
     _status, review = console.get(f"/plans/{plan_id}")
     (notice,) = review["replan_needed"]
     assert notice["reason"] == "sick" and [o["id"] for o in notice["affected_orders"]] == [order_id]
+
+
+def test_a_technician_on_leave_is_no_candidate_for_an_order(world, db, monday_morning):
+    from dispatch.assignment import assignment_candidates
+    from workorders.models import WorkOrder
+
+    world.user("disp", "dispatcher")
+    away = world.technician("t1", ["adsl"])
+    there = world.technician("t2", ["adsl"])
+    order = db.get(WorkOrder, world.order(world.headers("disp"), world.customer("王五")))
+    roster_service.add_exception(db, ADMIN, {"technician_id": away, "day": WEDNESDAY, "kind": "leave"})
+    db.commit()
+    assert [c["technician_id"] for c in assignment_candidates(db, order, WEDNESDAY)] == [there]
+    assert {c["technician_id"] for c in assignment_candidates(db, order, THURSDAY)} == {away, there}
