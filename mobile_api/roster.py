@@ -18,7 +18,7 @@ from technicians.roster_schemas import (
     LeaveRequestSchema,
 )
 from technicians.service import get_technician
-from technicians.shifts import days_between, effective_shifts
+from technicians.shifts import shifts_between
 
 
 @blp.route("/shifts")
@@ -31,10 +31,9 @@ def my_shifts(args):
     """My shift on each day from ``first`` to ``last`` (null: a day off), on the
     official calendar with leave, overtime and on-call duty."""
     session = get_session()
-    tech = get_technician(session, g.actor.technician_id)
-    days = days_between(args["first"], args["last"])
-    shifts = effective_shifts(session, [tech], days)
-    return [{"day": day, "shift": s.to_dict() if (s := shifts[(tech.id, day)]) else None} for day in days]
+    return shifts_between(
+        session, get_technician(session, g.actor.technician_id), args["first"], args["last"]
+    )
 
 
 @blp.route("/leave-requests", methods=["POST"])

@@ -44,7 +44,7 @@ from technicians.roster_schemas import (
 )
 from technicians.roster_week import week_start, week_view
 from technicians.service import get_technician
-from technicians.shifts import days_between, effective_shifts
+from technicians.shifts import shifts_between
 
 blp = Blueprint("roster", __name__, url_prefix="/api/v1/roster", description="Roster: teams, shifts, leave")
 
@@ -98,10 +98,7 @@ def membership(args, technician_id: int):
 def technician_shifts(args, technician_id: int):
     """A technician's effective shift on each day from ``first`` to ``last`` (null: off)."""
     session = get_session()
-    tech = get_technician(session, technician_id)
-    days = days_between(args["first"], args["last"])
-    shifts = effective_shifts(session, [tech], days)
-    return [{"day": day, "shift": s.to_dict() if (s := shifts[(tech.id, day)]) else None} for day in days]
+    return shifts_between(session, get_technician(session, technician_id), args["first"], args["last"])
 
 
 @blp.route("/patterns")

@@ -108,6 +108,17 @@ def effective_shift(session: Session, technician: Technician, day: date) -> Effe
     return effective_shifts(session, [technician], [day])[(technician.id, day)]
 
 
+def shifts_between(session: Session, technician: Technician, first: date, last: date) -> list[dict]:
+    """The technician's effective shift on each day from ``first`` to ``last``
+    (``shift`` None: off), for the staff API and the phone."""
+    days = days_between(first, last)
+    shifts = effective_shifts(session, [technician], days)
+    return [
+        {"day": day, "shift": None if (s := shifts[(technician.id, day)]) is None else s.to_dict()}
+        for day in days
+    ]
+
+
 def skills_on(session: Session, techs: Iterable[Technician], day: date) -> dict[int, frozenset[str]]:
     """The skills each technician may be planned for on ``day``: certified skills valid
     that day (valid ON the expiry date, not after), plus skills on the technician's

@@ -80,6 +80,15 @@ def test_bad_exceptions_and_ranges_are_4xx(client, world, staff):
         "/api/v1/roster/exceptions", headers=staff["agent"], query_string={"first": day, "last": day}
     ).get_json()
     assert [(e["technician_id"], e["kind"], e["start"]) for e in found] == [(tech_id, "leave", None)]
+    shifts = client.get(
+        f"/api/v1/roster/technicians/{tech_id}/shifts",
+        headers=staff["agent"],
+        query_string={"first": day, "last": (WEEK + timedelta(days=1)).isoformat()},
+    ).get_json()
+    assert [d["shift"] and (d["shift"]["start"], d["shift"]["end"]) for d in shifts] == [
+        None,
+        ("08:30", "17:30"),
+    ]
 
 
 def test_teams_refuse_a_duplicate_name_and_a_supervisor_who_is_not_staff(client, world, staff, db):
