@@ -93,9 +93,10 @@ def effective_shifts(
         exceptions[(row.technician_id, row.day)].append(DayException(row.kind, row.start_min, row.end_min))
     calendar = default_calendar()
     working = {day: calendar.is_working_day(day) for day in days}
+    fixed = {t.id: fixed_shift(t) for t in techs}
     return {
         (t.id, day): resolve_day(
-            day, fixed_shift(t), patterns.get(t.id, []), exceptions.get((t.id, day), []), working[day]
+            day, fixed[t.id], patterns.get(t.id, []), exceptions.get((t.id, day), []), working[day]
         )
         for t in techs
         for day in days
