@@ -74,9 +74,11 @@ def _import_models() -> None:
     """Import every model module so the metadata (and Alembic) sees all tables."""
     import core.models  # noqa: F401
     import dispatch.models  # noqa: F401
+    import dispatch.replan  # noqa: F401  (re-plan notices)
     import mobile_api.models  # noqa: F401
     import reports.indexes  # noqa: F401  (indexes on other packages' tables, for the reports)
     import technicians.models  # noqa: F401
+    import technicians.roster  # noqa: F401  (teams, certificates, shifts, leave)
     import workorders.models  # noqa: F401
 
 
@@ -90,24 +92,32 @@ def _import_jobs() -> None:
 
 def _wire_domain() -> None:
     """What a domain package uses from one it may not import: the live ETA (dispatch)
-    for the order views (workorders); and the follow-up steps (workorders.followups,
+    for the order views (workorders); re-plan notices (dispatch) on roster changes
+    (technicians); and the follow-up steps (workorders.followups,
     built on workorders.service) that an order's completion and follow-up run."""
     from dispatch.eta import eta_for
     from workorders import followups, reads, service
 
     reads.use_live_eta(eta_for)
+    from dispatch.replan import mark_replan
+    from technicians.shifts import use_roster_listener
+
+    use_roster_listener(mark_replan)  # a roster change marks planned days for a re-plan
     service.use_followups(followups.on_completed, followups.on_followed_up)
 
 
 def _register_blueprints(app: Flask, api: Api) -> None:
+    import mobile_api.roster  # noqa: F401  (the phone's shifts and leave requests)
     import pages.booking  # noqa: F401  (the portal's slot page joins the web blueprint)
     import pages.followups  # noqa: F401  (the follow-up queue joins the web blueprint)
     import pages.intake  # noqa: F401  (the hotline intake page joins the web blueprint)
     import pages.report  # noqa: F401  (the fault report and comment pages join the web blueprint)
+    import pages.roster  # noqa: F401  (the roster week page joins the web blueprint)
     from console.views import bp as console_bp
     from core.views import blp as auth_blp
     from dispatch.booking_views import blp as booking_blp
     from dispatch.disruption_views import blp as disruptions_blp
+    from dispatch.replan_views import blp as replans_blp
     from dispatch.views import blp as dispatch_blp
     from mobile_api.views import blp as mobile_blp
     from mobile_api.views import staff_blp as photos_blp
@@ -115,6 +125,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from pages.views import bp as web_bp
     from reports.pages import bp as manager_page_bp
     from reports.views import blp as manager_reports_blp
+    from technicians.roster_views import blp as roster_blp
     from technicians.views import blp as technicians_blp
     from workorders.company_views import blp as companies_blp
     from workorders.complaint_views import blp as complaints_blp
@@ -132,9 +143,11 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         followups_blp,
         complaints_blp,
         technicians_blp,
+        roster_blp,
         dispatch_blp,
         disruptions_blp,
         booking_blp,
+        replans_blp,
         mobile_blp,
         photos_blp,
         reports_blp,

@@ -107,6 +107,11 @@ def _register_seed_demo(app: Flask) -> None:
         session = get_session()
         seeded_before = bool(session.scalar(select(func.count()).select_from(User)))
         summary = seed_city(session, technicians=technicians, orders=orders, seed=seed, companies=companies)
+        if not seeded_before:
+            from application.demo_roster import seed_roster
+
+            summary += seed_roster(session, now().date())
+            session.commit()
         for line in summary:
             click.echo(line)
         if history and not seeded_before:  # like the city, the history is added once

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 import standards
 from console import labels
 from core import audit
-from dispatch import assignment, board, kpis, planning, plans
+from dispatch import assignment, board, kpis, planning, plans, replan
 from dispatch.routing.matrix import great_circle_m
 from standards.findings import render
 from technicians import service as technicians_service
@@ -359,6 +359,11 @@ def plan_review(session: Session, plan_id: int) -> dict:
         "kind": record.kind,
         "status": record.status,
         "can_accept": record.status == "proposed" and placed > 0,
+        # the roster changed under this plan since (leave, sick, a pattern): plan the day again
+        "replan_needed": [
+            replan.notice_view(session, notice, is_open)
+            for notice, is_open in replan.replan_notices(session, plan_id=record.id)
+        ],
         "placed": placed,
         "urgent_order_id": stats.get("visit_id"),
         "displaced": [

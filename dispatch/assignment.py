@@ -35,6 +35,7 @@ from dispatch.routing.problem import (
 )
 from technicians.models import Technician
 from technicians.service import active_technicians
+from technicians.shifts import working_on
 from workorders import lifecycle
 from workorders import service as wo_service
 from workorders.lifecycle import State
@@ -211,8 +212,9 @@ def current_day(
 ) -> tuple[Problem, Plan, dict[str, int]]:
     """The day as applied, from the clock ``at``: every active technician and
     the sequence they hold now (times are the solver's to compute), with the
-    version of every order in a route."""
-    techs = active_technicians(session)
+    version of every order in a route. Technicians off that day on the roster
+    (leave, sick, a day off) are left out: nothing is inserted into their day."""
+    techs = working_on(session, active_technicians(session), day)
     visits: list[VisitSpec] = []
     routes: list[TechnicianRoute] = []
     versions: dict[str, int] = {}

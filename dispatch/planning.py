@@ -9,6 +9,7 @@ a proposal with the order versions it saw (:mod:`dispatch.plans` applies it).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -27,6 +28,7 @@ from dispatch.routing.problem import (
 )
 from technicians.models import Technician
 from technicians.service import active_technicians
+from technicians.shifts import DayRoster, roster_for_day, working_on
 from workorders import lifecycle
 from workorders.lifecycle import State
 from workorders.models import Site, WorkOrder
@@ -52,16 +54,21 @@ def shift_s(tech: Technician) -> tuple[int, int]:
 
 
 def technician_spec(
-    tech: Technician, departs_at_s: int | None = None, position: tuple[float, float] | None = None
+    tech: Technician,
+    departs_at_s: int | None = None,
+    position: tuple[float, float] | None = None,
+    roster: DayRoster | None = None,
 ) -> TechnicianSpec:
     """A technician's day as the solver sees it (lunch may start up to 1 h late).
 
     On a day under way ``departs_at_s`` is now (seconds from midnight) and
-    ``position`` where the technician is; they return home at the end.
+    ``position`` where the technician is; they return home at the end. With the
+    day's ``roster`` (technicians.shifts) the effective shift, the skills valid that
+    day and the coverage districts apply; without it, the technician's fixed shift.
     """
     lunch_start = seconds_of_day(tech.lunch_start)
     start_lat, start_lon = position or (tech.home_lat, tech.home_lon)
-    return TechnicianSpec(
+    spec = TechnicianSpec(
         id=tech.id,
         skills=frozenset(tech.skills or []),
         start_lat=start_lat,
@@ -77,6 +84,41 @@ def technician_spec(
         district=tech.district,
         available_from_s=departs_at_s,
     )
+    return spec if roster is None else _rostered(spec, roster)
+
+
+def _rostered(spec: TechnicianSpec, roster: DayRoster) -> TechnicianSpec:
+    """The spec with the day's roster: skills valid that day, coverage, and the
+    effective shift when the technician works that day."""
+    spec = replace(
+        spec,
+        skills=roster.skills,
+        coverage_districts=roster.coverage_districts,
+        coverage_hard=roster.coverage_hard,
+    )
+    shift = roster.shift
+    if shift is None or (shift.source == "fixed" and not shift.exceptions):
+        return spec  # the technician's own fixed shift, exactly as before the roster
+    lunch = None if shift.lunch_start_min is None else shift.lunch_start_min * 60
+    return replace(
+        spec,
+        shift_start_s=shift.start_min * 60,
+        shift_end_s=min(shift.end_min * 60, DAY_S),
+        lunch_earliest_s=lunch,
+        lunch_latest_s=None if lunch is None else min(lunch + 3600, shift.end_min * 60),
+        lunch_duration_s=shift.lunch_duration_min * 60 if lunch is not None else 0,
+        max_work_s=(shift.max_work_min or 0) * 60 or None,
+    )
+
+
+def day_shift_s(session: Session, tech: Technician, day: date) -> tuple[int, int]:
+    """The technician's shift on ``day`` as seconds from midnight (their fixed
+    shift when the roster has them off: a plan made before the change is checked
+    against the hours it was made for)."""
+    roster = roster_for_day(session, [tech], day)[tech.id]
+    if roster.shift is None:
+        return shift_s(tech)
+    return roster.shift.start_min * 60, min(roster.shift.end_min * 60, DAY_S)
 
 
 PLANNING_HORIZON_DAYS = 60
@@ -128,7 +170,8 @@ def technician_specs(
     """Every technician's day from the plan's clock: from now and where they are."""
     departs_at_s = plan_clock(day, at)
     positions = technician_positions(session, techs, day, at)
-    return [technician_spec(t, departs_at_s, positions.get(t.id)) for t in techs]
+    rosters = roster_for_day(session, techs, day)
+    return [technician_spec(t, departs_at_s, positions.get(t.id), rosters[t.id]) for t in techs]
 
 
 def visit_spec(order: WorkOrder, day: date) -> VisitSpec:
@@ -193,8 +236,9 @@ def build_problem(
     session: Session, day: date, district: str | None = None, at: datetime | None = None
 ) -> tuple[Problem, dict[str, int]]:
     """The day's problem from the clock ``at`` (default now) and the version
-    of every order in it (for the apply check)."""
-    techs = active_technicians(session, district)
+    of every order in it (for the apply check). Technicians off that day
+    (technicians.shifts: the roster, leave, the official calendar) are left out."""
+    techs = working_on(session, active_technicians(session, district), day)
     orders = plannable_orders(session, day, district)
     problem = Problem(
         technicians=technician_specs(session, techs, day, at or now()),

@@ -12,7 +12,7 @@ from core.actor import Actor
 from core.clock import now
 from core.errors import N_, Conflict, NotFound
 from dispatch.models import DispatchPlan
-from dispatch.planning import DAY_S, shift_s
+from dispatch.planning import DAY_S, day_shift_s
 from technicians.models import Technician
 from workorders import lifecycle
 from workorders import service as wo_service
@@ -69,7 +69,7 @@ def timing_problems(session: Session, record: DispatchPlan) -> list[dict[str, An
     seen: set[int] = set()
     for route in record.result.get("routes", []):
         tech = session.get(Technician, route["technician_id"])
-        shift_start, shift_end = shift_s(tech) if tech is not None else (0, DAY_S)
+        shift_start, shift_end = day_shift_s(session, tech, record.day) if tech is not None else (0, DAY_S)
         for stop in route["stops"]:
             order_id = int(stop["visit_id"])
             if order_id in seen:

@@ -28,6 +28,9 @@ class Technician(Base):
     lunch_duration_min: Mapped[int] = mapped_column(Integer, default=60)
     max_work_min: Mapped[int] = mapped_column(Integer, default=480)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The roster (technicians.roster): the team, and the districts this technician covers
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    coverage_districts: Mapped[list | None] = mapped_column(JSON, default=list)
     last_lat: Mapped[float | None] = mapped_column(Float)
     last_lon: Mapped[float | None] = mapped_column(Float)
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)

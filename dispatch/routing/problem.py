@@ -96,6 +96,8 @@ class TechnicianSpec:
     district: str | None = None
     capacity: int | None = None
     available_from_s: int | None = None
+    # The districts this technician's team covers, and whether they may work only there
+    # (set from the roster by dispatch.planning).
     coverage_districts: frozenset[str] = frozenset()
     coverage_hard: bool = False
 
