@@ -49,7 +49,9 @@ from dispatch.planning import DAY_S, plan_clock, store_plan, visit_spec
 from dispatch.routing.held import HeldDay, time_held
 from dispatch.routing.matrix import HaversineMatrix
 from dispatch.routing.problem import Plan, Problem, TechnicianRoute, TechnicianSpec, Unassigned, VisitSpec
+from technicians import roster_service
 from technicians.models import Technician
+from technicians.shift_rules import DAY_MIN
 from workorders import lifecycle, sla
 from workorders import service as wo_service
 from workorders.lifecycle import State
@@ -233,7 +235,8 @@ def technician_unavailable(
         "note": note,
         "strategy": strategy,
     }
-    return _propose(
+    _off_for_the_rest_of_the_day(session, actor, tech, at, note)
+    plan = _propose(
         session,
         actor,
         ctx,
@@ -246,6 +249,20 @@ def technician_unavailable(
         extra={"kept_on_site": [v.id for v in stays]},
         solve_s=solve_s,
     )
+    return plan
+
+
+def _off_for_the_rest_of_the_day(
+    session: Session, actor: Actor, tech: Technician, at: datetime, note: str | None
+) -> None:
+    """The roster learns it too (once the day is loaded with them in it, to time their visit
+    on site), so a later plan of today leaves them out whether or not this re-plan is applied;
+    the applied plan gets a re-plan notice, which this re-plan, newer, closes."""
+    start_min = at.hour * 60 + at.minute
+    if start_min >= DAY_MIN:
+        return
+    data = {"technician_id": tech.id, "day": at.date(), "kind": "unavailable", "start_min": start_min}
+    roster_service.add_exception(session, actor, data | {"end_min": DAY_MIN, "note": note})
 
 
 def no_show(session: Session, actor: Actor, order_id: int, note: str | None = None) -> DispatchPlan:

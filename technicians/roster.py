@@ -17,8 +17,9 @@ from core.db import Base
 
 COVERAGE_MODES = ("preference", "hard")
 PATTERN_KINDS = ("working_days", "rota")
-EXCEPTION_KINDS = ("leave", "sick", "training", "overtime")
-ABSENCE_KINDS = ("leave", "sick", "training")
+# "unavailable": reported by the dispatcher during the day (ill, van broken: dispatch.disruptions).
+EXCEPTION_KINDS = ("leave", "sick", "training", "unavailable", "overtime")
+ABSENCE_KINDS = ("leave", "sick", "training", "unavailable")
 LEAVE_KINDS = ("leave", "sick")
 REQUEST_STATES = ("pending", "approved", "rejected")
 

@@ -262,3 +262,24 @@ def test_bad_input_is_a_clear_4xx(day):
         json={"order_id": day.t1_orders[0], "extra_min": 30},
     )
     assert english.get_json()["detail"].startswith("Only a visit on site can run over")
+
+
+def test_an_unavailable_technician_is_off_the_roster_for_the_rest_of_the_day(day, client):
+    t1 = day.techs[0]
+    plan = day.disrupt("technician-unavailable", technician_id=t1, note="发烧")
+    today = now().date().isoformat()
+    shifts = client.get(
+        f"/api/v1/roster/technicians/{t1}/shifts", query_string={"first": today, "last": today}, headers=day.h
+    )
+    assert shifts.status_code == 200, shifts.get_json()
+    (shift,) = shifts.get_json()
+    # Off from 10:00: what is left of the day is the morning before it (or nothing).
+    assert shift["shift"] is None or shift["shift"]["end"] <= "10:00", shift
+    # A new order now is never proposed to them, whether or not the re-plan is applied.
+    ids = day.world.customer("新客户", lat=31.8505, lon=117.2605)
+    urgent = day.world.order(day.h, ids, priority="P1")
+    candidates = client.get(f"/console/api/orders/{urgent}/candidates", headers=day.h)
+    assert candidates.status_code == 200
+    fits = {c["id"]: c["fits"] for c in candidates.get_json()["candidates"]}
+    assert fits.get(t1) is not True and any(fits.values()), fits
+    day.apply(plan["id"])
