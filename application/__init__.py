@@ -77,6 +77,7 @@ def _import_models() -> None:
     import mobile_api.models  # noqa: F401
     import reports.indexes  # noqa: F401  (indexes on other packages' tables, for the reports)
     import technicians.models  # noqa: F401
+    import technicians.stock_models  # noqa: F401
     import workorders.models  # noqa: F401
 
 
@@ -112,10 +113,12 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from pages.views import bp as web_bp
     from reports.pages import bp as manager_page_bp
     from reports.views import blp as manager_reports_blp
+    from technicians.stock_views import blp as stock_blp
     from technicians.views import blp as technicians_blp
     from workorders.company_views import blp as companies_blp
     from workorders.complaint_views import blp as complaints_blp
     from workorders.customer_views import blp as customers_blp
+    from workorders.equipment_views import blp as equipment_blp
     from workorders.followup_views import blp as followups_blp
     from workorders.notification_views import blp as notifications_blp
     from workorders.report_views import blp as reports_blp
@@ -135,6 +138,8 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         reports_blp,
         notifications_blp,
         manager_reports_blp,
+        stock_blp,
+        equipment_blp,
     ):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # JSON APIs authenticate by bearer token, not cookie
