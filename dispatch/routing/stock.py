@@ -102,8 +102,9 @@ def with_depot_stops(
 ) -> list[list[int]]:
     """Routes (model nodes per vehicle) planned against stock plus restock, made
     valid: a route using more than its van gets its depot node before the first
-    visit the van cannot serve (the latest position ``accepts`` takes), or,
-    when none does or it has no depot, is cut before that visit."""
+    visit the van cannot serve (the latest position ``accepts`` takes); when the
+    detour makes the whole route too long, its last visits are left out one by
+    one until it fits; without a depot it is cut before that visit."""
     fixed = [list(r) for r in routes]
     needs: list[tuple[int, int]] = []
     for v, route in enumerate(fixed):
@@ -115,10 +116,24 @@ def with_depot_stops(
         depot = depot_nodes[v]
         if depot is None:
             continue
+        fixed = _with_depot(fixed, v, routes[v], over, depot, accepts)
+    return fixed
+
+
+def _with_depot(
+    fixed: list[list[int]],
+    v: int,
+    route: list[int],
+    over: int,
+    depot: int,
+    accepts: Callable[[list[list[int]]], bool],
+) -> list[list[int]]:
+    """``fixed`` with vehicle ``v``'s longest prefix of ``route`` (beyond ``over``)
+    that the model accepts with the depot stop before position ``over``."""
+    for cut in range(len(route), over, -1):
         for pos in range(over, -1, -1):
             trial = [list(r) for r in fixed]
-            trial[v] = [*routes[v][:pos], depot, *routes[v][pos:]]
+            trial[v] = [*route[:pos], depot, *route[pos:cut]]
             if accepts(trial):
-                fixed = trial
-                break
+                return trial
     return fixed
