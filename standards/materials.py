@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from standards.codes import FIELD_KINDS, PRODUCTS
-from standards.tomlfile import KeyPath, TomlReader, read_toml_file
+from standards.tomlfile import KeyPath, RuleFileError, TomlReader, read_toml_file
 
 DEFAULT_MATERIALS_FILE = Path(__file__).parent / "rules" / "materials.toml"
 UNITS: tuple[str, ...] = ("pcs", "m")
@@ -133,7 +133,10 @@ def load_materials(path: str | Path | None = None) -> Materials:
     if path is None:
         path = os.environ.get("STANDARDS_MATERIALS_FILE") or DEFAULT_MATERIALS_FILE
     resolved = Path(path).resolve()
-    stat = resolved.stat()
+    try:
+        stat = resolved.stat()
+    except OSError as exc:
+        raise RuleFileError(resolved, 0, f"cannot read materials file: {exc}") from exc
     stamp = (stat.st_mtime_ns, stat.st_size)
     with _cache_lock:
         cached = _cache.get(str(resolved))
