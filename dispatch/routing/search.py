@@ -26,7 +26,7 @@ from dispatch.routing.model import (
 )
 from dispatch.routing.problem import Plan, PlannedStop, Problem, TechnicianRoute, Unassigned, VisitSpec
 from dispatch.routing.settings import CancelHook, LocalSearchSettings, ProgressCallback, SearchSettings
-from dispatch.routing.stock import RESTOCK_VISIT_ID, with_depot_stops
+from dispatch.routing.stock import DEPOT_SHARE, RESTOCK_VISIT_ID, with_depot_stops
 
 # Operators that cost much time per improvement on plain time-window days
 # (chain and subtrip moves, Lin-Kernighan, insertion LNS): switched off when
@@ -231,7 +231,9 @@ def solve_whole(
             )
         params = search_parameters(remaining, settings.local_search)
     if initial is not None:
-        solution = setup.routing.SolveFromAssignmentWithParameters(initial, params)
+        # A polish left too little time finds nothing: the model's own reading
+        # of the first plan stands (it was checked against every rule).
+        solution = setup.routing.SolveFromAssignmentWithParameters(initial, params) or initial
     elif settings.local_search.iterated_local_search:
         solution = setup.routing.SolveWithIteratedLocalSearch(params)
     else:
@@ -268,9 +270,11 @@ def _construct(
             watch.cancelled = True
         return watch.cancelled
 
+    any_depot = any(node is not None for node in data.restock_nodes)
     result = construction.solve_core(
         construction.core_problem(data, settings),
-        remaining * settings.construction.share,
+        # Depot stops are put into the plan after it (model reads): they get a share.
+        remaining * settings.construction.share * (1 - DEPOT_SHARE if any_depot else 1),
         workers=max(1, settings.workers),
         seed=settings.seed,
         on_progress=on_progress,
@@ -278,7 +282,7 @@ def _construct(
     )
     watch.best_cost = None  # from here on, the whole model's objective
     setup.routing.CloseModelWithParameters(search_parameters(remaining, settings.local_search))
-    routes = result.routes
+    routes, depot_tick = result.routes, time.monotonic()
     if data.items:
         routes = with_depot_stops(
             routes,
@@ -287,6 +291,7 @@ def _construct(
             # The routes are read as indices: the visits' are their nodes, a depot's is not.
             [None if node is None else setup.manager.NodeToIndex(node) for node in data.restock_nodes],
             lambda trial: _read_routes(setup, trial, watch) is not None,
+            deadline=tick + remaining * settings.construction.share,
         )
     initial = _read_routes(setup, routes, watch)
     info = {
@@ -295,6 +300,8 @@ def _construct(
         "seconds": round(time.monotonic() - tick, 3),
         "accepted_by_model": initial is not None,
     }
+    if data.items:
+        info["depot_stops_s"] = round(time.monotonic() - depot_tick, 3)
     return initial, info
 
 

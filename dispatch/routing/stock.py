@@ -23,6 +23,7 @@ accepts, or trims the route back to the van when no place fits.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -30,6 +31,8 @@ import numpy as np
 from dispatch.routing.problem import TechnicianSpec, VisitSpec
 
 RESTOCK_S = 15 * 60  # loading the van at the depot (default)
+# Of the construction's time, the share left for putting depot stops into its plan.
+DEPOT_SHARE = 0.15
 RESTOCK_VISIT_ID = "restock"
 # Stands for "no limit" on an item's dimension (OR-Tools needs a number).
 UNLIMITED = 10**9
@@ -99,12 +102,14 @@ def with_depot_stops(
     stock: np.ndarray,
     depot_nodes: Sequence[int | None],
     accepts: Callable[[list[list[int]]], bool],
+    deadline: float | None = None,
 ) -> list[list[int]]:
     """Routes (model nodes per vehicle) planned against stock plus restock, made
     valid: a route using more than its van gets its depot node before the first
     visit the van cannot serve (the latest position ``accepts`` takes); when the
     detour makes the whole route too long, its last visits are left out one by
-    one until it fits; without a depot it is cut before that visit."""
+    one until it fits; without a depot it is cut before that visit. After
+    ``deadline`` (time.monotonic) the routes left are only cut."""
     fixed = [list(r) for r in routes]
     needs: list[tuple[int, int]] = []
     for v, route in enumerate(fixed):
@@ -114,7 +119,7 @@ def with_depot_stops(
             fixed[v] = route[:over]
     for v, over in needs:
         depot = depot_nodes[v]
-        if depot is None:
+        if depot is None or (deadline is not None and time.monotonic() > deadline):
             continue
         fixed = _with_depot(fixed, v, routes[v], over, depot, accepts)
     return fixed
@@ -129,11 +134,26 @@ def _with_depot(
     accepts: Callable[[list[list[int]]], bool],
 ) -> list[list[int]]:
     """``fixed`` with vehicle ``v``'s longest prefix of ``route`` (beyond ``over``)
-    that the model accepts with the depot stop before position ``over``."""
-    for cut in range(len(route), over, -1):
-        for pos in range(over, -1, -1):
-            trial = [list(r) for r in fixed]
-            trial[v] = [*route[:pos], depot, *route[pos:cut]]
-            if accepts(trial):
-                return trial
-    return fixed
+    that the model accepts with the depot stop before position ``over``.
+
+    A few places for the depot (just in time, half way, first thing), and the
+    longest prefix found by bisection (a shorter day fits whenever a longer
+    one does), keep the model reads to a handful per route."""
+
+    def trial(pos: int, cut: int) -> list[list[int]]:
+        routes = [list(r) for r in fixed]
+        routes[v] = [*route[:pos], depot, *route[pos:cut]]
+        return routes
+
+    best: tuple[int, int] | None = None
+    for pos in sorted({over, over // 2, 0}, reverse=True):
+        low, high = (best[1] if best else over), len(route)  # accepted length known, longest to try
+        while low < high:
+            cut = (low + high + 1) // 2
+            if accepts(trial(pos, cut)):
+                low, best = cut, (pos, cut)
+            else:
+                high = cut - 1
+        if best is not None and best[1] == len(route):
+            break
+    return trial(*best) if best is not None else fixed
