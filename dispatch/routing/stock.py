@@ -96,6 +96,18 @@ def _over_stock_at(route: Sequence[int], demand: np.ndarray, stock: np.ndarray) 
     return None
 
 
+def _within_van(route: Sequence[int], demand: np.ndarray, stock: np.ndarray) -> list[int]:
+    """``route`` without the visits the van cannot serve any more (in order:
+    a visit is kept while what it needs is still in the van)."""
+    left = stock.copy()
+    kept = []
+    for node in route:
+        if (demand[node] <= left).all():
+            left -= demand[node]
+            kept.append(node)
+    return kept
+
+
 def with_depot_stops(
     routes: list[list[int]],
     demand: np.ndarray,
@@ -106,17 +118,17 @@ def with_depot_stops(
 ) -> list[list[int]]:
     """Routes (model nodes per vehicle) planned against stock plus restock, made
     valid: a route using more than its van gets its depot node before the first
-    visit the van cannot serve (the latest position ``accepts`` takes); when the
-    detour makes the whole route too long, its last visits are left out one by
-    one until it fits; without a depot it is cut before that visit. After
-    ``deadline`` (time.monotonic) the routes left are only cut."""
+    visit the van cannot serve (just in time, or first thing); when the detour
+    makes the whole route too long, its last visits are left out until it fits.
+    Without a depot, or after ``deadline`` (time.monotonic), a route keeps only
+    the visits its van can serve."""
     fixed = [list(r) for r in routes]
     needs: list[tuple[int, int]] = []
     for v, route in enumerate(fixed):
         over = _over_stock_at(route, demand, stock[v])
         if over is not None:
             needs.append((v, over))
-            fixed[v] = route[:over]
+            fixed[v] = _within_van(route, demand, stock[v])
     for v, over in needs:
         depot = depot_nodes[v]
         if depot is None or (deadline is not None and time.monotonic() > deadline):
@@ -136,9 +148,9 @@ def _with_depot(
     """``fixed`` with vehicle ``v``'s longest prefix of ``route`` (beyond ``over``)
     that the model accepts with the depot stop before position ``over``.
 
-    A few places for the depot (just in time, half way, first thing), and the
-    longest prefix found by bisection (a shorter day fits whenever a longer
-    one does), keep the model reads to a handful per route."""
+    Two places for the depot (just in time, first thing) and the longest
+    prefix found by bisection (a shorter day fits whenever a longer one does)
+    keep the model reads to a handful per route."""
 
     def trial(pos: int, cut: int) -> list[list[int]]:
         routes = [list(r) for r in fixed]
@@ -146,14 +158,16 @@ def _with_depot(
         return routes
 
     best: tuple[int, int] | None = None
-    for pos in sorted({over, over // 2, 0}, reverse=True):
-        low, high = (best[1] if best else over), len(route)  # accepted length known, longest to try
+    for pos in sorted({over, 0}, reverse=True):
+        low, high = over, len(route)  # longer than `over`: the depot is needed
         while low < high:
             cut = (low + high + 1) // 2
             if accepts(trial(pos, cut)):
                 low, best = cut, (pos, cut)
             else:
                 high = cut - 1
-        if best is not None and best[1] == len(route):
+        if best is not None:
             break
-    return trial(*best) if best is not None else fixed
+    if best is None or best[1] <= len(fixed[v]):  # no more visits than the van alone serves
+        return fixed
+    return trial(*best)
