@@ -152,13 +152,13 @@ def seed_city(
         f"seeded {technicians} technicians, {len(customers)} customers and {orders} "
         f"orders for {today} ({blocked} blocked by the installation code)"
     ]
-    if stock_line:
-        summary.append(stock_line)
     if companies:
         accounts = len(COMPANY_ACCOUNTS)
         summary.append(
             f"seeded {accounts} company accounts with {company_orders} orders (one in every state)"
         )
+    if stock_line:
+        summary.append(stock_line)
     return [*summary, *followup_lines, *demo_logins(session)]
 
 
