@@ -79,6 +79,7 @@ def _import_models() -> None:
     import reports.indexes  # noqa: F401  (indexes on other packages' tables, for the reports)
     import technicians.models  # noqa: F401
     import technicians.roster  # noqa: F401  (teams, certificates, shifts, leave)
+    import technicians.stock_models  # noqa: F401
     import workorders.models  # noqa: F401
 
 
@@ -126,10 +127,12 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from reports.pages import bp as manager_page_bp
     from reports.views import blp as manager_reports_blp
     from technicians.roster_views import blp as roster_blp
+    from technicians.stock_views import blp as stock_blp
     from technicians.views import blp as technicians_blp
     from workorders.company_views import blp as companies_blp
     from workorders.complaint_views import blp as complaints_blp
     from workorders.customer_views import blp as customers_blp
+    from workorders.equipment_views import blp as equipment_blp
     from workorders.followup_views import blp as followups_blp
     from workorders.notification_views import blp as notifications_blp
     from workorders.report_views import blp as reports_blp
@@ -153,6 +156,8 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         reports_blp,
         notifications_blp,
         manager_reports_blp,
+        stock_blp,
+        equipment_blp,
     ):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # JSON APIs authenticate by bearer token, not cookie

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from application.demo_complaints import seed_complaints
 from application.demo_followups import seed_followups
+from application.demo_stock import seed_stock
 from core.accounts import create_user
 from core.actor import Actor
 from core.auth import hash_password
@@ -104,12 +105,18 @@ def _phone(rng: random.Random) -> str:
 
 
 def seed_city(
-    session: Session, technicians: int = 40, orders: int = 300, seed: int = 7, companies: bool = False
+    session: Session,
+    technicians: int = 40,
+    orders: int = 300,
+    seed: int = 7,
+    companies: bool = False,
+    stock: bool = True,
 ) -> list[str]:
     """Seed the demo city once; a second run leaves an already seeded database alone.
 
     ``companies`` adds the two company accounts (:func:`seed_companies`), whose orders
-    are already under way; the planning tests seed the city without them.
+    are already under way; the planning tests seed the city without them. ``stock``
+    stocks a depot and every van (``application.demo_stock``).
     """
     if session.scalar(select(func.count()).select_from(User)):
         return ["database already has users; demo seed skipped", *demo_logins(session)]
@@ -120,6 +127,8 @@ def seed_city(
     dispatcher = session.scalar(select(User).where(User.username == "dispatcher"))
     staff_actor = Actor(user_id=dispatcher.id, username="dispatcher", role="dispatcher", origin="seed")
     _seed_technicians(seeding, rng, technicians)
+    session.flush()
+    stock_line = seed_stock(session, staff_actor, seed) if stock else None
     customers = _seed_customers(session, rng, max(orders // 2, 10))
     enterprise = next(customer for customer, _site, _line in customers if customer.kind == "enterprise")
     seeding.add_user(
@@ -148,6 +157,8 @@ def seed_city(
         summary.append(
             f"seeded {accounts} company accounts with {company_orders} orders (one in every state)"
         )
+    if stock_line:
+        summary.append(stock_line)
     return [*summary, *followup_lines, *demo_logins(session)]
 
 

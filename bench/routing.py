@@ -279,6 +279,10 @@ def _peak_rss_mb() -> float:
 
 def run_city(args: argparse.Namespace) -> int:
     problem = generate_city(args.orders, args.technicians, seed=args.seed)
+    if args.stock:
+        from bench.stock import with_vans
+
+        problem = with_vans(problem, args.seed)
     priority = {v.id: v.priority for v in problem.visits}
     started = time.monotonic()
     settings = SearchSettings.from_dict(json.loads(args.settings)) if args.settings else None
@@ -296,6 +300,8 @@ def run_city(args: argparse.Namespace) -> int:
         f"{plan.stats}",
         flush=True,
     )
+    if args.stock:
+        print(f"restock stops: {sum(len(r.restocks) for r in plan.routes)}", flush=True)
     if args.urgent:
         from dispatch.routing.problem import VisitSpec
 
@@ -466,6 +472,9 @@ def main(argv: list[str] | None = None) -> int:
     city.add_argument("--seconds", type=float, default=30.0)
     city.add_argument("--seed", type=int, default=1)
     city.add_argument("--urgent", action="store_true", help="also time an urgent insertion")
+    city.add_argument(
+        "--stock", action="store_true", help="limited vans and bills of materials (bench.stock)"
+    )
     city.add_argument("--peers", action="store_true", help="also run VROOM on the same day")
     city.add_argument("--settings", help="JSON SearchSettings, nested as for solomon (experiments)")
     city.add_argument("--disruptions", action="store_true", help="also fire the four disruptions at 10:00")

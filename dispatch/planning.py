@@ -26,6 +26,7 @@ from dispatch.routing.problem import (
     TechnicianSpec,
     VisitSpec,
 )
+from dispatch.stock_planning import with_stock
 from technicians.models import Technician
 from technicians.service import active_technicians
 from technicians.shifts import DayRoster, roster_for_day, working_on
@@ -244,6 +245,7 @@ def build_problem(
         technicians=technician_specs(session, techs, day, at or now()),
         visits=[visit_spec(o, day) for o in orders],
     )
+    problem = with_stock(session, problem, orders)  # equipment: bills of materials, the vans
     return problem, {str(o.id): o.version for o in orders}
 
 

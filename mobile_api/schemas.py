@@ -16,6 +16,7 @@ from core.clock import now, to_local_naive
 from core.errors import N_
 from core.schemas import CityDateTime
 from mobile_api.messages import NOT_ACCEPTED, FieldMessage
+from technicians.stock_schemas import MAX_LINES, MoveLineSchema
 from workorders.schemas import PhotoSchema  # noqa: F401 - the photo endpoints answer it
 
 EARLIEST_CLIENT_TIME = datetime(2000, 1, 1)
@@ -173,6 +174,14 @@ class StatusChangeSchema(Schema):
         metadata={"description": "The order version the phone last saw (optimistic lock)."},
     )
     client_time = ClientTime(metadata={"description": "When it happened, by the phone's clock."})
+    equipment = fields.List(
+        fields.Nested(MoveLineSchema),
+        validate=length(high=MAX_LINES),
+        metadata={
+            "description": "completed: the equipment used, from my van (item, quantity, serials); "
+            "checked against the order's bill of materials and my van."
+        },
+    )
     override = fields.Raw(
         load_only=True,
         metadata={

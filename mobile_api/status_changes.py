@@ -30,7 +30,8 @@ from mobile_api.status import (
     status_term,
 )
 from mobile_api.stops import progress_of, sla_view, visit_view
-from workorders import labels, lifecycle
+from technicians.stock import MoveRequest
+from workorders import equipment, labels, lifecycle
 from workorders import service as wo_service
 from workorders.models import WorkOrder
 
@@ -50,6 +51,8 @@ def change_status(
     _check_allowed(order, status, data, visit)
     evidence = field_evidence(status, data)
     change = STATUS_CHANGES[status]
+    if data.get("equipment"):
+        _record_equipment(session, actor, order, status, data["equipment"])
     if change.target is not None:
         answer = _move(session, actor, order, change, data, visit, evidence)
     else:
@@ -76,6 +79,24 @@ def change_status(
         "sla": sla,
         **visit_view(order, visit),
     }
+
+
+def _record_equipment(
+    session: Session, actor: Actor, order: WorkOrder, status: str, lines: list[dict]
+) -> None:
+    """The equipment used, out of the technician's van, in the close-out's transaction."""
+    if status != "completed":
+        raise refuse(
+            Invalid,
+            N_("Equipment is recorded when the order is completed."),
+            errors={"equipment": [N_("Equipment is recorded when the order is completed.")]},
+        )
+    equipment.record_used_equipment(
+        session,
+        actor,
+        order,
+        [MoveRequest(line["item"], line.get("quantity"), tuple(line.get("serials") or ())) for line in lines],
+    )
 
 
 def _check_allowed(order: WorkOrder, status: str, data: dict, visit: VisitProgress) -> None:

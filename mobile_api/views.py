@@ -59,6 +59,8 @@ from mobile_api.schemas import (
     dump_stops,
     length,
 )
+from technicians import stock
+from technicians.stock_schemas import VanSchema
 from workorders import evidence, photos
 from workorders import service as wo_service
 from workorders.lifecycle import STAFF
@@ -295,6 +297,16 @@ def logout():
 def me():
     """The technician: profile, skills and today's shift."""
     return stops.technician_profile(get_session(), g.actor, now().date())
+
+
+@blp.route("/stock")
+@field_view
+@blp.response(200, VanSchema)
+@blp.doc(security=BEARER)
+@refusals(blp, 401, 403)
+def my_van():
+    """My van: each item I carry, with the serial numbers of modems, routers and set-top boxes."""
+    return stock.van(get_session(), g.actor.technician_id)
 
 
 @blp.route("/route")

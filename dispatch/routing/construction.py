@@ -81,9 +81,16 @@ class CoreProblem:
     lunch_open: np.ndarray = field(default_factory=_not_given)  # int64 [K]
     lunch_close: np.ndarray = field(default_factory=_not_given)  # int64 [K]
     lunch_duration: np.ndarray = field(default_factory=_not_given)  # int64 [K]
+    # Stock items carried (one column per item): what each node consumes and
+    # what each vehicle holds. Not given: no items.
+    item_demand: np.ndarray = field(default_factory=_not_given)  # int64 [N, D]
+    item_capacity: np.ndarray = field(default_factory=_not_given)  # int64 [K, D]
 
     def __post_init__(self) -> None:
         nodes, k = self.cost.shape[0], self.v_start.shape[0]
+        if self.item_demand is _NOT_GIVEN:
+            self.item_demand = np.zeros((nodes, 0), dtype=np.int64)
+            self.item_capacity = np.zeros((k, 0), dtype=np.int64)
         if self.late_from is _NOT_GIVEN:
             self.late_from = np.zeros(nodes, dtype=np.int64)
         if self.late_rate is _NOT_GIVEN:
@@ -100,6 +107,14 @@ class CoreProblem:
     @property
     def num_vehicles(self) -> int:
         return int(self.v_start.shape[0])
+
+    def load_demand(self) -> np.ndarray:
+        """Demand per node on every load dimension: the generic one, then each item [N, 1 + D]."""
+        return np.column_stack([self.demand, self.item_demand]).astype(np.int64)
+
+    def load_capacity(self) -> np.ndarray:
+        """Capacity per vehicle on every load dimension [K, 1 + D]."""
+        return np.column_stack([self.v_capacity, self.item_capacity]).astype(np.int64)
 
 
 @dataclass
@@ -129,13 +144,13 @@ class SisrResult:
     iterations: int
 
 
-def _solution_arrays(n: int, k: int) -> Arrays:
+def _solution_arrays(n: int, k: int, dims: int) -> Arrays:
     return (
         np.zeros((k, n + 1), dtype=np.int64),  # routes
         np.zeros(k, dtype=np.int64),  # lens
         np.zeros((k, n + 1), dtype=np.int64),  # fwd
         np.zeros((k, n + 1), dtype=np.int64),  # bwd
-        np.zeros(k, dtype=np.int64),  # load
+        np.zeros((k, dims), dtype=np.int64),  # load per dimension (see CoreProblem.load_demand)
         np.zeros(k, dtype=np.int64),  # rcost: travel + lateness
         np.zeros(k, dtype=np.int64),  # rlate: lateness
     )
@@ -152,7 +167,7 @@ def _vehicle_classes(core: CoreProblem) -> np.ndarray:
             int(core.v_end[k]),
             int(core.v_open[k]),
             int(core.v_close[k]),
-            int(core.v_capacity[k]),
+            core.load_capacity()[k].tobytes(),
             int(core.lunch_open[k]),
             int(core.lunch_close[k]),
             int(core.lunch_duration[k]),
@@ -179,7 +194,8 @@ def _search_thread(
     sort_keys = core.cost[core.v_start, :n].astype(np.float64).mean(axis=0)
     vclass = _vehicle_classes(core)
     penalty = core.penalty.astype(np.int64)
-    work, current, best = _working_arrays(n, k, int(penalty.sum()))
+    capacity = core.load_capacity()
+    work, current, best = _working_arrays(n, k, capacity.shape[1], int(penalty.sum()))
     if initial is not None:
         _start_from(initial, core, p, penalty, work, current, best)
     numeric = (
@@ -200,7 +216,7 @@ def _search_thread(
             p,
             adj,
             core.allowed,
-            core.v_capacity,
+            capacity,
             vclass,
             penalty,
             sort_keys,
@@ -228,7 +244,7 @@ def _kernel_problem(core: CoreProblem) -> Arrays:
         core.service,
         core.ready,
         core.due,
-        core.demand,
+        core.load_demand(),
         core.v_start,
         core.v_end,
         core.v_open,
@@ -242,13 +258,13 @@ def _kernel_problem(core: CoreProblem) -> Arrays:
     )
 
 
-def _working_arrays(n: int, k: int, everyone_out: int) -> tuple[Arrays, Arrays, Arrays]:
+def _working_arrays(n: int, k: int, dims: int, everyone_out: int) -> tuple[Arrays, Arrays, Arrays]:
     """The search's plans, everyone absent to start with: the working one
     (routes, then ``route_of``, ``pos_of``, ``touched``, ``absent``,
     ``n_absent``), the current one and the best one (routes, then ``absent``,
     ``n_absent`` and the cost)."""
     work = (
-        *_solution_arrays(n, k),
+        *_solution_arrays(n, k, dims),
         np.full(n, NO_ROUTE, dtype=np.int64),  # route_of
         np.zeros(n, dtype=np.int64),  # pos_of
         np.zeros(k, dtype=np.int64),  # touched
@@ -256,13 +272,13 @@ def _working_arrays(n: int, k: int, everyone_out: int) -> tuple[Arrays, Arrays, 
         np.array([n], dtype=np.int64),
     )
     current = (
-        *_solution_arrays(n, k),
+        *_solution_arrays(n, k, dims),
         np.arange(n, dtype=np.int64),
         np.array([n], dtype=np.int64),
         np.array([everyone_out], dtype=np.int64),
     )
     best = (
-        *_solution_arrays(n, k),
+        *_solution_arrays(n, k, dims),
         np.arange(n, dtype=np.int64),
         np.array([n], dtype=np.int64),
         np.array([everyone_out], dtype=np.int64),
@@ -329,7 +345,8 @@ def _start_from(
         trial[v, : len(route)] = route
         if route and simulate_route(v, trial, len(route), -1, 0, trial, False, p) < 0:
             return False
-    if any(int(core.demand[list(r)].sum()) > core.v_capacity[v] for v, r in enumerate(initial) if r):
+    demand, capacity = core.load_demand(), core.load_capacity()
+    if any((demand[list(r)].sum(axis=0) > capacity[v]).any() for v, r in enumerate(initial) if r):
         return False
     for v, route in enumerate(initial):
         routes[v, : len(route)] = route
@@ -427,7 +444,7 @@ def solve_core(
 
 def core_problem(data: DataModel, settings: SearchSettings) -> CoreProblem:
     """The routing core of the model for the construction: the same
-    costs, windows, shifts, lunch breaks and soft deadlines; the working-time
+    costs, windows, shifts, lunch breaks, soft deadlines and van stock; the working-time
     cap is folded into the end of the shift (conservative: counted from the
     earliest departure)."""
     n, m = len(data.visits), data.num_vehicles
@@ -488,6 +505,10 @@ def core_problem(data: DataModel, settings: SearchSettings) -> CoreProblem:
         lunch_open=lunch[0],
         lunch_close=lunch[1],
         lunch_duration=lunch[2],
+        # The van's stock and its restock: dispatch.routing.stock.with_depot_stops
+        # puts the depot stop into a route that needs it.
+        item_demand=data.item_demand if data.items else _NOT_GIVEN,
+        item_capacity=data.item_stock + data.item_restock if data.items else _NOT_GIVEN,
     )
 
 

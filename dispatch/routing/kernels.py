@@ -97,11 +97,14 @@ def update_route(
     n_stops = lens[k]
     prev = v_start[k]
     total = 0
-    carried = 0
+    # One load per dimension: the generic demand, then each stock item.
+    for d in range(load.shape[1]):
+        load[k, d] = 0
     for j in range(n_stops):
         u = routes[k, j]
         total += cost[prev, u]
-        carried += demand[u]
+        for d in range(load.shape[1]):
+            load[k, d] += demand[u, d]
         route_of[u] = k
         pos_of[u] = j
         prev = u
@@ -125,7 +128,6 @@ def update_route(
             prev = u
     rlate[k] = late
     rcost[k] = total + late
-    load[k] = carried
     latest = v_close[k]
     nxt = v_end[k]
     for j in range(n_stops - 1, -1, -1):
@@ -204,6 +206,16 @@ def ruin(
 
 
 @njit(cache=True, nogil=True)
+def fits(load: np.ndarray, demand: np.ndarray, capacity: np.ndarray, k: int, c: int) -> bool:
+    """Does customer ``c`` fit in vehicle ``k``'s load on every dimension
+    (the generic demand and each stock item)?"""
+    for d in range(load.shape[1]):
+        if load[k, d] + demand[c, d] > capacity[k, d]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def recreate(
     state: Arrays,
     p: Arrays,
@@ -234,7 +246,7 @@ def recreate(
         if pick < 4.0:
             keys[i] = np.random.random()
         elif pick < 8.0:
-            keys[i] = -demand[c] + np.random.random() * 1e-3
+            keys[i] = -demand[c].sum() + np.random.random() * 1e-3
         elif pick < 10.0:
             keys[i] = -sort_keys[c]
         else:
@@ -248,7 +260,7 @@ def recreate(
         best_k = -1
         best_p = -1
         for k in range(n_vehicles):
-            if allowed[c, k] == 0 or load[k] + demand[c] > capacity[k]:
+            if allowed[c, k] == 0 or not fits(load, demand, capacity, k, c):
                 continue
             size = lens[k]
             if size == 0:
@@ -334,7 +346,7 @@ def copy_routes(
             continue
         size = s_lens[k]
         d_lens[k] = size
-        d_load[k] = s_load[k]
+        d_load[k, :] = s_load[k, :]
         d_rcost[k] = s_rcost[k]
         d_rlate[k] = s_rlate[k]
         for j in range(size):

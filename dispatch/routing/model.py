@@ -14,7 +14,7 @@ the entry point for a day is :func:`dispatch.routing.solve`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp
@@ -23,6 +23,14 @@ from dispatch.routing import constraints
 from dispatch.routing.matrix import HaversineMatrix, TravelMatrix
 from dispatch.routing.problem import Plan, Problem, TechnicianSpec, Unassigned, VisitSpec
 from dispatch.routing.settings import SearchSettings
+from dispatch.routing.stock import (
+    RESTOCK_S,
+    can_restock,
+    item_demand,
+    restock_amounts,
+    stock_items,
+    van_stock,
+)
 
 HORIZON_S = 2 * 24 * 3600  # a day plus the night after it, for late deadlines
 DAY_END_S = 24 * 3600
@@ -76,10 +84,20 @@ class DataModel:
     pinned_legs: list[list[PinnedLeg]]
     allowed_vehicles: list[list[int]]
     screened_out: list[Unassigned]
+    # Stock (dispatch.routing.stock): the counted items, each node's demand of
+    # them [nodes, items], each van's stock and restock [vehicles, items], and
+    # each vehicle's optional depot node (after the ends), or None.
+    items: list[str] = field(default_factory=list)
+    item_demand: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    item_stock: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    item_restock: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    restock_nodes: list[int | None] = field(default_factory=list)
 
     @property
     def num_nodes(self) -> int:
-        return len(self.visits) + 2 * len(self.technicians)
+        return (
+            len(self.visits) + 2 * len(self.technicians) + sum(1 for r in self.restock_nodes if r is not None)
+        )
 
     @property
     def num_vehicles(self) -> int:
@@ -119,11 +137,14 @@ def create_data_model(problem: Problem, matrix: TravelMatrix | None = None) -> D
 
     # One matrix over every point: candidate visits, starts, ends, pinned.
     pinned_list = [visit for v in sorted(pinned_first) for visit in pinned_first[v]]
+    items = stock_items(techs, candidates)
+    depots = [v for v, t in enumerate(techs) if items and can_restock(t)]
     points = (
         [(visit.lat, visit.lon) for visit in candidates]
         + [(t.start_lat, t.start_lon) for t in techs]
         + [(t.end_lat, t.end_lon) for t in techs]
         + [(visit.lat, visit.lon) for visit in pinned_list]
+        + [(techs[v].depot_lat or 0.0, techs[v].depot_lon or 0.0) for v in depots]
     )
     all_durations = np.asarray(matrix.durations_s(points), dtype=np.int64)
     all_distances = np.asarray(matrix.distances_m(points), dtype=np.float64)
@@ -142,22 +163,32 @@ def create_data_model(problem: Problem, matrix: TravelMatrix | None = None) -> D
     )
     visits, allowed, keep = constraints.screen_linked(problem, visits, allowed, keep, screened)
 
+    depot_point = len(points) - len(depots)
     node_points = keep + [start_point[v] for v in range(m)] + end_point
+    node_points += [depot_point + j for j in range(len(depots))]
     sel = np.asarray(node_points, dtype=np.int64)
     n = len(visits)
+    restock_nodes: list[int | None] = [None] * m
+    for j, v in enumerate(depots):
+        restock_nodes[v] = n + 2 * m + j
     return DataModel(
         problem=problem,
         visits=visits,
         technicians=techs,
         durations_s=all_durations[np.ix_(sel, sel)],
         distances_m=all_distances[np.ix_(sel, sel)],
-        service_s=[visit.duration_s for visit in visits] + [0] * (2 * m),
+        service_s=[visit.duration_s for visit in visits] + [0] * (2 * m) + [RESTOCK_S] * len(depots),
         starts=[n + v for v in range(m)],
         ends=[n + m + v for v in range(m)],
         start_time_s=start_time,
         pinned_legs=legs,
         allowed_vehicles=allowed,
         screened_out=screened,
+        items=items,
+        item_demand=item_demand(visits, items, len(node_points)),
+        item_stock=van_stock(techs, items),
+        item_restock=restock_amounts(techs, items) if depots else np.zeros((m, len(items)), dtype=np.int64),
+        restock_nodes=restock_nodes,
     )
 
 
@@ -354,8 +385,8 @@ def build_routing_model(data: DataModel, settings: SearchSettings) -> RoutingSet
     lunch: dict[int, pywrapcp.IntervalVar] = {}
     node_visit_transits = [0] * routing.Size()
     for index in range(routing.Size()):
-        node = manager.IndexToNode(index)
-        node_visit_transits[index] = data.service_s[node] if node < n else 0
+        # Work at a visit or a depot stop; starts and ends have none.
+        node_visit_transits[index] = data.service_s[manager.IndexToNode(index)]
     for v, tech in enumerate(data.technicians):
         start, end = routing.Start(v), routing.End(v)
         begin = min(data.start_time_s[v], tech.shift_end_s)
@@ -383,11 +414,15 @@ def build_routing_model(data: DataModel, settings: SearchSettings) -> RoutingSet
 
     # 3b. Capacity, only when technicians carry limited material.
     if any(t.capacity is not None for t in data.technicians):
-        demands = [visit.demand for visit in data.visits] + [0] * (2 * data.num_vehicles)
+        demands = [visit.demand for visit in data.visits] + [0] * (data.num_nodes - n)
         demand_cb = routing.RegisterUnaryTransitVector(demands)
         big = sum(demands) + 1
         capacities = [t.capacity if t.capacity is not None else big for t in data.technicians]
         routing.AddDimensionWithVehicleCapacity(demand_cb, 0, capacities, True, "Capacity")
+
+    # 3c. Stock: one dimension per counted item, and the optional depot stops.
+    if data.items:
+        add_stock_dimensions(data, manager, routing, time_dimension)
 
     # 4. Who may do what, and the price of leaving an order out.
     for node, visit in enumerate(data.visits):
@@ -402,6 +437,38 @@ def build_routing_model(data: DataModel, settings: SearchSettings) -> RoutingSet
     # 5. Coverage areas, crews, visits in order, fair shares.
     constraints.add_field_constraints(data, manager, routing, time_dimension, settings.model)
     return RoutingSetup(data, manager, routing, time_dimension, lunch)
+
+
+def add_stock_dimensions(
+    data: DataModel,
+    manager: pywrapcp.RoutingIndexManager,
+    routing: pywrapcp.RoutingModel,
+    time_dimension: pywrapcp.RoutingDimension,
+) -> None:
+    """One capacity dimension per item a van holds a limited stock of; the
+    depot stop of a technician who can restock is optional, theirs alone, in
+    their shift, and lifts the van's limit by the restock (see
+    :mod:`dispatch.routing.stock` for the cumul that starts at the restock)."""
+    for v, node in enumerate(data.restock_nodes):
+        if node is None:
+            continue
+        index = manager.NodeToIndex(node)
+        tech = data.technicians[v]
+        time_dimension.CumulVar(index).SetRange(min(data.start_time_s[v], tech.shift_end_s), tech.shift_end_s)
+        routing.VehicleVar(index).SetValues([-1, v])
+        routing.AddDisjunction([index], 0)
+    for d, code in enumerate(data.items):
+        transits = [int(q) for q in data.item_demand[:, d]]
+        for v, node in enumerate(data.restock_nodes):
+            if node is not None:
+                transits[node] = -int(data.item_restock[v, d])
+        callback = routing.RegisterUnaryTransitVector(transits)
+        restock = [int(r) for r in data.item_restock[:, d]]
+        capacities = [int(data.item_stock[v, d]) + restock[v] for v in range(data.num_vehicles)]
+        routing.AddDimensionWithVehicleCapacity(callback, 0, capacities, False, f"Stock:{code}")
+        dimension = routing.GetDimensionOrDie(f"Stock:{code}")
+        for v in range(data.num_vehicles):
+            dimension.CumulVar(routing.Start(v)).SetValue(restock[v])
 
 
 def plan_score(problem: Problem, plan: Plan) -> float:

@@ -100,6 +100,12 @@ class TechnicianSpec:
     # (set from the roster by dispatch.planning).
     coverage_districts: frozenset[str] = frozenset()
     coverage_hard: bool = False
+    # Equipment in the van (see dispatch.routing.stock): item code -> quantity,
+    # None for unlimited; what the depot can add, and where the depot is.
+    stock: dict[str, int] | None = None
+    restock: dict[str, int] | None = None
+    depot_lat: float | None = None
+    depot_lon: float | None = None
 
     @property
     def depart_s(self) -> int:
@@ -146,6 +152,8 @@ class VisitSpec:
     started_s: int | None = None
     crew_size: int = 1
     after: tuple[int | str, ...] = ()
+    # Equipment the visit consumes (item code -> quantity, the bill of materials).
+    materials: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -168,6 +176,7 @@ class PlannedStop:
     travel_s: int
     travel_m: float
     late_s: int = 0
+    kind: str = "visit"  # or "restock": a depot stop (TechnicianRoute.restocks)
 
 
 @dataclass
@@ -182,6 +191,9 @@ class TechnicianRoute:
     work_s: int
     end_s: int
     start_s: int = 0
+    # Depot stops to restock the van (kind "restock"), kept apart from the
+    # order stops; the stops' and the route's times already include them.
+    restocks: list[PlannedStop] = field(default_factory=list)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from dispatch.routing.model import (
 )
 from dispatch.routing.problem import Plan, PlannedStop, Problem, TechnicianRoute, Unassigned, VisitSpec
 from dispatch.routing.settings import CancelHook, LocalSearchSettings, ProgressCallback, SearchSettings
+from dispatch.routing.stock import DEPOT_SHARE, RESTOCK_VISIT_ID, with_depot_stops
 
 # Operators that cost much time per improvement on plain time-window days
 # (chain and subtrip moves, Lin-Kernighan, insertion LNS): switched off when
@@ -230,11 +231,9 @@ def solve_whole(
             )
         params = search_parameters(remaining, settings.local_search)
     if initial is not None:
-        solution = setup.routing.SolveFromAssignmentWithParameters(initial, params)
-        if solution is None:
-            # Out of time before the descent's first solution (a loaded
-            # machine, a short limit): the model accepted the start itself.
-            solution = initial
+        # A polish left too little time finds nothing: the model's own reading
+        # of the first plan stands (it was checked against every rule).
+        solution = setup.routing.SolveFromAssignmentWithParameters(initial, params) or initial
     elif settings.local_search.iterated_local_search:
         solution = setup.routing.SolveWithIteratedLocalSearch(params)
     else:
@@ -277,9 +276,11 @@ def _construct(
     linked_insertion.hold_back(core, held_back)
     if seed_routes is not None and held_back:
         seed_routes = [[u for u in route if u not in held_back] for route in seed_routes]
+    any_depot = any(node is not None for node in data.restock_nodes)
     result = construction.solve_core(
         core,
-        remaining * settings.construction.share,
+        # Depot stops are put into the plan after it (model reads): they get a share.
+        remaining * settings.construction.share * (1 - DEPOT_SHARE if any_depot else 1),
         workers=max(1, settings.workers),
         seed=settings.seed,
         on_progress=on_progress,
@@ -288,16 +289,33 @@ def _construct(
     routes = linked_insertion.insert_linked(data, core, result.routes) if held_back else result.routes
     watch.best_cost = None  # from here on, the whole model's objective
     setup.routing.CloseModelWithParameters(search_parameters(remaining, settings.local_search))
-    initial = _read_routes(setup, routes, watch)
+    depot_tick = time.monotonic()
+
+    def with_depots(routes: list[list[int]]) -> list[list[int]]:
+        if not data.items:
+            return routes
+        return with_depot_stops(
+            routes,
+            data.item_demand,
+            data.item_stock,
+            # The routes are read as indices: the visits' are their nodes, a depot's is not.
+            [None if node is None else setup.manager.NodeToIndex(node) for node in data.restock_nodes],
+            lambda trial: _read_routes(setup, trial, watch) is not None,
+            deadline=tick + remaining * settings.construction.share,
+        )
+
+    initial = _read_routes(setup, with_depots(routes), watch)
     if initial is None and routes is not result.routes:
         # The linked visits' placement was refused: keep the construction's plan without them.
-        initial = _read_routes(setup, result.routes, watch)
+        initial = _read_routes(setup, with_depots(result.routes), watch)
     info = {
         "cost": result.cost,
         "iterations": result.iterations,
         "seconds": round(time.monotonic() - tick, 3),
         "accepted_by_model": initial is not None,
     }
+    if data.items:
+        info["depot_stops_s"] = round(time.monotonic() - depot_tick, 3)
     return initial, info
 
 
@@ -402,10 +420,11 @@ def _read_route(
     ]
     route_start_s = tech.depart_s
     end_s = data.start_time_s[v]
+    restocks: list[PlannedStop] = []
     if setup is not None and solution is not None:
         no_pinned_legs = not stops
         depart_s, end_s, back_m, back_s = _read_solved_stops(
-            data, setup, solution, v, lunch_start, stops, served
+            data, setup, solution, v, lunch_start, stops, served, restocks
         )
         if no_pinned_legs:
             route_start_s = depart_s
@@ -422,11 +441,12 @@ def _read_route(
         technician_id=tech.id,
         stops=stops,
         lunch_start_s=lunch_start,
-        travel_m=sum(s.travel_m for s in stops) + back_m,
-        travel_s=sum(s.travel_s for s in stops) + back_s,
+        travel_m=sum(s.travel_m for s in stops + restocks) + back_m,
+        travel_s=sum(s.travel_s for s in stops + restocks) + back_s,
         work_s=max(0, end_s - route_start_s - lunch_s),
         end_s=end_s,
         start_s=route_start_s,
+        restocks=restocks,
     )
 
 
@@ -438,9 +458,11 @@ def _read_solved_stops(
     lunch_start: int | None,
     stops: list[PlannedStop],
     served: set[int],
+    restocks: list[PlannedStop],
 ) -> tuple[int, int, float, int]:
-    """Append vehicle ``v``'s stops in the solution to ``stops``; return its
-    departure and return times and the drive back (metres, seconds)."""
+    """Append vehicle ``v``'s stops in the solution to ``stops`` (its depot
+    stops to ``restocks``); return its departure and return times and the
+    drive back (metres, seconds)."""
     routing, manager, time_dim = setup.routing, setup.manager, setup.time_dimension
     index = routing.Start(v)
     depart_s: int = solution.Min(time_dim.CumulVar(index))
@@ -448,25 +470,39 @@ def _read_solved_stops(
     index = solution.Value(routing.NextVar(index))
     while not routing.IsEnd(index):
         node = manager.IndexToNode(index)
-        served.add(node)
-        visit = data.visits[node]
         start_s = solution.Min(time_dim.CumulVar(index))
         travel_s = int(data.durations_s[prev_node, node])
         arrival = prev_end + travel_s
         if lunch_start is not None and prev_end <= lunch_start < start_s:
             arrival += data.technicians[v].lunch_duration_s
-        stops.append(
-            PlannedStop(
+        travel_m = float(data.distances_m[prev_node, node])
+        if node >= len(data.visits):  # the technician's depot stop
+            duration_s = data.service_s[node]
+            stop = PlannedStop(
+                RESTOCK_VISIT_ID,
+                min(arrival, start_s),
+                start_s,
+                start_s + duration_s,
+                travel_s,
+                travel_m,
+                kind="restock",
+            )
+            restocks.append(stop)
+        else:
+            served.add(node)
+            visit = data.visits[node]
+            duration_s = visit.duration_s
+            stop = PlannedStop(
                 visit.id,
                 min(arrival, start_s),
                 start_s,
-                start_s + visit.duration_s,
+                start_s + duration_s,
                 travel_s,
-                float(data.distances_m[prev_node, node]),
+                travel_m,
                 _late(visit, start_s),
             )
-        )
-        prev_node, prev_end = node, start_s + visit.duration_s
+            stops.append(stop)
+        prev_node, prev_end = node, start_s + duration_s
         index = solution.Value(routing.NextVar(index))
     end_node = manager.IndexToNode(index)
     end_s: int = solution.Min(time_dim.CumulVar(index))
