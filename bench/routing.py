@@ -39,6 +39,7 @@ from bench.solomon import (
 )
 from dispatch.routing import SearchSettings, construction, solve
 from dispatch.routing.insertion import insert_urgent
+from dispatch.routing.problem import Plan, Problem
 from dispatch.routing.settings import (
     ConstructionSettings,
     LocalSearchSettings,
@@ -277,6 +278,47 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _time_urgent(problem: Problem, plan: Plan) -> None:
+    """One P1 fault into the planned day: as planned, then with every stop held to its time."""
+    from dispatch.routing.problem import VisitSpec
+
+    anchor = problem.visits[len(problem.visits) // 2]
+    fault = VisitSpec(
+        "URGENT-1",
+        anchor.lat + 0.004,
+        anchor.lon - 0.003,
+        40 * 60,
+        8 * 3600,
+        17 * 3600,
+        skills=frozenset({"lan"}),
+        priority="P1",
+        deadline_s=14 * 3600,
+    )
+    started = time.monotonic()
+    updated = insert_urgent(problem, plan, fault, time_limit_s=2)
+    where = next((r.technician_id for r in updated.routes for s in r.stops if s.visit_id == fault.id), None)
+    stats = updated.stats
+    print(
+        f"urgent insertion: {time.monotonic() - started:.2f} s, placed with {where}, "
+        f"start {stats.get('start_s')} s, +{stats.get('extra_travel_m', 0) / 1000:.1f} km, "
+        f"technicians tried {stats.get('candidates')}, displaced {len(stats.get('displaced', []))}, "
+        f"delayed {len(stats.get('delayed', []))}, travel {updated.travel_m / 1000:.1f} km"
+    )
+    # The same fault with every stop held to its planned time and each
+    # qualified route stretched to the end of the shift: only the idle gaps
+    # between stops are left, else lower-priority work is displaced.
+    full = _fill_days(problem, updated, fault)
+    started = time.monotonic()
+    forced = insert_urgent(full, updated, fault, time_limit_s=2)
+    stats = forced.stats
+    print(
+        f"urgent insertion, stops held to their times: {time.monotonic() - started:.2f} s, "
+        f"placed {bool(stats.get('changed_routes'))}, technicians tried {stats.get('candidates')}, "
+        f"displaced {len(stats.get('displaced', []))} {stats.get('displaced', [])}, "
+        f"delayed {len(stats.get('delayed', []))}"
+    )
+
+
 def run_city(args: argparse.Namespace) -> int:
     problem = generate_city(args.orders, args.technicians, seed=args.seed)
     if args.stock:
@@ -303,45 +345,7 @@ def run_city(args: argparse.Namespace) -> int:
     if args.stock:
         print(f"restock stops: {sum(len(r.restocks) for r in plan.routes)}", flush=True)
     if args.urgent:
-        from dispatch.routing.problem import VisitSpec
-
-        anchor = problem.visits[len(problem.visits) // 2]
-        fault = VisitSpec(
-            "URGENT-1",
-            anchor.lat + 0.004,
-            anchor.lon - 0.003,
-            40 * 60,
-            8 * 3600,
-            17 * 3600,
-            skills=frozenset({"lan"}),
-            priority="P1",
-            deadline_s=14 * 3600,
-        )
-        started = time.monotonic()
-        updated = insert_urgent(problem, plan, fault, time_limit_s=2)
-        where = next(
-            (r.technician_id for r in updated.routes for s in r.stops if s.visit_id == fault.id), None
-        )
-        stats = updated.stats
-        print(
-            f"urgent insertion: {time.monotonic() - started:.2f} s, placed with {where}, "
-            f"start {stats.get('start_s')} s, +{stats.get('extra_travel_m', 0) / 1000:.1f} km, "
-            f"technicians tried {stats.get('candidates')}, displaced {len(stats.get('displaced', []))}, "
-            f"delayed {len(stats.get('delayed', []))}, travel {updated.travel_m / 1000:.1f} km"
-        )
-        # The same fault with every stop held to its planned time and each
-        # qualified route stretched to the end of the shift: only the idle gaps
-        # between stops are left, else lower-priority work is displaced.
-        full = _fill_days(problem, updated, fault)
-        started = time.monotonic()
-        forced = insert_urgent(full, updated, fault, time_limit_s=2)
-        stats = forced.stats
-        print(
-            f"urgent insertion, stops held to their times: {time.monotonic() - started:.2f} s, "
-            f"placed {bool(stats.get('changed_routes'))}, technicians tried {stats.get('candidates')}, "
-            f"displaced {len(stats.get('displaced', []))} {stats.get('displaced', [])}, "
-            f"delayed {len(stats.get('delayed', []))}"
-        )
+        _time_urgent(problem, plan)
     if args.disruptions:
         from bench.disruptions import run_disruptions
 
