@@ -16,7 +16,7 @@ from core.clock import now, to_local_naive
 from core.errors import N_
 from core.schemas import CityDateTime
 from mobile_api.messages import NOT_ACCEPTED, FieldMessage
-from technicians.stock_schemas import MAX_LINES, MoveLineSchema
+from technicians.stock_schemas import MAX_LINES, MAX_QUANTITY, MoveLineSchema
 from workorders.schemas import PhotoSchema  # noqa: F401 - the photo endpoints answer it
 
 EARLIEST_CLIENT_TIME = datetime(2000, 1, 1)
@@ -59,6 +59,21 @@ def length(low: int | None = None, high: int | None = None) -> validate.Length:
 def count(low: int, high: int) -> validate.Length:
     """The number of items in a list: `low` to `high`."""
     return validate.Length(low, high, error=FieldMessage(N_("Give %(min)s to %(max)s items.")))
+
+
+class EquipmentLineSchema(MoveLineSchema):
+    """One item used at close-out, refused in the phone's words (the stock API's line otherwise)."""
+
+    item = fields.String(required=True, validate=length(1, 40))
+    quantity = fields.Integer(
+        validate=between(1, MAX_QUANTITY), metadata=MoveLineSchema().fields["quantity"].metadata
+    )
+    serials = fields.List(
+        fields.String(validate=length(1, 60)),
+        load_default=list,
+        validate=count(0, MAX_QUANTITY),
+        metadata=MoveLineSchema().fields["serials"].metadata,
+    )
 
 
 def one_of(choices: tuple[str, ...] | list[str]) -> validate.OneOf:
@@ -175,7 +190,7 @@ class StatusChangeSchema(Schema):
     )
     client_time = ClientTime(metadata={"description": "When it happened, by the phone's clock."})
     equipment = fields.List(
-        fields.Nested(MoveLineSchema),
+        fields.Nested(EquipmentLineSchema),
         validate=length(high=MAX_LINES),
         metadata={
             "description": "completed: the equipment used, from my van (item, quantity, serials); "
