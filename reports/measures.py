@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 
 from core.models import AuditEvent
 from reports.filters import ReportFilter, narrowing
-from reports.sql import epoch_s, iso_epoch_s, plus_days
+from reports.sql import epoch_s, iso_epoch_s, per_dialect, plus_days
 from workorders.lifecycle import State
 from workorders.models import FollowUp, WorkOrder
 
@@ -132,11 +132,9 @@ def repeated_within_window(f: ReportFilter | None = None) -> ColumnElement:
     site, and likewise on the same line, on a day-rounded bound of the later ``received_at``
     that the index (site_id, received_at) serves, the exact 30-day rule following in seconds.
     A report narrowed by a filter asks about few orders: there each order's own index lookup
-    is cheaper than the whole range's set. Both forms answer alike."""
-    if f is not None and not narrowing(f):
-        return or_(W.id.in_(_repeated_ids("site_id", f)), W.id.in_(_repeated_ids("line_id", f)))
+    is cheaper than the whole range's set, and on SQLite always. Both forms answer alike."""
     later = aliased(WorkOrder)
-    return exists(
+    each_order = exists(
         select(later.id).where(
             later.id != W.id,
             later.kind == "repair",
@@ -145,6 +143,12 @@ def repeated_within_window(f: ReportFilter | None = None) -> ColumnElement:
             epoch_s(later.received_at) - epoch_s(W.completed_at) <= REPEAT_WINDOW.total_seconds(),
         )
     )
+    if f is None or narrowing(f):
+        return each_order
+    # SQLite fetches each earlier order's row for the whole range's set (twice: by site, by
+    # line) where the report's own scan already has it: there each order's lookup is cheaper.
+    whole_range = or_(W.id.in_(_repeated_ids("site_id", f)), W.id.in_(_repeated_ids("line_id", f)))
+    return per_dialect(whole_range, each_order)
 
 
 def _repeated_ids(place: str, f: ReportFilter | None) -> Select:
