@@ -24,7 +24,7 @@ from reports.filters import (
     narrowing,
     received_in_range,
 )
-from reports.sql import percentiles, percentiles_with_total
+from reports.sql import percentiles, percentiles_with_total, tune_for_report
 from workorders.models import FollowUp, WorkOrder
 
 W = WorkOrder
@@ -184,6 +184,7 @@ def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[
     totals' counts and means are summed from the groups' (every order is in exactly one group);
     only their percentiles need queries of their own.
     """
+    tune_for_report(session)
     counts, followups, backlog = (
         _order_counts(session, f),
         _followup_counts(session, f),
