@@ -213,14 +213,24 @@ def percentiles_with_total(
     where: Sequence[ColumnElement],
     from_: Any,
     fractions: Sequence[float] = (0.5, 0.9),
-) -> tuple[dict[str, dict[Any, dict[float, float | None]]], dict[str, dict[Any, dict[float, float | None]]]]:
-    """``percentiles`` per ``group`` and over all groups together (keyed "all"), as a pair.
+    extra: Sequence[ColumnElement] = (),
+) -> tuple[
+    dict[str, dict[Any, dict[float, float | None]]],
+    dict[str, dict[Any, dict[float, float | None]]],
+    dict[Any, dict[str, Any]] | None,
+]:
+    """``percentiles`` per ``group`` and over all groups together (keyed "all"), and the
+    ``extra`` labelled aggregates per group (None: not computed, ask for them separately).
 
-    PostgreSQL answers both in one pass with GROUPING SETS ((group), ()), the total's row told
-    apart by GROUPING() (a group whose key is NULL stays a group); SQLite reads the numbers
-    once (``_ranked_percentiles``)."""
+    PostgreSQL answers all in one pass with GROUPING SETS ((group), ()), the total's row told
+    apart by GROUPING() (a group whose key is NULL stays a group): the extra aggregates over the
+    same rows (a report's counts) cost no second scan. SQLite reads the numbers once
+    (``_ranked_percentiles``) and leaves ``extra`` to the caller."""
     if session.get_bind().dialect.name != "postgresql":
-        return _ranked_percentiles(session, group, values, where, from_, fractions, with_total=True)
+        by_group, total = _ranked_percentiles(
+            session, group, values, where, from_, fractions, with_total=True
+        )
+        return by_group, total, None
     names = list(values)
     columns = [
         func.percentile_cont(p).within_group(cast(case(values[name]), Float)).label(f"{name}_{i}")
@@ -228,19 +238,22 @@ def percentiles_with_total(
         for i, p in enumerate(fractions)
     ]
     stmt = (
-        select(group.label("g"), func.grouping(group).label("is_total"), *columns)
+        select(group.label("g"), func.grouping(group).label("is_total"), *columns, *extra)
         .select_from(from_)
         .where(*where)
         .group_by(func.grouping_sets(group, literal_column("()")))
     )
     by_group = {name: {} for name in names}
     total = {name: {} for name in names}
+    extras: dict[Any, dict[str, Any]] = {}
     for row in session.execute(stmt):
         found, key = (total, "all") if row.is_total else (by_group, row.g)
         for name in names:
             spread = {p: row._mapping[f"{name}_{i}"] for i, p in enumerate(fractions)}
             found[name][key] = {p: None if v is None else float(v) for p, v in spread.items()}
-    return by_group, total
+        if not row.is_total:
+            extras[row.g] = {"g": row.g} | {column.name: row._mapping[column.name] for column in extra}
+    return by_group, total, extras
 
 
 def _interpolated(ordered: list[float], p: float) -> float:
