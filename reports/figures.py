@@ -24,7 +24,7 @@ from reports.filters import (
     narrowing,
     received_in_range,
 )
-from reports.sql import percentiles, percentiles_with_total
+from reports.sql import percentiles, percentiles_with_total, tune_for_report
 from workorders.models import FollowUp, WorkOrder
 
 W = WorkOrder
@@ -62,14 +62,18 @@ def _mean(condition: ColumnElement, value: ColumnElement) -> ColumnElement:
     return func.avg(value).filter(condition)
 
 
-def _order_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
+def _order_count_columns(f: ReportFilter) -> list[ColumnElement]:
     columns = [_count(cond).label(name) for name, cond in measures.order_predicates(f).items()]
     for name, (which, value) in _duration_sources(f).items():
         columns.append(_count(which).label(f"{name}_n"))
         columns.append(_mean(which, value).label(f"{name}_mean_s"))
     on_site = _duration_sources(f)["on_site"][0]
     columns.append(_mean(on_site, W.duration_min * 60.0).label("planned_on_site_mean_s"))
-    stmt = grouped(base_select(f, *columns).where(*received_in_range(f)), group_key(f))
+    return columns
+
+
+def _order_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
+    stmt = grouped(base_select(f, *_order_count_columns(f)).where(*received_in_range(f)), group_key(f))
     return {row.g: dict(row._mapping) for row in session.execute(stmt)}
 
 
@@ -184,19 +188,25 @@ def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[
     totals' counts and means are summed from the groups' (every order is in exactly one group);
     only their percentiles need queries of their own.
     """
-    counts, followups, backlog = (
-        _order_counts(session, f),
-        _followup_counts(session, f),
-        _backlog_counts(session, f),
-    )
+    tune_for_report(session)
+    counts = None
     if with_totals and f.group_by is not None:
-        spreads, overall = percentiles_with_total(
-            session, group_key(f), _duration_sources(f), received_in_range(f), joined(f)
+        # the counts ride along with the percentiles where the database can (one scan, not two)
+        spreads, overall, counts = percentiles_with_total(
+            session,
+            group_key(f),
+            _duration_sources(f),
+            received_in_range(f),
+            joined(f),
+            extra=_order_count_columns(f),
         )
         total_spreads = {name: {ALL: found.get("all", {})} for name, found in overall.items()}
     else:
         spreads = _percentiles(session, f)
         total_spreads = spreads
+    if counts is None:
+        counts = _order_counts(session, f)
+    followups, backlog = _followup_counts(session, f), _backlog_counts(session, f)
     keys = set(counts) | set(backlog)
     rows = {
         key: _row(key, counts.get(key, {}), followups.get(key, {}), backlog.get(key, {}), spreads)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -23,11 +24,26 @@ from sqlalchemy.orm import Session
 
 import standards
 from core.models import AuditEvent
+from reports.history_field import FIELD_WEEKS, generate_field_days
 from standards.sla import is_working_day
 from technicians.models import Technician
 from workorders.models import Customer, FollowUp, LineRecord, Site, WorkOrder
 
-DISTRICTS = ("蜀山区", "包河区", "庐阳区", "瑶海区", "高新区", "经开区", "政务区", "滨湖新区")
+# The demo city's districts and their centres (application.demo.DISTRICTS, which this layer may
+# not import; the commands pass theirs in, and a test keeps the two the same).
+CITY_DISTRICTS: dict[str, tuple[float, float]] = {
+    "蜀山区": (31.851, 117.260),
+    "包河区": (31.793, 117.309),
+    "庐阳区": (31.878, 117.265),
+    "瑶海区": (31.858, 117.309),
+    "高新区": (31.820, 117.200),
+    "经开区": (31.777, 117.220),
+    "滨湖新区": (31.730, 117.290),
+}
+SITE_SPREAD_DEG = 0.03  # a site lies this far at most from its district's centre, each way
+# Actual on-site time against the planned duration, by product (median factor): the planner's
+# table is right for most, too short for the enterprise circuits, too long for IPTV.
+ON_SITE_FACTOR = {"sdh": 1.45, "mpls_vpn": 1.3, "iptv_lan": 0.75, "iptv_adsl": 0.75}
 RESIDENTIAL_PRODUCTS = ("adsl", "lan", "iptv_lan", "iptv_adsl", "bundle_lan_iptv")
 ENTERPRISE_PRODUCTS = ("lan_dedicated", "mpls_vpn", "sdh", "ddn", "xdsl")
 TIER_RESTORE_H = {"group": 4, "provincial": 6, "local_a": 8, "local_b": 24, "local_c": 48, None: 24}
@@ -52,9 +68,13 @@ class HistorySummary:
     audit_events: int
     start: date
     end: date
+    field_plans: int = 0
+    field_events: int = 0
 
 
-def _places(session: Session, rng: random.Random, wanted: int) -> list[Place]:
+def _places(
+    session: Session, rng: random.Random, wanted: int, districts: Mapping[str, tuple[float, float]]
+) -> list[Place]:
     """The sites orders happen at: the database's own (with a line), topped up with made-up
     ones inserted in bulk."""
     rows = session.execute(
@@ -81,13 +101,20 @@ def _places(session: Session, rng: random.Random, wanted: int) -> list[Place]:
         if rng.random() < 0.2:
             person.update(kind="enterprise", enterprise_tier=rng.choice(tiers))
     customer_ids = _insert_returning(session, Customer, people)
-    districts = [rng.choice(DISTRICTS) for _ in range(missing)]
+    names = sorted(districts)
+    chosen = [rng.choice(names) for _ in range(missing)]
     site_ids = _insert_returning(
         session,
         Site,
         [
-            {"customer_id": c, "address": f"合肥市{d}示例路{i}号", "district": d}
-            for i, (c, d) in enumerate(zip(customer_ids, districts, strict=True))
+            {
+                "customer_id": c,
+                "address": f"合肥市{d}示例路{i}号",
+                "district": d,
+                "lat": round(districts[d][0] + rng.uniform(-SITE_SPREAD_DEG, SITE_SPREAD_DEG), 6),
+                "lon": round(districts[d][1] + rng.uniform(-SITE_SPREAD_DEG, SITE_SPREAD_DEG), 6),
+            }
+            for i, (c, d) in enumerate(zip(customer_ids, chosen, strict=True))
         ],
     )
     line_ids = _insert_returning(
@@ -172,14 +199,24 @@ def _days(start: date, end: date, orders: int) -> list[tuple[date, int]]:
 
 
 def generate(
-    session: Session, orders: int, end: date, days: int = 365, seed: int = 15, sites: int | None = None
+    session: Session,
+    orders: int,
+    end: date,
+    days: int = 365,
+    seed: int = 15,
+    sites: int | None = None,
+    districts: Mapping[str, tuple[float, float]] | None = None,
+    field_weeks: int = FIELD_WEEKS,
 ) -> HistorySummary:
     """Add ``orders`` made-up orders received over the ``days`` before ``end`` (with their
-    follow-ups and audit events), committing batch by batch. ``sites`` defaults to one per
-    order: a site sees a fault every year or two, so faults back within 30 days are about 1 in 8."""
+    follow-ups and audit events), committing batch by batch; then, for the last ``field_weeks``
+    weeks, the applied plans and the visits' events (``reports.history_field``). ``sites``
+    defaults to one per order: a site sees a fault every year or two, so faults back within 30
+    days are about 1 in 8. New sites lie in ``districts`` (name -> centre), by default the
+    demo city's."""
     rng = random.Random(seed)
     start = end - timedelta(days=days)
-    places = _places(session, rng, sites or max(orders, 50))
+    places = _places(session, rng, sites or max(orders, 50), districts or CITY_DISTRICTS)
     technicians = _technicians(session, rng)
     session.commit()
     bad_weeks = {start + timedelta(weeks=rng.randrange(max(days // 7, 1))) for _ in range(3)}
@@ -200,7 +237,16 @@ def generate(
     if batch:
         f, e = _flush(session, batch, rng)
         followups, events = followups + f, events + e
-    return HistorySummary(made, followups, events, start, end)
+    field = generate_field_days(session, rng, prefix, end, weeks=field_weeks) if field_weeks else None
+    return HistorySummary(
+        made,
+        followups,
+        events,
+        start,
+        end,
+        field_plans=field.plans if field else 0,
+        field_events=field.events if field else 0,
+    )
 
 
 # Columns every made-up order has alike.
@@ -296,6 +342,10 @@ def _order(
             row["responded_at"] = None
     else:
         row["completed_at"] = completed
+        if kind != "complaint":  # on site for about the planned time, longer or shorter by product
+            factor = rng.lognormvariate(math.log(ON_SITE_FACTOR.get(product, 1.0)), 0.3)
+            on_site = timedelta(minutes=_FIXED["duration_min"] * factor)
+            row["arrived_at"] = max(completed - on_site, received + response)
         row["closed_at"] = completed if kind == "complaint" else None
         if kind == "complaint":
             row["handled_at"] = received + timedelta(hours=rng.uniform(2, 90))

@@ -2,8 +2,8 @@
 
 Everything else in the reports is portable SQLAlchemy; these are the places where the two
 databases spell a thing differently: seconds since the epoch of a naive datetime, the start
-of a day/week/month as text, and percentiles (``percentile_cont`` on PostgreSQL, a
-window-function rank query with the same linear interpolation on SQLite).
+of a day/week/month as text, and percentiles (``percentile_cont`` on PostgreSQL; on SQLite,
+which has no such aggregate, the numbers read in one pass and interpolated the same way).
 """
 
 from __future__ import annotations
@@ -11,7 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import DateTime, Float, Integer, String, and_, case, cast, func, literal_column, select
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    String,
+    case,
+    cast,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
@@ -53,6 +63,38 @@ def _iso_epoch_default(element, compiler, **kw):
 @compiles(iso_epoch_s, "sqlite")
 def _iso_epoch_sqlite(element, compiler, **kw):
     return f"round((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0, 3)"
+
+
+class per_dialect(FunctionElement):  # noqa: N801
+    """``per_dialect(postgresql_form, sqlite_form)``: two spellings of one condition, each
+    database given the one its planner runs faster (the answers must be the same)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(per_dialect)
+def _per_dialect_default(element, compiler, **kw):
+    return compiler.process(element.clauses.clauses[0], **kw)
+
+
+@compiles(per_dialect, "sqlite")
+def _per_dialect_sqlite(element, compiler, **kw):
+    return compiler.process(element.clauses.clauses[1], **kw)
+
+
+# PostgreSQL settings for the rest of a report's transaction (SET LOCAL ends with it): sorts
+# for the percentiles of a year of orders in memory instead of on disk, and no JIT compiling,
+# which costs a report's many short expressions more than it saves them.
+REPORT_SETTINGS = {"work_mem": "64MB", "jit": "off"}
+
+
+def tune_for_report(session: Session) -> None:
+    """Apply REPORT_SETTINGS to the session's transaction on PostgreSQL (nothing on SQLite)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for name, value in REPORT_SETTINGS.items():
+        session.execute(select(func.set_config(name, value, True)))
 
 
 class plus_days(FunctionElement):  # noqa: N801
@@ -140,9 +182,8 @@ def percentiles(
     group, keyed "all") over ``from_`` filtered by ``where``.
 
     PostgreSQL computes them all in one query with ``percentile_cont ... WITHIN GROUP`` (which
-    skips NULLs); SQLite has no such aggregate, so each value's rows are ranked per group with
-    window functions and the two rows around each fraction's position are interpolated in the
-    aggregate that follows. A group with no value is absent (its percentiles are None).
+    skips NULLs); SQLite has no such aggregate (see ``_ranked_percentiles``). A group with no
+    value is absent (its percentiles are None).
     """
     key = group if group is not None else literal_column("'all'")
     names = list(values)
@@ -156,12 +197,7 @@ def percentiles(
         if group is not None:
             stmt = stmt.group_by(group)
     else:
-        # One ranked query per value, over its own rows only: sorting a few small sets is
-        # cheaper for SQLite than ranking every row once per value.
-        return {
-            name: _ranked_percentiles(session, group, key, value, [*where, which], from_, fractions)
-            for name, (which, value) in values.items()
-        }
+        return _ranked_percentiles(session, group, values, where, from_, fractions, with_total=False)[0]
     found: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
     for row in session.execute(stmt):
         for name in names:
@@ -177,20 +213,24 @@ def percentiles_with_total(
     where: Sequence[ColumnElement],
     from_: Any,
     fractions: Sequence[float] = (0.5, 0.9),
-) -> tuple[dict[str, dict[Any, dict[float, float | None]]], dict[str, dict[Any, dict[float, float | None]]]]:
-    """``percentiles`` per ``group`` and over all groups together (keyed "all"), as a pair.
+    extra: Sequence[ColumnElement] = (),
+) -> tuple[
+    dict[str, dict[Any, dict[float, float | None]]],
+    dict[str, dict[Any, dict[float, float | None]]],
+    dict[Any, dict[str, Any]] | None,
+]:
+    """``percentiles`` per ``group`` and over all groups together (keyed "all"), and the
+    ``extra`` labelled aggregates per group (None: not computed, ask for them separately).
 
-    PostgreSQL answers both in one pass with GROUPING SETS ((group), ()), the total's row told
-    apart by GROUPING() (a group whose key is NULL stays a group); SQLite runs ``percentiles``
-    twice."""
+    PostgreSQL answers all in one pass with GROUPING SETS ((group), ()), the total's row told
+    apart by GROUPING() (a group whose key is NULL stays a group): the extra aggregates over the
+    same rows (a report's counts) cost no second scan. SQLite reads the numbers once
+    (``_ranked_percentiles``) and leaves ``extra`` to the caller."""
     if session.get_bind().dialect.name != "postgresql":
-        by_group: dict[str, dict[Any, dict[float, float | None]]] = {}
-        total: dict[str, dict[Any, dict[float, float | None]]] = {}
-        for name, (which, value) in values.items():
-            by_group[name], total[name] = _ranked_percentiles_with_total(
-                session, group, value, [*where, which], from_, fractions
-            )
-        return by_group, total
+        by_group, total = _ranked_percentiles(
+            session, group, values, where, from_, fractions, with_total=True
+        )
+        return by_group, total, None
     names = list(values)
     columns = [
         func.percentile_cont(p).within_group(cast(case(values[name]), Float)).label(f"{name}_{i}")
@@ -198,105 +238,73 @@ def percentiles_with_total(
         for i, p in enumerate(fractions)
     ]
     stmt = (
-        select(group.label("g"), func.grouping(group).label("is_total"), *columns)
+        select(group.label("g"), func.grouping(group).label("is_total"), *columns, *extra)
         .select_from(from_)
         .where(*where)
         .group_by(func.grouping_sets(group, literal_column("()")))
     )
     by_group = {name: {} for name in names}
     total = {name: {} for name in names}
+    extras: dict[Any, dict[str, Any]] = {}
     for row in session.execute(stmt):
         found, key = (total, "all") if row.is_total else (by_group, row.g)
         for name in names:
             spread = {p: row._mapping[f"{name}_{i}"] for i, p in enumerate(fractions)}
             found[name][key] = {p: None if v is None else float(v) for p, v in spread.items()}
-    return by_group, total
+        if not row.is_total:
+            extras[row.g] = {"g": row.g} | {column.name: row._mapping[column.name] for column in extra}
+    return by_group, total, extras
 
 
-def _interpolated(rank: ColumnElement, count: ColumnElement, value: ColumnElement, p: float) -> ColumnElement:
-    """Summed over ranked rows: the ``p`` percentile, interpolated between the two rows around
-    its 0-based position ``p * (n - 1)`` among n sorted values, as ``percentile_cont`` does."""
-    position = p * (count - 1)
-    below = cast(position, Integer)  # position >= 0, so the cast is floor
+def _interpolated(ordered: list[float], p: float) -> float:
+    """The ``p`` percentile of sorted values, interpolated between the two values around its
+    0-based position ``p * (n - 1)``, as ``percentile_cont`` does."""
+    position = p * (len(ordered) - 1)
+    below = int(position)  # position >= 0, so int() is floor
     weight = position - below
-    return func.sum(
-        case(
-            (rank == below + 1, value * (1 - weight)),
-            (and_(rank == below + 2, weight > 0), value * weight),
-            else_=0.0,
-        )
-    )
+    found = ordered[below] * (1 - weight)
+    if weight > 0:
+        found += ordered[below + 1] * weight
+    return found
 
 
 def _ranked_percentiles(
     session: Session,
     group: ColumnElement | None,
-    key: ColumnElement,
-    value: ColumnElement,
+    values: Mapping[str, tuple[ColumnElement, ColumnElement]],
     where: Sequence[ColumnElement],
     from_: Any,
     fractions: Sequence[float],
-) -> dict[Any, dict[float, float | None]]:
-    partition = {"partition_by": group} if group is not None else {}
-    ranked = (
-        select(
-            key.label("g"),
-            value.label("v"),
-            func.row_number().over(order_by=value, **partition).label("rn"),
-            func.count().over(**partition).label("n"),
-        )
-        .select_from(from_)
-        .where(*where, value.isnot(None))
-        .subquery()
-    )
-    columns = [
-        _interpolated(ranked.c.rn, ranked.c.n, ranked.c.v, p).label(f"p{i}") for i, p in enumerate(fractions)
-    ]
-    stmt = select(ranked.c.g, *columns).group_by(ranked.c.g)
-    return {row[0]: {p: float(row[i + 1]) for i, p in enumerate(fractions)} for row in session.execute(stmt)}
+    with_total: bool,
+) -> tuple[dict[str, dict[Any, dict[float, float | None]]], dict[str, dict[Any, dict[float, float | None]]]]:
+    """SQLite: every value's percentiles per group (and over all groups, keyed "all", if
+    ``with_total``), from one pass over the orders.
 
-
-def _ranked_percentiles_with_total(
-    session: Session,
-    group: ColumnElement,
-    value: ColumnElement,
-    where: Sequence[ColumnElement],
-    from_: Any,
-    fractions: Sequence[float],
-) -> tuple[dict[Any, dict[float, float | None]], dict[Any, dict[float, float | None]]]:
-    """SQLite: the rows ranked once within their group and once among all, kept in a
-    materialized CTE, read by the groups' aggregate and the total's in one statement."""
-    ranked = (
-        select(
-            group.label("g"),
-            value.label("v"),
-            func.row_number().over(order_by=value, partition_by=group).label("rn"),
-            func.count().over(partition_by=group).label("n"),
-            func.row_number().over(order_by=value).label("rn_all"),
-            func.count().over().label("n_all"),
-        )
+    SQLite has no percentile aggregate, and ranking with window functions sorts every value
+    twice inside the database (per group, then overall): on a year of orders that was most of
+    the report's time. Instead one query reads the group and one number per value (NULL where
+    the row is not among that value's; the durations are stored columns, so nothing is
+    parsed), and the numbers, not the orders, are sorted here and interpolated as
+    ``percentile_cont`` does."""
+    names = list(values)
+    key = group if group is not None else literal_column("'all'")
+    stmt = (
+        select(key.label("g"), *[case((which, value)) for which, value in values.values()])
         .select_from(from_)
-        .where(*where, value.isnot(None))
-        .cte("ranked")
-        .prefix_with("MATERIALIZED")
+        .where(*where)
     )
-    c = ranked.c
-    groups = select(
-        literal_column("0").label("is_total"),
-        c.g,
-        *[_interpolated(c.rn, c.n, c.v, p).label(f"p{i}") for i, p in enumerate(fractions)],
-    ).group_by(c.g)
-    overall = select(
-        literal_column("1"),
-        literal_column("NULL"),
-        *[_interpolated(c.rn_all, c.n_all, c.v, p) for p in fractions],
-    ).having(func.count() > 0)
-    by_group: dict[Any, dict[float, float | None]] = {}
-    total: dict[Any, dict[float, float | None]] = {}
-    for row in session.execute(groups.union_all(overall)):
-        spread = {p: float(row[i + 2]) for i, p in enumerate(fractions)}
-        if row[0]:
-            total["all"] = spread
-        else:
-            by_group[row[1]] = spread
+    samples: list[dict[Any, list[float]]] = [{} for _ in names]
+    for row in session.execute(stmt):
+        for i, value in enumerate(row[1:]):
+            if value is not None:
+                samples[i].setdefault(row[0], []).append(float(value))
+    by_group: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
+    total: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
+    for name, per_group in zip(names, samples, strict=True):
+        for g, found in per_group.items():
+            found.sort()
+            by_group[name][g] = {p: _interpolated(found, p) for p in fractions}
+        if with_total and per_group:
+            everything = sorted(v for found in per_group.values() for v in found)
+            total[name]["all"] = {p: _interpolated(everything, p) for p in fractions}
     return by_group, total

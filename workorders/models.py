@@ -129,6 +129,13 @@ class WorkOrder(Base):
     handled_at: Mapped[datetime | None] = mapped_column(DateTime)
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime)
     state_reason: Mapped[str | None] = mapped_column(Text)
+    # Durations in seconds for the managers' reports, written by the database itself (a
+    # trigger of migration a15a00000001) whenever the times they come from change; never set
+    # here. Response: received to responded; on site: arrived to completed; elapsed without
+    # pauses: received to completed, customer-caused pauses of the restore clock taken out.
+    response_s: Mapped[float | None] = mapped_column(Float)
+    on_site_s: Mapped[float | None] = mapped_column(Float)
+    elapsed_without_pauses_s: Mapped[float | None] = mapped_column(Float)
 
     followup_method: Mapped[str | None] = mapped_column(String(10))  # phone | visit
     followup_satisfied: Mapped[bool | None] = mapped_column(Boolean)
