@@ -8,7 +8,7 @@ expressions are the ones reports.measures used to compute at query time, to the 
 SQLite (reports.sql.epoch_s), so the figures do not move. Existing rows are filled in.
 
 Revision ID: a15a00000001
-Revises: 5d1e8a3c9b70
+Revises: a16b00000001
 Create Date: 2026-11-30 14:00:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a15a00000001"
-down_revision = "5d1e8a3c9b70"
+down_revision = "a16b00000001"
 branch_labels = None
 depends_on = None
 
