@@ -33,9 +33,10 @@ from dispatch.routing.problem import (
     TechnicianRoute,
     VisitSpec,
 )
+from dispatch.stock_planning import with_stock
 from technicians.models import Technician
 from technicians.service import active_technicians
-from technicians.shifts import working_on
+from technicians.shifts import skills_on, working_on
 from workorders import lifecycle
 from workorders import service as wo_service
 from workorders.lifecycle import State
@@ -85,7 +86,7 @@ def assign_order(
             N_("No such active technician."), errors={"technician_id": [N_("No such active technician.")]}
         )
     previous = order.technician_id if lifecycle.in_route(order) else None
-    _check_assignable(actor, order, tech, previous)
+    _check_assignable(session, actor, order, tech, previous, day)
     at = now()
     option = _best_place(session, order, tech, day, at)
     _write_route(session, actor, order, tech, option.route, day, previous)
@@ -115,8 +116,11 @@ def assign_order(
     )
 
 
-def _check_assignable(actor: Actor, order: WorkOrder, tech: Technician, previous: int | None) -> None:
-    """Refuse what no slot can fix: the same technician, missing skills, the lifecycle, no coordinates."""
+def _check_assignable(
+    session: Session, actor: Actor, order: WorkOrder, tech: Technician, previous: int | None, day: date
+) -> None:
+    """Refuse what no slot can fix: the same technician, missing skills (certificates valid
+    on the day), the lifecycle, no coordinates."""
     if previous == tech.id:
         raise Conflict(
             N_("%(code)s is already with %(name)s."),
@@ -124,7 +128,7 @@ def _check_assignable(actor: Actor, order: WorkOrder, tech: Technician, previous
             params={"code": order.code, "name": tech.name},
             technician_id=tech.id,
         )
-    check_skills(order, tech)
+    check_skills(order, tech, skills_on(session, [tech], day)[tech.id])
     if order.state == State.ASSIGNED:
         lifecycle.check(State.ASSIGNED, State.SCHEDULED, actor.role, order.kind)
     else:
@@ -138,8 +142,13 @@ def _best_place(session: Session, order: WorkOrder, tech: Technician, day: date,
     from dispatch.routing.insertion import Insertion
 
     current = [o for o in route_orders(session, tech.id, day) if o.site.lat is not None]
-    problem = Problem(
-        technicians=technician_specs(session, [tech], day, at), visits=[visit_spec(o, day) for o in current]
+    problem = with_stock(
+        session,
+        Problem(
+            technicians=technician_specs(session, [tech], day, at),
+            visits=[visit_spec(o, day) for o in current],
+        ),
+        current,
     )
     option = Insertion(problem, _one_route_plan(tech.id, current), _placeable_visit(order, day)).options(
         problem.technicians
@@ -218,16 +227,19 @@ def current_day(
     visits: list[VisitSpec] = []
     routes: list[TechnicianRoute] = []
     versions: dict[str, int] = {}
+    routed: list[WorkOrder] = []
     for tech in techs:
         orders = [
             o
             for o in route_orders(session, tech.id, day)
             if o.site.lat is not None and o.site.lon is not None
         ]
+        routed.extend(orders)
         visits.extend(visit_spec(o, day) for o in orders)
         routes.extend(_one_route_plan(tech.id, orders).routes)
         versions.update({str(o.id): o.version for o in orders})
     problem = Problem(technicians=technician_specs(session, techs, day, at or now()), visits=visits)
+    problem = with_stock(session, problem, routed)  # nothing is inserted beyond a van's stock
     return problem, Plan(routes, [], 0, 0.0, 0, 0.0, "optimized"), versions
 
 

@@ -27,6 +27,7 @@ from dispatch.routing.problem import (
     VisitSpec,
 )
 from dispatch.stock_planning import with_stock
+from standards.materials import bill_of_materials
 from technicians.models import Technician
 from technicians.service import active_technicians
 from technicians.shifts import DayRoster, roster_for_day, working_on
@@ -196,6 +197,7 @@ def visit_spec(order: WorkOrder, day: date) -> VisitSpec:
         pinned_technician=order.technician_id if lifecycle.in_route(order) else None,
         pinned_first=pinned_first,
         district=order.site.district,
+        materials=bill_of_materials(order.kind, order.product),
         started_s=_seconds(order.arrived_at, day, 0)
         if order.state == State.ON_SITE and order.arrived_at is not None
         else None,

@@ -26,6 +26,7 @@ from core.errors import N_, Conflict, Invalid, Message
 from core.geocoding import distance_m
 from core.models import User
 from technicians.models import Technician
+from technicians.shifts import skills_on
 from workorders import lifecycle, notifications
 from workorders.customers import add_line, add_site, create_customer, get_customer_for, get_site_for
 from workorders.lifecycle import State
@@ -290,7 +291,8 @@ def _enter_assigned(session: Session, order: WorkOrder, details: dict[str, Any])
     if technician is None or not technician.active:
         message = N_("No such active technician.")
         raise Invalid(message, errors={"technician_id": [message]})
-    check_skills(order, technician)
+    planned = details.get("planned_start") or order.planned_start or now()
+    check_skills(order, technician, skills_on(session, [technician], planned.date())[technician.id])
     order.technician_id = technician_id
     return _enter_scheduled(session, order, details)
 

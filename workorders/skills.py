@@ -9,6 +9,8 @@ console's assign and move) with the same answer: 409 ``skills-missing``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from core.errors import N_, Conflict
 from technicians.models import Technician
 from technicians.service import missing_skills
@@ -20,13 +22,17 @@ class SkillsMissing(Conflict):
     slug = "skills-missing"
 
 
-def check_skills(order: WorkOrder, technician: Technician) -> None:
-    """Refuse (409 ``skills-missing``) unless the technician has every skill the order needs.
+def check_skills(order: WorkOrder, technician: Technician, valid_skills: Iterable[str] | None = None) -> None:
+    """Refuse (409 ``skills-missing``) unless the technician has every skill the order needs
+    (of ``valid_skills`` when given: those whose certificate is valid on the day planned).
 
     The refusal names the missing skills by their labels; its extensions carry
     the codes (``missing_skills``) and the technician's id.
     """
-    missing = missing_skills(technician, order.required_skills)
+    if valid_skills is None:
+        missing = missing_skills(technician, order.required_skills)
+    else:
+        missing = sorted(set(order.required_skills or ()) - set(valid_skills))
     if missing:
         raise SkillsMissing(
             N_("%(name)s lacks the skills: %(skills)s."),
