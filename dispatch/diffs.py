@@ -63,6 +63,10 @@ DIFF_REASONS: dict[str, tuple[str, str]] = {
         "为插入紧急故障移出原路线，改由其他装维人员上门。",
         "Moved out of its route to make room for an urgent fault: another technician takes it.",
     ),
+    "breach_moved": (
+        "按原路线将超出时限，改由能按时到达的装维人员上门。",
+        "Would have breached its deadline on its route: a technician who makes it in time takes it.",
+    ),
     "replanned": (
         "路线重新规划后调整。",
         "Changed by the re-plan of the rest of the day.",

@@ -32,7 +32,7 @@ and ``python -m bench city --disruptions`` for how they compare.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -76,6 +76,8 @@ class Day:
     orders: dict[int | str, WorkOrder]
     # The strategy that made the re-plan (a re-solve may fall back to repair).
     strategy_used: str = "repair"
+    # Visits that would breach on their route, moved by the repair to someone in time.
+    rescued: dict[int | str, int | str] = field(default_factory=dict)
 
     def tech(self, technician_id: int | str) -> TechnicianSpec:
         return next(t for t in self.problem.technicians if t.id == technician_id)
@@ -138,6 +140,7 @@ def _replan(
             return changed, dropped, plan.solve_s
         # Out of time, or a P1 would be dropped: local repair instead (never a P1 dropped by a re-plan).
     result = repair(problem, ctx.plan, touched, time_limit_s, urgent=urgent)
+    ctx.rescued = result.rescued
     routes = {r.technician_id: r for r in result.plan.routes if r.technician_id in result.changed}
     return routes, result.unplaced, result.solve_s
 
@@ -176,6 +179,7 @@ def _propose(
         if order is not None:
             versions[order_id] = order.version
             ctx.orders.setdefault(order.id, order)
+    why_visit = {**dict.fromkeys(ctx.rescued, "breach_moved"), **(why_visit or {})}
     diff = plan_diff(ctx.day, before, after, unplaced, ctx.orders, why, why_visit)
     diff.update(extra or {})
     record = store_plan(

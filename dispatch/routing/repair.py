@@ -23,8 +23,9 @@ import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
+from dispatch.routing.held import time_held
 from dispatch.routing.insertion import PRIORITY_RANK, insert_urgent
-from dispatch.routing.matrix import TravelMatrix
+from dispatch.routing.matrix import HaversineMatrix, TravelMatrix
 from dispatch.routing.problem import Plan, Problem, TechnicianRoute, TechnicianSpec, Unassigned, VisitSpec
 from dispatch.routing.search import solve_whole
 from dispatch.routing.settings import SearchSettings
@@ -48,6 +49,8 @@ class Repair:
     placed: dict[int | str, int | str] = field(default_factory=dict)
     unplaced: list[Unassigned] = field(default_factory=list)
     displaced: list[int | str] = field(default_factory=list)
+    # Visits that would breach on their route, moved to someone who makes it in time.
+    rescued: dict[int | str, int | str] = field(default_factory=dict)
     solve_s: float = 0.0
 
 
@@ -135,8 +138,67 @@ def repair(
                 result.unplaced.append(item)
         current = replace(placed, unassigned=[])
     result.plan = current
+    _rescue_late(work, result, started + time_limit_s, matrix)
     result.solve_s = time.monotonic() - started
     return result
+
+
+def _breaches(route: TechnicianRoute) -> int:
+    return sum(1 for s in route.stops if s.late_s > 0)
+
+
+def _rescue_late(work: Problem, result: Repair, deadline: float, matrix: TravelMatrix | None) -> None:
+    """With the time left: each visit that would breach its deadline on its route
+    (timed as held from now), most urgent first, moves to another technician who
+    makes it in time without making anyone late; the rest stay. A full re-plan
+    would reshuffle the whole day to save them; this keeps every other sequence."""
+    techs = {t.id: t for t in work.technicians}
+    spec = {v.id: v for v in work.visits}
+    held = HaversineMatrix(area_type=work.area_type)
+    timed = {
+        r.technician_id: time_held(techs[r.technician_id], [spec[s.visit_id] for s in r.stops], held).route
+        for r in result.plan.routes
+        if r.technician_id in techs and all(s.visit_id in spec for s in r.stops)
+    }
+    late = [
+        s.visit_id
+        for r in timed.values()
+        for s in r.stops
+        if s.late_s > 0 and not spec[s.visit_id].pinned_first
+    ]
+    for visit_id in sorted(late, key=lambda v: urgency(spec[v])):
+        if time.monotonic() > deadline:
+            return
+        source = next(t for t, r in timed.items() if any(s.visit_id == visit_id for s in r.stops))
+        rest = [spec[s.visit_id] for s in timed[source].stops if s.visit_id != visit_id]
+        shorter = time_held(techs[source], rest, held)
+        if shorter.lost:
+            continue
+        base = replace(
+            result.plan,
+            routes=[shorter.route if r.technician_id == source else r for r in result.plan.routes],
+        )
+        placed = insert_urgent(
+            work,
+            base,
+            free(spec[visit_id]),
+            time_limit_s=max(0.1, deadline - time.monotonic()),
+            matrix=matrix,
+            candidates=REPAIR_CANDIDATES_LATE,
+            displace=False,
+        )
+        target = (placed.stats.get("changed_routes") or [None])[0]
+        if target is None or target == source or target not in timed:
+            continue
+        route = placed.route_of(target)
+        if route is None or _breaches(route) > _breaches(timed[target]):
+            continue
+        if any(s.visit_id == visit_id and s.late_s > 0 for s in route.stops):
+            continue
+        result.plan = replace(placed, unassigned=[])
+        timed[source], timed[target] = shorter.route, route
+        result.changed |= {source, target}
+        result.rescued[visit_id] = target
 
 
 def nearest_technicians(

@@ -110,3 +110,29 @@ def test_resolve_keeps_work_under_way_with_its_technician():
     first = {r.technician_id: r.stops[0].visit_id for r in solved.routes if r.stops}
     assert first["A"] == "a1"
     assert {s.visit_id for r in solved.routes for s in r.stops} == {"a1", "a2", "b1"}
+
+
+def test_repair_moves_a_visit_that_would_breach_to_someone_who_makes_it_in_time():
+    # A's day: three long visits, the last one due by 12:00 but reached only after it.
+    a, b = _tech("A"), _tech("B", lat=31.87)
+    first, second = _visit("a1", 31.85), _visit("a2", 31.851)
+    due = _visit("a3", 31.869, deadline_s=12 * 3600)
+    problem = Problem([a, b], [first, second, due])
+    plan = _plan({"A": ["a1", "a2", "a3"], "B": []})
+    assert time_held(a, [first, second, due]).breaches == 1  # held as it is, a3 is late
+
+    result = repair(problem, plan, [], time_limit_s=2.0)
+
+    assert result.rescued == {"a3": "B"}
+    assert result.changed == {"A", "B"}
+    moved = result.plan.route_of("B")
+    assert [s.visit_id for s in moved.stops] == ["a3"] and moved.stops[0].late_s == 0
+    assert [s.visit_id for s in result.plan.route_of("A").stops] == ["a1", "a2"]
+
+
+def test_repair_leaves_a_late_visit_where_it_is_when_nobody_makes_it_in_time():
+    a, b = _tech("A"), _tech("B", lat=31.87, skills=("lan",))  # B lacks the skill
+    first, second = _visit("a1", 31.85), _visit("a2", 31.851)
+    due = _visit("a3", 31.869, deadline_s=12 * 3600)
+    result = repair(Problem([a, b], [first, second, due]), _plan({"A": ["a1", "a2", "a3"], "B": []}), [], 2.0)
+    assert result.rescued == {} and result.changed == set()
