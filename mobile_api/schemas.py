@@ -410,19 +410,50 @@ def dump_stops(stops: list[dict]) -> list[dict]:
     return [{name: _wire(stop.get(name)) for name in _STOP_FIELDS} for stop in stops]
 
 
+class LoadLineSchema(Schema):
+    item = fields.String()
+    quantity = fields.Integer()
+
+
+class RestockStopSchema(Schema):
+    """A planned stop at the depot to load the van."""
+
+    depot_id = fields.Integer(allow_none=True)
+    depot_name = fields.String(allow_none=True)
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    arrival = CityDateTime()
+    departure = CityDateTime()
+    before_order_id = fields.Integer(
+        allow_none=True, metadata={"description": "The order stop it comes before (null: after the last)."}
+    )
+    load = fields.List(
+        fields.Nested(LoadLineSchema),
+        metadata={"description": "What to load: what the day's open orders need beyond the van now."},
+    )
+
+
 class RouteSchema(Schema):
     technician_id = fields.Integer()
     date = fields.Date()
     stops = Ready(StopSchema, many=True, metadata={"description": "In planned order (dumped by dump_stops)."})
+    restocks = fields.List(
+        fields.Nested(RestockStopSchema),
+        metadata={"description": "Depot stops the applied plan gave me today (empty when none)."},
+    )
 
 
 class ShiftSchema(Schema):
+    """Today's shift as the roster has it (pattern, rota, leave, overtime)."""
+
     date = fields.Date()
     start = CityDateTime()
     end = CityDateTime()
     lunch_start = CityDateTime(allow_none=True)
     lunch_end = CityDateTime(allow_none=True)
     max_work_min = fields.Integer()
+    on_call = fields.Boolean()
+    reason = fields.String(metadata={"description": "The pattern's name, or what changed the day."})
 
 
 class MeSchema(Schema):
@@ -434,7 +465,7 @@ class MeSchema(Schema):
     phone = fields.String(allow_none=True)
     skills = fields.List(fields.String())
     district = fields.String(allow_none=True)
-    shift = fields.Nested(ShiftSchema)
+    shift = fields.Nested(ShiftSchema, allow_none=True, metadata={"description": "null: off today."})
     last_lat = fields.Float(allow_none=True)
     last_lon = fields.Float(allow_none=True)
     last_seen_at = CityDateTime(allow_none=True)

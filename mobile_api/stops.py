@@ -14,6 +14,8 @@ from core.actor import Actor
 from core.models import User
 from mobile_api.status import VisitProgress, allowed_statuses, visit_progress
 from technicians.models import Technician
+from technicians.shift_rules import EffectiveShift
+from technicians.shifts import effective_shift
 from workorders import labels, lifecycle
 from workorders import service as wo_service
 from workorders.models import WorkOrder
@@ -224,7 +226,8 @@ def technician_profile(session: Session, actor: Actor, day: date) -> dict[str, A
     """Who the phone belongs to: profile, skills and the day's shift."""
     tech = session.get(Technician, actor.technician_id)
     user = session.get(User, actor.user_id)
-    lunch_start = datetime.combine(day, tech.lunch_start) if tech.lunch_start else None
+    shift = effective_shift(session, tech, day)  # the roster's day: pattern, leave, overtime
+    midnight = datetime.combine(day, time.min)
     return {
         "user_id": user.id,
         "username": user.username,
@@ -234,15 +237,22 @@ def technician_profile(session: Session, actor: Actor, day: date) -> dict[str, A
         "phone": tech.phone,
         "skills": list(tech.skills or []),
         "district": tech.district,
-        "shift": {
-            "date": day,
-            "start": datetime.combine(day, tech.shift_start),
-            "end": datetime.combine(day, tech.shift_end),
-            "lunch_start": lunch_start,
-            "lunch_end": lunch_start + timedelta(minutes=tech.lunch_duration_min) if lunch_start else None,
-            "max_work_min": tech.max_work_min,
-        },
+        "shift": None if shift is None else _shift_view(shift, midnight, tech.max_work_min),
         "last_lat": tech.last_lat,
         "last_lon": tech.last_lon,
         "last_seen_at": tech.last_seen_at,
+    }
+
+
+def _shift_view(shift: EffectiveShift, midnight: datetime, max_work_min: int | None) -> dict[str, Any]:
+    lunch = None if shift.lunch_start_min is None else midnight + timedelta(minutes=shift.lunch_start_min)
+    return {
+        "date": shift.day,
+        "start": midnight + timedelta(minutes=shift.start_min),
+        "end": midnight + timedelta(minutes=shift.end_min),
+        "lunch_start": lunch,
+        "lunch_end": lunch + timedelta(minutes=shift.lunch_duration_min) if lunch else None,
+        "max_work_min": shift.max_work_min or max_work_min,
+        "on_call": shift.on_call,
+        "reason": shift.reason,
     }

@@ -36,6 +36,7 @@ from core.inputs import checks_text_per_item
 from core.schemas import LoginSchema, RefreshSchema, TokenSchema
 from core.throttle import login_door
 from core.unit_of_work import keep_on_refusal
+from dispatch.stock_planning import restock_stops
 from mobile_api import checklists, followups, idempotency, pings, service, status_changes, stops
 from mobile_api import sync as offline_sync
 from mobile_api.idempotency import HEADER_DOC
@@ -318,8 +319,15 @@ def route():
     """Today's stops in order: planned arrival, window, address, customer, findings,
     checklist template, SLA deadline and the statuses allowed now."""
     today = now().date()
-    day = stops.todays_route(get_session(), g.actor, today, current_lang())
-    return {"technician_id": g.actor.technician_id, "date": today, "stops": dump_stops(day)}
+    session = get_session()
+    day = stops.todays_route(session, g.actor, today, current_lang())
+    restocks = restock_stops(session, g.actor.technician_id, today)
+    return {
+        "technician_id": g.actor.technician_id,
+        "date": today,
+        "stops": dump_stops(day),
+        "restocks": restocks,
+    }
 
 
 @blp.route(f"/orders/{ORDER_ID}")
