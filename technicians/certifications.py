@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.actor import Actor
+from core.clock import now
 from core.errors import N_, Invalid, NotFound
 from technicians.models import Technician
 from technicians.roster import TechnicianSkill
 from technicians.service import get_technician
+from technicians.shifts import roster_changed
 
 EXPIRING_DAYS = 30
 
@@ -43,6 +45,9 @@ def certify(session: Session, actor: Actor, technician_id: int, data: dict) -> T
             TechnicianSkill.technician_id == tech.id, TechnicianSkill.skill == data["skill"]
         )
     )
+    shortened = row is not None and (
+        expires_on is not None and (row.expires_on is None or expires_on < row.expires_on)
+    )
     if row is None:
         row = TechnicianSkill(technician_id=tech.id, skill=data["skill"])
         session.add(row)
@@ -58,6 +63,8 @@ def certify(session: Session, actor: Actor, technician_id: int, data: dict) -> T
         tech.id,
         after={"skill": row.skill, "certified_on": str(row.certified_on), "expires_on": str(expires_on)},
     )
+    if shortened:  # plans of the days it no longer covers may give them work they cannot do now
+        roster_changed(session, actor, [tech.id], expires_on + timedelta(days=1), None, "certificate")
     return row
 
 
@@ -77,6 +84,7 @@ def revoke(session: Session, actor: Actor, technician_id: int, skill: str) -> No
     tech.skills = [s for s in tech.skills or [] if s != skill]
     session.flush()
     audit.record(session, actor, "skill_revoked", "technician", tech.id, after={"skill": skill})
+    roster_changed(session, actor, [tech.id], now().date(), None, "certificate")
 
 
 def expiring(

@@ -223,3 +223,36 @@ def test_a_technician_on_leave_is_no_candidate_for_an_order(world, db, monday_mo
     db.commit()
     assert [c["technician_id"] for c in assignment_candidates(db, order, WEDNESDAY)] == [there]
     assert {c["technician_id"] for c in assignment_candidates(db, order, THURSDAY)} == {away, there}
+
+
+def test_a_certificate_cut_short_marks_the_plans_of_the_days_it_no_longer_covers(
+    client, world, db, monday_morning
+):
+    world.user("disp", "dispatcher")
+    tech_id = world.technician("t1", ["lan"])
+    certifications.certify(
+        db,
+        ADMIN,
+        tech_id,
+        {"skill": "adsl", "certified_on": date(2025, 1, 1), "expires_on": date(2027, 1, 1)},
+    )
+    db.commit()
+    orders = [world.order(world.headers("disp"), world.customer("赵六"))]
+    wednesday_plan = _applied_plan(db, WEDNESDAY, tech_id, orders)
+    _applied_plan(db, TUESDAY, tech_id, orders)  # still covered: the certificate is valid Tuesday
+    renewed = certifications.certify(  # renewing with a later expiry marks nothing
+        db,
+        ADMIN,
+        tech_id,
+        {"skill": "adsl", "certified_on": date(2025, 1, 1), "expires_on": date(2028, 1, 1)},
+    )
+    db.commit()
+    assert renewed.expires_on == date(2028, 1, 1)
+    assert client.get("/api/v1/dispatch/replans", headers=world.headers("disp")).get_json() == []
+    certifications.certify(
+        db, ADMIN, tech_id, {"skill": "adsl", "certified_on": date(2025, 1, 1), "expires_on": TUESDAY}
+    )
+    db.commit()
+    (notice,) = client.get("/api/v1/dispatch/replans", headers=world.headers("disp")).get_json()
+    assert (notice["plan_id"], notice["reason"]) == (wednesday_plan, "certificate")
+    assert [o["id"] for o in notice["affected_orders"]] == orders
