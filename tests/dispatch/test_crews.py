@@ -191,3 +191,28 @@ def test_crew_size_at_intake_by_rule_and_by_patch(client, world):
     assert missing.status_code == 404
     back = client.patch(f"/api/v1/workorders/{adsl}/crew", headers=h, json={"crew_size": 1})
     assert back.get_json()["crew_size"] == 1 and back.get_json()["second_technician_id"] is None
+
+
+def test_a_crew_order_is_not_assigned_by_hand_and_unassigning_drops_the_second(client, world, db):
+    from core.errors import Conflict
+    from dispatch import assignment
+    from tests.conftest import ADMIN
+
+    h, (lead, mate), crew, _singles = _setup(client, world)
+    order = db.get(WorkOrder, crew)
+    with pytest.raises(Conflict) as refused:
+        assignment.assign_order(db, ADMIN, order, lead, now().date())
+    assert refused.value.slug == "crew-needs-plan"
+    db.rollback()
+
+    plan = _plan(client, h, now().date())
+    assert client.post(f"/api/v1/dispatch/plans/{plan['id']}/apply", headers=h).status_code == 200
+    db.expire_all()
+    order = db.get(WorkOrder, crew)
+    assert order.second_technician_id is not None
+    assignment.unassign_order(db, ADMIN, order, now().date())
+    db.commit()
+    assert order.state == "validated" and order.second_technician_id is None
+    for name in ("lead", "mate"):
+        stops = client.get("/mobile/v1/route", headers=world.headers(name)).get_json()["stops"]
+        assert crew not in {s["order_id"] for s in stops}
