@@ -65,7 +65,7 @@ def timing_problems(session: Session, record: DispatchPlan) -> list[dict[str, An
     the technician's shift, before the plan's clock, or an order in two routes (a
     two-technician job is in as many routes as its crew, all at one start: different
     starts are ``crew_starts_differ``). Orders already en route or on site keep their
-    times and are not checked."""
+    times and are not checked (a crew on site already started together)."""
     problems: list[dict[str, Any]] = []
     now_s = record.result.get("now_s")
     seen: dict[int, list[Any]] = {}  # order id: the start of each route it is in
@@ -80,7 +80,7 @@ def timing_problems(session: Session, record: DispatchPlan) -> list[dict[str, An
             crew_size = order.crew_size if order is not None else 1
             if len(starts) > max(crew_size, 1):
                 problems.append({"order_id": order_id, "problem": "in_two_routes"})
-            elif len(starts) > 1 and starts[-1] != starts[0]:
+            elif len(starts) > 1 and starts[-1] != starts[0] and not lifecycle.is_under_way(order):
                 problems.append({"order_id": order_id, "code": order.code, "problem": "crew_starts_differ"})
             if order is None or lifecycle.is_under_way(order):
                 continue
