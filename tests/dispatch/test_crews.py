@@ -122,6 +122,8 @@ def test_a_crew_order_is_planned_into_two_routes_at_one_start_and_applied_to_bot
     feature = next(f for f in board.get_json()["features"] if f["id"] == crew)
     assert feature["properties"]["technician_id"] == order["technician_id"]
     assert feature["properties"]["second_technician_id"] == order["second_technician_id"]
+    panel = client.get(f"/console/api/orders/{crew}", headers=h).get_json()
+    assert panel["second_technician_name"] == order["second_technician_name"]
 
 
 def test_a_plan_whose_crew_starts_differ_is_refused_whole(client, world, db):
