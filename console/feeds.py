@@ -56,6 +56,8 @@ def order_feature(row: Any, at: datetime, thresholds: tuple[int, int]) -> dict:
     }
     if lifecycle.in_route(row):
         properties["technician_id"] = row.technician_id
+        if row.second_technician_id is not None:  # a two-technician job: its second
+            properties["second_technician_id"] = row.second_technician_id
     if row.planned_start is not None:
         properties["planned"] = hhmm(row.planned_start)
     if row.blocked:

@@ -120,7 +120,14 @@ def _check_assignable(
     session: Session, actor: Actor, order: WorkOrder, tech: Technician, previous: int | None, day: date
 ) -> None:
     """Refuse what no slot can fix: the same technician, missing skills (certificates valid
-    on the day), the lifecycle, no coordinates."""
+    on the day), the lifecycle, no coordinates, a two-technician job (the day plan places
+    those, into both technicians' routes at one start)."""
+    if order.crew_size > 1:
+        raise Conflict(
+            N_("%(code)s needs two technicians at once: plan the day to place it."),
+            slug="crew-needs-plan",
+            params={"code": order.code},
+        )
     if previous == tech.id:
         raise Conflict(
             N_("%(code)s is already with %(name)s."),
@@ -204,6 +211,7 @@ def unassign_order(
         session, actor, order, State.VALIDATED, reason=reason or "unassigned in the console"
     )
     order.planned_start, order.planned_sequence = None, None
+    order.second_technician_id = None  # a crew's second leaves with the lead
     renumber_route(session, technician_id, day)
     return order
 

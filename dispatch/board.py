@@ -59,6 +59,7 @@ BOARD_COLUMNS = (
     WorkOrder.priority,
     WorkOrder.state,
     WorkOrder.technician_id,
+    WorkOrder.second_technician_id,
     WorkOrder.planned_sequence,
     WorkOrder.blocked,
     WorkOrder.appointment_start,

@@ -202,9 +202,10 @@ def visit_spec(order: WorkOrder, day: date) -> VisitSpec:
         if order.state == State.ON_SITE and order.arrived_at is not None
         else None,
         # An order opened from another (a follow-up visit, a repeat repair)
-        # comes after it; a parent not planned today counts as done. Crews
-        # (VisitSpec.crew_size) are not stored yet: an order has one technician.
+        # comes after it; a parent not planned today counts as done.
+        # A two-technician job (crew_size 2) goes into two routes at one start.
         after=(order.parent_id,) if order.parent_id is not None else (),
+        crew_size=max(order.crew_size or 1, 1),
     )
 
 

@@ -62,20 +62,26 @@ def plan_conflicts(session: Session, record: DispatchPlan) -> list[dict[str, Any
 
 def timing_problems(session: Session, record: DispatchPlan) -> list[dict[str, Any]]:
     """Stops the plan would write with a missing or impossible time: outside
-    the technician's shift, before the plan's clock, or an order in two routes.
-    Orders already en route or on site keep their times and are not checked."""
+    the technician's shift, before the plan's clock, or an order in two routes (a
+    two-technician job is in as many routes as its crew, all at one start: different
+    starts are ``crew_starts_differ``). Orders already en route or on site keep their
+    times and are not checked (a crew on site already started together)."""
     problems: list[dict[str, Any]] = []
     now_s = record.result.get("now_s")
-    seen: set[int] = set()
+    seen: dict[int, list[Any]] = {}  # order id: the start of each route it is in
     for route in record.result.get("routes", []):
         tech = session.get(Technician, route["technician_id"])
         shift_start, shift_end = day_shift_s(session, tech, record.day) if tech is not None else (0, DAY_S)
         for stop in route["stops"]:
             order_id = int(stop["visit_id"])
-            if order_id in seen:
-                problems.append({"order_id": order_id, "problem": "in_two_routes"})
-            seen.add(order_id)
             order = session.get(WorkOrder, order_id)
+            starts = seen.setdefault(order_id, [])
+            starts.append(stop.get("start_s"))
+            crew_size = order.crew_size if order is not None else 1
+            if len(starts) > max(crew_size, 1):
+                problems.append({"order_id": order_id, "problem": "in_two_routes"})
+            elif len(starts) > 1 and starts[-1] != starts[0] and not lifecycle.is_under_way(order):
+                problems.append({"order_id": order_id, "code": order.code, "problem": "crew_starts_differ"})
             if order is None or lifecycle.is_under_way(order):
                 continue
             start, end = stop.get("start_s"), stop.get("end_s")
@@ -116,10 +122,15 @@ def apply_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
             # The plan stays marked refused: nobody applies it again.
             raise Conflict(message, slug=slug, keep_changes=True, conflicts=conflicts)
     day_start = datetime.combine(record.day, time.min)
+    leads = crew_leads(session, record)
     for route in record.result.get("routes", []):
         for sequence, stop in enumerate(route["stops"], start=1):
             order = session.get(WorkOrder, int(stop["visit_id"]))
             planned = day_start + timedelta(seconds=stop["start_s"])
+            if order.id in leads and leads[order.id] != route["technician_id"]:
+                # The crew's second technician: same visit, same start; the lead's stop moves it.
+                order.second_technician_id = route["technician_id"]
+                continue
             if lifecycle.is_under_way(order):
                 order.planned_sequence = sequence
                 continue
@@ -129,6 +140,7 @@ def apply_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
     for item in record.result.get("unassigned", []):
         order = session.get(WorkOrder, int(item["visit_id"]))
         if order.state in (State.SCHEDULED, State.ASSIGNED):
+            order.second_technician_id = None
             wo_service.transition(
                 session, actor, order, State.VALIDATED, reason=f"unplanned: {item['reason']}"
             )
@@ -137,6 +149,22 @@ def apply_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
     audit.record(session, actor, "plan_applied", "dispatch_plan", record.id)
     session.flush()
     return record
+
+
+def crew_leads(session: Session, record: DispatchPlan) -> dict[int, int]:
+    """For each two-technician order the plan places, its lead: the technician who has it
+    already if they are still in its crew, else the first route that holds it."""
+    crews: dict[int, list[int]] = {}
+    for route in record.result.get("routes", []):
+        for stop in route["stops"]:
+            crews.setdefault(int(stop["visit_id"]), []).append(route["technician_id"])
+    leads = {}
+    for order_id, technician_ids in crews.items():
+        if len(technician_ids) < 2:
+            continue
+        current = session.get(WorkOrder, order_id).technician_id
+        leads[order_id] = current if current in technician_ids else technician_ids[0]
+    return leads
 
 
 def _to_assigned(

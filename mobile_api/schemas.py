@@ -386,6 +386,15 @@ class StopSchema(Schema):
         fields.String(), metadata={"description": "Status changes the phone may send now."}
     )
     technician_id = fields.Integer(allow_none=True)
+    crew_size = fields.Integer(metadata={"description": "2: a two-technician job, both at the same start."})
+    second_technician_id = fields.Integer(allow_none=True)
+    crew_role = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "lead (reports the order) | second (read-only: statuses are refused "
+            "with 409 crew-lead-reports) | null (a one-technician job)."
+        },
+    )
     version = fields.Integer()
 
 

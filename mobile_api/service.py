@@ -30,6 +30,16 @@ def order_for_change(session: Session, actor: Actor, order_id: int) -> WorkOrder
     order = wo_service.get_order_for(session, actor, order_id)
     if order.state == State.CANCELLED:
         raise _cancelled(order)
+    if order.technician_id != actor.technician_id:
+        # A two-technician job: the second technician reads it and works beside the lead,
+        # but the lead alone reports it (statuses, checklist, photos), so the order has one
+        # lifecycle and one account of the visit.
+        raise refuse(
+            Conflict,
+            N_("The crew's lead technician reports this order; your phone shows it read-only."),
+            slug="crew-lead-reports",
+            lead_technician_id=order.technician_id,
+        )
     return order
 
 

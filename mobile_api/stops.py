@@ -144,6 +144,8 @@ def stop_view(
         "findings": findings_view(order.findings, lang),
         "checklist": checklist_template(order.kind, order.product, lang, rules_version),
         "technician_id": order.technician_id,
+        "crew_size": order.crew_size,
+        "second_technician_id": order.second_technician_id,
         **visit_view(order, visit),
     }
 
@@ -175,7 +177,10 @@ def _route_query() -> Select:
             defer(WorkOrder.required_skills),
         )
         .where(
-            WorkOrder.technician_id == bindparam("technician_id"),
+            or_(
+                WorkOrder.technician_id == bindparam("technician_id"),
+                WorkOrder.second_technician_id == bindparam("technician_id"),
+            ),
             WorkOrder.state.in_(sorted(lifecycle.ROUTE_STATES)),
             or_(
                 WorkOrder.planned_start.is_(None),
@@ -203,18 +208,37 @@ def todays_route(session: Session, actor: Actor, day: date, lang: str = "zh") ->
             },
         )
     )
+    if any(o.technician_id != actor.technician_id for o in orders):
+        # A crew order carries its lead's sequence number: the second technician's day is
+        # ordered by planned start instead (the plan gives both routes the same start).
+        orders.sort(key=lambda o: (o.planned_start is None, o.planned_start or datetime.min, o.id))
     progress = visit_progress(session, [o.id for o in orders if lifecycle.is_under_way(o)])
     rules_version = standards.load_ruleset().version
     return [
-        stop_view(order, lang, progress.get(order.id), sequence, rules_version)
+        for_reader(stop_view(order, lang, progress.get(order.id), sequence, rules_version), order, actor)
         for sequence, order in enumerate(orders, start=1)
     ]
+
+
+def for_reader(stop: dict[str, Any], order: WorkOrder, actor: Actor) -> dict[str, Any]:
+    """The stop as this technician sees it: on a two-technician job the second technician
+    reads it and sends nothing (the lead reports; mobile_api.service refuses with 409)."""
+    if order.crew_size < 2 and order.second_technician_id is None:
+        stop["crew_role"] = None
+    elif order.technician_id == actor.technician_id:
+        stop["crew_role"] = "lead"
+    else:
+        stop["crew_role"] = "second"
+        stop["allowed_statuses"] = []
+    return stop
 
 
 def order_stop(session: Session, actor: Actor, order_id: int, lang: str) -> dict[str, Any]:
     """One of the technician's orders as a stop (404 for anyone else's)."""
     order = wo_service.get_order_for(session, actor, order_id)
-    return stop_view(order, lang, progress_of(session, order), order.planned_sequence)
+    return for_reader(
+        stop_view(order, lang, progress_of(session, order), order.planned_sequence), order, actor
+    )
 
 
 def progress_of(session: Session, order: WorkOrder) -> VisitProgress:

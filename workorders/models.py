@@ -99,6 +99,10 @@ class WorkOrder(Base):
 
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     technician_id: Mapped[int | None] = mapped_column(ForeignKey("technicians.id"), index=True)
+    # A two-technician job (crew_size 2): technician_id is the lead, whose statuses drive the
+    # lifecycle; second_technician_id works the same visit at the same start (migration a17d00000001).
+    crew_size: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    second_technician_id: Mapped[int | None] = mapped_column(ForeignKey("technicians.id"), index=True)
 
     appointment_start: Mapped[datetime | None] = mapped_column(DateTime)
     appointment_end: Mapped[datetime | None] = mapped_column(DateTime)
@@ -150,7 +154,8 @@ class WorkOrder(Base):
     customer: Mapped[Customer] = relationship()
     site: Mapped[Site] = relationship()
     line: Mapped[LineRecord | None] = relationship()
-    technician = relationship("Technician")
+    technician = relationship("Technician", foreign_keys=[technician_id])
+    second_technician = relationship("Technician", foreign_keys=[second_technician_id])
     owner = relationship("User", foreign_keys=[owner_id])
     parent: Mapped[WorkOrder | None] = relationship(remote_side=[id])
 

@@ -34,7 +34,13 @@ def _scope(stmt, actor: Actor):
     if actor.role == "technician":
         if actor.technician_id is None:  # a technician login without a profile sees nothing
             return stmt.where(false())
-        return stmt.where(WorkOrder.technician_id == actor.technician_id)
+        # A crew's second technician reads the order too (what they may change: mobile_api.service).
+        return stmt.where(
+            or_(
+                WorkOrder.technician_id == actor.technician_id,
+                WorkOrder.second_technician_id == actor.technician_id,
+            )
+        )
     return stmt
 
 
@@ -119,6 +125,8 @@ STAFF_COLUMNS = (
     "is_repeat_fault",
     "owner_id",
     "technician_id",
+    "crew_size",
+    "second_technician_id",
     "appointment_start",
     "appointment_end",
     "planned_start",
@@ -203,6 +211,7 @@ def staff_view(order: WorkOrder, lang: str = "zh") -> dict[str, Any]:
         "lon": order.site.lon,
         "owner_name": order.owner.display_name if order.owner else None,
         "technician_name": order.technician.name if order.technician else None,
+        "second_technician_name": order.second_technician.name if order.second_technician else None,
         "sla": sla_status(order),
         "eta": live_eta(object_session(order), order),
     }

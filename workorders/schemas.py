@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from core.errors import N_
 from core.schemas import MAX_DB_INT, CityDateTime, DbId
 from standards import KINDS, PRIORITIES, PRODUCTS, TIERS
+from standards.crews import MAX_CREW_SIZE
 from workorders.lifecycle import STATES
 
 # The channel an order came in by (workorders.labels names each): the 10000 hotline, the
@@ -108,6 +109,15 @@ class WorkOrderCreateSchema(Schema):
     )
     appointment_start = CityDateTime(allow_none=True)
     appointment_end = CityDateTime(allow_none=True)
+    crew_size = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=MAX_CREW_SIZE),
+        metadata={
+            "description": "Technicians needed on site together (2: planned into two routes at "
+            "one start). Staff only; default from the rules (SDH and MPLS VPN installs: 2, "
+            "else 1). A customer's value is ignored."
+        },
+    )
     received_at = CityDateTime(
         allow_none=True,
         metadata={
@@ -302,6 +312,11 @@ class WorkOrderSchema(Schema):
     owner_name = fields.String(allow_none=True)
     technician_id = fields.Integer(allow_none=True)
     technician_name = fields.String(allow_none=True)
+    crew_size = fields.Integer(metadata={"description": "Technicians on site together (1 or 2)."})
+    second_technician_id = fields.Integer(
+        allow_none=True, metadata={"description": "A two-technician job's second; technician_id is the lead."}
+    )
+    second_technician_name = fields.String(allow_none=True)
     appointment_start = CityDateTime(allow_none=True)
     appointment_end = CityDateTime(allow_none=True)
     planned_start = CityDateTime(allow_none=True)
@@ -469,3 +484,7 @@ class CommentSchema(Schema):
     author_role = fields.String(allow_none=True)
     author_role_label = fields.String()
     mine = fields.Boolean()
+
+
+class CrewSizeSchema(Schema):
+    crew_size = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_CREW_SIZE))

@@ -28,6 +28,7 @@ from core.models import User
 from technicians.models import Technician
 from technicians.shifts import skills_on
 from workorders import lifecycle, notifications
+from workorders.crews import intake_crew_size, set_crew_size
 from workorders.customers import add_line, add_site, create_customer, get_customer_for, get_site_for
 from workorders.lifecycle import State
 from workorders.models import Customer, LineRecord, Site, WorkOrder
@@ -57,6 +58,7 @@ __all__ = [
     "record_personal_reads",
     "refuse_field_override",
     "resume_sla",
+    "set_crew_size",
     "run_intake",
     "sla_status",
     "staff_view",
@@ -174,6 +176,7 @@ def _new_order(
         **order_deadlines(data, customer, received),
         required_skills=sorted(standards.required_skills(data["kind"], data["product"])),
         duration_min=standards.expected_duration_min(data["kind"], data["product"]),
+        crew_size=intake_crew_size(actor, data["kind"], data["product"], data.get("crew_size")),
         created_at=created,
         checklist={},
     )

@@ -17,6 +17,7 @@ from workorders.customer_schemas import OrderPreviewSchema
 from workorders.lifecycle import STAFF
 from workorders.schemas import (
     CommentSchema,
+    CrewSizeSchema,
     CustomerOrderSchema,
     HandoverSchema,
     OverrideSchema,
@@ -182,6 +183,21 @@ def order_handover(args, order_id: int):
     session = get_session()
     order = service.get_order_for(session, g.actor, order_id)
     service.handover(session, g.actor, order, args["to_user_id"], args.get("reason"))
+    return _render(order)
+
+
+@blp.route("/workorders/<int:order_id>/crew", methods=["PATCH"])
+@require_roles(*STAFF_ROLES)
+@blp.arguments(CrewSizeSchema)
+@blp.response(200, WorkOrderSchema)
+@blp.alt_response(409, schema=None, description="The visit is under way or the order closed")
+@blp.doc(security=BEARER)
+def order_crew(args, order_id: int):
+    """How many technicians the order needs on site together (1 or 2). Two: the planner
+    puts it into two routes at one start; the lead reports it, the second reads it."""
+    session = get_session()
+    order = service.get_order_for(session, g.actor, order_id)
+    service.set_crew_size(session, g.actor, order, args["crew_size"])
     return _render(order)
 
 

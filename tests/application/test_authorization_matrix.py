@@ -60,6 +60,7 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("workorders.order_transition", "POST"): STAFF | FIELD,
     ("workorders.order_handover", "POST"): STAFF,
     ("workorders.order_override", "POST"): frozenset({"dispatcher", "manager", "admin"}),
+    ("workorders.order_crew", "PATCH"): STAFF,
     ("workorders.order_sla_pause", "POST"): STAFF | FIELD,
     ("workorders.order_sla_resume", "POST"): STAFF | FIELD,
     ("workorders.order_audit", "GET"): STAFF,

@@ -44,7 +44,8 @@ function detailsHtml(o) {
     [T.appointment, appointment],
     [T.fault_since, o.fault_since ? when(o.fault_since) : ""],
     [T.site_contact, [o.site_contact_name, o.site_contact_phone].filter(Boolean).join(" ")],
-    [T.technician, o.technician_name],
+    // A two-technician job: the lead, then the second.
+    [T.technician, [o.technician_name, o.second_technician_name].filter(Boolean).join(" + ")],
     [T.eta, etaText(o.eta)],
     [T.planned, o.planned_start ? when(o.planned_start) : ""],
     [T.skills, (o.required_skills || []).map((s) => label("skill", s)).join(", ")],
