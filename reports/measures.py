@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from core.models import AuditEvent
-from reports.filters import ReportFilter, narrowing
-from reports.sql import epoch_s, iso_epoch_s, per_dialect, plus_days
+from reports.filters import ReportFilter
+from reports.sql import epoch_s, iso_epoch_s
 from workorders.lifecycle import State
 from workorders.models import FollowUp, WorkOrder
 
@@ -127,49 +127,28 @@ def repeated_within_window(f: ReportFilter | None = None) -> ColumnElement:
     """Another repair at the same site or on the same line received within 30 days after this
     order was completed (the 30th day's last second included).
 
-    Over a whole range, one set of ids per query (see ``_orders_with_event``): the completed
-    repairs received in ``f``'s range joined to the repairs that came in after them at the same
-    site, and likewise on the same line, on a day-rounded bound of the later ``received_at``
-    that the index (site_id, received_at) serves, the exact 30-day rule following in seconds.
-    A report narrowed by a filter asks about few orders: there each order's own index lookup
-    is cheaper than the whole range's set, and on SQLite always. Both forms answer alike."""
+    Read from the order itself: the database keeps the flag (the triggers of migration
+    a15b00000001 spell ``computed_repeated_within_window`` in SQL) whenever an order at the
+    site or on the line comes, goes or changes, so a report joins no repairs to later ones."""
+    return W.repeat_within_30d.is_(True)
+
+
+def computed_repeated_within_window() -> ColumnElement:
+    """The rule the stored flag keeps, asked of the orders themselves (the tests check they agree)."""
     later = aliased(WorkOrder)
-    each_order = exists(
-        select(later.id).where(
-            later.id != W.id,
-            later.kind == "repair",
-            or_(later.site_id == W.site_id, and_(W.line_id.isnot(None), later.line_id == W.line_id)),
-            later.received_at > W.completed_at,
-            epoch_s(later.received_at) - epoch_s(W.completed_at) <= REPEAT_WINDOW.total_seconds(),
-        )
+    return and_(
+        W.kind == "repair",
+        W.completed_at.isnot(None),
+        exists(
+            select(later.id).where(
+                later.id != W.id,
+                later.kind == "repair",
+                or_(later.site_id == W.site_id, and_(W.line_id.isnot(None), later.line_id == W.line_id)),
+                later.received_at > W.completed_at,
+                epoch_s(later.received_at) - epoch_s(W.completed_at) <= REPEAT_WINDOW.total_seconds(),
+            )
+        ),
     )
-    if f is None or narrowing(f):
-        return each_order
-    # SQLite fetches each earlier order's row for the whole range's set (twice: by site, by
-    # line) where the report's own scan already has it: there each order's lookup is cheaper.
-    whole_range = or_(W.id.in_(_repeated_ids("site_id", f)), W.id.in_(_repeated_ids("line_id", f)))
-    return per_dialect(whole_range, each_order)
-
-
-def _repeated_ids(place: str, f: ReportFilter | None) -> Select:
-    earlier, later = aliased(WorkOrder), aliased(WorkOrder)
-    stmt = (
-        select(earlier.id)
-        .join(later, getattr(later, place) == getattr(earlier, place))
-        .where(
-            earlier.kind == "repair",  # only completed repairs are asked about
-            earlier.completed_at.isnot(None),
-            getattr(earlier, place).isnot(None),
-            later.id != earlier.id,
-            later.kind == "repair",
-            later.received_at > earlier.completed_at,
-            later.received_at < plus_days(earlier.completed_at, literal(REPEAT_WINDOW.days + 1)),
-            epoch_s(later.received_at) - epoch_s(earlier.completed_at) <= REPEAT_WINDOW.total_seconds(),
-        )
-    )
-    if f is not None:
-        stmt = stmt.where(earlier.received_at >= f.start, earlier.received_at < f.end)
-    return stmt
 
 
 def order_predicates(f: ReportFilter) -> dict[str, ColumnElement]:

@@ -140,6 +140,9 @@ class WorkOrder(Base):
     response_s: Mapped[float | None] = mapped_column(Float)
     on_site_s: Mapped[float | None] = mapped_column(Float)
     elapsed_without_pauses_s: Mapped[float | None] = mapped_column(Float)
+    # A completed repair followed within 30 days by another repair at its site or on its line
+    # (the reports' repeat faults), kept by the database (migration a15b00000001); never set here.
+    repeat_within_30d: Mapped[bool] = mapped_column(Boolean, server_default=sa_false())
 
     followup_method: Mapped[str | None] = mapped_column(String(10))  # phone | visit
     followup_satisfied: Mapped[bool | None] = mapped_column(Boolean)

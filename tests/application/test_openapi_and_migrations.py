@@ -58,7 +58,7 @@ def _walk(url: str) -> None:
     after_down = {c["name"] for c in inspect(engine).get_columns("work_orders")}
     later_columns = {"sla_clock", "received_at", "fault_since", "site_contact_name", "site_contact_phone"}
     later_columns |= {"is_repeat_fault", "handling_deadline", "handled_at", "escalated_at"}
-    later_columns |= {"response_s", "on_site_s", "elapsed_without_pauses_s"}
+    later_columns |= {"response_s", "on_site_s", "elapsed_without_pauses_s", "repeat_within_30d"}
     later_columns |= {"crew_size", "second_technician_id"}
     assert after_down == columns - later_columns
     later_tables = {"photos", "idempotency_records", "location_pings", "order_comments"}
