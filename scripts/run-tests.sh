@@ -5,7 +5,8 @@
 # so an empty run is never mistaken for a green one.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-PYTEST=".venv/bin/python -m pytest"
+# --durations: the slowest tests named at the end of each pass (the CI budget is 20 minutes).
+PYTEST=".venv/bin/python -m pytest --durations=25"
 
 run() {
   local label="$1"; shift
