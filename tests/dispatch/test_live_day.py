@@ -8,6 +8,7 @@ candidate cut-off) with the clock set to a busy midday.
 from __future__ import annotations
 
 import time as clock_time
+from collections import Counter
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -364,8 +365,13 @@ def test_plan_insert_apply_replan_never_loses_times(
         if now().date() == record.day:
             record = _plan_and_apply(db, at_most_s=0.5)
             p1s = {o.id for o in db.scalars(select(WorkOrder).where(WorkOrder.priority == "P1"))}
-            in_routes = [int(s["visit_id"]) for r in record.result["routes"] for s in r["stops"]]
-            assert len(in_routes) == len(set(in_routes))
+            in_routes = Counter(int(s["visit_id"]) for r in record.result["routes"] for s in r["stops"])
+            # Each order once, a two-technician job (crew_size 2) once in each of two routes.
+            rows = db.execute(
+                select(WorkOrder.id, WorkOrder.crew_size).where(WorkOrder.id.in_(list(in_routes)))
+            )
+            crews = {oid: size for oid, size in rows.all()}
+            assert {oid: n for oid, n in in_routes.items() if n != (crews.get(oid) or 1)} == {}
             dropped_p1 = [u for u in record.result["unassigned"] if u["visit_id"] in p1s]
             assert all(u["reason"] != "day_full" or not working for u in dropped_p1), dropped_p1
     finally:
