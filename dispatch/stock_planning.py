@@ -34,17 +34,15 @@ def stock_is_kept(session: Session) -> bool:
 
 
 def with_stock(session: Session, problem: Problem, orders: list[WorkOrder]) -> Problem:
-    """``problem`` with each visit's materials and, once stock is kept, each van's
-    stock, restock and depot."""
-    boms = {o.id: bill_of_materials(o.kind, o.product) for o in orders}
-    visits = [replace(v, materials=boms.get(v.id, {})) if boms.get(v.id) else v for v in problem.visits]
+    """``problem`` (its visits carry their bill of materials: ``dispatch.planning.visit_spec``)
+    with, once stock is kept, each van's stock, restock and depot."""
     if not stock_is_kept(session):
-        return replace(problem, visits=visits)
+        return problem
     held = van_balances(session, [t.id for t in problem.technicians if isinstance(t.id, int)])
     for order in orders:
         if lifecycle.is_under_way(order) and order.technician_id in held:
             van = held[order.technician_id]
-            for code, qty in boms[order.id].items():
+            for code, qty in bill_of_materials(order.kind, order.product).items():
                 van[code] = max(0, van.get(code, 0) - qty)
     van_max = {item.code: item.van_max for item in list_items(session)}
     depots = list_depots(session)
@@ -52,7 +50,7 @@ def with_stock(session: Session, problem: Problem, orders: list[WorkOrder]) -> P
         _stocked(t, held.get(t.id, {}) if isinstance(t.id, int) else {}, van_max, depots)
         for t in problem.technicians
     ]
-    return replace(problem, technicians=techs, visits=visits)
+    return replace(problem, technicians=techs)
 
 
 def _stocked(
