@@ -73,14 +73,15 @@ def _whole_day(problem: Problem, plan: Plan, changed: dict) -> dict[str, int]:
     visits = {v.id: v for v in problem.visits}
     techs = {t.id: t for t in problem.technicians}
     matrix = HaversineMatrix(area_type=problem.area_type)
-    breaches = stops = 0
+    late: set = set()
+    stops = 0
     for tech_id, ids in sequences(plan).items():
         if tech_id not in techs:
             continue
         route = changed.get(tech_id) or time_held(techs[tech_id], [visits[i] for i in ids], matrix).route
-        breaches += sum(1 for s in route.stops if s.late_s > 0)
+        late |= {s.visit_id for s in route.stops if s.late_s > 0}
         stops += len(route.stops)
-    return {"breaches": breaches, "stops": stops}
+    return {"breaches": len(late), "stops": stops}
 
 
 def _scenarios(problem: Problem, plan: Plan) -> dict[str, tuple[Problem, list[VisitSpec]]]:

@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from dispatch.routing.held import HeldDay
-from dispatch.routing.problem import REASON_MESSAGES, TechnicianRoute, Unassigned
+from dispatch.routing.problem import REASON_MESSAGES, TechnicianRoute, Unassigned, late_visits
 from workorders.models import WorkOrder
 
 RETIMED_S = 60
@@ -98,7 +98,7 @@ def figures(routes: list[TechnicianRoute], unplaced: int) -> dict[str, Any]:
     return {
         "travel_km": round(sum(r.travel_m for r in routes) / 1000, 1),
         "late_s": sum(s.late_s for r in routes for s in r.stops),
-        "breaches": sum(1 for r in routes for s in r.stops if s.late_s > 0),
+        "breaches": late_visits(routes),
         "unplaced": unplaced,
     }
 

@@ -48,7 +48,15 @@ from dispatch.models import DispatchPlan
 from dispatch.planning import DAY_S, plan_clock, store_plan, visit_spec
 from dispatch.routing.held import HeldDay, time_held
 from dispatch.routing.matrix import HaversineMatrix
-from dispatch.routing.problem import Plan, Problem, TechnicianRoute, TechnicianSpec, Unassigned, VisitSpec
+from dispatch.routing.problem import (
+    Plan,
+    Problem,
+    TechnicianRoute,
+    TechnicianSpec,
+    Unassigned,
+    VisitSpec,
+    late_visits,
+)
 from technicians import roster_service
 from technicians.models import Technician
 from technicians.shift_rules import DAY_MIN
@@ -167,7 +175,7 @@ def _propose(
         unassigned=unplaced,
         objective=0,
         travel_m=sum(r.travel_m for r in routes),
-        breaches=sum(1 for r in routes for s in r.stops if s.late_s > 0),
+        breaches=late_visits(routes),
         solve_s=round(solve_s, 3),
         status="optimized",
         stats={"mode": "disruption", "strategy": ctx.strategy_used},

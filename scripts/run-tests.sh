@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set.
+# Run the whole suite on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL at the same time.
 # pytest's exit codes: 0 all passed; 1 failures; 2 interrupted; 3 internal error;
 # 4 usage error; 5 no tests collected. Anything but 0 fails the run, 5 included,
 # so an empty run is never mistaken for a green one.
@@ -40,9 +40,34 @@ if [ -n "${CI:-}" ]; then
     fi
   done
 fi
-TEST_DATABASE_URL= run "SQLite" $PYTEST "$@"
-if [ -n "$pg_url" ]; then
-  # The browser and solver-only tests do not touch the database: run them once.
-  TEST_DATABASE_URL="$pg_url" run "PostgreSQL" $PYTEST -m "not browser" \
-    --ignore=tests/standards --ignore=tests/dispatch/routing "$@"
+if [ -z "$pg_url" ]; then
+  TEST_DATABASE_URL= run "SQLite" $PYTEST "$@"
+  exit 0
 fi
+
+# Both passes at once, one per core (the CI machine has two): the PostgreSQL pass
+# in the background with its own Redis database (the tests empty theirs), its
+# output kept and printed after the SQLite pass, each pass's exit code checked.
+redis_url="${TEST_REDIS_URL:-}"
+if [[ "$redis_url" =~ ^(redis://[^/]+)(/[0-9]*)?$ ]]; then
+  pg_redis="${BASH_REMATCH[1]}/1"
+else
+  pg_redis="$redis_url"
+fi
+pg_log="$(mktemp)"
+trap 'rm -f "$pg_log"' EXIT
+# The browser and solver-only tests do not touch the database: the PostgreSQL pass leaves them out.
+(
+  TEST_DATABASE_URL="$pg_url" TEST_REDIS_URL="${redis_url:+$pg_redis}" run "PostgreSQL" \
+    $PYTEST -m "not browser" --ignore=tests/standards --ignore=tests/dispatch/routing "$@"
+) > "$pg_log" 2>&1 &
+pg_pid=$!
+(TEST_DATABASE_URL= run "SQLite" $PYTEST "$@")
+sqlite_rc=$?
+wait "$pg_pid"
+pg_rc=$?
+cat "$pg_log"
+if [ "$sqlite_rc" -ne 0 ]; then
+  exit "$sqlite_rc"
+fi
+exit "$pg_rc"

@@ -48,6 +48,11 @@ def app_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
         SECRET_KEY="test-secret",
         ARGON2_TIME_COST=1,
         ARGON2_MEMORY_KIB=1024,
+        # Tests move the city's clock to the hour they mean (09:00 today, the next
+        # morning): a token issued just before such a jump must outlive it whatever the
+        # real hour is (at 00:30 a jump to 09:00 is 8.5 h, past the 8 h default).
+        # Expiry itself is tested with jumps of days (tests/core/test_token_expiry.py).
+        ACCESS_TOKEN_TTL_S=3 * 86400,
     )
 
 

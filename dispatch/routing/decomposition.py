@@ -36,7 +36,7 @@ from dispatch.routing import constraints, construction
 from dispatch.routing.insertion import insert_urgent
 from dispatch.routing.matrix import TravelMatrix
 from dispatch.routing.model import drop_penalty, plan_score
-from dispatch.routing.problem import Plan, Problem, TechnicianSpec, Unassigned, VisitSpec
+from dispatch.routing.problem import Plan, Problem, TechnicianSpec, Unassigned, VisitSpec, late_visits
 from dispatch.routing.search import plan_sequences, solve_whole
 from dispatch.routing.settings import CancelHook, ProgressCallback, SearchSettings
 
@@ -414,7 +414,7 @@ def _merge(problem: Problem, part_plans: list[Plan]) -> Plan:
         unassigned=unassigned,
         objective=sum(p.objective for p in part_plans),
         travel_m=sum(r.travel_m for r in routes),
-        breaches=sum(1 for r in routes for s in r.stops if s.late_s > 0),
+        breaches=late_visits(routes),
         solve_s=max((p.solve_s for p in part_plans), default=0.0),
         status="optimized" if routes or not problem.visits else "infeasible",
     )

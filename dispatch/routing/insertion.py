@@ -31,7 +31,15 @@ from ortools.constraint_solver import pywrapcp
 from dispatch.routing import constraints
 from dispatch.routing.matrix import HaversineMatrix, TravelMatrix
 from dispatch.routing.model import build_routing_model, create_data_model, drop_penalty
-from dispatch.routing.problem import Plan, Problem, TechnicianRoute, TechnicianSpec, Unassigned, VisitSpec
+from dispatch.routing.problem import (
+    Plan,
+    Problem,
+    TechnicianRoute,
+    TechnicianSpec,
+    Unassigned,
+    VisitSpec,
+    late_visits,
+)
 from dispatch.routing.search import read_plan, search_parameters
 from dispatch.routing.settings import LocalSearchSettings, SearchSettings
 
@@ -354,7 +362,7 @@ def _with_option(
         unassigned=[*plan.unassigned, *left_out],
         objective=plan.objective + option.cost,
         travel_m=sum(r.travel_m for r in routes),
-        breaches=sum(1 for r in routes for s in r.stops if s.late_s > 0),
+        breaches=late_visits(routes),
         solve_s=time.monotonic() - started,
         status="optimized",
         stats=stats,

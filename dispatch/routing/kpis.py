@@ -73,7 +73,8 @@ def plan_kpis(plan: Plan | dict[str, Any], problem: Problem, at_risk_s: int = AT
     shifts = {str(t.id): max(0, t.shift_end_s - t.shift_start_s) for t in problem.technicians}
     deadlines = {str(v.id): v.deadline_s for v in problem.visits}
     travel_m = travel_s = work_s = late_s = shift_s = 0.0
-    planned = used = at_risk = breaches = 0
+    planned = used = at_risk = 0
+    late_ids: set[str] = set()
     routes = result.get("routes", [])
     for route in routes:
         stops = route.get("stops", [])
@@ -88,7 +89,7 @@ def plan_kpis(plan: Plan | dict[str, Any], problem: Problem, at_risk_s: int = AT
             late = int(stop.get("late_s") or 0)
             deadline = deadlines.get(str(stop["visit_id"]))
             if late > 0:
-                breaches += 1
+                late_ids.add(str(stop["visit_id"]))  # a crew job late in two routes is one breach
                 late_s += late
             elif deadline is not None and deadline - stop["start_s"] < at_risk_s:
                 at_risk += 1
@@ -103,7 +104,7 @@ def plan_kpis(plan: Plan | dict[str, Any], problem: Problem, at_risk_s: int = AT
         technicians_used=used,
         technicians=len(routes),
         deadlines_at_risk=at_risk,
-        breaches=breaches,
+        breaches=len(late_ids),
         late_min=round(late_s / 60, 1),
         unassigned=sum(reasons.values()),
         unassigned_by_reason=dict(sorted(reasons.items())),

@@ -196,6 +196,12 @@ class TechnicianRoute:
     restocks: list[PlannedStop] = field(default_factory=list)
 
 
+def late_visits(routes: list[TechnicianRoute]) -> int:
+    """Visits that start after their deadline: a breach is the order's, so a
+    two-technician job late in both of its routes counts once."""
+    return len({s.visit_id for r in routes for s in r.stops if s.late_s > 0})
+
+
 @dataclass
 class Unassigned:
     """An order left out of the plan, with a reason a person can act on."""

@@ -24,7 +24,15 @@ from dispatch.routing.model import (
     build_routing_model,
     create_data_model,
 )
-from dispatch.routing.problem import Plan, PlannedStop, Problem, TechnicianRoute, Unassigned, VisitSpec
+from dispatch.routing.problem import (
+    Plan,
+    PlannedStop,
+    Problem,
+    TechnicianRoute,
+    Unassigned,
+    VisitSpec,
+    late_visits,
+)
 from dispatch.routing.settings import CancelHook, LocalSearchSettings, ProgressCallback, SearchSettings
 from dispatch.routing.stock import DEPOT_SHARE, RESTOCK_VISIT_ID, with_depot_stops
 
@@ -389,7 +397,7 @@ def read_plan(
         unassigned=unassigned,
         objective=objective,
         travel_m=sum(r.travel_m for r in routes),
-        breaches=sum(1 for r in routes for s in r.stops if s.late_s > 0),
+        breaches=late_visits(routes),
         solve_s=time.monotonic() - started,
         status=status,
     )

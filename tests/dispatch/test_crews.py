@@ -218,3 +218,19 @@ def test_a_crew_order_is_not_assigned_by_hand_and_unassigning_drops_the_second(c
     for name in ("lead", "mate"):
         stops = client.get("/mobile/v1/route", headers=world.headers(name)).get_json()["stops"]
         assert crew not in {s["order_id"] for s in stops}
+
+
+def test_a_crew_job_late_in_both_of_its_routes_is_one_breach():
+    from dispatch.routing.kpis import plan_kpis
+    from dispatch.routing.problem import Plan, PlannedStop, Problem, TechnicianRoute, late_visits
+
+    def route(tech: int, *stops: PlannedStop) -> TechnicianRoute:
+        return TechnicianRoute(tech, list(stops), None, 1000.0, 120, 3600, 40000)
+
+    crew_late = PlannedStop("crew", 36000, 36000, 39600, 120, 1000.0, late_s=600)
+    alone_late = PlannedStop("alone", 40000, 40000, 41000, 120, 1000.0, late_s=60)
+    on_time = PlannedStop("fine", 30000, 30000, 31000, 120, 1000.0)
+    routes = [route(1, on_time, crew_late), route(2, crew_late, alone_late)]
+    assert late_visits(routes) == 2
+    plan = Plan(routes, [], 0, 4000.0, late_visits(routes), 1.0, "optimized")
+    assert plan_kpis(plan, Problem(technicians=[], visits=[])).breaches == 2
