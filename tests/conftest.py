@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime, time
 from pathlib import Path
 
+import freezegun
 import pytest
 from sqlalchemy import text
 
@@ -17,6 +18,10 @@ from core.config import Config
 from core.db import Base
 from core.migrate import upgrade
 from tests.factories import PASSWORD, Field
+
+# pytest's own timer (--durations, the CI budget's evidence) keeps the real clock when a
+# test freezes the city's.
+freezegun.configure(extend_ignore_list=["_pytest"])
 
 ADMIN = Actor(user_id=None, username="test", role="admin", origin="test")
 
