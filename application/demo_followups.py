@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.actor import Actor
 from core.clock import now
 from core.models import User
@@ -39,6 +40,8 @@ SCENARIOS = (
     ("unreached", 50, [{"reached": False}] * 3),
 )
 WALK = (State.ASSIGNED, State.EN_ROUTE, State.ON_SITE, State.COMPLETED)
+# the time from the step before to each step of WALK (from the call to assignment, ...)
+WALK_STEPS = (timedelta(minutes=10), timedelta(minutes=20), timedelta(minutes=40), timedelta(minutes=90))
 
 
 def seed_followups(session: Session) -> list[str]:
@@ -71,41 +74,48 @@ def _completed_repair(
     session: Session, actor: Actor, company: Customer, completed_h_ago: int | None
 ) -> FollowUp | None:
     """A repair at one of the company's placed sites, completed ``completed_h_ago`` hours ago
-    (None: so that its follow-up is due later today); its open follow-up task."""
+    (None: so that its follow-up is due later today); its open follow-up task.
+
+    The order lives its day on a moved clock (received three hours before its completion,
+    then assigned, driven to, worked on): its times, deadlines and audit trail agree.
+    """
     site = session.scalar(
         select(Site).where(Site.customer_id == company.id, Site.lat.is_not(None)).order_by(Site.id)
     )
-    order = wo_service.create_order(
-        session,
-        actor,
-        {
-            "kind": "repair",
-            "product": "lan_dedicated",
-            "priority": "P2",
-            "source": "hotline",
-            "customer_id": company.id,
-            "site_id": site.id,
-            "line_id": site.lines[0].id if site.lines else None,
-            "description": "演示工单：专线中断，已修复待回访",
-        },
-    )
-    if not _walk_to_completed(session, actor, order):
-        return None
-    task = session.scalar(select(FollowUp).where(FollowUp.order_id == order.id))
     due_days = followups.settings().due_days["repair"]
     at = now()
     if completed_h_ago is None:
         due = min(at + timedelta(hours=2), datetime.combine(at.date(), time(23, 30)))
-        order.completed_at = due - timedelta(days=due_days)
+        completed = due - timedelta(days=due_days)
     else:
-        order.completed_at = at - timedelta(hours=completed_h_ago)
+        completed = at - timedelta(hours=completed_h_ago)
+    received = completed - sum(WALK_STEPS, timedelta(0))
+    with clock.moved_to(received):
+        order = wo_service.create_order(
+            session,
+            actor,
+            {
+                "kind": "repair",
+                "product": "lan_dedicated",
+                "priority": "P2",
+                "source": "hotline",
+                "customer_id": company.id,
+                "site_id": site.id,
+                "line_id": site.lines[0].id if site.lines else None,
+                "description": "演示工单：专线中断，已修复待回访",
+            },
+        )
+    if not _walk_to_completed(session, actor, order, received):
+        return None
+    task = session.scalar(select(FollowUp).where(FollowUp.order_id == order.id))
     task.due_at = order.completed_at + timedelta(days=due_days)
     session.flush()
     return task
 
 
-def _walk_to_completed(session: Session, actor: Actor, order: WorkOrder) -> bool:
-    """Assign a qualified technician and walk the order to completed; False if nobody qualifies."""
+def _walk_to_completed(session: Session, actor: Actor, order: WorkOrder, received: datetime) -> bool:
+    """Assign a qualified technician and walk the order to completed, each step
+    :data:`WALK_STEPS` after the one before; False if nobody qualifies."""
     skilled = [
         t.id
         for t in session.scalars(select(Technician).order_by(Technician.id))
@@ -113,11 +123,14 @@ def _walk_to_completed(session: Session, actor: Actor, order: WorkOrder) -> bool
     ]
     if not skilled:
         return False
-    for target in WALK:
+    moment = received
+    for target, step in zip(WALK, WALK_STEPS, strict=True):
+        moment += step
         details: dict = {}
         if target == State.ASSIGNED:
             details["technician_id"] = skilled[order.id % len(skilled)]
         elif target == State.ON_SITE:
             details.update(lat=order.site.lat, lon=order.site.lon)
-        wo_service.transition(session, actor, order, target, **details)
+        with clock.moved_to(moment):
+            wo_service.transition(session, actor, order, target, **details)
     return True

@@ -7,13 +7,19 @@ CLI command, job run under the app context), the environment outside one.
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 
 DEFAULT_CITY_TZ = "Asia/Shanghai"
+
+# How far the clock is moved inside `moved_to` (the demo seed's past days); zero otherwise.
+_moved_by: ContextVar[timedelta] = ContextVar("city_clock_moved_by", default=timedelta(0))
 
 
 @lru_cache(maxsize=8)
@@ -36,7 +42,22 @@ def city_tz() -> ZoneInfo:
 
 def now() -> datetime:
     """Current local city time, naive, to the second."""
-    return datetime.now(city_tz()).replace(tzinfo=None, microsecond=0)
+    return (datetime.now(city_tz()) + _moved_by.get()).replace(tzinfo=None, microsecond=0)
+
+
+@contextmanager
+def moved_to(moment: datetime) -> Iterator[None]:
+    """Inside the block `now()` reads `moment` (naive city time) and ticks on from there.
+
+    For making a believable past (the demo seed walks an order through its day hour by
+    hour, so every time stored, deadline and audit entry agrees), never for serving requests.
+    """
+    real = datetime.now(city_tz()).replace(tzinfo=None)
+    token = _moved_by.set(moment - real)
+    try:
+        yield
+    finally:
+        _moved_by.reset(token)
 
 
 def to_local_naive(value: datetime) -> datetime:

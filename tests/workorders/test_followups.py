@@ -8,7 +8,7 @@ import re
 from datetime import datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.clock import now, to_city_aware
 from core.models import AuditEvent
@@ -336,6 +336,16 @@ def test_the_demo_seed_has_follow_ups_in_every_state(app, db):
     repeat_order = db.get(WorkOrder, repeat.repeat_order_id)
     assert repeat_order.is_repeat_fault and repeat_order.parent_id == repeat.order_id
     assert {t.reason for t in tasks} >= {"repair", "periodic"}
+    # the companies' completed repairs lived their day in the past: received, responded,
+    # arrived and completed in that order; no order of the seed has a negative time (the
+    # managers' report charts them)
+    walked = [t for t in tasks if t.order.description.startswith("演示工单：专线中断")]
+    assert len(walked) == 6
+    for task in walked:
+        order = task.order
+        assert order.received_at < order.responded_at < order.arrived_at < order.completed_at <= at
+    for column in (WorkOrder.response_s, WorkOrder.on_site_s, WorkOrder.elapsed_without_pauses_s):
+        assert db.scalar(select(func.count()).where(column < 0)) == 0
 
 
 def test_the_rule_file_and_the_config_set_priority_and_due_time(app, client, field, tmp_path, monkeypatch):
