@@ -33,9 +33,10 @@ from core import audit
 from core.actor import Actor
 from core.clock import now
 from core.errors import N_, Conflict, Invalid, Message
+from dispatch.held_routes import held_routes
 from dispatch.models import BookingDay
 from dispatch.planning import PLANNING_HORIZON_DAYS, technician_specs, visit_spec
-from dispatch.routing.problem import Plan, PlannedStop, Problem, TechnicianRoute, VisitSpec
+from dispatch.routing.problem import Plan, Problem, VisitSpec
 from dispatch.slots import (
     DEFAULT_SCHEME,
     SLOT_SCHEMES,
@@ -229,11 +230,8 @@ def day_as_booked(
         technicians=technician_specs(session, techs, day, at),
         visits=[visit_spec(o, day) for o in [*routed, *booked]],
     )
-    stops: dict[int, list[PlannedStop]] = {}
-    for order in routed:
-        stops.setdefault(order.technician_id, []).append(PlannedStop(order.id, 0, 0, 0, 0, 0.0))
-    routes = [TechnicianRoute(tech_id, held, None, 0.0, 0, 0, 0) for tech_id, held in stops.items()]
-    plan = Plan(routes, [], 0, 0.0, 0, 0.0, "optimized")
+    # A crew job holds its second technician too, at its planned time.
+    plan = Plan(held_routes(routed, tech_ids, day), [], 0, 0.0, 0, 0.0, "optimized")
     for order in booked:
         plan = place(problem, plan, visit_spec(order, day))
     return problem, plan, {o.id: o.code for o in [*routed, *booked]}

@@ -235,12 +235,20 @@ def technician_unavailable(
     ctx = _load_day(session, day, at)
     sequence = ctx.sequence(tech.id)
     stays = [v for v in sequence if v.pinned_first]
-    touched = [v for v in sequence if not v.pinned_first]
+    crew_left = [v for v in sequence if not v.pinned_first and v.crew_size > 1]
+    mates = _crew_mates(ctx, tech.id, crew_left)
+    before = {t: ctx.held(t) for t in [tech.id, *mates]}
+    _take_out(ctx, crew_left)
+    touched = [v for v in sequence if not v.pinned_first and v.crew_size <= 1]
     others = [t for t in ctx.problem.technicians if t.id != tech.id]
     after, unplaced, solve_s = _replan(ctx, others, touched, strategy, time_limit_s)
     matrix = HaversineMatrix(area_type=ctx.problem.area_type)
     # Their route is stored even when empty: what they had planned after now is gone.
     after[tech.id] = time_held(ctx.tech(tech.id), stays, matrix).route
+    # The crew jobs cannot go on with one person: listed unplaced, the mate's day re-timed without them.
+    unplaced += [Unassigned(v.id, "crew_member_unavailable") for v in crew_left]
+    for mate in mates:
+        after.setdefault(mate, ctx.held(mate).route)
     disruption = {
         "kind": "technician_unavailable",
         "technician_id": tech.id,
@@ -253,7 +261,7 @@ def technician_unavailable(
         actor,
         ctx,
         disruption,
-        {tech.id: ctx.held(tech.id)},
+        before,
         after,
         unplaced,
         {"moved": "technician_unavailable", "retimed": "replanned", "added": "replanned"},
@@ -262,6 +270,28 @@ def technician_unavailable(
         solve_s=solve_s,
     )
     return plan
+
+
+def _crew_mates(ctx: Day, technician_id: int, crews: list[VisitSpec]) -> list[int]:
+    """The other members, working today, of the two-technician jobs in ``crews``."""
+    ids = {v.id for v in crews}
+    working = {t.id for t in ctx.problem.technicians}
+    return [
+        int(r.technician_id)
+        for r in ctx.plan.routes
+        if r.technician_id in working
+        and r.technician_id != technician_id
+        and any(s.visit_id in ids for s in r.stops)
+    ]
+
+
+def _take_out(ctx: Day, visits: list[VisitSpec]) -> None:
+    """The visits leave the day's held routes and problem (one person cannot do a crew job)."""
+    from dispatch.routing.repair import without
+
+    ids = {v.id for v in visits}
+    ctx.plan = without(ctx.plan, ids)
+    ctx.problem = replace(ctx.problem, visits=[v for v in ctx.problem.visits if v.id not in ids])
 
 
 def _off_for_the_rest_of_the_day(
