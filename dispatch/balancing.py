@@ -56,6 +56,11 @@ def _movable(order: WorkOrder, day: date, days: list[date]) -> list[date]:
     return [d for d in days if d != day and (deadline is None or d <= deadline.date())]
 
 
+def appointment_agreed(order: WorkOrder) -> bool:
+    """Whether the customer agreed the order's current window (moving it means asking them)."""
+    return order.appointment_start is not None
+
+
 def _move_order(order: WorkOrder) -> tuple:
     """P3 first; among them no deadline, then the latest deadline, first."""
     deadline = order.restore_deadline
@@ -144,6 +149,7 @@ def _best_move(
         return {
             "order_id": order.id,
             "code": order.code,
+            "version": order.version,
             "from_day": day,
             "to_day": target,
             "slot": best["slot"],
@@ -152,6 +158,6 @@ def _best_move(
             "technician_id": best["technician_id"],
             "technician_name": best["technician_name"],
             "extra_travel_m": best["extra_travel_m"],
-            "appointment_agreed": order.appointment_start is not None,
+            "appointment_agreed": appointment_agreed(order),
         }
     return None
