@@ -15,7 +15,7 @@ whether the customer agreed the current window (then they must be asked).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -94,15 +94,25 @@ def balance_week(
     before = dict(load)
     mean = sum(_pct(v, capacity) for v in load.values()) / len(load) if load else 0.0
     moves: list[dict[str, Any]] = []
+    # The moves proposed so far, by target day: each next one is priced with them booked
+    # there, so the moves can be booked together (POST /booking/balance/apply).
+    proposed: dict[date, list[tuple[WorkOrder, int, int]]] = {}
     for day in sorted(horizon, key=lambda d: -load[d]):
         for order in booked[day]:
             if len(moves) >= MAX_MOVES or _pct(load[day], capacity) <= mean + MARGIN_PCT:
                 break
             targets = [d for d in _movable(order, day, horizon) if _pct(load[d], capacity) < mean]
-            move = _best_move(session, order, day, sorted(targets, key=lambda d: load[d]), windows, at, techs)
+            targets.sort(key=lambda d: load[d])
+            move = _best_move(session, order, day, targets, windows, at, techs, proposed)
             if move is None:
                 continue
             to_day = move["to_day"]
+            midnight = datetime.combine(to_day, time.min)
+            window_s = (
+                int((move["start"] - midnight).total_seconds()),
+                int((move["end"] - midnight).total_seconds()),
+            )
+            proposed.setdefault(to_day, []).append((order, *window_s))
             move["reason"] = Message(
                 MOVE_REASON,
                 from_day=day.isoformat(),
@@ -139,10 +149,13 @@ def _best_move(
     windows: list,
     at: datetime,
     techs: list[Technician],
+    proposed: dict[date, list[tuple[WorkOrder, int, int]]],
 ) -> dict[str, Any] | None:
-    """The order on the lightest target day it fits (its cheapest slot there), or None."""
+    """The order on the lightest target day it fits (its cheapest slot there, the moves
+    ``proposed`` there before it counted), or None."""
     for target in targets[:2]:  # the two lightest: each day priced is a model per technician
-        slots = [s for s in price_day(session, order, target, windows, at, techs) if s["feasible"]]
+        also = proposed.get(target, [])
+        slots = [s for s in price_day(session, order, target, windows, at, techs, also) if s["feasible"]]
         if not slots:
             continue
         best = min(slots, key=lambda s: s["cost"])

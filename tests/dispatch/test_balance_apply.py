@@ -47,14 +47,9 @@ class Week:
         self.h = world.headers("disp")
         resp = client.get("/api/v1/booking/balance?days=3", headers=self.h)
         assert resp.status_code == 200, resp.get_json()
-        proposed = resp.get_json()["moves"]
-        # Each move is priced alone, so several moves into one slot may not all fit together
-        # (applying them would be refused, slot-taken): the first move to each day is taken.
-        first = {}
-        for move in proposed:
-            first.setdefault(move["to_day"], move)
-        self.moves = [first[d] for d in sorted(first)]
-        assert len(self.moves) >= 2, proposed
+        # Moves to the earliest target day first (the slot-taken case fills the last one).
+        self.moves = sorted(resp.get_json()["moves"], key=lambda m: m["to_day"])
+        assert len({m["to_day"] for m in self.moves}) >= 2, self.moves
 
     def accepted(self, moves: list[dict] | None = None, asked: bool = True) -> list[dict]:
         keys = ("order_id", "version", "from_day", "to_day", "slot")
@@ -77,7 +72,8 @@ def week(world, db, client, city_time) -> Week:
     return Week(world, db, client, city_time)
 
 
-def test_the_accepted_moves_are_rebooked_on_their_proposed_slots(week):
+def test_the_whole_proposal_is_rebooked_on_its_proposed_slots(week):
+    """Each move was priced with the earlier ones booked on its day: they all fit together."""
     accepted = week.accepted()
     body = week.apply(accepted, 200)
     booked = {m["order_id"]: m for m in body["moves"]}
@@ -136,7 +132,9 @@ def test_a_slot_taken_since_the_proposal_refuses_all_of_it(week):
         _booked(week.db, week.home, day=full_day, duration_min=225, until=time(8, 30))
     refused = week.apply(week.accepted(), 409)
     assert refused["type"].endswith("slot-taken")
-    assert refused["order_id"] == week.moves[-1]["order_id"]
+    first_there = next(m for m in week.moves if m["to_day"] == full_day.isoformat())
+    assert week.moves[0]["to_day"] != full_day.isoformat()  # booked before it, then undone
+    assert refused["order_id"] == first_there["order_id"]
     assert refused["alternatives"] and all(a["feasible"] for a in refused["alternatives"])
     # Nothing half-written: the moves booked before it in the request are undone too.
     assert set(week.days_booked().values()) == {D}
