@@ -424,23 +424,31 @@ def overrun(
         )
     on_site = ctx.visit(order.id)
     longer = replace(on_site, duration_s=on_site.duration_s + extra_min * 60)
-    was = ctx.held(tech_id)
+    # A two-technician job runs over for both: the second's day shifts as the lead's.
+    members = [tech_id, *_second_on_site(ctx, order)]
+    was = {m: ctx.held(m) for m in members}
     ctx.problem.visits = [longer if v.id == order.id else v for v in ctx.problem.visits]
-    held = ctx.held(tech_id)
-    late_before = {s.visit_id for s in was.route.stops if s.late_s > 0}
-    breaching = {s.visit_id for s in held.route.stops if s.late_s > 0 and s.visit_id not in late_before}
-    lost = {u.visit_id for u in held.lost}
-    touched = [ctx.visit(vid) for vid in [*breaching, *lost]]
-    others = [t for t in ctx.problem.technicians if t.id != tech_id]
+    held = {m: ctx.held(m) for m in members}
+    late_before = {s.visit_id for day in was.values() for s in day.route.stops if s.late_s > 0}
+    breaching = {
+        s.visit_id
+        for day in held.values()
+        for s in day.route.stops
+        if s.late_s > 0 and s.visit_id not in late_before
+    }
+    lost = {u.visit_id for day in held.values() for u in day.lost}
+    touched = [ctx.visit(vid) for vid in [*breaching, *(lost - breaching)]]
+    others = [t for t in ctx.problem.technicians if t.id not in members]
     after, unplaced, solve_s = _replan(ctx, others, touched, strategy, time_limit_s)
-    moved = {s.visit_id for tid, r in after.items() if tid != tech_id for s in r.stops} & {
+    moved = {s.visit_id for tid, r in after.items() if tid not in members for s in r.stops} & {
         v.id for v in touched
     }
     # Late stops nobody takes stay with the technician; ones that no longer fit are dropped.
     unplaced = [u for u in unplaced if u.visit_id not in breaching]
-    kept = [v for v in ctx.sequence(tech_id) if v.id not in moved and v.id not in lost]
     matrix = HaversineMatrix(area_type=ctx.problem.area_type)
-    after[tech_id] = time_held(ctx.tech(tech_id), kept, matrix).route
+    for member in members:
+        kept = [v for v in ctx.sequence(member) if v.id not in moved and v.id not in lost]
+        after[member] = time_held(ctx.tech(member), kept, matrix).route
     disruption = {
         "kind": "overrun",
         "order_id": order.id,
@@ -452,13 +460,22 @@ def overrun(
         actor,
         ctx,
         disruption,
-        {tech_id: held},
+        dict(held),
         after,
         unplaced,
         {"moved": "overrun_moved", "retimed": "overrun_retimed", "added": "replanned"},
         {vid: "overrun_late" for vid in breaching - moved},
         solve_s=solve_s,
     )
+
+
+def _second_on_site(ctx: Day, order: WorkOrder) -> list[int]:
+    """The crew's second technician, when the visit is in their route today."""
+    second = order.second_technician_id
+    route = ctx.plan.route_of(second) if second is not None and order.crew_size > 1 else None
+    if route is None or all(s.visit_id != order.id for s in route.stops):
+        return []
+    return [int(second)]
 
 
 def emergency(

@@ -240,3 +240,52 @@ def test_the_lead_unavailable_does_not_leave_the_job_to_the_second_alone(crew_da
     }
     placed = {s["visit_id"] for r in plan["result"]["routes"] for s in r["stops"]}
     assert crew_day.crew not in placed
+
+
+def test_an_overrun_of_the_crew_job_shifts_the_second_members_day_too(crew_day, client):
+    later = crew_day.single(31.806, 117.301)
+    moved = client.post(
+        f"/api/v1/workorders/{later.id}/transitions",
+        headers=crew_day.h,
+        json={
+            "to": "assigned",
+            "technician_id": crew_day.mate,
+            "planned_start": datetime.combine(crew_day.day, time(13, 30)).isoformat(),
+        },
+    )
+    assert moved.status_code == 200, moved.get_json()
+    lead_phone = crew_day.world.headers("lead")
+    for status, extra in (("en_route", {}), ("arrived", {"lat": 31.83, "lon": 117.28})):
+        version = crew_day.crew_order().version
+        resp = client.post(
+            f"/mobile/v1/orders/{crew_day.crew}/status",
+            headers=lead_phone,
+            json={"status": status, "version": version, **extra},
+        )
+        assert resp.status_code == 200, resp.get_json()
+
+    resp = client.post(
+        "/api/v1/dispatch/disruptions/overrun",
+        headers=crew_day.h,
+        json={"order_id": crew_day.crew, "extra_min": 90},
+    )
+    assert resp.status_code == 201, resp.get_json()
+    plan = resp.get_json()
+    routes = {r["technician_id"]: {s["visit_id"]: s for s in r["stops"]} for r in plan["result"]["routes"]}
+    assert set(routes) >= {crew_day.lead, crew_day.mate}
+    crew_end = routes[crew_day.mate][crew_day.crew]["end_s"]
+    assert crew_end == routes[crew_day.lead][crew_day.crew]["end_s"]
+    if later.id in routes[crew_day.mate]:  # kept, after the longer crew job
+        assert routes[crew_day.mate][later.id]["start_s"] >= crew_end
+        retimed = {r["order_id"]: r for r in plan["diff"]["retimed"]}
+        assert retimed[later.id]["reason"] in ("overrun_retimed", "overrun_late")
+    else:  # or taken by someone with room
+        assert later.id in {m["order_id"] for m in plan["diff"]["moved"]}
+    applied = client.post(f"/api/v1/dispatch/plans/{plan['id']}/apply", headers=crew_day.h)
+    assert applied.status_code == 200, applied.get_json()
+    crew = crew_day.crew_order()
+    assert (crew.state, crew.technician_id, crew.second_technician_id) == (
+        "on_site",
+        crew_day.lead,
+        crew_day.mate,
+    )
