@@ -218,6 +218,10 @@ def test_the_second_member_unavailable_lists_the_crew_job_unplaced(crew_day, cli
     # The lead's day is in the re-plan, re-timed without the crew job.
     assert [s["visit_id"] for s in routes[crew_day.lead]] == [later.id]
 
+    explained = client.get(f"/api/v1/dispatch/plans/{plan['id']}/explain?lang=en", headers=crew_day.h)
+    assert explained.status_code == 200, explained.get_json()
+    assert "two technicians" in str(explained.get_json())
+
     applied = client.post(f"/api/v1/dispatch/plans/{plan['id']}/apply", headers=crew_day.h)
     assert applied.status_code == 200, applied.get_json()
     crew = crew_day.crew_order()
