@@ -2,7 +2,7 @@
 
 :func:`dispatch.balancing.balance_week` only proposes. Here each accepted move (the
 order, the version and day it had in the proposal, the day and slot proposed) is
-checked first, all of them before anything is written:
+checked first, all of them before any order is rebooked:
 
 * the order must be as the proposal saw it: same version, still bookable (state,
   not blocked, not urgent), still booked on the day it is moved from; otherwise 409
@@ -10,8 +10,9 @@ checked first, all of them before anything is written:
 * a customer who agreed the current window must have been asked: the move says so
   (``customer_asked``); otherwise 422 ``customer-not-asked`` naming them.
 
-Then the target days are locked (in date order, so two dispatchers applying at once
-cannot deadlock) and each order is rebooked through :func:`dispatch.booking.book_slot`,
+The target days are locked first (in date order, so two dispatchers applying at once
+cannot deadlock), then the orders (so a concurrent apply of the same moves finds them
+changed), and each order is rebooked through :func:`dispatch.booking.book_slot`,
 the same locked, priced-again path as booking one order. A slot no longer free is
 409 ``slot-taken`` for that order, with its next best slots; since the request has
 one transaction, nothing of the other moves stays either.
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -68,12 +70,19 @@ def _stale_problem(order: WorkOrder, move: AcceptedMove) -> str | None:
 
 def _checked_orders(session: Session, moves: list[AcceptedMove]) -> dict[int, WorkOrder]:
     """Every move's order, checked as the module says; the first refusal names them all."""
-    orders: dict[int, WorkOrder] = {}
-    for move in moves:
-        order = session.get(WorkOrder, move.order_id)
-        if order is None:
-            raise NotFound(N_("Work order %(order_id)s not found."), params={"order_id": move.order_id})
-        orders[move.order_id] = order
+    # Read fresh and locked: a concurrent apply of the same moves waits here, then finds
+    # them changed (on SQLite, one writer at a time, FOR UPDATE is not needed).
+    stmt = (
+        select(WorkOrder)
+        .where(WorkOrder.id.in_([m.order_id for m in moves]))
+        .order_by(WorkOrder.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    orders: dict[int, WorkOrder] = {o.id: o for o in session.scalars(stmt)}
+    missing = next((m.order_id for m in moves if m.order_id not in orders), None)
+    if missing is not None:
+        raise NotFound(N_("Work order %(order_id)s not found."), params={"order_id": missing})
     stale = [
         {"order_id": order.id, "code": order.code, "problem": problem}
         for move in moves
@@ -114,9 +123,10 @@ def apply_balance(
     if len({m.order_id for m in moves}) != len(moves):
         message = N_("Each order may be moved once.")
         raise Invalid(message, errors={"moves": [message]})
-    orders = _checked_orders(session, moves)
+    # The days first (in date order), then the orders: the order booking one takes too.
     for day in sorted({m.to_day for m in moves}):
         lock_day(session, day)
+    orders = _checked_orders(session, moves)
     booked: list[dict[str, Any]] = []
     for move in moves:
         order = orders[move.order_id]

@@ -166,3 +166,30 @@ def test_bad_requests_are_refused_plainly(week):
     too_far = accepted[0] | {"to_day": (D + timedelta(days=60)).isoformat()}
     assert week.apply([too_far], 422)["status"] == 422
     assert set(week.days_booked().values()) == {D}
+
+
+def test_two_dispatchers_applying_the_same_proposal_at_once_move_it_once(app, week):
+    """PostgreSQL: the second waits for the first's locks, then finds the orders changed."""
+    import threading
+
+    if week.db.get_bind().dialect.name != "postgresql":
+        pytest.skip("row locks need PostgreSQL (set TEST_DATABASE_URL)")
+    week.world.user("disp2", "dispatcher")
+    barrier, answers = threading.Barrier(2), []
+
+    def apply(headers: dict) -> None:
+        client = app.test_client()
+        barrier.wait()
+        resp = client.post(URL, headers=headers, json={"moves": week.accepted()})
+        answers.append((resp.status_code, resp.get_json()))
+
+    threads = [threading.Thread(target=apply, args=(h,)) for h in (week.h, week.world.headers("disp2"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(status for status, _ in answers) == [200, 409], answers
+    loser = next(body for status, body in answers if status == 409)
+    assert loser["type"].endswith("balance-stale")
+    actions = week.db.scalars(select(AuditEvent.action)).all()
+    assert actions.count("appointment_booked") == len(week.moves)  # each order moved once
