@@ -18,6 +18,7 @@ from core.actor import Actor
 from core.clock import now
 from core.errors import N_, Conflict, Invalid, NotFound
 from dispatch.board import renumber_route, route_orders
+from dispatch.held_routes import held_route
 from dispatch.models import DispatchPlan
 from dispatch.planning import (
     plan_clock,
@@ -28,7 +29,6 @@ from dispatch.planning import (
 from dispatch.routing.problem import (
     REASON_MESSAGES,
     Plan,
-    PlannedStop,
     Problem,
     TechnicianRoute,
     VisitSpec,
@@ -56,11 +56,11 @@ DOES_NOT_FIT_MESSAGES = {
 }
 
 
-def _one_route_plan(technician_id: int, orders: list[WorkOrder]) -> Plan:
-    """The plan a technician is following now, as the solver's Plan (sequence only)."""
-    stops = [PlannedStop(o.id, 0, 0, 0, 0, 0.0) for o in orders]
-    route = TechnicianRoute(technician_id, stops, None, 0.0, 0, 0, 0)
-    return Plan([route], [], 0, 0.0, 0, 0.0, "optimized")
+def _one_route_plan(technician_id: int, orders: list[WorkOrder], day: date) -> Plan:
+    """The plan a technician is following now, as the solver's Plan: the sequence, and
+    each stop's planned start (what holds a crew visit, or a visit linked to another
+    route, in place: :func:`dispatch.routing.constraints.held_in_place`)."""
+    return Plan([held_route(technician_id, orders, day)], [], 0, 0.0, 0, 0.0, "optimized")
 
 
 def _placeable_visit(order: WorkOrder, day: date) -> VisitSpec:
@@ -157,7 +157,7 @@ def _best_place(session: Session, order: WorkOrder, tech: Technician, day: date,
         ),
         current,
     )
-    option = Insertion(problem, _one_route_plan(tech.id, current), _placeable_visit(order, day)).options(
+    option = Insertion(problem, _one_route_plan(tech.id, current, day), _placeable_visit(order, day)).options(
         problem.technicians
     )[0]
     if not option.fits:
@@ -193,8 +193,12 @@ def _write_route(
     wo_service.transition(
         session, actor, order, State.ASSIGNED, technician_id=tech.id, planned_start=planned, reason=reason
     )
-    for sequence, stop in enumerate(route.stops, start=1):
+    sequence = 0
+    for stop in route.stops:
         stop_order = order if stop.visit_id == order.id else session.get(WorkOrder, stop.visit_id)
+        if stop_order.technician_id != tech.id:
+            continue  # a crew visit the technician is second on: held at its time, its lead's to move
+        sequence += 1
         stop_order.planned_sequence = sequence
         if not lifecycle.is_under_way(stop_order):
             stop_order.planned_start = day_start + timedelta(seconds=stop.start_s)
@@ -242,9 +246,11 @@ def current_day(
             for o in route_orders(session, tech.id, day)
             if o.site.lat is not None and o.site.lon is not None
         ]
-        routed.extend(orders)
-        visits.extend(visit_spec(o, day) for o in orders)
-        routes.extend(_one_route_plan(tech.id, orders).routes)
+        # A two-technician job is in both its technicians' routes, once in the problem.
+        orders_new = [o for o in orders if o.id not in versions]
+        routed.extend(orders_new)
+        visits.extend(visit_spec(o, day) for o in orders_new)
+        routes.extend(_one_route_plan(tech.id, orders, day).routes)
         versions.update({str(o.id): o.version for o in orders})
     problem = Problem(technicians=technician_specs(session, techs, day, at or now()), visits=visits)
     problem = with_stock(session, problem, routed)  # nothing is inserted beyond a van's stock

@@ -15,7 +15,7 @@ whether the customer agreed the current window (then they must be asked).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -56,6 +56,11 @@ def _movable(order: WorkOrder, day: date, days: list[date]) -> list[date]:
     return [d for d in days if d != day and (deadline is None or d <= deadline.date())]
 
 
+def appointment_agreed(order: WorkOrder) -> bool:
+    """Whether the customer agreed the order's current window (moving it means asking them)."""
+    return order.appointment_start is not None
+
+
 def _move_order(order: WorkOrder) -> tuple:
     """P3 first; among them no deadline, then the latest deadline, first."""
     deadline = order.restore_deadline
@@ -89,15 +94,25 @@ def balance_week(
     before = dict(load)
     mean = sum(_pct(v, capacity) for v in load.values()) / len(load) if load else 0.0
     moves: list[dict[str, Any]] = []
+    # The moves proposed so far, by target day: each next one is priced with them booked
+    # there, so the moves can be booked together (POST /booking/balance/apply).
+    proposed: dict[date, list[tuple[WorkOrder, int, int]]] = {}
     for day in sorted(horizon, key=lambda d: -load[d]):
         for order in booked[day]:
             if len(moves) >= MAX_MOVES or _pct(load[day], capacity) <= mean + MARGIN_PCT:
                 break
             targets = [d for d in _movable(order, day, horizon) if _pct(load[d], capacity) < mean]
-            move = _best_move(session, order, day, sorted(targets, key=lambda d: load[d]), windows, at, techs)
+            targets.sort(key=lambda d: load[d])
+            move = _best_move(session, order, day, targets, windows, at, techs, proposed)
             if move is None:
                 continue
             to_day = move["to_day"]
+            midnight = datetime.combine(to_day, time.min)
+            window_s = (
+                int((move["start"] - midnight).total_seconds()),
+                int((move["end"] - midnight).total_seconds()),
+            )
+            proposed.setdefault(to_day, []).append((order, *window_s))
             move["reason"] = Message(
                 MOVE_REASON,
                 from_day=day.isoformat(),
@@ -134,16 +149,20 @@ def _best_move(
     windows: list,
     at: datetime,
     techs: list[Technician],
+    proposed: dict[date, list[tuple[WorkOrder, int, int]]],
 ) -> dict[str, Any] | None:
-    """The order on the lightest target day it fits (its cheapest slot there), or None."""
+    """The order on the lightest target day it fits (its cheapest slot there, the moves
+    ``proposed`` there before it counted), or None."""
     for target in targets[:2]:  # the two lightest: each day priced is a model per technician
-        slots = [s for s in price_day(session, order, target, windows, at, techs) if s["feasible"]]
+        also = proposed.get(target, [])
+        slots = [s for s in price_day(session, order, target, windows, at, techs, also) if s["feasible"]]
         if not slots:
             continue
         best = min(slots, key=lambda s: s["cost"])
         return {
             "order_id": order.id,
             "code": order.code,
+            "version": order.version,
             "from_day": day,
             "to_day": target,
             "slot": best["slot"],
@@ -152,6 +171,6 @@ def _best_move(
             "technician_id": best["technician_id"],
             "technician_name": best["technician_name"],
             "extra_travel_m": best["extra_travel_m"],
-            "appointment_agreed": order.appointment_start is not None,
+            "appointment_agreed": appointment_agreed(order),
         }
     return None

@@ -6,10 +6,11 @@ are read) and the route order every surface shows.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from dispatch.models import DispatchPlan
@@ -159,29 +160,73 @@ def _route_key(order: Any) -> tuple:
     )
 
 
+def crew_members(order: Any) -> tuple[int, ...]:
+    """The technicians whose day holds the order: its lead (``technician_id``) and, for a
+    two-technician job, the second, who is busy at the same planned time."""
+    members = (order.technician_id,) if order.technician_id is not None else ()
+    second = getattr(order, "second_technician_id", None)
+    if second is not None and second not in members:
+        members += (second,)
+    return members
+
+
+def held_sequence(technician_id: int, orders: Iterable[Any]) -> list[Any]:
+    """A technician's held day from orders that are theirs: the ones they lead in route
+    order (``planned_sequence``, their own), and the crew visits they are second on
+    (whose sequence is the lead's) put in at their planned time. Work under way stays
+    first; a crew visit comes before the first own visit planned after it starts."""
+    own = sorted((o for o in orders if o.technician_id == technician_id), key=_route_key)
+    crew = sorted(
+        (o for o in orders if o.technician_id != technician_id),
+        key=lambda o: (not lifecycle.is_under_way(o), o.planned_start or datetime.max, o.id),
+    )
+    held: list[Any] = []
+    for order in own:
+        while crew and (
+            lifecycle.is_under_way(crew[0])
+            or (
+                not lifecycle.is_under_way(order)
+                and crew[0].planned_start is not None
+                and (order.planned_start is None or crew[0].planned_start < order.planned_start)
+            )
+        ):
+            held.append(crew.pop(0))
+        held.append(order)
+    return held + crew
+
+
 def route_orders(
     session: Session, technician_id: int, day: date, include_done: bool = False
 ) -> list[WorkOrder]:
-    """A technician's orders for `day` in route order (open ones; finished ones too if asked)."""
+    """A technician's orders for `day` in route order (open ones; finished ones too if asked).
+
+    This is where every held route is read (hand assignment, candidates, urgent insertion,
+    disruptions): a two-technician job is in both its technicians' days, the second's at its
+    planned time (:func:`held_sequence`), so nobody books the second member over it."""
     day_start = datetime.combine(day, time.min)
     day_end = datetime.combine(day, time.max)
     states = lifecycle.ROUTE_STATES | (lifecycle.DONE_STATES if include_done else frozenset())
-    stmt = select(WorkOrder).where(WorkOrder.technician_id == technician_id, WorkOrder.state.in_(states))
+    stmt = select(WorkOrder).where(
+        or_(WorkOrder.technician_id == technician_id, WorkOrder.second_technician_id == technician_id),
+        WorkOrder.state.in_(states),
+    )
     orders = []
     for order in session.scalars(stmt):
         if order.planned_start is None:
-            if order.state in lifecycle.ROUTE_STATES:
+            if order.state in lifecycle.ROUTE_STATES and order.technician_id == technician_id:
                 orders.append(order)
         elif day_start <= order.planned_start <= day_end:
             orders.append(order)
-    return sorted(orders, key=_route_key)
+    return held_sequence(technician_id, orders)
 
 
 def renumber_route(session: Session, technician_id: int | None, day: date) -> None:
-    """Close the gaps in a technician's planned sequence after an order left the route."""
+    """Close the gaps in a technician's planned sequence after an order left the route
+    (the orders they lead: a crew visit's sequence is its lead's)."""
     if technician_id is None:
         return
-    for sequence, order in enumerate(route_orders(session, technician_id, day), start=1):
+    own = [o for o in route_orders(session, technician_id, day) if o.technician_id == technician_id]
+    for sequence, order in enumerate(own, start=1):
         if order.planned_sequence != sequence:
             order.planned_sequence = sequence
 
@@ -192,6 +237,7 @@ ROUTE_COLUMNS = (
     WorkOrder.state,
     WorkOrder.priority,
     WorkOrder.technician_id,
+    WorkOrder.second_technician_id,
     WorkOrder.planned_start,
     WorkOrder.planned_sequence,
     WorkOrder.duration_min,
@@ -215,7 +261,7 @@ def day_routes(session: Session, day: date) -> list[dict[str, Any]]:
     matrix = HaversineMatrix()
     routes = []
     for tech in techs:
-        orders = sorted(by_tech[tech.id], key=_route_key)
+        orders = held_sequence(tech.id, by_tech[tech.id])
         if not orders:
             continue
         planned_route = latest_route.get(tech.id)
@@ -260,7 +306,8 @@ def day_routes(session: Session, day: date) -> list[dict[str, Any]]:
 
 
 def _route_rows(session: Session, day: date, technician_ids: list[int]) -> dict[int, list[Any]]:
-    """The rows of each technician's route on ``day`` (assigned, under way, or done that day)."""
+    """The rows of each technician's route on ``day`` (assigned, under way, or done that day;
+    a crew visit in both its technicians')."""
     by_tech: dict[int, list[Any]] = {tid: [] for tid in technician_ids}
     stmt = (
         select(*ROUTE_COLUMNS)
@@ -271,13 +318,15 @@ def _route_rows(session: Session, day: date, technician_ids: list[int]) -> dict[
         )
     )
     for row in session.execute(stmt):
-        if row.technician_id not in by_tech or row.lat is None or row.lon is None:
+        if row.lat is None or row.lon is None:
             continue
         if row.planned_start is None and row.state not in lifecycle.ROUTE_STATES:
             continue
         if row.planned_start is not None and row.planned_start.date() != day:
             continue
-        by_tech[row.technician_id].append(row)
+        for member in crew_members(row):  # a crew visit is on both its technicians' timelines
+            if member in by_tech:
+                by_tech[member].append(row)
     return by_tech
 
 

@@ -19,6 +19,7 @@ an order to scheduled is the dispatcher's).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -33,9 +34,10 @@ from core import audit
 from core.actor import Actor
 from core.clock import now
 from core.errors import N_, Conflict, Invalid, Message
+from dispatch.held_routes import held_routes
 from dispatch.models import BookingDay
 from dispatch.planning import PLANNING_HORIZON_DAYS, technician_specs, visit_spec
-from dispatch.routing.problem import Plan, PlannedStop, Problem, TechnicianRoute, VisitSpec
+from dispatch.routing.problem import Plan, Problem, VisitSpec
 from dispatch.slots import (
     DEFAULT_SCHEME,
     SLOT_SCHEMES,
@@ -219,24 +221,33 @@ def day_orders(session: Session, day: date, at: datetime, exclude_id: int | None
 
 
 def day_as_booked(
-    session: Session, day: date, at: datetime, techs: list[Technician], exclude_id: int | None = None
+    session: Session,
+    day: date,
+    at: datetime,
+    techs: list[Technician],
+    exclude_id: int | None = None,
+    also: Sequence[tuple[WorkOrder, int, int]] = (),
 ) -> tuple[Problem, Plan, dict[int, str]]:
-    """The day's problem and held routes, booked orders placed; and every order's code."""
+    """The day's problem and held routes, booked orders placed; and every order's code.
+    ``also`` are orders as if booked on the day too, each with its window (start, end
+    in seconds): a proposal's earlier moves there."""
     routed, booked = day_orders(session, day, at, exclude_id)
     tech_ids = {t.id for t in techs}
     routed = [o for o in routed if o.technician_id in tech_ids]
+    extra = [
+        replace(visit_spec(order, day), window_start_s=start_s, window_end_s=end_s)
+        for order, start_s, end_s in also
+    ]
     problem = Problem(
         technicians=technician_specs(session, techs, day, at),
-        visits=[visit_spec(o, day) for o in [*routed, *booked]],
+        visits=[visit_spec(o, day) for o in [*routed, *booked]] + extra,
     )
-    stops: dict[int, list[PlannedStop]] = {}
-    for order in routed:
-        stops.setdefault(order.technician_id, []).append(PlannedStop(order.id, 0, 0, 0, 0, 0.0))
-    routes = [TechnicianRoute(tech_id, held, None, 0.0, 0, 0, 0) for tech_id, held in stops.items()]
-    plan = Plan(routes, [], 0, 0.0, 0, 0.0, "optimized")
-    for order in booked:
-        plan = place(problem, plan, visit_spec(order, day))
-    return problem, plan, {o.id: o.code for o in [*routed, *booked]}
+    # A crew job holds its second technician too, at its planned time.
+    plan = Plan(held_routes(routed, tech_ids, day), [], 0, 0.0, 0, 0.0, "optimized")
+    for visit in [visit_spec(order, day) for order in booked] + extra:
+        plan = place(problem, plan, visit)
+    codes = {o.id: o.code for o in [*routed, *booked, *(order for order, _s, _e in also)]}
+    return problem, plan, codes
 
 
 # ---------------------------------------------------------------- proposing
@@ -330,10 +341,12 @@ def price_day(
     windows: list[SlotWindow],
     at: datetime,
     techs: list[Technician],
+    also: Sequence[tuple[WorkOrder, int, int]] = (),
 ) -> list[dict[str, Any]]:
-    """The ``windows`` of one day priced for the order, as slots."""
+    """The ``windows`` of one day priced for the order, as slots (``also``: orders as if
+    booked on the day too, see :func:`day_as_booked`)."""
     exclude = order_or_draft.id if isinstance(order_or_draft, WorkOrder) else None
-    problem, plan, codes = day_as_booked(session, day, at, techs, exclude)
+    problem, plan, codes = day_as_booked(session, day, at, techs, exclude, also)
     prices = price_slots(problem, plan, _visit(order_or_draft, day), windows)
     names = {t.id: t.name for t in techs}
     held = {r.technician_id for r in plan.routes if r.stops}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from core.schemas import MAX_DB_INT, CityDateTime, DbId
+from dispatch.balancing import MAX_MOVES
 from dispatch.booking import DEFAULT_DAYS, MAX_DAYS
 from standards import PRODUCTS
 
@@ -104,6 +105,7 @@ class DayLoadSchema(Schema):
 class MoveSchema(Schema):
     order_id = fields.Integer()
     code = fields.String()
+    version = fields.Integer(metadata={"description": "The order's version the move was proposed on."})
     from_day = fields.Date()
     to_day = fields.Date()
     slot = fields.String()
@@ -122,3 +124,45 @@ class BalanceSchema(Schema):
     mean_load_pct = fields.Float()
     days = fields.List(fields.Nested(DayLoadSchema))
     moves = fields.List(fields.Nested(MoveSchema))
+
+
+# ---------------------------------------------------------------- applying the balance
+
+
+class AcceptedMoveSchema(Schema):
+    """One proposed move the dispatcher accepts, as the proposal returned it."""
+
+    order_id = DbId(required=True)
+    version = fields.Integer(
+        required=True,
+        validate=validate.Range(0, MAX_DB_INT),
+        metadata={"description": "The order's version in the proposal: a changed order is refused."},
+    )
+    from_day = fields.Date(required=True, metadata={"description": "The day it is booked on now."})
+    to_day = fields.Date(required=True)
+    slot = fields.String(required=True, validate=validate.Length(min=1, max=10))
+    customer_asked = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "The customer was asked and accepts the new slot; needed when they "
+            "agreed the current window (appointment_agreed)."
+        },
+    )
+
+
+class BalanceApplySchema(Schema):
+    moves = fields.List(
+        fields.Nested(AcceptedMoveSchema), required=True, validate=validate.Length(min=1, max=MAX_MOVES)
+    )
+
+
+class AppliedMoveSchema(SlotSchema):
+    """A move booked: the order, the day it left, and its new slot as priced when booked."""
+
+    order_id = fields.Integer()
+    code = fields.String()
+    from_day = fields.Date()
+
+
+class BalanceAppliedSchema(Schema):
+    moves = fields.List(fields.Nested(AppliedMoveSchema))

@@ -13,8 +13,10 @@ from flask import current_app, g, jsonify
 from core.api import BEARER, Blueprint
 from core.auth import require_roles
 from core.db import get_session
-from dispatch import balancing, booking
+from dispatch import balance_apply, balancing, booking
 from dispatch.booking_schemas import (
+    BalanceAppliedSchema,
+    BalanceApplySchema,
     BalanceQuerySchema,
     BalanceSchema,
     BookingSchema,
@@ -114,3 +116,28 @@ def balance_week(args):
     there and why. Nothing is changed: book the moves you accept."""
     session = get_session()
     return balancing.balance_week(session, g.actor, args["start_day"], args["days"], _scheme())
+
+
+@blp.route("/booking/balance/apply", methods=["POST"])
+@require_roles("dispatcher", "manager", "admin")
+@blp.arguments(BalanceApplySchema)
+@blp.response(200, BalanceAppliedSchema)
+@blp.alt_response(
+    409,
+    schema=None,
+    description="An order changed since the proposal (`conflicts`), or a slot is no longer free "
+    "(`slot-taken`, with `alternatives`): nothing is moved",
+)
+@blp.alt_response(422, schema=None, description="A customer who agreed their window was not asked")
+@blp.doc(security=BEARER)
+def apply_balance(args):
+    """Apply the week's balance: the accepted moves are rebooked, all or none, each
+    through the same locked path as booking one order."""
+    session = get_session()
+    moves = [balance_apply.AcceptedMove(**move) for move in args["moves"]]
+    try:
+        booked = balance_apply.apply_balance(session, g.actor, moves, _scheme())
+    except booking.SlotTaken as taken:
+        taken.extensions["alternatives"] = _dump(taken.alternatives)
+        raise
+    return {"moves": booked}

@@ -235,12 +235,20 @@ def technician_unavailable(
     ctx = _load_day(session, day, at)
     sequence = ctx.sequence(tech.id)
     stays = [v for v in sequence if v.pinned_first]
-    touched = [v for v in sequence if not v.pinned_first]
+    crew_left = [v for v in sequence if not v.pinned_first and v.crew_size > 1]
+    mates = _crew_mates(ctx, tech.id, crew_left)
+    before = {t: ctx.held(t) for t in [tech.id, *mates]}
+    _take_out(ctx, crew_left)
+    touched = [v for v in sequence if not v.pinned_first and v.crew_size <= 1]
     others = [t for t in ctx.problem.technicians if t.id != tech.id]
     after, unplaced, solve_s = _replan(ctx, others, touched, strategy, time_limit_s)
     matrix = HaversineMatrix(area_type=ctx.problem.area_type)
     # Their route is stored even when empty: what they had planned after now is gone.
     after[tech.id] = time_held(ctx.tech(tech.id), stays, matrix).route
+    # The crew jobs cannot go on with one person: listed unplaced, the mate's day re-timed without them.
+    unplaced += [Unassigned(v.id, "crew_member_unavailable") for v in crew_left]
+    for mate in mates:
+        after.setdefault(mate, ctx.held(mate).route)
     disruption = {
         "kind": "technician_unavailable",
         "technician_id": tech.id,
@@ -253,7 +261,7 @@ def technician_unavailable(
         actor,
         ctx,
         disruption,
-        {tech.id: ctx.held(tech.id)},
+        before,
         after,
         unplaced,
         {"moved": "technician_unavailable", "retimed": "replanned", "added": "replanned"},
@@ -262,6 +270,28 @@ def technician_unavailable(
         solve_s=solve_s,
     )
     return plan
+
+
+def _crew_mates(ctx: Day, technician_id: int, crews: list[VisitSpec]) -> list[int]:
+    """The other members, working today, of the two-technician jobs in ``crews``."""
+    ids = {v.id for v in crews}
+    working = {t.id for t in ctx.problem.technicians}
+    return [
+        int(r.technician_id)
+        for r in ctx.plan.routes
+        if r.technician_id in working
+        and r.technician_id != technician_id
+        and any(s.visit_id in ids for s in r.stops)
+    ]
+
+
+def _take_out(ctx: Day, visits: list[VisitSpec]) -> None:
+    """The visits leave the day's held routes and problem (one person cannot do a crew job)."""
+    from dispatch.routing.repair import without
+
+    ids = {v.id for v in visits}
+    ctx.plan = without(ctx.plan, ids)
+    ctx.problem = replace(ctx.problem, visits=[v for v in ctx.problem.visits if v.id not in ids])
 
 
 def _off_for_the_rest_of_the_day(
@@ -394,23 +424,31 @@ def overrun(
         )
     on_site = ctx.visit(order.id)
     longer = replace(on_site, duration_s=on_site.duration_s + extra_min * 60)
-    was = ctx.held(tech_id)
+    # A two-technician job runs over for both: the second's day shifts as the lead's.
+    members = [tech_id, *_second_on_site(ctx, order)]
+    was = {m: ctx.held(m) for m in members}
     ctx.problem.visits = [longer if v.id == order.id else v for v in ctx.problem.visits]
-    held = ctx.held(tech_id)
-    late_before = {s.visit_id for s in was.route.stops if s.late_s > 0}
-    breaching = {s.visit_id for s in held.route.stops if s.late_s > 0 and s.visit_id not in late_before}
-    lost = {u.visit_id for u in held.lost}
-    touched = [ctx.visit(vid) for vid in [*breaching, *lost]]
-    others = [t for t in ctx.problem.technicians if t.id != tech_id]
+    held = {m: ctx.held(m) for m in members}
+    late_before = {s.visit_id for day in was.values() for s in day.route.stops if s.late_s > 0}
+    breaching = {
+        s.visit_id
+        for day in held.values()
+        for s in day.route.stops
+        if s.late_s > 0 and s.visit_id not in late_before
+    }
+    lost = {u.visit_id for day in held.values() for u in day.lost}
+    touched = [ctx.visit(vid) for vid in [*breaching, *(lost - breaching)]]
+    others = [t for t in ctx.problem.technicians if t.id not in members]
     after, unplaced, solve_s = _replan(ctx, others, touched, strategy, time_limit_s)
-    moved = {s.visit_id for tid, r in after.items() if tid != tech_id for s in r.stops} & {
+    moved = {s.visit_id for tid, r in after.items() if tid not in members for s in r.stops} & {
         v.id for v in touched
     }
     # Late stops nobody takes stay with the technician; ones that no longer fit are dropped.
     unplaced = [u for u in unplaced if u.visit_id not in breaching]
-    kept = [v for v in ctx.sequence(tech_id) if v.id not in moved and v.id not in lost]
     matrix = HaversineMatrix(area_type=ctx.problem.area_type)
-    after[tech_id] = time_held(ctx.tech(tech_id), kept, matrix).route
+    for member in members:
+        kept = [v for v in ctx.sequence(member) if v.id not in moved and v.id not in lost]
+        after[member] = time_held(ctx.tech(member), kept, matrix).route
     disruption = {
         "kind": "overrun",
         "order_id": order.id,
@@ -422,13 +460,22 @@ def overrun(
         actor,
         ctx,
         disruption,
-        {tech_id: held},
+        dict(held),
         after,
         unplaced,
         {"moved": "overrun_moved", "retimed": "overrun_retimed", "added": "replanned"},
         {vid: "overrun_late" for vid in breaching - moved},
         solve_s=solve_s,
     )
+
+
+def _second_on_site(ctx: Day, order: WorkOrder) -> list[int]:
+    """The crew's second technician, when the visit is in their route today."""
+    second = order.second_technician_id
+    route = ctx.plan.route_of(second) if second is not None and order.crew_size > 1 else None
+    if route is None or all(s.visit_id != order.id for s in route.stops):
+        return []
+    return [int(second)]
 
 
 def emergency(

@@ -131,6 +131,8 @@ def apply_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
                 # The crew's second technician: same visit, same start; the lead's stop moves it.
                 order.second_technician_id = route["technician_id"]
                 continue
+            if order.id not in leads and _held_for_lead(order, route["technician_id"]):
+                continue  # a re-timed route of the crew's second: the visit stays the lead's
             if lifecycle.is_under_way(order):
                 order.planned_sequence = sequence
                 continue
@@ -165,6 +167,16 @@ def crew_leads(session: Session, record: DispatchPlan) -> dict[int, int]:
         current = session.get(WorkOrder, order_id).technician_id
         leads[order_id] = current if current in technician_ids else technician_ids[0]
     return leads
+
+
+def _held_for_lead(order: WorkOrder, technician_id: int) -> bool:
+    """Whether the stop is a crew visit held in its second technician's route (a plan that
+    changed only that route: hand assignment, urgent insertion, a re-plan)."""
+    return (
+        order.crew_size > 1
+        and order.second_technician_id == technician_id
+        and order.technician_id != technician_id
+    )
 
 
 def _to_assigned(

@@ -265,20 +265,36 @@ def add_field_constraints(
         _share_work(data, routing, settings.fair_work_m_per_min)
 
 
+def out_of_area_costs(
+    technicians: Sequence[TechnicianSpec], visits: Sequence[VisitSpec], cost_m: int
+) -> np.ndarray:
+    """What each visit costs each technician beyond the driving, [visit, technician]:
+    ``cost_m`` where the technician prefers (is not bound to) their areas and the visit
+    lies outside them. The OR-Tools model puts it on the arcs into the visit, the
+    compiled construction (:func:`dispatch.routing.construction.core_problem`) on the
+    visit in the route: one price for one rule."""
+    extra = np.zeros((len(visits), len(technicians)), dtype=np.int64)
+    if cost_m <= 0:
+        return extra
+    for v, tech in enumerate(technicians):
+        if tech.coverage_districts and not tech.coverage_hard:
+            extra[:, v] = [cost_m if out_of_area(tech, visit) else 0 for visit in visits]
+    return extra
+
+
 def _prefer_coverage(data: FieldData, routing: pywrapcp.RoutingModel, cost_m: int) -> None:
     """Arcs into a visit outside a technician's preferred areas cost ``cost_m`` more."""
     preferring = [v for v, t in enumerate(data.technicians) if t.coverage_districts and not t.coverage_hard]
     if not preferring or not data.visits:
         return
     base = np.rint(data.distances_m).astype(np.int64)
+    by_visit = out_of_area_costs(data.technicians, data.visits, cost_m)
     callbacks: dict[frozenset[str], int] = {}
     for v in preferring:
         areas = data.technicians[v].coverage_districts
         if areas not in callbacks:
             extra = np.zeros(base.shape[0], dtype=np.int64)
-            extra[: len(data.visits)] = [
-                cost_m if out_of_area(data.technicians[v], visit) else 0 for visit in data.visits
-            ]
+            extra[: len(data.visits)] = by_visit[:, v]
             callbacks[areas] = routing.RegisterTransitMatrix((base + extra[None, :]).tolist())
         routing.SetArcCostEvaluatorOfVehicle(callbacks[areas], v)
 

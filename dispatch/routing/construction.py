@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dispatch.routing.constraints import out_of_area_costs
 from dispatch.routing.kernels import (
     NO_ROUTE,
     Arrays,
@@ -85,9 +86,14 @@ class CoreProblem:
     # what each vehicle holds. Not given: no items.
     item_demand: np.ndarray = field(default_factory=_not_given)  # int64 [N, D]
     item_capacity: np.ndarray = field(default_factory=_not_given)  # int64 [K, D]
+    # What serving a customer costs a vehicle beyond the driving (a visit outside the
+    # technician's preferred areas). Not given: nothing (zeros).
+    visit_cost: np.ndarray = field(default_factory=_not_given)  # int64 [n, K]
 
     def __post_init__(self) -> None:
         nodes, k = self.cost.shape[0], self.v_start.shape[0]
+        if self.visit_cost is _NOT_GIVEN:
+            self.visit_cost = np.zeros((self.allowed.shape[0], k), dtype=np.int64)
         if self.item_demand is _NOT_GIVEN:
             self.item_demand = np.zeros((nodes, 0), dtype=np.int64)
             self.item_capacity = np.zeros((k, 0), dtype=np.int64)
@@ -172,6 +178,7 @@ def _vehicle_classes(core: CoreProblem) -> np.ndarray:
             int(core.lunch_close[k]),
             int(core.lunch_duration[k]),
             core.allowed[:, k].tobytes(),
+            core.visit_cost[:, k].tobytes(),
         )
         classes[k] = seen.setdefault(key, len(seen))
     return classes
@@ -234,9 +241,9 @@ def _search_thread(
 
 
 def _kernel_problem(core: CoreProblem) -> Arrays:
-    """The core as the tuple ``p`` the kernels unpack, with ``exact`` last:
-    per vehicle, whether its routes need the full simulation (a lunch break,
-    or priced deadlines anywhere)."""
+    """The core as the tuple ``p`` the kernels unpack, with ``exact`` (per vehicle,
+    whether its routes need the full simulation: a lunch break, or priced deadlines
+    anywhere), then the visit costs."""
     exact = ((core.lunch_duration > 0) | bool((core.late_rate > 0).any())).astype(np.int64)
     return (
         core.cost,
@@ -255,6 +262,7 @@ def _kernel_problem(core: CoreProblem) -> Arrays:
         core.lunch_close,
         core.lunch_duration,
         exact,
+        core.visit_cost,
     )
 
 
@@ -446,7 +454,8 @@ def core_problem(data: DataModel, settings: SearchSettings) -> CoreProblem:
     """The routing core of the model for the construction: the same
     costs, windows, shifts, lunch breaks, soft deadlines and van stock; the working-time
     cap is folded into the end of the shift (conservative: counted from the
-    earliest departure)."""
+    earliest departure); a visit outside a technician's preferred areas costs what it
+    costs in the model (:func:`dispatch.routing.constraints.out_of_area_costs`)."""
     n, m = len(data.visits), data.num_vehicles
     with_demand = any(t.capacity is not None for t in data.technicians)
     ready = np.zeros(data.num_nodes, dtype=np.int64)
@@ -509,6 +518,7 @@ def core_problem(data: DataModel, settings: SearchSettings) -> CoreProblem:
         # puts the depot stop into a route that needs it.
         item_demand=data.item_demand if data.items else _NOT_GIVEN,
         item_capacity=data.item_stock + data.item_restock if data.items else _NOT_GIVEN,
+        visit_cost=out_of_area_costs(data.technicians, data.visits, settings.model.out_of_area_cost_m),
     )
 
 

@@ -307,6 +307,8 @@ def _blockers(ctx: _Context, visit: VisitSpec, reason: str) -> list[Fact]:
         return [_fact("window_passed", start_s=visit.window_start_s, end_s=visit.window_end_s)]
     if reason == "displaced":
         return [_fact("displaced")]
+    if reason == "crew_member_unavailable":
+        return []  # the reason says it all: who could reach it does not matter
     if reason == "pinned_technician_unavailable":
         on_shift = str(visit.pinned_technician) in ctx.techs
         return [_fact("pinned_unavailable", technician=visit.pinned_technician, on_shift=on_shift)]

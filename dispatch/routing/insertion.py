@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ortools.constraint_solver import pywrapcp
@@ -106,7 +106,12 @@ class _TechnicianDay:
         area_type: str,
     ) -> None:
         self.tech, self.new = tech, new
-        held_visits = [visits[i] for i in route_ids if i in visits]
+        # A held stop is this technician's: a crew visit, pinned to its lead, is in the
+        # second member's route too (held at its planned start by held_in_place).
+        held_visits = [
+            v if v.pinned_technician in (None, tech.id) else replace(v, pinned_technician=tech.id)
+            for v in (visits[i] for i in route_ids if i in visits)
+        ]
         self.data = create_data_model(Problem([tech], [*held_visits, new], area_type), matrix)
         self.node_of = {v.id: node for node, v in enumerate(self.data.visits)}
         screened = {u.visit_id: u for u in self.data.screened_out}

@@ -93,7 +93,7 @@ def update_route(
     """Start times, latest start times (without lunch: an upper bound), load
     and cost of route ``k`` after a change."""
     cost, travel, service, due, demand = p[0], p[1], p[2], p[4], p[5]
-    v_start, v_end, v_close, exact = p[6], p[7], p[9], p[15]
+    v_start, v_end, v_close, exact, visit_cost = p[6], p[7], p[9], p[15], p[16]
     n_stops = lens[k]
     prev = v_start[k]
     total = 0
@@ -102,7 +102,7 @@ def update_route(
         load[k, d] = 0
     for j in range(n_stops):
         u = routes[k, j]
-        total += cost[prev, u]
+        total += cost[prev, u] + visit_cost[u, k]
         for d in range(load.shape[1]):
             load[k, d] += demand[u, d]
         route_of[u] = k
@@ -236,7 +236,7 @@ def recreate(
     """
     routes, lens, fwd, bwd, load, rcost, rlate, route_of, pos_of, touched, absent, n_absent = state
     cost, travel, service, ready, due, demand, v_start, v_end, v_open, v_close = p[:10]
-    exact = p[15]
+    exact, visit_cost = p[15], p[16]
     n_vehicles = lens.shape[0]
     # Insertion order: random, largest demand, farthest, closest (4:4:2:1).
     pick = np.random.random() * 11.0
@@ -287,7 +287,7 @@ def recreate(
                     t = ready[c]
                 if t > due[c] or t + service[c] + travel[c, b] > latest:
                     continue
-                delta = cost[a, c] + cost[c, b]
+                delta = cost[a, c] + cost[c, b] + visit_cost[c, k]
                 if size > 0:
                     delta -= cost[a, b]
                 if exact[k]:

@@ -83,6 +83,7 @@ class _Routes:
                 prev = route[q - 1] if q > 0 else v_start[v]
                 nxt = route[q] if q < len(route) else v_end[v]
                 extra = int(cost[prev, node] + cost[node, nxt] - cost[prev, nxt]) + late - base_late
+                extra += int(self.core.visit_cost[node, v])  # out of the technician's areas
                 if best is None or extra < best[0]:
                     best = (extra, v, q, int(self.fwd[v, q]))
             if best is not None:

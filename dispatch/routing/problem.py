@@ -24,6 +24,7 @@ UNASSIGNED_REASONS = (
     "window_passed",
     "displaced",
     "predecessor_unassigned",
+    "crew_member_unavailable",
 )
 
 REASON_MESSAGES: dict[str, tuple[str, str]] = {
@@ -61,6 +62,11 @@ REASON_MESSAGES: dict[str, tuple[str, str]] = {
     "predecessor_unassigned": (
         "须在其之前完成的工单未能排入，本单随之未排，请先安排前置工单。",
         "An order that must be done before this one could not be planned: plan that order first.",
+    ),
+    "crew_member_unavailable": (
+        "本单需两名装维人员同时上门，其中一人今天无法出勤，不能由一人完成，请重新安排两人或改约。",
+        "This job needs two technicians at once and one of them is unavailable today: one person cannot "
+        "do it; plan it again with two technicians or rebook it.",
     ),
 }
 

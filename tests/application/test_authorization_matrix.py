@@ -158,6 +158,7 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("booking.order_booking", "POST"): STAFF | {"customer"},
     ("booking.draft_slots", "POST"): STAFF,
     ("booking.balance_week", "GET"): VIEWERS,
+    ("booking.apply_balance", "POST"): VIEWERS,
     ("console.orders_feed", "GET"): VIEWERS,
     ("console.technicians_feed", "GET"): VIEWERS,
     ("console.routes_feed", "GET"): VIEWERS,
