@@ -85,9 +85,13 @@ def seed_roster(session: Session, today: date) -> list[str]:
     monday = today - timedelta(days=today.weekday() + 28)
     enterprise = [t for t in techs if "enterprise_circuit" in (t.skills or [])]
     on_call = enterprise[: len(ON_CALL_CYCLE)]
+    # The enterprise team serves the whole city and only it (a hard limit: the city's
+    # districts, not a district of its own); the residential teams prefer their own district.
+    patch = sorted({t.district for t in techs if t.district})
     for i, tech in enumerate(techs):
         team = teams[2] if tech in enterprise else teams[i % 2]
-        tech.team_id, tech.coverage_districts = team.id, [tech.district] if tech.district else []
+        own = [tech.district] if tech.district else []
+        tech.team_id, tech.coverage_districts = team.id, patch if tech in enterprise else own
         session.add(ShiftAssignment(technician_id=tech.id, pattern_id=patterns["day"].id, start_on=monday))
         if i % 4 == 1:  # every fourth works weekend duty, two alternating crews
             offset = 7 * ((i // 4) % 2)

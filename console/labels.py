@@ -31,7 +31,7 @@ def lacks_skills(skill_names: list[str]) -> str:
 def fit_labels() -> dict[str, str]:
     """Why one technician cannot take an order, for the assign list."""
     return {
-        "no_skilled_technician": _("Lacks a skill the order needs"),
+        "no_skilled_technician": _("Lacks a skill the order needs, or the district is outside their areas"),
         "window_unreachable": _("Cannot reach the appointment window within the shift"),
         "day_full": _("Day is full"),
         "pinned_technician_unavailable": _("Not on shift, or the order does not fit the shift"),
@@ -245,6 +245,8 @@ def _review_strings() -> dict[str, str]:
     return {
         "routes_hint": _("Choose a technician or a district (or all routes) to see routes."),
         "way_home": _("Way home"),
+        "depot_stop": _("Restock at %(depot)s, %(from)s–%(to)s"),
+        "depot_mark": _("Depot"),
         "kpis": _("Figures"),
         "kpi_travel": _("Travel"),
         "kpi_travel_value": _("%(km)s km · %(min)s min"),

@@ -212,7 +212,12 @@ def unassign_order(
     """Take an order back from its technician (back to validated, out of any route)."""
     technician_id = order.technician_id
     wo_service.transition(
-        session, actor, order, State.VALIDATED, reason=reason or "unassigned in the console"
+        session,
+        actor,
+        order,
+        State.VALIDATED,
+        reason=reason or "unassigned in the console",
+        back_to_pool=True,
     )
     order.planned_start, order.planned_sequence = None, None
     order.second_technician_id = None  # a crew's second leaves with the lead

@@ -17,8 +17,10 @@ from dispatch.models import DispatchPlan
 from dispatch.planning import seconds_of_day
 from dispatch.routing.matrix import HaversineMatrix
 from dispatch.routing.timing import HeldStop, time_held_route
+from dispatch.stock_planning import nearest_depot
 from technicians.models import Technician
 from technicians.service import active_technicians
+from technicians.stock import list_depots
 from workorders import lifecycle
 from workorders.models import Site, WorkOrder
 
@@ -259,6 +261,7 @@ def day_routes(session: Session, day: date) -> list[dict[str, Any]]:
     by_tech = _route_rows(session, day, [t.id for t in techs])
     latest_route = _latest_applied_routes(session, day)
     matrix = HaversineMatrix()
+    depots = list_depots(session) if any(r.get("restocks") for r in latest_route.values()) else []
     routes = []
     for tech in techs:
         orders = held_sequence(tech.id, by_tech[tech.id])
@@ -271,7 +274,9 @@ def day_routes(session: Session, day: date) -> list[dict[str, Any]]:
             ]
             lunch_s, end_s = planned_route.get("lunch_start_s"), planned_route["end_s"]
             source = "plan"
+            restocks = _depot_stops(planned_route, nearest_depot(depots, tech.home_lat, tech.home_lon))
         else:
+            restocks = []
             timing, lunch_s, end_s = _estimate(tech, orders, day_start, matrix)
             source = "estimate"
         stops = [
@@ -300,9 +305,29 @@ def day_routes(session: Session, day: date) -> list[dict[str, Any]]:
                 "lunch_start_s": lunch_s,
                 "lunch_duration_s": (tech.lunch_duration_min or 0) * 60,
                 "end_s": end_s,
+                "restocks": restocks,
             }
         )
     return routes
+
+
+def _depot_stops(route: dict, depot: Any) -> list[dict[str, Any]]:
+    """The plan's depot stops of a route, placed at the technician's depot, each naming
+    the order it comes before (None: after the last)."""
+    if depot is None:
+        return []
+    stops = route["stops"]
+    return [
+        {
+            "depot": depot.name,
+            "lat": round(depot.lat, 5),
+            "lon": round(depot.lon, 5),
+            "arrival_s": stop["arrival_s"],
+            "end_s": stop["end_s"],
+            "before_order_id": next((s["visit_id"] for s in stops if s["start_s"] >= stop["end_s"]), None),
+        }
+        for stop in route.get("restocks") or []
+    ]
 
 
 def _route_rows(session: Session, day: date, technician_ids: list[int]) -> dict[int, list[Any]]:

@@ -62,6 +62,7 @@ ALTERNATIVES = 3
 
 REASONS = {
     "no_skilled_technician": N_("No technician has the skills this order needs."),
+    "outside_areas": N_("The technicians with the skills do not cover this district."),
     "no_technician_on_shift": N_("No technician with the skills is on shift in this slot."),
     "day_full": N_("The qualified technicians nearby are fully booked in this slot."),
     "window_unreachable": N_("Nobody nearby can reach the site in this slot."),

@@ -75,6 +75,10 @@ SENTENCES: dict[str, tuple[str, str]] = {
         "在班的{technicians}名人员中没有人具备技能：{skills}。",
         "None of the {technicians} technicians on shift has: {skills}.",
     ),
+    "outside_areas": (
+        "有资质的{skilled}人的服务区域（硬性限制）都不含{district}。",
+        "The {skilled} technicians with the skills are all limited to areas without {district}.",
+    ),
     "nobody_has_all_skills": (
         "没有人同时具备全部所需技能：{skills}。",
         "Nobody on shift has all of: {skills}.",

@@ -32,6 +32,7 @@ from technicians.models import Technician
 from technicians.service import active_technicians
 from technicians.shifts import DayRoster, roster_for_day, working_on
 from workorders import lifecycle
+from workorders import service as wo_service
 from workorders.lifecycle import State
 from workorders.models import Site, WorkOrder
 
@@ -229,6 +230,10 @@ def plannable_orders(session: Session, day: date, district: str | None) -> list[
     orders = []
     for order in session.scalars(stmt):
         if order.appointment_start is not None and order.appointment_start.date() != day:
+            continue
+        # a revisit is validated again on its way back to a route: one the code now blocks
+        # would make the whole plan's apply fail
+        if order.state == State.NEEDS_REVISIT and wo_service.would_block(order):
             continue
         if order.planned_start is not None and order.planned_start > day_end:
             continue

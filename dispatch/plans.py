@@ -144,7 +144,12 @@ def apply_plan(session: Session, actor: Actor, plan_id: int) -> DispatchPlan:
         if order.state in (State.SCHEDULED, State.ASSIGNED):
             order.second_technician_id = None
             wo_service.transition(
-                session, actor, order, State.VALIDATED, reason=f"unplanned: {item['reason']}"
+                session,
+                actor,
+                order,
+                State.VALIDATED,
+                reason=f"unplanned: {item['reason']}",
+                back_to_pool=True,
             )
     record.status = "applied"
     record.decided_at, record.decided_by = now(), actor.user_id

@@ -56,14 +56,15 @@ def with_stock(session: Session, problem: Problem, orders: list[WorkOrder]) -> P
 def _stocked(
     tech: TechnicianSpec, held: dict[str, int], van_max: dict[str, int], depots: list[Depot]
 ) -> TechnicianSpec:
-    depot = _nearest(depots, tech.start_lat, tech.start_lon)
+    depot = nearest_depot(depots, tech.start_lat, tech.start_lon)
     if depot is None:
         return replace(tech, stock=dict(held))
     restock = {code: top - held.get(code, 0) for code, top in van_max.items() if top > held.get(code, 0)}
     return replace(tech, stock=dict(held), restock=restock or None, depot_lat=depot.lat, depot_lon=depot.lon)
 
 
-def _nearest(depots: list[Depot], lat: float, lon: float) -> Depot | None:
+def nearest_depot(depots: list[Depot], lat: float, lon: float) -> Depot | None:
+    """The depot a technician starting at (lat, lon) restocks at (the planner's choice)."""
     if not depots:
         return None
     return min(depots, key=lambda d: math.hypot(d.lat - lat, (d.lon - lon) * math.cos(math.radians(lat))))
@@ -105,7 +106,7 @@ def restock_stops(session: Session, technician_id: int, day: date) -> list[dict]
     van = van_balances(session, [technician_id]).get(technician_id, {})
     load = {code: qty - van.get(code, 0) for code, qty in needed.items() if qty > van.get(code, 0)}
     tech = session.get(Technician, technician_id)
-    depot = _nearest(list_depots(session), tech.home_lat, tech.home_lon) if tech is not None else None
+    depot = nearest_depot(list_depots(session), tech.home_lat, tech.home_lon) if tech is not None else None
     day_start = datetime.combine(day, time.min)
     stops = []
     for stop in route["restocks"]:

@@ -99,12 +99,23 @@ def _order_facts(order: WorkOrder) -> tuple[standards.OrderFacts, standards.Line
 def run_intake(order: WorkOrder) -> list[dict]:
     """Validate the order against the installation code; store and return the findings."""
     rules = standards.load_ruleset()
-    facts, line = _order_facts(order)
-    findings = [f.to_dict() for f in standards.validate_intake(facts, line, rules)]
+    findings = _intake_findings(order, rules)
     order.findings = findings
     order.rule_set_version = rules.version
     order.blocked = any(f["severity"] == "block" for f in findings)
     return findings
+
+
+def _intake_findings(order: WorkOrder, rules: Any) -> list[dict]:
+    facts, line = _order_facts(order)
+    return [f.to_dict() for f in standards.validate_intake(facts, line, rules)]
+
+
+def would_block(order: WorkOrder) -> bool:
+    """Would validating the order again (as a revisit does on its way back to a route) find a
+    blocking problem? Nothing is stored."""
+    findings = _intake_findings(order, standards.load_ruleset())
+    return any(f["severity"] == "block" for f in findings)
 
 
 def _new_code(session: Session, created: datetime) -> str:
@@ -271,11 +282,17 @@ Guard = Callable[[Session, WorkOrder, dict[str, Any]], dict[str, Any]]
 
 def _enter_validated(session: Session, order: WorkOrder, details: dict[str, Any]) -> dict[str, Any]:
     run_intake(order)
+    if order.blocked and details.get("back_to_pool"):
+        # taken out of a route (a plan left it out, a dispatcher unassigned it): it goes
+        # back, flagged blocked with its findings, so no plan takes it until it is fixed
+        return {"blocked": True}
     if order.blocked:
         raise Conflict(
-            N_("Blocking findings keep this order out of planning."),
+            N_("Blocking findings keep order %(code)s out of planning."),
             slug="blocked-by-standards",
+            params={"code": order.code},
             findings=order.findings,
+            order_id=order.id,
         )
     return {}
 
@@ -391,7 +408,8 @@ def use_followups(on_completed: OnCompleted, on_followed_up: OnFollowedUp) -> No
 def transition(session: Session, actor: Actor, order: WorkOrder, target: str, **details: Any) -> WorkOrder:
     """Move an order to `target` if the table allows it for the actor's role and its guard holds.
 
-    `details` may carry version, reason, technician_id, planned_start, lat, lon,
+    `details` may carry version, reason, technician_id, planned_start, lat, lon, back_to_pool
+    (an order taken out of a route returns to validated even when the code now blocks it),
     checklist (answers) and followup, depending on the target, `override` (a
     supervisor's close-out override, recorded first: :func:`record_override`; from
     anyone else 403) and `evidence` (a dict added to the audit event, e.g. the phone's

@@ -33,10 +33,18 @@ from dataclasses import replace
 from typing import Any
 
 from dispatch.routing import constraints, construction
-from dispatch.routing.insertion import insert_urgent
+from dispatch.routing.insertion import insert_urgent, may_do
 from dispatch.routing.matrix import TravelMatrix
 from dispatch.routing.model import drop_penalty, plan_score
-from dispatch.routing.problem import Plan, Problem, TechnicianSpec, Unassigned, VisitSpec, late_visits
+from dispatch.routing.problem import (
+    Plan,
+    Problem,
+    TechnicianSpec,
+    Unassigned,
+    VisitSpec,
+    late_visits,
+    nobody_reason,
+)
 from dispatch.routing.search import plan_sequences, solve_whole
 from dispatch.routing.settings import CancelHook, ProgressCallback, SearchSettings
 
@@ -78,8 +86,9 @@ def districts_of(problem: Problem) -> dict[str, Problem]:
     """Split the day into one problem per technicians' district.
 
     An order goes with its pinned technician; else to its own district when a
-    technician there has its skills; else to the nearest district that has
-    one (an enterprise fault in a district without enterprise technicians);
+    technician there may do it (its skills, their areas if a hard limit; a crew's
+    number of them); else to the nearest district that has one (an enterprise
+    fault in a district without enterprise technicians);
     else to its own or nearest district, where it is reported as unassigned
     with its reason. Technicians without a district are clustered around
     their start points into synthetic districts.
@@ -95,9 +104,9 @@ def districts_of(problem: Problem) -> dict[str, Problem]:
     centres = {
         name: _centre([(t.start_lat, t.start_lon) for t in part.technicians]) for name, part in parts.items()
     }
-    skills = {name: [t.skills for t in part.technicians] for name, part in parts.items()}
+    staff = {name: part.technicians for name, part in parts.items()}
     for visit in problem.visits:
-        parts[_district_for(visit, district_of_tech, centres, skills)].visits.append(visit)
+        parts[_district_for(visit, district_of_tech, centres, staff)].visits.append(visit)
     constraints.with_predecessors(parts)
     return parts
 
@@ -135,7 +144,7 @@ def _district_for(
     visit: VisitSpec,
     district_of_tech: dict[int | str, str],
     centres: dict[str, tuple[float, float]],
-    skills: dict[str, list[frozenset[str]]],
+    staff: dict[str, list[TechnicianSpec]],
 ) -> str:
     if visit.pinned_technician is not None and visit.pinned_technician in district_of_tech:
         return district_of_tech[visit.pinned_technician]
@@ -144,8 +153,8 @@ def _district_for(
     if visit.district in centres:
         by_distance.remove(visit.district)
         by_distance.insert(0, visit.district)
-    for name in by_distance:
-        if any(visit.skills <= tech_skills for tech_skills in skills[name]):
+    for name in by_distance:  # enough technicians with the skills whose areas allow it
+        if sum(1 for t in staff[name] if may_do(t, visit)) >= visit.crew_size:
             return name
     return by_distance[0]
 
@@ -353,7 +362,8 @@ def _place_leftovers(problem: Problem, plan: Plan, deadline: float, matrix: Trav
     anywhere in the city, most important first, while time is left. The
     routes keep their sequences; an order that fits nowhere stays out."""
     visits = {v.id: v for v in problem.visits}
-    retry = ("day_full", "window_unreachable")
+    # "no skilled technician" in a district's part may only mean none of that district's.
+    retry = ("day_full", "window_unreachable", "no_skilled_technician")
     # A crew needs several routes at once: not one route's insertion.
     left = [
         u
@@ -376,8 +386,29 @@ def _place_leftovers(problem: Problem, plan: Plan, deadline: float, matrix: Trav
         )
         if any(s.visit_id == visit.id for r in trial.routes for s in r.stops):
             plan, placed = replace(trial, stats=dict(plan.stats)), placed + 1
+        else:  # the city-wide reason replaces the district's
+            why = next((u for u in trial.unassigned if u.visit_id == visit.id), leftover)
+            plan = replace(plan, unassigned=[why if u.visit_id == visit.id else u for u in plan.unassigned])
     plan.stats["leftovers_placed"] = placed
-    return plan
+    return _city_wide_reasons(problem, plan)
+
+
+def _city_wide_reasons(problem: Problem, plan: Plan) -> Plan:
+    """Orders left out as "no skilled technician" by their district's part (and not
+    retried, for lack of time or being a crew), with the city's reason: full days when
+    enough technicians in the city may do them, else skills or areas."""
+    visits = {v.id: v for v in problem.visits}
+
+    def city_reason(u: Unassigned) -> Unassigned:
+        visit = visits.get(u.visit_id)
+        if u.reason != "no_skilled_technician" or visit is None:
+            return u
+        able = sum(1 for t in problem.technicians if may_do(t, visit))
+        if able >= visit.crew_size:
+            return Unassigned(u.visit_id, "day_full")
+        return Unassigned(u.visit_id, nobody_reason(problem.technicians, visit))
+
+    return replace(plan, unassigned=[city_reason(u) for u in plan.unassigned])
 
 
 def _neighbour_pairs(parts: dict[str, Problem], plans: dict[str, Plan]) -> list[tuple[str, str]]:

@@ -297,6 +297,9 @@ def _explain_left_out(ctx: _Context, visit_id: str) -> dict[str, Any]:
 
 def _blockers(ctx: _Context, visit: VisitSpec, reason: str) -> list[Fact]:
     qualified = ctx.qualified(visit)
+    if reason == "outside_areas":
+        skilled = [t for t in ctx.problem.technicians if visit.skills <= t.skills]
+        return [_fact("outside_areas", district=visit.district or "", skilled=len(skilled))]
     if reason == "no_skilled_technician" or not qualified:
         held = frozenset().union(*(t.skills for t in ctx.problem.technicians))
         missing = sorted(visit.skills - held)

@@ -39,6 +39,7 @@ from dispatch.routing.problem import (
     Unassigned,
     VisitSpec,
     late_visits,
+    nobody_reason,
 )
 from dispatch.routing.search import read_plan, search_parameters
 from dispatch.routing.settings import LocalSearchSettings, SearchSettings
@@ -87,10 +88,11 @@ class InsertionOption:
 
 
 def may_do(tech: TechnicianSpec, visit: VisitSpec) -> bool:
-    """The order's pinned technician, or (unpinned) one with every skill it needs."""
+    """The order's pinned technician, or (unpinned) one with every skill it needs whose
+    areas, when their team's are a hard limit, include the order's district."""
     if visit.pinned_technician is not None:
         return tech.id == visit.pinned_technician
-    return visit.skills <= tech.skills
+    return visit.skills <= tech.skills and constraints.covers(tech, visit)
 
 
 class _TechnicianDay:
@@ -318,7 +320,7 @@ def insert_urgent(
             best = options[0]
             break
     if not qualified:
-        reasons = {"no_skilled_technician"}
+        reasons = {nobody_reason(problem.technicians, visit)}
     reason = reasons.pop() if len(reasons) == 1 else "day_full"
     return _with_option(problem, plan, visit, best, reason, started, tried)
 

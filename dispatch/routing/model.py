@@ -21,7 +21,7 @@ from ortools.constraint_solver import pywrapcp
 
 from dispatch.routing import constraints
 from dispatch.routing.matrix import HaversineMatrix, TravelMatrix
-from dispatch.routing.problem import Plan, Problem, TechnicianSpec, Unassigned, VisitSpec
+from dispatch.routing.problem import Plan, Problem, TechnicianSpec, Unassigned, VisitSpec, nobody_reason
 from dispatch.routing.settings import SearchSettings
 from dispatch.routing.stock import (
     RESTOCK_S,
@@ -265,7 +265,7 @@ def _reachable_candidates(
                 v for v, t in enumerate(techs) if visit.skills <= t.skills and constraints.covers(t, visit)
             ]
         if not skilled:
-            screened.append(Unassigned(visit.id, "no_skilled_technician"))
+            screened.append(Unassigned(visit.id, nobody_reason(techs, visit)))
             continue
         reachable = [
             v

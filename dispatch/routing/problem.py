@@ -25,6 +25,7 @@ UNASSIGNED_REASONS = (
     "displaced",
     "predecessor_unassigned",
     "crew_member_unavailable",
+    "outside_areas",
 )
 
 REASON_MESSAGES: dict[str, tuple[str, str]] = {
@@ -62,6 +63,11 @@ REASON_MESSAGES: dict[str, tuple[str, str]] = {
     "predecessor_unassigned": (
         "须在其之前完成的工单未能排入，本单随之未排，请先安排前置工单。",
         "An order that must be done before this one could not be planned: plan that order first.",
+    ),
+    "outside_areas": (
+        "有资质的装维人员所在班组的服务区域（硬性限制）都不含该工单所在片区，请调整服务区域或指定人员。",
+        "The technicians with the skills are all limited to areas (a hard limit of their team) that "
+        "leave out this order's district: widen an area or assign someone by hand.",
     ),
     "crew_member_unavailable": (
         "本单需两名装维人员同时上门，其中一人今天无法出勤，不能由一人完成，请重新安排两人或改约。",
@@ -200,6 +206,13 @@ class TechnicianRoute:
     # Depot stops to restock the van (kind "restock"), kept apart from the
     # order stops; the stops' and the route's times already include them.
     restocks: list[PlannedStop] = field(default_factory=list)
+
+
+def nobody_reason(technicians: list[TechnicianSpec], visit: VisitSpec) -> str:
+    """Why nobody may take an unpinned visit: no one has the skills, or those who have
+    them are bound to areas without its district."""
+    skilled = sum(1 for t in technicians if visit.skills <= t.skills)
+    return "outside_areas" if skilled >= visit.crew_size else "no_skilled_technician"
 
 
 def late_visits(routes: list[TechnicianRoute]) -> int:

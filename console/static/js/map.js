@@ -2,12 +2,13 @@
  * Leaflet and markercluster are classic scripts loaded before this module (global `L`).
  *
  * Routes: only the chosen ones (routes.js), each with its way home (last stop -> home,
- * dashed), along the roads when a road router is configured. District names sit in a
+ * dashed), along the roads when a road router is configured; a planned restock at the
+ * depot is a square "depot" mark the straight route passes through in its place. District names sit in a
  * pane above the markers and let clicks through; a cluster is coloured by the worst
  * priority in it, ringed by the worst SLA state, and badged with that priority. */
 
 import { S, app, el } from "./state.js";
-import { T, esc, fmt, label, when } from "./i18n.js";
+import { T, esc, fmt, hhmm, label, when } from "./i18n.js";
 import { oneTechnicianChosen, orderVisible, techVisible } from "./filters.js";
 import { chosenRoutes, roadFor } from "./routes.js";
 
@@ -172,12 +173,34 @@ function straight(points) {
   return points.map((p) => [p[0], p[1]]);
 }
 
-/** One technician's route (home -> stops) and way home (last stop -> home, dashed). */
+/** The route's places in the order driven: each depot stop before the order it comes before. */
+function placesDriven(route, stops) {
+  const depots = route.restocks || [];
+  const before = (id) => depots.filter((d) => d.before_order_id === id).map((d) => [d.lat, d.lon]);
+  const places = [];
+  stops.forEach((s) => { places.push(...before(s.order_id), [s.lat, s.lon]); });
+  return places.concat(before(null));
+}
+
+function drawDepotStops(route, tech) {
+  (route.restocks || []).forEach((d) => {
+    const icon = L.divIcon({ className: "depot-icon", iconSize: null, iconAnchor: [9, 9],
+      html: '<div class="depot-mark" style="border-color:' + tech.colour + '">' + esc(T.depot_mark) + "</div>" });
+    const mark = L.marker([d.lat, d.lon], { icon, keyboard: false });
+    mark.bindTooltip(esc(tech.name) + " · " +
+      esc(fmt(T.depot_stop, { depot: d.depot, from: hhmm(d.arrival_s), to: hhmm(d.end_s) })));
+    mark.technicianId = route.technician_id;
+    routeLayer.addLayer(mark);
+  });
+}
+
+/** One technician's route (home -> stops, through the depot when restocking) and way home
+ * (last place -> home, dashed). */
 function drawRoute(route, tech, stops, dashed) {
   const road = roadFor(route, stops, renderRoutes);
-  const last = stops[stops.length - 1];
-  const out = road ? road.route : straight([tech.home].concat(stops.map((s) => [s.lat, s.lon])));
-  const back = road ? road.home : straight([[last.lat, last.lon], tech.home]);
+  const places = placesDriven(route, stops), last = places[places.length - 1];
+  const out = road ? road.route : straight([tech.home].concat(places));
+  const back = road ? road.home : straight([last, tech.home]);
   const line = L.polyline(out, { renderer: canvas, color: tech.colour, weight: 3, opacity: 0.85,
     dashArray: dashed ? "6 6" : null, interactive: true });
   line.bindTooltip(esc(tech.name) + " · " + esc(fmt(T.stops_today, { n: route.stops.length })), { sticky: true });
@@ -189,6 +212,7 @@ function drawRoute(route, tech, stops, dashed) {
     routeLayer.addLayer(layer);
     app.drawnRoutes.push({ technician_id: route.technician_id, leg, points: points.length, road: !!road });
   });
+  drawDepotStops(route, tech);
 }
 
 /** Routes the dispatcher chose to see (routes.js), or a hint how to choose. */

@@ -54,7 +54,7 @@ def test_hard_coverage_is_never_broken():
     for visit_id, stops in placed.items():
         for technician_id, _start, _end in stops:
             assert district[visit_id] in areas[technician_id], (visit_id, technician_id)
-    assert reasons(plan) == {"east": "no_skilled_technician"}
+    assert reasons(plan) == {"east": "outside_areas"}  # skilled technicians, none whose areas allow it
 
 
 def test_hard_coverage_holds_without_the_construction():

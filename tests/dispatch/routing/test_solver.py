@@ -389,3 +389,32 @@ def test_plan_score_prices_drops_above_travel() -> None:
     plan = solve(problem, time_limit_s=1)
     dropped_p3 = Plan(plan.routes, [Unassigned("b", "day_full")], 0, plan.travel_m, 0, 0.0, "optimized")
     assert plan_score(problem, plan) < plan_score(problem, dropped_p3)
+
+
+def test_hard_areas_decide_the_district_an_order_goes_to_and_who_may_take_it() -> None:
+    from dispatch.routing.decomposition import _city_wide_reasons, districts_of
+    from dispatch.routing.insertion import insert_urgent
+
+    bound = dict(coverage_hard=True, coverage_districts=frozenset({"north"}))
+    techs = [
+        tech("n-iptv", skills=("iptv", "lan"), base=(8, 0), district="north", **bound),
+        tech("s", skills=("adsl",), base=(-10, 0), district="south"),
+        tech("m-iptv", skills=("iptv", "lan"), base=(20, 0), district="middle"),
+    ]
+    order = visit("iptv", (-9, 0), skills=frozenset({"iptv", "lan"}), district="south")
+    problem = Problem(techs, [order])
+    # the north's technician has the skills but may not leave the north: the order goes to
+    # the farther district whose technician may take it
+    parts = districts_of(problem)
+    assert [v.id for v in parts["middle"].visits] == ["iptv"]
+    # urgent insertion (and every held-route user) keeps the limit too
+    only_north = Problem([techs[0], techs[1]], [])
+    inserted = insert_urgent(only_north, solve(only_north, time_limit_s=0.5), order, time_limit_s=0.5)
+    assert [u.reason for u in inserted.unassigned] == ["outside_areas"]
+    # a district's "no skilled technician" becomes the city's reason when someone may do it
+    left = Plan([], [Unassigned("iptv", "no_skilled_technician")], 0, 0.0, 0, 0.0, "optimized")
+    assert [u.reason for u in _city_wide_reasons(problem, left).unassigned] == ["day_full"]
+    bound_only = Problem(only_north.technicians, [order])
+    assert [u.reason for u in _city_wide_reasons(bound_only, left).unassigned] == ["outside_areas"]
+    unskilled = Problem([techs[1]], [order])
+    assert [u.reason for u in _city_wide_reasons(unskilled, left).unassigned] == ["no_skilled_technician"]
