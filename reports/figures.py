@@ -204,23 +204,17 @@ def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[
     only their percentiles need queries of their own.
     """
     tune_for_report(session)
-    counts = None
     if with_totals and f.group_by is not None:
-        # the counts ride along with the percentiles where the database can (one scan, not two)
-        spreads, overall, counts = percentiles_with_total(
-            session,
-            group_key(f),
-            _duration_sources(f),
-            received_in_range(f),
-            FACTS,
-            extra=_order_count_columns(f),
+        spreads, overall, _none = percentiles_with_total(
+            session, group_key(f), _duration_sources(f), received_in_range(f), FACTS
         )
         total_spreads = {name: {ALL: found.get("all", {})} for name, found in overall.items()}
     else:
         spreads = _percentiles(session, f)
         total_spreads = spreads
-    if counts is None:
-        counts = _order_counts(session, f)
+    # the counts apart from the percentiles: plain aggregates, which PostgreSQL computes in
+    # parallel workers (an ordered-set aggregate in the same query would keep them on one core)
+    counts = _order_counts(session, f)
     followups, backlog = _followup_counts(session, f), _backlog_counts(session, f)
     keys = set(counts) | set(backlog)
     rows = {

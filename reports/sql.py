@@ -22,6 +22,7 @@ from sqlalchemy import (
     literal_column,
     select,
 )
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
@@ -153,6 +154,33 @@ def period_start(unit: str, value: Any) -> ColumnElement:
     return PERIOD_STARTS[unit](value)
 
 
+class period_trunc(FunctionElement):  # noqa: N801
+    """What a ``period_start`` is grouped on: on PostgreSQL the ``date_trunc`` inside it (a
+    timestamp: cheap to compare, and what the report facts' statistics describe), the text
+    made once per group instead of once per order; elsewhere the ``period_start`` itself."""
+
+    type = DateTime()
+    inherit_cache = True
+
+
+@compiles(period_trunc)
+def _period_trunc_default(element, compiler, **kw):
+    start = element.clauses.clauses[0]
+    return f"date_trunc('{start.unit}', {compiler.process(start.clauses, **kw)})"
+
+
+@compiles(period_trunc, "sqlite")
+def _period_trunc_sqlite(element, compiler, **kw):
+    return compiler.process(element.clauses.clauses[0], **kw)
+
+
+def grouping_of(key: ColumnElement) -> ColumnElement:
+    """The expression to GROUP BY for a report's ``key`` (a period start is grouped on its
+    ``period_trunc``; the key itself is still what is selected: PostgreSQL accepts an
+    expression over a grouped one)."""
+    return period_trunc(key) if isinstance(key, _PeriodStart) else key
+
+
 # COLLATE "C": a report sorts a year of orders by this key (its grouping): compared byte by
 # byte (the same order for digits and dashes) instead of through the database's locale.
 @compiles(_PeriodStart)
@@ -189,23 +217,36 @@ def percentiles(
     """
     key = group if group is not None else literal_column("'all'")
     names = list(values)
-    if session.get_bind().dialect.name == "postgresql":
-        columns = [
-            func.percentile_cont(p).within_group(cast(case(values[name]), Float)).label(f"{name}_{i}")
-            for name in names
-            for i, p in enumerate(fractions)
-        ]
-        stmt = select(key.label("g"), *columns).select_from(from_).where(*where)
-        if group is not None:
-            stmt = stmt.group_by(group)
-    else:
+    if session.get_bind().dialect.name != "postgresql":
         return _ranked_percentiles(session, group, values, where, from_, fractions, with_total=False)[0]
+    stmt = select(key.label("g"), *_percentile_columns(values, fractions)).select_from(from_).where(*where)
+    if group is not None:
+        stmt = stmt.group_by(grouping_of(group))
     found: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
     for row in session.execute(stmt):
         for name in names:
-            spread = {p: row._mapping[f"{name}_{i}"] for i, p in enumerate(fractions)}
-            found[name][row.g] = {p: None if v is None else float(v) for p, v in spread.items()}
+            found[name][row.g] = _spread(row._mapping[name], fractions)
     return found
+
+
+def _percentile_columns(
+    values: Mapping[str, tuple[ColumnElement, ColumnElement]], fractions: Sequence[float]
+) -> list[ColumnElement]:
+    """One ``percentile_cont`` per value, of all ``fractions`` at once (an array: one sort of
+    the value per group), over the rows its condition FILTERs in."""
+    return [
+        func.percentile_cont(array(list(fractions)))
+        .within_group(cast(value, Float))
+        .filter(which)
+        .label(name)
+        for name, (which, value) in values.items()
+    ]
+
+
+def _spread(found: Sequence[float | None] | None, fractions: Sequence[float]) -> dict[float, float | None]:
+    if found is None:  # no row for the value in this group
+        return {p: None for p in fractions}
+    return {p: None if v is None else float(v) for p, v in zip(fractions, found, strict=True)}
 
 
 def percentiles_with_total(
@@ -234,28 +275,28 @@ def percentiles_with_total(
         )
         return by_group, total, None
     names = list(values)
-    columns = [
-        func.percentile_cont(p).within_group(cast(case(values[name]), Float)).label(f"{name}_{i}")
-        for name in names
-        for i, p in enumerate(fractions)
-    ]
+    grouping = grouping_of(group)
     stmt = (
-        select(group.label("g"), func.grouping(group).label("is_total"), *columns, *extra)
+        select(
+            group.label("g"),
+            func.grouping(grouping).label("is_total"),
+            *_percentile_columns(values, fractions),
+            *extra,
+        )
         .select_from(from_)
         .where(*where)
-        .group_by(func.grouping_sets(group, literal_column("()")))
+        .group_by(func.grouping_sets(grouping, literal_column("()")))
     )
-    by_group = {name: {} for name in names}
-    total = {name: {} for name in names}
+    by_group: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
+    total: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
     extras: dict[Any, dict[str, Any]] = {}
     for row in session.execute(stmt):
         found, key = (total, "all") if row.is_total else (by_group, row.g)
         for name in names:
-            spread = {p: row._mapping[f"{name}_{i}"] for i, p in enumerate(fractions)}
-            found[name][key] = {p: None if v is None else float(v) for p, v in spread.items()}
+            found[name][key] = _spread(row._mapping[name], fractions)
         if not row.is_total:
             extras[row.g] = {"g": row.g} | {column.name: row._mapping[column.name] for column in extra}
-    return by_group, total, extras
+    return by_group, total, (extras if extra else None)
 
 
 def _interpolated(ordered: list[float], p: float) -> float:

@@ -6,17 +6,31 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
-from reports.facts import FACTS, JOINED_COLUMNS, ORDER_COLUMNS
+from core.models import AuditEvent
+from reports.facts import EVENT_COLUMNS, FACTS, JOINED_COLUMNS, ORDER_COLUMNS
 from tests.reports import dataset
 from workorders.models import Customer, Site, WorkOrder
 
 
+def _first(action: str):
+    return (
+        select(func.min(AuditEvent.at))
+        .where(
+            AuditEvent.entity_type == "work_order",
+            AuditEvent.entity_id == WorkOrder.id,
+            AuditEvent.action == action,
+        )
+        .scalar_subquery()
+    )
+
+
 def _orders_as_facts(db) -> dict[int, tuple]:
     columns = [getattr(WorkOrder, name) for name in ORDER_COLUMNS]
+    events = [_first(action) for action in EVENT_COLUMNS]
     stmt = (
-        select(*columns, Site.district, Customer.enterprise_tier)
+        select(*columns, Site.district, Customer.enterprise_tier, *events)
         .join(Site, Site.id == WorkOrder.site_id)
         .join(Customer, Customer.id == WorkOrder.customer_id)
     )
@@ -24,7 +38,7 @@ def _orders_as_facts(db) -> dict[int, tuple]:
 
 
 def _facts(db) -> dict[int, tuple]:
-    names = [*ORDER_COLUMNS, *JOINED_COLUMNS.values()]
+    names = [*ORDER_COLUMNS, *JOINED_COLUMNS.values(), *EVENT_COLUMNS.values()]
     return {row[0]: tuple(row) for row in db.execute(select(*[FACTS.c[name] for name in names]))}
 
 
@@ -93,3 +107,25 @@ def test_deleted_orders_leave_the_facts(db, history):
     assert history["R6"] not in facts
     # R5 was repeated by R6 alone: its fact follows the flag the other trigger cleared
     assert facts[history["R5"]][ORDER_COLUMNS.index("repeat_within_30d")] is False
+
+
+def test_the_audit_trail_first_revisit_and_cancellation_are_copied(db, history):
+    r3, r4 = history["R3"], history["R4"]
+    before = _assert_facts_are_the_orders(db)
+    at = db.get(WorkOrder, r3).received_at + timedelta(hours=1)
+    for order_id, action in ((r3, "state:needs_revisit"), (r4, "state:cancelled"), (r4, "state:cancelled")):
+        db.add(
+            AuditEvent(
+                at=at, actor_name="t", actor_role="dispatcher", action=action,
+                entity_type="work_order", entity_id=order_id,
+            )
+        )  # fmt: skip
+        at += timedelta(hours=1)
+    db.commit()
+    facts = _assert_facts_are_the_orders(db)
+    revisit, cancelled = (len(ORDER_COLUMNS) + 2 + i for i in range(2))
+    assert facts[r3][revisit] is not None
+    assert facts[r4][cancelled] == db.get(WorkOrder, r3).received_at + timedelta(hours=2)  # the first
+    db.execute(delete(AuditEvent).where(AuditEvent.entity_id == r4, AuditEvent.action == "state:cancelled"))
+    db.commit()
+    assert _assert_facts_are_the_orders(db)[r4][cancelled] == before[r4][cancelled]
