@@ -76,6 +76,7 @@ def _import_models() -> None:
     import dispatch.models  # noqa: F401
     import dispatch.replan  # noqa: F401  (re-plan notices)
     import mobile_api.models  # noqa: F401
+    import reports.facts  # noqa: F401  (one narrow row per order, what the reports read)
     import reports.indexes  # noqa: F401  (indexes on other packages' tables, for the reports)
     import technicians.models  # noqa: F401
     import technicians.roster  # noqa: F401  (teams, certificates, shifts, leave)

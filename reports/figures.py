@@ -9,31 +9,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from reports import measures
-from reports.filters import (
-    ALL,
-    ReportFilter,
-    base_select,
-    group_key,
-    group_labels,
-    grouped,
-    joined,
-    narrowing,
-    received_in_range,
-)
+from reports import filters, measures
+from reports.facts import FACTS, on_facts
+from reports.filters import ALL, ReportFilter, group_labels, grouped
 from reports.sql import percentiles, percentiles_with_total, tune_for_report
 from workorders.models import FollowUp, WorkOrder
 
 W = WorkOrder
+
+
+# The rules are written over work orders (reports.measures, reports.filters); the figures read
+# them over the report facts, the same columns in one narrow table with no joins (reports.facts).
+def group_key(f: ReportFilter) -> ColumnElement | None:
+    key = filters.group_key(f)
+    return None if key is None else on_facts(key)
+
+
+def received_in_range(f: ReportFilter) -> list[ColumnElement]:
+    return [on_facts(condition) for condition in filters.received_in_range(f)]
+
+
+def narrowing(f: ReportFilter) -> list[ColumnElement]:
+    return [on_facts(condition) for condition in filters.narrowing(f)]
+
+
+def base_select(f: ReportFilter, *columns) -> Select:
+    return select(*columns).select_from(FACTS)
+
 
 # duration name -> (which orders, the value in seconds); each reported as n, mean, median, p90
 DURATIONS = ("response", "restore", "install", "on_site")
 
 
 def _duration_sources(f: ReportFilter) -> dict[str, tuple[ColumnElement, ColumnElement]]:
+    return {name: (on_facts(which), on_facts(value)) for name, (which, value) in _order_durations(f).items()}
+
+
+def _order_durations(f: ReportFilter) -> dict[str, tuple[ColumnElement, ColumnElement]]:
     field = and_(W.kind.in_(measures.FIELD_KINDS), measures.not_cancelled())
     return {
         "response": (and_(field, measures.answered_by(f)), measures.response_s()),
@@ -63,12 +78,12 @@ def _mean(condition: ColumnElement, value: ColumnElement) -> ColumnElement:
 
 
 def _order_count_columns(f: ReportFilter) -> list[ColumnElement]:
-    columns = [_count(cond).label(name) for name, cond in measures.order_predicates(f).items()]
+    columns = [_count(on_facts(cond)).label(name) for name, cond in measures.order_predicates(f).items()]
     for name, (which, value) in _duration_sources(f).items():
         columns.append(_count(which).label(f"{name}_n"))
         columns.append(_mean(which, value).label(f"{name}_mean_s"))
     on_site = _duration_sources(f)["on_site"][0]
-    columns.append(_mean(on_site, W.duration_min * 60.0).label("planned_on_site_mean_s"))
+    columns.append(_mean(on_site, FACTS.c.duration_min * 60.0).label("planned_on_site_mean_s"))
     return columns
 
 
@@ -83,7 +98,7 @@ def _followup_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, A
     columns.append(_mean(predicates["rated"], FollowUp.satisfaction).label("satisfaction_mean"))
     stmt = grouped(
         select(*columns)
-        .select_from(joined(f).join(FollowUp.__table__, FollowUp.order_id == W.id))
+        .select_from(FACTS.join(FollowUp.__table__, FollowUp.order_id == FACTS.c.id))
         .where(*received_in_range(f)),
         group_key(f),
     )
@@ -91,7 +106,7 @@ def _followup_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, A
 
 
 def _backlog_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
-    predicates = measures.backlog_predicates(f)
+    predicates = {name: on_facts(cond) for name, cond in measures.backlog_predicates(f).items()}
     columns = [_count(cond).label(name) for name, cond in predicates.items()]
     stmt = grouped(base_select(f, *columns).where(predicates["backlog"], *narrowing(f)), group_key(f))
     return {row.g: dict(row._mapping) for row in session.execute(stmt)}
@@ -99,7 +114,7 @@ def _backlog_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, An
 
 def _percentiles(session: Session, f: ReportFilter) -> dict[str, dict[Any, dict[float, float | None]]]:
     """Median and p90 of every duration per group."""
-    return percentiles(session, group_key(f), _duration_sources(f), received_in_range(f), joined(f))
+    return percentiles(session, group_key(f), _duration_sources(f), received_in_range(f), FACTS)
 
 
 def _pct(part: int, whole: int) -> float | None:
@@ -189,23 +204,17 @@ def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[
     only their percentiles need queries of their own.
     """
     tune_for_report(session)
-    counts = None
     if with_totals and f.group_by is not None:
-        # the counts ride along with the percentiles where the database can (one scan, not two)
-        spreads, overall, counts = percentiles_with_total(
-            session,
-            group_key(f),
-            _duration_sources(f),
-            received_in_range(f),
-            joined(f),
-            extra=_order_count_columns(f),
+        spreads, overall, _none = percentiles_with_total(
+            session, group_key(f), _duration_sources(f), received_in_range(f), FACTS
         )
         total_spreads = {name: {ALL: found.get("all", {})} for name, found in overall.items()}
     else:
         spreads = _percentiles(session, f)
         total_spreads = spreads
-    if counts is None:
-        counts = _order_counts(session, f)
+    # the counts apart from the percentiles: plain aggregates, which PostgreSQL computes in
+    # parallel workers (an ordered-set aggregate in the same query would keep them on one core)
+    counts = _order_counts(session, f)
     followups, backlog = _followup_counts(session, f), _backlog_counts(session, f)
     keys = set(counts) | set(backlog)
     rows = {

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import ColumnElement, literal_column, select
 from sqlalchemy.sql import Select
 
-from reports.sql import PERIODS, period_start
+from reports.sql import PERIODS, grouping_of, period_start
 from technicians.models import Technician
 from workorders.models import Customer, Site, WorkOrder
 
@@ -81,7 +81,7 @@ def grouped(stmt: Select, key: ColumnElement | None) -> Select:
     group named ALL (PostgreSQL refuses a constant in GROUP BY, so there is none then)."""
     if key is None:
         return stmt.add_columns(literal_column(f"'{ALL}'").label("g"))
-    return stmt.add_columns(key.label("g")).group_by(key)
+    return stmt.add_columns(key.label("g")).group_by(grouping_of(key))
 
 
 def joined(f: ReportFilter | None = None):

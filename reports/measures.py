@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, or_, select
+from sqlalchemy import Boolean, ColumnElement, Select, and_, case, exists, not_, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import Grouping
 
 from core.models import AuditEvent
 from reports.filters import ReportFilter
@@ -114,13 +116,40 @@ def _orders_with_event(action: str, before=None) -> Select:
     return stmt if before is None else stmt.where(AuditEvent.at < before)
 
 
+class OrderHadEvent(ColumnElement):
+    """Whether the order's audit trail holds ``action`` (before ``before``, if given), as
+    ``W.id IN (_orders_with_event(...))``. An element of its own so that ``reports.facts``
+    can read the same rule from the facts, which carry each such event's first time."""
+
+    type = Boolean()
+    inherit_cache = False  # holds plain attributes: statements with it are not cached
+
+    def __init__(self, action: str, before=None) -> None:
+        self.action, self.before = action, before
+
+    def as_membership(self) -> ColumnElement:
+        return W.id.in_(_orders_with_event(self.action, self.before))
+
+    def _negate(self) -> ColumnElement:
+        return not_(Grouping(self))
+
+
+@compiles(OrderHadEvent)
+def _order_had_event(element, compiler, **kw):
+    return f"({compiler.process(element.as_membership(), **kw)})"
+
+
+REVISIT = f"state:{State.NEEDS_REVISIT}"
+CANCELLED = f"state:{State.CANCELLED}"
+
+
 def went_to_revisit() -> ColumnElement:
     """The order was once sent back as needing another visit (its audit trail says so)."""
-    return W.id.in_(_orders_with_event(f"state:{State.NEEDS_REVISIT}"))
+    return OrderHadEvent(REVISIT)
 
 
 def cancelled_before(at) -> ColumnElement:
-    return W.id.in_(_orders_with_event(f"state:{State.CANCELLED}", before=at))
+    return OrderHadEvent(CANCELLED, before=at)
 
 
 def repeated_within_window(f: ReportFilter | None = None) -> ColumnElement:

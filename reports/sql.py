@@ -9,6 +9,8 @@ which has no such aggregate, the numbers read in one pass and interpolated the s
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -22,6 +24,7 @@ from sqlalchemy import (
     literal_column,
     select,
 )
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
@@ -84,9 +87,10 @@ def _per_dialect_sqlite(element, compiler, **kw):
 
 
 # PostgreSQL settings for the rest of a report's transaction (SET LOCAL ends with it): sorts
-# for the percentiles of a year of orders in memory instead of on disk, and no JIT compiling,
-# which costs a report's many short expressions more than it saves them.
-REPORT_SETTINGS = {"work_mem": "64MB", "jit": "off"}
+# for the percentiles of a year of orders in memory instead of on disk, no JIT compiling,
+# which costs a report's many short expressions more than it saves them, and index probes
+# priced as the cached reads they are (a district's follow-ups by order id, not a whole scan).
+REPORT_SETTINGS = {"work_mem": "64MB", "jit": "off", "random_page_cost": "1.1"}
 
 
 def tune_for_report(session: Session) -> None:
@@ -153,6 +157,33 @@ def period_start(unit: str, value: Any) -> ColumnElement:
     return PERIOD_STARTS[unit](value)
 
 
+class period_trunc(FunctionElement):  # noqa: N801
+    """What a ``period_start`` is grouped on: on PostgreSQL the ``date_trunc`` inside it (a
+    timestamp: cheap to compare, and what the report facts' statistics describe), the text
+    made once per group instead of once per order; elsewhere the ``period_start`` itself."""
+
+    type = DateTime()
+    inherit_cache = True
+
+
+@compiles(period_trunc)
+def _period_trunc_default(element, compiler, **kw):
+    start = element.clauses.clauses[0]
+    return f"date_trunc('{start.unit}', {compiler.process(start.clauses, **kw)})"
+
+
+@compiles(period_trunc, "sqlite")
+def _period_trunc_sqlite(element, compiler, **kw):
+    return compiler.process(element.clauses.clauses[0], **kw)
+
+
+def grouping_of(key: ColumnElement) -> ColumnElement:
+    """The expression to GROUP BY for a report's ``key`` (a period start is grouped on its
+    ``period_trunc``; the key itself is still what is selected: PostgreSQL accepts an
+    expression over a grouped one)."""
+    return period_trunc(key) if isinstance(key, _PeriodStart) else key
+
+
 # COLLATE "C": a report sorts a year of orders by this key (its grouping): compared byte by
 # byte (the same order for digits and dashes) instead of through the database's locale.
 @compiles(_PeriodStart)
@@ -189,23 +220,36 @@ def percentiles(
     """
     key = group if group is not None else literal_column("'all'")
     names = list(values)
-    if session.get_bind().dialect.name == "postgresql":
-        columns = [
-            func.percentile_cont(p).within_group(cast(case(values[name]), Float)).label(f"{name}_{i}")
-            for name in names
-            for i, p in enumerate(fractions)
-        ]
-        stmt = select(key.label("g"), *columns).select_from(from_).where(*where)
-        if group is not None:
-            stmt = stmt.group_by(group)
-    else:
+    if session.get_bind().dialect.name != "postgresql":
         return _ranked_percentiles(session, group, values, where, from_, fractions, with_total=False)[0]
+    stmt = select(key.label("g"), *_percentile_columns(values, fractions)).select_from(from_).where(*where)
+    if group is not None:
+        stmt = stmt.group_by(grouping_of(group))
     found: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
     for row in session.execute(stmt):
         for name in names:
-            spread = {p: row._mapping[f"{name}_{i}"] for i, p in enumerate(fractions)}
-            found[name][row.g] = {p: None if v is None else float(v) for p, v in spread.items()}
+            found[name][row.g] = _spread(row._mapping[name], fractions)
     return found
+
+
+def _percentile_columns(
+    values: Mapping[str, tuple[ColumnElement, ColumnElement]], fractions: Sequence[float]
+) -> list[ColumnElement]:
+    """One ``percentile_cont`` per value, of all ``fractions`` at once (an array: one sort of
+    the value per group), over the rows its condition FILTERs in."""
+    return [
+        func.percentile_cont(array(list(fractions)))
+        .within_group(cast(value, Float))
+        .filter(which)
+        .label(name)
+        for name, (which, value) in values.items()
+    ]
+
+
+def _spread(found: Sequence[float | None] | None, fractions: Sequence[float]) -> dict[float, float | None]:
+    if found is None:  # no row for the value in this group
+        return {p: None for p in fractions}
+    return {p: None if v is None else float(v) for p, v in zip(fractions, found, strict=True)}
 
 
 def percentiles_with_total(
@@ -234,28 +278,28 @@ def percentiles_with_total(
         )
         return by_group, total, None
     names = list(values)
-    columns = [
-        func.percentile_cont(p).within_group(cast(case(values[name]), Float)).label(f"{name}_{i}")
-        for name in names
-        for i, p in enumerate(fractions)
-    ]
+    grouping = grouping_of(group)
     stmt = (
-        select(group.label("g"), func.grouping(group).label("is_total"), *columns, *extra)
+        select(
+            group.label("g"),
+            func.grouping(grouping).label("is_total"),
+            *_percentile_columns(values, fractions),
+            *extra,
+        )
         .select_from(from_)
         .where(*where)
-        .group_by(func.grouping_sets(group, literal_column("()")))
+        .group_by(func.grouping_sets(grouping, literal_column("()")))
     )
-    by_group = {name: {} for name in names}
-    total = {name: {} for name in names}
+    by_group: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
+    total: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
     extras: dict[Any, dict[str, Any]] = {}
     for row in session.execute(stmt):
         found, key = (total, "all") if row.is_total else (by_group, row.g)
         for name in names:
-            spread = {p: row._mapping[f"{name}_{i}"] for i, p in enumerate(fractions)}
-            found[name][key] = {p: None if v is None else float(v) for p, v in spread.items()}
+            found[name][key] = _spread(row._mapping[name], fractions)
         if not row.is_total:
             extras[row.g] = {"g": row.g} | {column.name: row._mapping[column.name] for column in extra}
-    return by_group, total, extras
+    return by_group, total, (extras if extra else None)
 
 
 def _interpolated(ordered: list[float], p: float) -> float:
@@ -295,18 +339,24 @@ def _ranked_percentiles(
         .select_from(from_)
         .where(*where)
     )
-    samples: list[dict[Any, list[float]]] = [{} for _ in names]
-    for row in session.execute(stmt):
-        for i, value in enumerate(row[1:]):
-            if value is not None:
-                samples[i].setdefault(row[0], []).append(float(value))
     by_group: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
     total: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
-    for name, per_group in zip(names, samples, strict=True):
-        for g, found in per_group.items():
-            found.sort()
-            by_group[name][g] = {p: _interpolated(found, p) for p in fractions}
-        if with_total and per_group:
-            everything = sorted(v for found in per_group.values() for v in found)
-            total[name]["all"] = {p: _interpolated(everything, p) for p in fractions}
+    runs: list[list[list[float]]] = [[] for _ in names]  # each group's sorted values, per value
+    # the rows come one group after another (ORDER BY the key), so a group is a slice of rows
+    # and each of its values one list comprehension, not one Python statement per number
+    # the driver's own tuples: the columns are text, numbers and NULLs that need no processing,
+    # and building a Row per order cost as much as the rest of this function
+    rows_by_key = session.connection().execute(stmt.order_by(key)).cursor.fetchall()
+    for g, rows in groupby(rows_by_key, key=itemgetter(0)):
+        group_rows = list(rows)
+        for i, name in enumerate(names):
+            found = sorted([float(row[i + 1]) for row in group_rows if row[i + 1] is not None])
+            if found:
+                by_group[name][g] = {p: _interpolated(found, p) for p in fractions}
+                runs[i].append(found)
+    if with_total:
+        for name, sorted_runs in zip(names, runs, strict=True):
+            if sorted_runs:  # merging sorted runs is what Python's sort does fastest
+                everything = sorted([v for run in sorted_runs for v in run])
+                total[name]["all"] = {p: _interpolated(everything, p) for p in fractions}
     return by_group, total

@@ -1,0 +1,145 @@
+"""The report facts: one narrow row per work order, what the managers' figures read.
+
+A year's report is an aggregate over a year of orders; read from ``work_orders`` it walks
+the whole wide heap (descriptions, checklists, findings, JSON clocks) and joins every order to
+its site and customer for the district and the tier. This table holds only the columns the
+figures' rules (``reports.measures``, ``reports.filters``) read, under the same names, with
+the site's district and the customer's tier copied in, and is kept by the database (the
+triggers of migration a15c00000001) whenever an order is written, or a site's district or a
+customer's tier changes. ``on_facts`` turns a rule written over the orders into the same rule
+over this table, so the counts and the drill-down (which lists orders) stay one predicate.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, DateTime, Float, Index, Integer, String, and_
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.expression import ClauseElement
+
+from core.db import Base
+from reports import measures
+
+# The order's columns copied as they are (the migration's triggers copy the same list).
+ORDER_COLUMNS = (
+    "id",
+    "received_at",
+    "kind",
+    "product",
+    "priority",
+    "source",
+    "state",
+    "technician_id",
+    "responded_at",
+    "response_deadline",
+    "arrived_at",
+    "completed_at",
+    "restore_deadline",
+    "handled_at",
+    "handling_deadline",
+    "duration_min",
+    "response_s",
+    "on_site_s",
+    "elapsed_without_pauses_s",
+    "repeat_within_30d",
+    "is_repeat_fault",
+    "updated_at",
+)
+# The first time the order's audit trail holds an action (measures.OrderHadEvent): action -> column.
+EVENT_COLUMNS = {measures.REVISIT: "revisit_at", measures.CANCELLED: "cancelled_at"}
+# Copied from the order's site and customer: (table, column) -> the fact's column.
+JOINED_COLUMNS = {("sites", "district"): "district", ("customers", "enterprise_tier"): "enterprise_tier"}
+
+
+# Every other column, in the place index, so that a district's report is an index-only scan.
+PLACE_INCLUDES = [
+    *(name for name in ORDER_COLUMNS if name not in {"product", "received_at"}),
+    "enterprise_tier",
+    "revisit_at",
+    "cancelled_at",
+]
+
+
+class ReportOrderFact(Base):
+    """One work order as the reports see it (``id`` is the order's id)."""
+
+    __tablename__ = "report_order_facts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    kind: Mapped[str] = mapped_column(String(20))
+    product: Mapped[str] = mapped_column(String(40))
+    priority: Mapped[str] = mapped_column(String(2))
+    source: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))
+    technician_id: Mapped[int | None] = mapped_column(Integer)
+    district: Mapped[str | None] = mapped_column(String(40))
+    enterprise_tier: Mapped[str | None] = mapped_column(String(20))
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    response_deadline: Mapped[datetime | None] = mapped_column(DateTime)
+    arrived_at: Mapped[datetime | None] = mapped_column(DateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    restore_deadline: Mapped[datetime | None] = mapped_column(DateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    handling_deadline: Mapped[datetime | None] = mapped_column(DateTime)
+    duration_min: Mapped[int | None] = mapped_column(Integer)
+    response_s: Mapped[float | None] = mapped_column(Float)
+    on_site_s: Mapped[float | None] = mapped_column(Float)
+    elapsed_without_pauses_s: Mapped[float | None] = mapped_column(Float)
+    repeat_within_30d: Mapped[bool | None] = mapped_column(Boolean)
+    is_repeat_fault: Mapped[bool | None] = mapped_column(Boolean)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revisit_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        # the range every report is over; with a filter, the filter's column first
+        Index("ix_report_order_facts_received_at", "received_at"),
+        # a report on a district (and a product) reads this index alone (PostgreSQL: INCLUDE)
+        Index(
+            "ix_report_order_facts_place",
+            "district",
+            "product",
+            "received_at",
+            postgresql_include=PLACE_INCLUDES,
+        ),
+        # the backlog: orders still open at a moment
+        Index("ix_report_order_facts_completed_at", "completed_at"),
+    )
+
+
+FACTS = ReportOrderFact.__table__
+
+
+def _fact_column(element: ClauseElement) -> ClauseElement | None:
+    if isinstance(element, measures.OrderHadEvent):
+        first = FACTS.c[EVENT_COLUMNS[element.action]]
+        if element.before is None:
+            return first.isnot(None)
+        # never NULL (false where there is no such event), so that NOT of it stays a yes or no
+        return and_(first.isnot(None), first < element.before)
+    table = getattr(element, "table", None)
+    name = getattr(element, "name", None)
+    if not isinstance(element, Column) or table is None or getattr(table, "name", None) is None:
+        return None
+    if table.name == "work_orders":
+        if name not in ORDER_COLUMNS:
+            raise ValueError(f"work_orders.{name} is not among the report facts")
+        return FACTS.c[name]
+    if table.name in {t for t, _c in JOINED_COLUMNS}:
+        fact = JOINED_COLUMNS.get((table.name, name))
+        if fact is None:
+            raise ValueError(f"{table.name}.{name} is not among the report facts")
+        return FACTS.c[fact]
+    return None
+
+
+def on_facts(expression):
+    """``expression`` (a rule over work orders, their site and customer) over the report facts
+    instead: the same rule, one narrow table, no joins. ValueError names a column the facts
+    lack (add it to the table and the migration's triggers)."""
+    if hasattr(expression, "__clause_element__"):  # a mapped attribute (Site.district)
+        expression = expression.__clause_element__()
+    return visitors.replacement_traverse(expression, {}, _fact_column)
