@@ -13,6 +13,10 @@ Two strategies, compared by ``python -m bench city --disruptions``:
   visits (or for everyone), every visit not under way free to move,
   warm-started from the held routes (the touched visits left out of them).
 
+After a repair, with its time left, visits that would still breach move to a
+technician who makes it in time (``rescued``), then a route still late is solved
+again on its own, its stops re-ordered when that saves a breach.
+
 Work under way (``pinned_first``) stays first with its technician in both.
 Nothing here knows about Flask or the database.
 """
@@ -36,6 +40,10 @@ REPAIR_CANDIDATES = 8
 REPAIR_CANDIDATES_LATE = 3
 # Technicians whose routes a re-solve works on: the ones nearest the touched visits.
 RESOLVE_NEIGHBOURS = 12
+# A route still late after the rescue is solved again on its own for up to this long,
+# while at least RESEQUENCE_MIN_S of the re-plan's time is left.
+RESEQUENCE_S = 0.5
+RESEQUENCE_MIN_S = 0.2
 
 
 @dataclass
@@ -51,6 +59,8 @@ class Repair:
     displaced: list[int | str] = field(default_factory=list)
     # Visits that would breach on their route, moved to someone who makes it in time.
     rescued: dict[int | str, int | str] = field(default_factory=dict)
+    # Technicians whose own stops were put in a new order to save a breach.
+    resequenced: list[int | str] = field(default_factory=list)
     solve_s: float = 0.0
 
 
@@ -139,8 +149,47 @@ def repair(
         current = replace(placed, unassigned=[])
     result.plan = current
     _rescue_late(work, result, started + time_limit_s, matrix)
+    _resequence_late(work, result, started + time_limit_s, matrix)
     result.solve_s = time.monotonic() - started
     return result
+
+
+def _resequence_late(work: Problem, result: Repair, deadline: float, matrix: TravelMatrix | None) -> None:
+    """With the time still left: each route that still has a late visit (timed as held
+    from now) is solved again on its own (the same technician, the same visits, work
+    under way first), and the new order of its stops kept when it has fewer late visits
+    and leaves none out. A crew's or a dependent visit's route keeps its order (its
+    partner's times hang on it)."""
+    techs = {t.id: t for t in work.technicians}
+    spec = {v.id: v for v in work.visits}
+    held = HaversineMatrix(area_type=work.area_type)
+    late: list[tuple[int, TechnicianRoute, list[VisitSpec]]] = []
+    for route in result.plan.routes:
+        visits = [spec[s.visit_id] for s in route.stops if s.visit_id in spec]
+        if (
+            route.technician_id not in techs
+            or len(visits) != len(route.stops)
+            or any(v.crew_size > 1 or v.after for v in visits)
+        ):
+            continue
+        breaches = time_held(techs[route.technician_id], visits, held).breaches
+        if breaches:
+            late.append((breaches, route, visits))
+    for breaches, route, visits in sorted(late, key=lambda item: -item[0]):
+        budget = deadline - time.monotonic()
+        if budget < RESEQUENCE_MIN_S:
+            return
+        alone = Problem([techs[route.technician_id]], visits, work.area_type)
+        again = solve(alone, time_limit_s=min(RESEQUENCE_S, budget), matrix=matrix)
+        better = again.route_of(route.technician_id)
+        if again.unassigned or better is None or _breaches(better) >= breaches:
+            continue
+        result.plan = replace(
+            result.plan,
+            routes=[better if r.technician_id == route.technician_id else r for r in result.plan.routes],
+        )
+        result.changed.add(route.technician_id)
+        result.resequenced.append(route.technician_id)
 
 
 def _breaches(route: TechnicianRoute) -> int:

@@ -130,9 +130,23 @@ def test_repair_moves_a_visit_that_would_breach_to_someone_who_makes_it_in_time(
     assert [s.visit_id for s in result.plan.route_of("A").stops] == ["a1", "a2"]
 
 
-def test_repair_leaves_a_late_visit_where_it_is_when_nobody_makes_it_in_time():
+def test_repair_reorders_a_late_visits_own_route_when_nobody_else_makes_it_in_time():
     a, b = _tech("A"), _tech("B", lat=31.87, skills=("lan",))  # B lacks the skill
     first, second = _visit("a1", 31.85), _visit("a2", 31.851)
     due = _visit("a3", 31.869, deadline_s=12 * 3600)
     result = repair(Problem([a, b], [first, second, due]), _plan({"A": ["a1", "a2", "a3"], "B": []}), [], 2.0)
-    assert result.rescued == {} and result.changed == set()
+    assert result.rescued == {} and result.changed == {"A"} and result.resequenced == ["A"]
+    route = result.plan.route_of("A")
+    assert sorted(s.visit_id for s in route.stops) == ["a1", "a2", "a3"]
+    assert all(s.late_s == 0 for s in route.stops)
+    assert [s.visit_id for s in route.stops].index("a3") < 2  # reached before its deadline
+
+
+def test_repair_leaves_a_late_route_as_it_is_when_no_order_saves_a_breach():
+    a, b = _tech("A"), _tech("B", lat=31.87, skills=("lan",))
+    # three hours of work all due within the next half hour: only one can be in time
+    day = [_visit(f"a{k}", 31.85 + k / 1000, deadline_s=NOW + 1800) for k in range(1, 4)]
+    assert time_held(a, day).breaches == 2
+    result = repair(Problem([a, b], day), _plan({"A": ["a1", "a2", "a3"], "B": []}), [], 2.0)
+    assert result.rescued == {} and result.changed == set() and result.resequenced == []
+    assert [s.visit_id for s in result.plan.route_of("A").stops] == ["a1", "a2", "a3"]
