@@ -438,6 +438,7 @@ def customer_view(session: Session, order: WorkOrder, lang: str = "zh") -> dict[
         "circuit_product": line.product if line else None,
         "access_type": line.access_type if line else None,
         "technician_name": order.technician.name if order.technician else None,
+        "second_technician_name": order.second_technician.name if order.second_technician else None,
         "timeline": customer_timeline(session, order, lang),
         "promise": promise_of(order, eta, lang, at),
         "waiting": waiting_of(order, lang, at),

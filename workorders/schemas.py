@@ -437,6 +437,9 @@ class CustomerOrderSchema(Schema):
     response_deadline = CityDateTime()
     restore_deadline = CityDateTime(metadata={"description": "Promised restore time."})
     technician_name = fields.String(allow_none=True)
+    second_technician_name = fields.String(
+        allow_none=True, metadata={"description": "A two-technician job's second technician."}
+    )
     parent_id = fields.Integer(allow_none=True)
     created_at = CityDateTime()
     updated_at = CityDateTime(metadata={"description": "Last change; the cursor for updated_since."})

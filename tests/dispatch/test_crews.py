@@ -11,7 +11,7 @@ import pytest
 
 from core.clock import now
 from dispatch.models import DispatchPlan
-from tests.factories import post_order
+from tests.factories import Console, post_order
 from workorders.models import WorkOrder
 
 pytestmark = pytest.mark.usefixtures("morning")
@@ -82,6 +82,11 @@ def test_a_crew_order_is_planned_into_two_routes_at_one_start_and_applied_to_bot
     names = {lead: "Lead", mate: "Mate"}
     assert order["technician_name"] == names[order["technician_id"]]
     assert order["second_technician_name"] == names[order["second_technician_id"]]
+    # The customer reads both names, on the API and on the portal page.
+    world.user("kehu", "customer", customer_id=order["customer_id"])
+    mine = client.get(f"/api/v1/workorders/{crew}", headers=world.headers("kehu")).get_json()
+    assert "technician_id" not in mine
+    assert {mine["technician_name"], mine["second_technician_name"]} == {"Lead", "Mate"}
 
     # Both phones show the visit; the second reads it and may send nothing.
     lead_h = world.headers(names[order["technician_id"]].lower())
@@ -124,6 +129,10 @@ def test_a_crew_order_is_planned_into_two_routes_at_one_start_and_applied_to_bot
     assert feature["properties"]["second_technician_id"] == order["second_technician_id"]
     panel = client.get(f"/console/api/orders/{crew}", headers=h).get_json()
     assert panel["second_technician_name"] == order["second_technician_name"]
+    # the customer's portal page names both
+    Console(client, "kehu")
+    page = client.get("/").get_data(as_text=True)
+    assert f"{mine['technician_name']}、{mine['second_technician_name']}" in page
 
 
 def test_a_plan_whose_crew_starts_differ_is_refused_whole(client, world, db):
