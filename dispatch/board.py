@@ -177,6 +177,7 @@ def held_sequence(technician_id: int, orders: Iterable[Any]) -> list[Any]:
     order (``planned_sequence``, their own), and the crew visits they are second on
     (whose sequence is the lead's) put in at their planned time. Work under way stays
     first; a crew visit comes before the first own visit planned after it starts."""
+    orders = list(orders)  # read twice below: an iterator (a query's result) would be spent
     own = sorted((o for o in orders if o.technician_id == technician_id), key=_route_key)
     crew = sorted(
         (o for o in orders if o.technician_id != technician_id),

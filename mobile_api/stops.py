@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, defer, joinedload
 import standards
 from core.actor import Actor
 from core.models import User
+from dispatch.board import held_sequence
 from mobile_api.status import VisitProgress, allowed_statuses, visit_progress
 from technicians.models import Technician
 from technicians.shift_rules import EffectiveShift
@@ -198,20 +199,17 @@ def _route_query() -> Select:
 
 def todays_route(session: Session, actor: Actor, day: date, lang: str = "zh") -> list[dict[str, Any]]:
     """The technician's open stops for `day`, in planned order (unplanned ones last)."""
-    orders = list(
-        session.scalars(
-            _route_query(),
-            {
-                "technician_id": actor.technician_id,
-                "start": datetime.combine(day, time.min),
-                "end": datetime.combine(day, time.max),
-            },
-        )
+    rows = session.scalars(
+        _route_query(),
+        {
+            "technician_id": actor.technician_id,
+            "start": datetime.combine(day, time.min),
+            "end": datetime.combine(day, time.max),
+        },
     )
-    if any(o.technician_id != actor.technician_id for o in orders):
-        # A crew order carries its lead's sequence number: the second technician's day is
-        # ordered by planned start instead (the plan gives both routes the same start).
-        orders.sort(key=lambda o: (o.planned_start is None, o.planned_start or datetime.min, o.id))
+    # The same order as the console and the planner's held day: a crew visit the technician
+    # is second on (it carries its lead's sequence number) sits at its planned start.
+    orders = held_sequence(actor.technician_id, rows)
     progress = visit_progress(session, [o.id for o in orders if lifecycle.is_under_way(o)])
     rules_version = standards.load_ruleset().version
     return [
