@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from reports import filters, measures
+from reports.atoms import grouped_counts
 from reports.facts import FACTS, on_facts
 from reports.filters import ALL, ReportFilter, group_labels, grouped
 from reports.sql import percentiles, percentiles_with_total, tune_for_report
@@ -77,19 +78,23 @@ def _mean(condition: ColumnElement, value: ColumnElement) -> ColumnElement:
     return func.avg(value).filter(condition)
 
 
-def _order_count_columns(f: ReportFilter) -> list[ColumnElement]:
-    columns = [_count(on_facts(cond)).label(name) for name, cond in measures.order_predicates(f).items()]
-    for name, (which, value) in _duration_sources(f).items():
-        columns.append(_count(which).label(f"{name}_n"))
-        columns.append(_mean(which, value).label(f"{name}_mean_s"))
-    on_site = _duration_sources(f)["on_site"][0]
-    columns.append(_mean(on_site, FACTS.c.duration_min * 60.0).label("planned_on_site_mean_s"))
-    return columns
-
-
 def _order_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
-    stmt = grouped(base_select(f, *_order_count_columns(f)).where(*received_in_range(f)), group_key(f))
-    return {row.g: dict(row._mapping) for row in session.execute(stmt)}
+    """Every order figure and duration mean per group, from one grouped scan (reports.atoms)."""
+    counts = {name: on_facts(cond) for name, cond in measures.order_predicates(f).items()}
+    sums: dict[str, tuple[ColumnElement, ColumnElement]] = {}
+    for name, (which, value) in _duration_sources(f).items():
+        counts[f"{name}_n"] = which
+        sums[f"{name}_mean_s"] = (which, value)
+    on_site = _duration_sources(f)["on_site"][0]
+    sums["planned_on_site_mean_min"] = (on_site, FACTS.c.duration_min)
+    found = grouped_counts(session, FACTS, received_in_range(f), group_key(f), counts, sums)
+    for figures in found.values():
+        for name in sums:
+            total, n = figures.pop(f"{name}_sum"), figures.pop(f"{name}_n")
+            figures[name] = float(total) / int(n) if n else None
+        planned = figures.pop("planned_on_site_mean_min")
+        figures["planned_on_site_mean_s"] = None if planned is None else planned * 60.0
+    return found
 
 
 def _followup_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:

@@ -1,0 +1,175 @@
+"""Many FILTERed counts and means in one cheap grouped scan.
+
+A report counts some thirty figures over the same orders, each a predicate; asked row by row,
+that is thirty predicates per order, most of the report's time on a year of orders. The
+predicates are made of far fewer comparisons (their atoms: ``completed_at < :at``,
+``kind = 'repair'``, ...), and a row's answer to every predicate follows from its answers to
+the atoms. So the scan reads each atom once per row, packs the answers into one integer (two
+bits an atom: true, false, or NULL, which SQL's three-valued logic keeps apart), and groups
+the rows by (group, code): a few hundred groups with their row counts and the sums of the
+values to average. An outer query over those groups asks every predicate again with each
+atom read back from the code: the same predicate, answered by the database, NULLs included,
+so a figure counted this way is the figure counted row by row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Select,
+    case,
+    cast,
+    false,
+    func,
+    literal_column,
+    null,
+    select,
+    true,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BooleanClauseList, ColumnElement, Grouping, UnaryExpression
+
+from reports.sql import grouping_of
+
+BITS = 2  # per atom: 1 true, 0 false, 2 NULL
+PER_CODE = 31  # atoms in one code: 62 bits of a signed 64-bit integer
+
+
+def _is_connective(element: Any) -> bool:
+    """AND, OR, NOT and parentheses: the structure above the atoms."""
+    if isinstance(element, (BooleanClauseList, Grouping)):
+        return True
+    return isinstance(element, UnaryExpression) and element.operator in (
+        operators.inv,
+        operators.is_false,  # AsBoolean: NOT (x)
+        operators.is_true,  # AsBoolean: x
+    )
+
+
+def _children(element: Any) -> Sequence[Any]:
+    if isinstance(element, BooleanClauseList):
+        return element.clauses
+    return [element.element]
+
+
+def _int(value: int) -> ColumnElement:
+    """A small integer written into the statement (not a parameter: the same for every report)."""
+    return literal_column(str(value), Integer)
+
+
+class Atoms:
+    """The distinct atoms of a set of predicates, each with its place in the codes.
+
+    An atom whose negation is already one (``a > b`` of ``a <= b``, ``x IS NULL`` of
+    ``x IS NOT NULL``, ``s != v`` of ``s = v``) is read as NOT that one: the two agree in
+    three-valued logic too (NOT NULL is NULL), and the codes stay short."""
+
+    def __init__(self) -> None:
+        self.atoms: list[ColumnElement] = []
+        # id() of an atom element met -> (its atom's place, whether it is that atom's negation)
+        self._index: dict[int, tuple[int, bool]] = {}
+
+    def collect(self, predicate: ColumnElement) -> None:
+        if _is_connective(predicate):
+            for child in _children(predicate):
+                self.collect(child)
+            return
+        if id(predicate) in self._index:
+            return
+        negation = ~predicate
+        for place, atom in enumerate(self.atoms):
+            if atom.compare(predicate):
+                self._index[id(predicate)] = (place, False)
+                return
+            if atom.compare(negation):
+                self._index[id(predicate)] = (place, True)
+                return
+        self._index[id(predicate)] = (len(self.atoms), False)
+        self.atoms.append(predicate)
+
+    def codes(self) -> list[ColumnElement]:
+        """Integers per row holding every atom's answer in two bits, PER_CODE atoms each."""
+        found = []
+        for first in range(0, max(len(self.atoms), 1), PER_CODE):
+            terms = []
+            for place, atom in enumerate(self.atoms[first : first + PER_CODE]):
+                answer = func.coalesce(cast(atom, Integer), _int(2))
+                weight = 1 << (BITS * place)
+                terms.append(answer if place == 0 else answer * literal_column(str(weight), BigInteger))
+            code = terms[0] if terms else literal_column("0", BigInteger)
+            for term in terms[1:]:
+                code = code + term
+            found.append(code)
+        return found
+
+    def over(self, predicate: ColumnElement, codes: Sequence[ColumnElement]) -> ColumnElement:
+        """``predicate`` with each of its atoms read back from ``codes`` (true, false or NULL)."""
+
+        def replace(element: Any) -> ColumnElement | None:
+            found = self._index.get(id(element))
+            if found is None:
+                return None
+            place, negated = found
+            code = codes[place // PER_CODE]
+            shift = literal_column(str(BITS * (place % PER_CODE)), Integer)
+            bits = code.op(">>", return_type=BigInteger)(shift).op("&", return_type=BigInteger)(_int(3))
+            yes, no = (false(), true()) if negated else (true(), false())
+            return case((bits == _int(1), yes), (bits == _int(0), no), else_=null())
+
+        return visitors.replacement_traverse(predicate, {}, replace)
+
+
+def grouped_counts(
+    session: Session,
+    from_: Any,
+    where: Sequence[ColumnElement],
+    group: ColumnElement | None,
+    counts: Mapping[str, ColumnElement],
+    sums: Mapping[str, tuple[ColumnElement, ColumnElement]],
+) -> dict[Any, dict[str, Any]]:
+    """Per ``group`` (None: one group keyed "all"), over ``from_`` filtered by ``where``:
+    for each of ``counts`` (name -> predicate) the number of rows it holds for, and for each
+    of ``sums`` (name -> (predicate, value)) ``{name}_sum`` and ``{name}_n``, the sum and the
+    number of the non-NULL values over the rows the predicate holds for (an average is the one
+    over the other, as ``avg(value) FILTER (WHERE predicate)`` would answer)."""
+    atoms = Atoms()
+    for predicate in counts.values():
+        atoms.collect(predicate)
+    for predicate, _value in sums.values():
+        atoms.collect(predicate)
+    values: list[ColumnElement] = []
+    value_of: dict[str, int] = {}
+    for name, (_predicate, value) in sums.items():
+        place = next((i for i, seen in enumerate(values) if seen.compare(value)), None)
+        if place is None:
+            place = len(values)
+            values.append(value)
+        value_of[name] = place
+    codes = atoms.codes()
+    key = group if group is not None else literal_column("'all'")
+    inner_columns = [key.label("g"), *(code.label(f"code{i}") for i, code in enumerate(codes))]
+    inner_columns.append(func.count().label("n"))
+    for place, value in enumerate(values):
+        inner_columns += [func.sum(value).label(f"s{place}"), func.count(value).label(f"c{place}")]
+    inner: Select = select(*inner_columns).select_from(from_).where(*where)
+    inner = inner.group_by(*([grouping_of(group)] if group is not None else []), *codes)
+    rows = inner.subquery("by_code")
+    read = [rows.c[f"code{i}"] for i in range(len(codes))]
+    outer_columns = [rows.c.g]
+    for name, predicate in counts.items():
+        outer_columns.append(func.sum(rows.c.n).filter(atoms.over(predicate, read)).label(name))
+    for name, (predicate, _value) in sums.items():
+        which = atoms.over(predicate, read)
+        place = value_of[name]
+        outer_columns.append(func.sum(rows.c[f"s{place}"]).filter(which).label(f"{name}_sum"))
+        outer_columns.append(func.sum(rows.c[f"c{place}"]).filter(which).label(f"{name}_n"))
+    stmt = select(*outer_columns).group_by(rows.c.g)
+    found: dict[Any, dict[str, Any]] = {}
+    for row in session.execute(stmt):
+        found[row.g] = {name: value for name, value in row._mapping.items() if name != "g"}
+    return found
