@@ -32,12 +32,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators, visitors
-from sqlalchemy.sql.elements import BooleanClauseList, ColumnElement, Grouping, UnaryExpression
+from sqlalchemy.sql.elements import (
+    BinaryExpression,
+    BindParameter,
+    BooleanClauseList,
+    ColumnElement,
+    Grouping,
+    UnaryExpression,
+)
+from sqlalchemy.sql.schema import Column
 
 from reports.sql import grouping_of
 
-BITS = 2  # per atom: 1 true, 0 false, 2 NULL
-PER_CODE = 31  # atoms in one code: 62 bits of a signed 64-bit integer
+CODE_BITS = 62  # of a signed 64-bit integer
 
 
 def _is_connective(element: Any) -> bool:
@@ -62,17 +69,45 @@ def _int(value: int) -> ColumnElement:
     return literal_column(str(value), Integer)
 
 
+def _never_null(atom: Any) -> bool:
+    """Whether ``atom`` is true or false on every row (IS tests; comparisons of NOT NULL
+    columns with values), so one bit holds its answer."""
+    if not isinstance(atom, BinaryExpression):
+        return False
+    if atom.operator in (operators.is_, operators.is_not):
+        return True
+    return _not_null(atom.left) and _not_null(atom.right)
+
+
+def _not_null(element: Any) -> bool:
+    if isinstance(element, Column):
+        return element.nullable is False
+    if isinstance(element, BindParameter):
+        values = element.value if element.expanding else [element.value]
+        return values is not None and all(value is not None for value in values)
+    return False
+
+
+def _weight(value: int) -> ColumnElement:
+    """A code's part, a 64-bit integer written into the statement."""
+    if value < 2**31:
+        return literal_column(str(value), BigInteger)
+    return cast(literal_column(str(value)), BigInteger)
+
+
 class Atoms:
     """The distinct atoms of a set of predicates, each with its place in the codes.
 
     An atom whose negation is already one (``a > b`` of ``a <= b``, ``x IS NULL`` of
     ``x IS NOT NULL``, ``s != v`` of ``s = v``) is read as NOT that one: the two agree in
-    three-valued logic too (NOT NULL is NULL), and the codes stay short."""
+    three-valued logic too (NOT NULL is NULL), and the codes stay short. An atom that is
+    never NULL takes one bit, the others two (1 true, 0 false, 2 NULL)."""
 
     def __init__(self) -> None:
         self.atoms: list[ColumnElement] = []
         # id() of an atom element met -> (its atom's place, whether it is that atom's negation)
         self._index: dict[int, tuple[int, bool]] = {}
+        self._layout: list[tuple[int, int, int]] = []  # per atom: (code, shift, bits)
 
     def collect(self, predicate: ColumnElement) -> None:
         if _is_connective(predicate):
@@ -90,21 +125,34 @@ class Atoms:
                 self._index[id(predicate)] = (place, True)
                 return
         self._index[id(predicate)] = (len(self.atoms), False)
+        bits = 1 if _never_null(predicate) else 2
+        code, shift = self._layout[-1][:2] if self._layout else (0, 0)
+        if self._layout:
+            shift += self._layout[-1][2]
+        if shift + bits > CODE_BITS:
+            code, shift = code + 1, 0
+        self._layout.append((code, shift, bits))
         self.atoms.append(predicate)
 
     def codes(self) -> list[ColumnElement]:
-        """Integers per row holding every atom's answer in two bits, PER_CODE atoms each."""
+        """Integers per row holding every atom's answer (CODE_BITS bits each at most)."""
+        terms: list[list[ColumnElement]] = [[] for _ in range(self._layout[-1][0] + 1 if self._layout else 1)]
+        for atom, (code, shift, bits) in zip(self.atoms, self._layout, strict=True):
+            # constants chosen by CASE: the atom is asked once and nothing is multiplied
+            weight = 1 << shift
+            if bits == 1:
+                answer = case((atom, _weight(weight)), else_=_weight(0))
+            else:
+                answer = case(
+                    (true(), _weight(weight)), (false(), _weight(0)), value=atom, else_=_weight(2 * weight)
+                )
+            terms[code].append(answer)
         found = []
-        for first in range(0, max(len(self.atoms), 1), PER_CODE):
-            terms = []
-            for place, atom in enumerate(self.atoms[first : first + PER_CODE]):
-                answer = func.coalesce(cast(atom, Integer), _int(2))
-                weight = 1 << (BITS * place)
-                terms.append(answer if place == 0 else answer * literal_column(str(weight), BigInteger))
-            code = terms[0] if terms else literal_column("0", BigInteger)
-            for term in terms[1:]:
-                code = code + term
-            found.append(code)
+        for parts in terms:
+            code_value = parts[0] if parts else literal_column("0", BigInteger)
+            for part in parts[1:]:
+                code_value = code_value + part
+            found.append(code_value)
         return found
 
     def over(self, predicate: ColumnElement, codes: Sequence[ColumnElement]) -> ColumnElement:
@@ -115,11 +163,11 @@ class Atoms:
             if found is None:
                 return None
             place, negated = found
-            code = codes[place // PER_CODE]
-            shift = literal_column(str(BITS * (place % PER_CODE)), Integer)
-            bits = code.op(">>", return_type=BigInteger)(shift).op("&", return_type=BigInteger)(_int(3))
+            code, shift, bits = self._layout[place]
+            shifted = codes[code].op(">>", return_type=BigInteger)(literal_column(str(shift), Integer))
+            answer = shifted.op("&", return_type=BigInteger)(_int((1 << bits) - 1))
             yes, no = (false(), true()) if negated else (true(), false())
-            return case((bits == _int(1), yes), (bits == _int(0), no), else_=null())
+            return case((answer == _int(1), yes), (answer == _int(0), no), else_=null())
 
         return visitors.replacement_traverse(predicate, {}, replace)
 

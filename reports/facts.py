@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, DateTime, Float, Index, Integer, String, and_
+from sqlalchemy import Boolean, Column, DateTime, Float, Index, Integer, String, and_, text
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.expression import ClauseElement
@@ -51,6 +51,14 @@ ORDER_COLUMNS = (
 EVENT_COLUMNS = {measures.REVISIT: "revisit_at", measures.CANCELLED: "cancelled_at"}
 # Copied from the order's site and customer: (table, column) -> the fact's column.
 JOINED_COLUMNS = {("sites", "district"): "district", ("customers", "enterprise_tier"): "enterprise_tier"}
+# The order's follow-up when it has exactly one (followup_count; migration a15d00000001):
+# the follow-up's column -> the fact's.
+FOLLOWUP_COLUMNS = {
+    "state": "followup_state",
+    "due_at": "followup_due_at",
+    "completed_at": "followup_completed_at",
+    "satisfaction": "followup_satisfaction",
+}
 
 
 # Every other column, in the place index, so that a district's report is an index-only scan.
@@ -59,6 +67,8 @@ PLACE_INCLUDES = [
     "enterprise_tier",
     "revisit_at",
     "cancelled_at",
+    "followup_count",
+    *FOLLOWUP_COLUMNS.values(),
 ]
 
 
@@ -93,6 +103,11 @@ class ReportOrderFact(Base):
     updated_at: Mapped[datetime | None] = mapped_column(DateTime)
     revisit_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    followup_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    followup_state: Mapped[str | None] = mapped_column(String(12))
+    followup_due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    followup_completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    followup_satisfaction: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         # the range every report is over; with a filter, the filter's column first
@@ -107,6 +122,13 @@ class ReportOrderFact(Base):
         ),
         # the backlog: orders still open at a moment
         Index("ix_report_order_facts_completed_at", "completed_at"),
+        # the few orders with more than one follow-up, whose follow-ups a report joins
+        Index(
+            "ix_report_order_facts_followups_many",
+            "received_at",
+            postgresql_where=text("followup_count > 1"),
+            sqlite_where=text("followup_count > 1"),
+        ),
     )
 
 
@@ -143,3 +165,21 @@ def on_facts(expression):
     if hasattr(expression, "__clause_element__"):  # a mapped attribute (Site.district)
         expression = expression.__clause_element__()
     return visitors.replacement_traverse(expression, {}, _fact_column)
+
+
+def _followup_fact_column(element: ClauseElement) -> ClauseElement | None:
+    table = getattr(element, "table", None)
+    if not isinstance(element, Column) or getattr(table, "name", None) != "follow_ups":
+        return None
+    fact = FOLLOWUP_COLUMNS.get(element.name)
+    if fact is None:
+        raise ValueError(f"follow_ups.{element.name} is not among the report facts")
+    return FACTS.c[fact]
+
+
+def on_single_followup(expression):
+    """A rule over an order's follow-up (``reports.measures.followup_predicates``) read from the
+    facts of the orders that have exactly one: the follow-up columns copied there. Orders with
+    more (``followup_count > 1``) answer it through a join (``reports.figures``)."""
+    on_facts_row = visitors.replacement_traverse(expression, {}, _followup_fact_column)
+    return and_(FACTS.c.followup_count == 1, on_facts_row)

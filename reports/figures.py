@@ -7,6 +7,8 @@ are one per group, merged here into plain dicts. No order is loaded into Python.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
@@ -14,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from reports import filters, measures
 from reports.atoms import grouped_counts
-from reports.facts import FACTS, on_facts
+from reports.facts import FACTS, on_facts, on_single_followup
 from reports.filters import ALL, ReportFilter, group_labels, grouped
-from reports.sql import percentiles, percentiles_with_total, tune_for_report
+from reports.sql import SideBySide, percentiles, percentiles_with_total, tune_for_report
 from workorders.models import FollowUp, WorkOrder
 
 W = WorkOrder
@@ -74,12 +76,10 @@ def _count(condition: ColumnElement) -> ColumnElement:
     return func.count().filter(condition)
 
 
-def _mean(condition: ColumnElement, value: ColumnElement) -> ColumnElement:
-    return func.avg(value).filter(condition)
-
-
-def _order_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
-    """Every order figure and duration mean per group, from one grouped scan (reports.atoms)."""
+def _counts(session: Session, f: ReportFilter) -> tuple[dict[Any, dict[str, Any]], dict[Any, dict[str, Any]]]:
+    """The order figures with the duration means, and the follow-up figures, per group: one
+    grouped scan of the facts (reports.atoms), and a join for the few orders with more than
+    one follow-up (the facts carry an order's follow-up only when it is the one)."""
     counts = {name: on_facts(cond) for name, cond in measures.order_predicates(f).items()}
     sums: dict[str, tuple[ColumnElement, ColumnElement]] = {}
     for name, (which, value) in _duration_sources(f).items():
@@ -87,24 +87,41 @@ def _order_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]
         sums[f"{name}_mean_s"] = (which, value)
     on_site = _duration_sources(f)["on_site"][0]
     sums["planned_on_site_mean_min"] = (on_site, FACTS.c.duration_min)
+    followup = {name: on_single_followup(cond) for name, cond in measures.followup_predicates(f).items()}
+    counts |= followup
+    sums["satisfaction"] = (followup["rated"], FACTS.c.followup_satisfaction)
     found = grouped_counts(session, FACTS, received_in_range(f), group_key(f), counts, sums)
-    for figures in found.values():
+    many = _many_followups(session, f)
+    orders, followups = {}, {}
+    for key, figures in found.items():
+        more = many.get(key, {})
+        followups[key] = {
+            name: int(figures.pop(name, 0) or 0) + int(more.get(name) or 0) for name in followup
+        }
+        rated = int(figures.pop("satisfaction_n", 0) or 0) + int(more.get("satisfaction_n") or 0)
+        score = float(figures.pop("satisfaction_sum", 0) or 0) + float(more.get("satisfaction_sum") or 0)
+        followups[key]["satisfaction_mean"] = score / rated if rated else None
         for name in sums:
-            total, n = figures.pop(f"{name}_sum"), figures.pop(f"{name}_n")
-            figures[name] = float(total) / int(n) if n else None
+            if name != "satisfaction":
+                total, n = figures.pop(f"{name}_sum", None), figures.pop(f"{name}_n", None)
+                figures[name] = float(total) / int(n) if n and total is not None else None
         planned = figures.pop("planned_on_site_mean_min")
         figures["planned_on_site_mean_s"] = None if planned is None else planned * 60.0
-    return found
+        orders[key] = figures
+    return orders, followups
 
 
-def _followup_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
+def _many_followups(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
+    """The follow-up figures of the orders with more than one follow-up, joined to them."""
     predicates = measures.followup_predicates(f)
     columns = [_count(cond).label(name) for name, cond in predicates.items()]
-    columns.append(_mean(predicates["rated"], FollowUp.satisfaction).label("satisfaction_mean"))
+    rated = predicates["rated"]
+    columns.append(func.sum(FollowUp.satisfaction).filter(rated).label("satisfaction_sum"))
+    columns.append(func.count(FollowUp.satisfaction).filter(rated).label("satisfaction_n"))
     stmt = grouped(
         select(*columns)
         .select_from(FACTS.join(FollowUp.__table__, FollowUp.order_id == FACTS.c.id))
-        .where(*received_in_range(f)),
+        .where(FACTS.c.followup_count > 1, *received_in_range(f)),
         group_key(f),
     )
     return {row.g: dict(row._mapping) for row in session.execute(stmt)}
@@ -117,9 +134,21 @@ def _backlog_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, An
     return {row.g: dict(row._mapping) for row in session.execute(stmt)}
 
 
-def _percentiles(session: Session, f: ReportFilter) -> dict[str, dict[Any, dict[float, float | None]]]:
-    """Median and p90 of every duration per group."""
-    return percentiles(session, group_key(f), _duration_sources(f), received_in_range(f), FACTS)
+# The durations' percentiles in two queries of about as many values each, run side by side.
+SPLIT = (("response", "install"), ("restore", "on_site"))
+
+
+def _spreads(session: Session, f: ReportFilter, names: Sequence[str], with_totals: bool) -> tuple[dict, dict]:
+    """Median and p90 of the ``names`` durations per group, and over all groups (keyed ALL;
+    empty without ``with_totals``)."""
+    sources = {name: source for name, source in _duration_sources(f).items() if name in names}
+    if with_totals and f.group_by is not None:
+        spreads, overall, _none = percentiles_with_total(
+            session, group_key(f), sources, received_in_range(f), FACTS
+        )
+        return spreads, {name: {ALL: found.get("all", {})} for name, found in overall.items()}
+    spreads = percentiles(session, group_key(f), sources, received_in_range(f), FACTS)
+    return spreads, (spreads if with_totals else {name: {} for name in names})
 
 
 def _pct(part: int, whole: int) -> float | None:
@@ -209,18 +238,17 @@ def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[
     only their percentiles need queries of their own.
     """
     tune_for_report(session)
-    if with_totals and f.group_by is not None:
-        spreads, overall, _none = percentiles_with_total(
-            session, group_key(f), _duration_sources(f), received_in_range(f), FACTS
-        )
-        total_spreads = {name: {ALL: found.get("all", {})} for name, found in overall.items()}
-    else:
-        spreads = _percentiles(session, f)
-        total_spreads = spreads
-    # the counts apart from the percentiles: plain aggregates, which PostgreSQL computes in
-    # parallel workers (an ordered-set aggregate in the same query would keep them on one core)
-    counts = _order_counts(session, f)
-    followups, backlog = _followup_counts(session, f), _backlog_counts(session, f)
+    with SideBySide(session) as side:
+        # the percentiles (one core each) beside the counts (parallel scans on PostgreSQL)
+        parts = [side.submit(partial(_spreads, f=f, names=names, with_totals=with_totals)) for names in SPLIT]
+        counts, followups = _counts(session, f)
+        backlog = _backlog_counts(session, f)
+        spreads: dict[str, dict[Any, dict[float, float | None]]] = {}
+        total_spreads: dict[str, dict[Any, dict[float, float | None]]] = {}
+        for part in parts:
+            by_group, overall = part.result()
+            spreads |= by_group
+            total_spreads |= overall
     keys = set(counts) | set(backlog)
     rows = {
         key: _row(key, counts.get(key, {}), followups.get(key, {}), backlog.get(key, {}), spreads)

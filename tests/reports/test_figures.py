@@ -9,6 +9,7 @@ import pytest
 from reports import figures
 from reports.filters import ReportFilter
 from tests.reports import dataset
+from workorders.models import FollowUp, WorkOrder
 
 SEP, NOV = date(2026, 9, 1), date(2026, 11, 1)
 
@@ -97,6 +98,30 @@ def test_follow_ups(db, history):
         "satisfaction_mean": 4.0,
         "satisfied_pct": 66.7,
     }
+
+
+def test_an_order_with_two_follow_ups_counts_both(db, history):
+    # the facts carry one follow-up per order; a second makes the report join that order's
+    r3 = db.get(WorkOrder, history["R3"])
+    db.add(
+        FollowUp(customer_id=r3.customer_id, order_id=r3.id, reason="repair", method="visit",
+                 due_at=dataset.dt("09-20 12:00"), state="done", completed_at=dataset.dt("09-19 16:00"),
+                 satisfaction=5)
+    )  # fmt: skip
+    db.commit()
+    assert _report(db)["totals"]["follow_ups"] == {
+        "total": 5,
+        "done_on_time": 3,
+        "done_late": 1,
+        "overdue": 1,
+        "on_time_pct": 75.0,
+        "rated": 4,
+        "satisfaction_mean": 4.25,
+        "satisfied_pct": 75.0,
+    }
+    by_month = {row["group"]: row["follow_ups"] for row in _report(db, group_by="month")["rows"]}
+    # all five belong to orders received in September
+    assert (by_month["2026-09-01"]["total"], by_month["2026-09-01"]["satisfaction_mean"]) == (5, 4.25)
 
 
 def test_complaint_clocks_count_working_days(db, history):

@@ -1,5 +1,6 @@
-"""The report facts (migration a15c00000001's triggers) are the orders as they are now, with
-their site's district and customer's tier, whoever writes them and however."""
+"""The report facts (the triggers of migrations a15c00000001 and a15d00000001) are the orders
+as they are now, with their site's district, customer's tier and follow-up, whoever writes
+them and however."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from core.models import AuditEvent
-from reports.facts import EVENT_COLUMNS, FACTS, JOINED_COLUMNS, ORDER_COLUMNS
+from reports.facts import EVENT_COLUMNS, FACTS, FOLLOWUP_COLUMNS, JOINED_COLUMNS, ORDER_COLUMNS
 from tests.reports import dataset
-from workorders.models import Customer, Site, WorkOrder
+from workorders.models import Customer, FollowUp, Site, WorkOrder
 
 
 def _first(action: str):
@@ -129,3 +130,60 @@ def test_the_audit_trail_first_revisit_and_cancellation_are_copied(db, history):
     db.execute(delete(AuditEvent).where(AuditEvent.entity_id == r4, AuditEvent.action == "state:cancelled"))
     db.commit()
     assert _assert_facts_are_the_orders(db)[r4][cancelled] == before[r4][cancelled]
+
+
+def _followups_as_facts(db) -> dict[int, tuple]:
+    """What the facts should say of each order's follow-ups: how many, and that one's columns."""
+    found: dict[int, list[FollowUp]] = {}
+    for task in db.scalars(select(FollowUp).where(FollowUp.order_id.isnot(None))):
+        found.setdefault(task.order_id, []).append(task)
+    expected = {order_id: (0, None, None, None, None) for order_id in db.scalars(select(WorkOrder.id))}
+    for order_id, tasks in found.items():
+        one = tasks[0] if len(tasks) == 1 else None
+        expected[order_id] = (len(tasks), *(getattr(one, name, None) for name in FOLLOWUP_COLUMNS))
+    return expected
+
+
+def _assert_followup_facts(db) -> dict[int, tuple]:
+    db.expire_all()
+    columns = [FACTS.c.id, FACTS.c.followup_count, *(FACTS.c[fact] for fact in FOLLOWUP_COLUMNS.values())]
+    facts = {row[0]: tuple(row[1:]) for row in db.execute(select(*columns))}
+    assert facts == _followups_as_facts(db)
+    return facts
+
+
+def test_an_orders_follow_up_is_copied_and_a_second_one_makes_it_a_join(db, history):
+    facts = _assert_followup_facts(db)
+    r1 = history["R1"]
+    assert facts[r1][:2] == (1, "done") and facts[r1][4] == 5
+    assert facts[history["R2"]] == (0, None, None, None, None)
+    first = db.scalar(select(FollowUp).where(FollowUp.order_id == r1))
+    second = FollowUp(
+        customer_id=first.customer_id, order_id=r1, reason="repair", method="visit",
+        due_at=first.due_at + timedelta(days=3), state="open",
+    )  # fmt: skip
+    db.add(second)
+    db.commit()
+    assert _assert_followup_facts(db)[r1] == (2, None, None, None, None)
+    # a follow-up moved to another order leaves both orders' facts right
+    second.order_id = history["R2"]
+    db.commit()
+    facts = _assert_followup_facts(db)
+    assert facts[r1][0] == 1 and facts[history["R2"]][:2] == (1, "open")
+    db.execute(delete(FollowUp).where(FollowUp.id == second.id))
+    first.satisfaction = 2
+    db.commit()
+    facts = _assert_followup_facts(db)
+    assert facts[history["R2"]][0] == 0 and facts[r1][4] == 2
+
+
+def test_writing_an_order_keeps_its_follow_up_in_the_facts(db, history):
+    r1 = db.get(WorkOrder, history["R1"])
+    r1.description = "rewritten"  # every order write copies the order's columns again
+    r1.state = r1.state
+    db.commit()
+    db.execute(update(WorkOrder).where(WorkOrder.id == history["R3"]).values(priority="P1"))
+    db.commit()
+    facts = _assert_followup_facts(db)
+    assert facts[history["R1"]][0] == 1 and facts[history["R3"]][0] == 1
+    _assert_facts_are_the_orders(db)
