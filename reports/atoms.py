@@ -101,13 +101,24 @@ class Atoms:
     An atom whose negation is already one (``a > b`` of ``a <= b``, ``x IS NULL`` of
     ``x IS NOT NULL``, ``s != v`` of ``s = v``) is read as NOT that one: the two agree in
     three-valued logic too (NOT NULL is NULL), and the codes stay short. An atom that is
-    never NULL takes one bit, the others two (1 true, 0 false, 2 NULL)."""
+    never NULL takes one bit, the others two (1 true, 0 false, 2 NULL).
 
-    def __init__(self) -> None:
+    ``stored`` atoms are already answered in ``stored_code``, a column the database keeps
+    (``reports.facts.STORED_ATOMS``): they are read from it instead of asked row by row; it is
+    the first code, laid out as ``layout`` lays them out."""
+
+    def __init__(
+        self, stored: Sequence[ColumnElement] = (), stored_code: ColumnElement | None = None
+    ) -> None:
         self.atoms: list[ColumnElement] = []
         # id() of an atom element met -> (its atom's place, whether it is that atom's negation)
         self._index: dict[int, tuple[int, bool]] = {}
         self._layout: list[tuple[int, int, int]] = []  # per atom: (code, shift, bits)
+        self._stored_code = stored_code
+        self._live_from = -1  # set once the stored atoms are in
+        for atom in stored if stored_code is not None else ():
+            self._add(atom)
+        self._live_from = len(self.atoms)  # the atoms after these are asked row by row
 
     def collect(self, predicate: ColumnElement) -> None:
         if _is_connective(predicate):
@@ -124,20 +135,25 @@ class Atoms:
             if atom.compare(negation):
                 self._index[id(predicate)] = (place, True)
                 return
-        self._index[id(predicate)] = (len(self.atoms), False)
-        bits = 1 if _never_null(predicate) else 2
+        self._add(predicate)
+
+    def _add(self, atom: ColumnElement) -> None:
+        self._index[id(atom)] = (len(self.atoms), False)
+        bits = 1 if _never_null(atom) else 2
         code, shift = self._layout[-1][:2] if self._layout else (0, 0)
         if self._layout:
             shift += self._layout[-1][2]
-        if shift + bits > CODE_BITS:
+        first_live = self._stored_code is not None and len(self.atoms) == self._live_from
+        if shift + bits > CODE_BITS or first_live:
             code, shift = code + 1, 0
         self._layout.append((code, shift, bits))
-        self.atoms.append(predicate)
+        self.atoms.append(atom)
 
     def codes(self) -> list[ColumnElement]:
         """Integers per row holding every atom's answer (CODE_BITS bits each at most)."""
         terms: list[list[ColumnElement]] = [[] for _ in range(self._layout[-1][0] + 1 if self._layout else 1)]
-        for atom, (code, shift, bits) in zip(self.atoms, self._layout, strict=True):
+        live = zip(self.atoms[self._live_from :], self._layout[self._live_from :], strict=True)
+        for atom, (code, shift, bits) in live:
             # constants chosen by CASE: the atom is asked once and nothing is multiplied
             weight = 1 << shift
             if bits == 1:
@@ -149,6 +165,9 @@ class Atoms:
             terms[code].append(answer)
         found = []
         for parts in terms:
+            if self._stored_code is not None and not found:
+                found.append(self._stored_code)
+                continue
             code_value = parts[0] if parts else literal_column("0", BigInteger)
             for part in parts[1:]:
                 code_value = code_value + part
@@ -179,13 +198,16 @@ def grouped_counts(
     group: ColumnElement | None,
     counts: Mapping[str, ColumnElement],
     sums: Mapping[str, tuple[ColumnElement, ColumnElement]],
+    stored: Sequence[ColumnElement] = (),
+    stored_code: ColumnElement | None = None,
 ) -> dict[Any, dict[str, Any]]:
     """Per ``group`` (None: one group keyed "all"), over ``from_`` filtered by ``where``:
     for each of ``counts`` (name -> predicate) the number of rows it holds for, and for each
     of ``sums`` (name -> (predicate, value)) ``{name}_sum`` and ``{name}_n``, the sum and the
     number of the non-NULL values over the rows the predicate holds for (an average is the one
-    over the other, as ``avg(value) FILTER (WHERE predicate)`` would answer)."""
-    atoms = Atoms()
+    over the other, as ``avg(value) FILTER (WHERE predicate)`` would answer). ``stored`` and
+    ``stored_code``: atoms ``from_`` keeps answered (see ``Atoms``)."""
+    atoms = Atoms(stored, stored_code)
     for predicate in counts.values():
         atoms.collect(predicate)
     for predicate, _value in sums.values():
@@ -221,3 +243,26 @@ def grouped_counts(
     for row in session.execute(stmt):
         found[row.g] = {name: value for name, value in row._mapping.items() if name != "g"}
     return found
+
+
+def stored_code_sql(atoms: Sequence[ColumnElement]) -> str:
+    """The SQL (PostgreSQL's and SQLite's alike) of a generated column answering ``atoms``
+    laid out as ``Atoms(atoms, column)`` reads them: for a migration to freeze."""
+    layout = Atoms(atoms, literal_column("stored"))._layout
+    parts = []
+    for atom, (_code, shift, bits) in zip(atoms, layout, strict=True):
+        text = str(atom.compile(compile_kwargs={"literal_binds": True}))
+        text = text.replace(f"{atom_table(atom)}.", "")
+        weight = 1 << shift
+        if bits == 1:
+            parts.append(f"CASE WHEN {text} THEN {weight} ELSE 0 END")
+        else:
+            parts.append(f"CASE WHEN {text} THEN {weight} WHEN NOT ({text}) THEN 0 ELSE {2 * weight} END")
+    return " + ".join(parts)
+
+
+def atom_table(atom: ColumnElement) -> str:
+    """The name of the one table ``atom`` reads."""
+    names = {column.table.name for column in visitors.iterate(atom) if isinstance(column, Column)}
+    (name,) = names
+    return name

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from reports import filters, measures
 from reports.atoms import grouped_counts
-from reports.facts import FACTS, on_facts, on_single_followup
+from reports.facts import FACTS, STORED_ATOMS, on_facts, on_single_followup
 from reports.filters import ALL, ReportFilter, group_labels, grouped
 from reports.sql import SideBySide, percentiles, percentiles_with_total, tune_for_report
 from workorders.models import FollowUp, WorkOrder
@@ -90,7 +90,9 @@ def _counts(session: Session, f: ReportFilter) -> tuple[dict[Any, dict[str, Any]
     followup = {name: on_single_followup(cond) for name, cond in measures.followup_predicates(f).items()}
     counts |= followup
     sums["satisfaction"] = (followup["rated"], FACTS.c.followup_satisfaction)
-    found = grouped_counts(session, FACTS, received_in_range(f), group_key(f), counts, sums)
+    found = grouped_counts(
+        session, FACTS, received_in_range(f), group_key(f), counts, sums, STORED_ATOMS, FACTS.c.static_code
+    )
     many = _many_followups(session, f)
     orders, followups = {}, {}
     for key, figures in found.items():

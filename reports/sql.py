@@ -24,6 +24,7 @@ from sqlalchemy import (
     cast,
     func,
     literal_column,
+    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import array
@@ -226,7 +227,11 @@ def percentiles(
     names = list(values)
     if session.get_bind().dialect.name != "postgresql":
         return _ranked_percentiles(session, group, values, where, from_, fractions, with_total=False)[0]
-    stmt = select(key.label("g"), *_percentile_columns(values, fractions)).select_from(from_).where(*where)
+    stmt = (
+        select(key.label("g"), *_percentile_columns(values, fractions))
+        .select_from(from_)
+        .where(*where, _any_of(values))
+    )
     if group is not None:
         stmt = stmt.group_by(grouping_of(group))
     found: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
@@ -248,6 +253,11 @@ def _percentile_columns(
         .label(name)
         for name, (which, value) in values.items()
     ]
+
+
+def _any_of(values: Mapping[str, tuple[ColumnElement, ColumnElement]]) -> ColumnElement:
+    """Rows among at least one value's (the others add nothing to a percentile but their sort)."""
+    return or_(*(which for which, _value in values.values()))
 
 
 def _spread(found: Sequence[float | None] | None, fractions: Sequence[float]) -> dict[float, float | None]:
@@ -291,7 +301,7 @@ def percentiles_with_total(
             *extra,
         )
         .select_from(from_)
-        .where(*where)
+        .where(*where, *([] if extra else [_any_of(values)]))
         .group_by(func.grouping_sets(grouping, literal_column("()")))
     )
     by_group: dict[str, dict[Any, dict[float, float | None]]] = {name: {} for name in names}
@@ -374,10 +384,9 @@ class SideBySide:
 
     A percentile sorts on one core (PostgreSQL does not parallelise ordered-set aggregates),
     so a year's report finishes sooner with its percentile queries split by duration and run
-    side by side (each in one process: they are the parallelism) beside the counts, which
-    the session's own parallel workers scan. ``submit(work)`` calls ``work(session)`` with a
-    session of its own and answers a future of what it returns; leaving the block waits for
-    all of them."""
+    side by side beside the counts, each query in one process (they are the parallelism).
+    ``submit(work)`` calls ``work(session)`` with a session of its own and answers a future
+    of what it returns; leaving the block waits for all of them."""
 
     def __init__(self, session: Session, workers: int = 2) -> None:
         self.session = session
@@ -392,7 +401,15 @@ class SideBySide:
                 raise ValueError(f"unexpected snapshot id {snapshot!r}")
             self._snapshot = snapshot
             self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="report")
+            # the session's own queries too: a few single-process queries side by side use the
+            # cores better than parallel workers handing rows to their leaders
+            self.session.execute(select(func.set_config("max_parallel_workers_per_gather", "0", True)))
         return self
+
+    @property
+    def parallel(self) -> bool:
+        """Whether the work submitted runs side by side (on PostgreSQL, with nothing unwritten)."""
+        return self._pool is not None
 
     def _wrote(self) -> bool:
         """Whether the session's transaction has written (another transaction, even on its
