@@ -69,6 +69,18 @@ def _int(value: int) -> ColumnElement:
     return literal_column(str(value), Integer)
 
 
+def _key(atom: ColumnElement) -> tuple:
+    """What tells atoms apart: their structure and the values they compare with."""
+    cache_key = atom._generate_cache_key()
+    if cache_key is None:  # an element SQLAlchemy cannot key: only itself is itself
+        return (id(atom),)
+    values = tuple(
+        tuple(value) if isinstance(value := bind.effective_value, list) else value
+        for bind in cache_key.bindparams
+    )
+    return (cache_key.key, values)
+
+
 def _never_null(atom: Any) -> bool:
     """Whether ``atom`` is true or false on every row (IS tests; comparisons of NOT NULL
     columns with values), so one bit holds its answer."""
@@ -114,6 +126,8 @@ class Atoms:
         # id() of an atom element met -> (its atom's place, whether it is that atom's negation)
         self._index: dict[int, tuple[int, bool]] = {}
         self._layout: list[tuple[int, int, int]] = []  # per atom: (code, shift, bits)
+        self._by_key: dict[tuple, tuple[int, bool]] = {}  # _key() of an atom -> as in _index
+        self._decoded: dict[tuple[int, bool], ColumnElement] = {}
         self._stored_code = stored_code
         self._live_from = -1  # set once the stored atoms are in
         for atom in stored if stored_code is not None else ():
@@ -127,18 +141,18 @@ class Atoms:
             return
         if id(predicate) in self._index:
             return
-        negation = ~predicate
-        for place, atom in enumerate(self.atoms):
-            if atom.compare(predicate):
-                self._index[id(predicate)] = (place, False)
-                return
-            if atom.compare(negation):
-                self._index[id(predicate)] = (place, True)
-                return
+        found = self._by_key.get(_key(predicate))
+        if found is None:
+            found = self._by_key.get(_key(~predicate))
+            found = None if found is None else (found[0], not found[1])
+        if found is not None:
+            self._index[id(predicate)] = found
+            return
         self._add(predicate)
 
     def _add(self, atom: ColumnElement) -> None:
         self._index[id(atom)] = (len(self.atoms), False)
+        self._by_key[_key(atom)] = (len(self.atoms), False)
         bits = 1 if _never_null(atom) else 2
         code, shift = self._layout[-1][:2] if self._layout else (0, 0)
         if self._layout:
@@ -181,12 +195,14 @@ class Atoms:
             found = self._index.get(id(element))
             if found is None:
                 return None
-            place, negated = found
-            code, shift, bits = self._layout[place]
-            shifted = codes[code].op(">>", return_type=BigInteger)(literal_column(str(shift), Integer))
-            answer = shifted.op("&", return_type=BigInteger)(_int((1 << bits) - 1))
-            yes, no = (false(), true()) if negated else (true(), false())
-            return case((answer == _int(1), yes), (answer == _int(0), no), else_=null())
+            if found not in self._decoded:  # one expression per atom, shared by the predicates
+                place, negated = found
+                code, shift, bits = self._layout[place]
+                shifted = codes[code].op(">>", return_type=BigInteger)(literal_column(str(shift), Integer))
+                answer = shifted.op("&", return_type=BigInteger)(_int((1 << bits) - 1))
+                yes, no = (false(), true()) if negated else (true(), false())
+                self._decoded[found] = case((answer == _int(1), yes), (answer == _int(0), no), else_=null())
+            return self._decoded[found]
 
         return visitors.replacement_traverse(predicate, {}, replace)
 
