@@ -393,6 +393,7 @@ class SideBySide:
         self.workers = workers
         self._pool: ThreadPoolExecutor | None = None
         self._snapshot = ""
+        self._workers_before = ""
 
     def __enter__(self) -> SideBySide:
         if self.session.get_bind().dialect.name == "postgresql" and self.workers > 0 and not self._wrote():
@@ -402,8 +403,12 @@ class SideBySide:
             self._snapshot = snapshot
             self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="report")
             # the session's own queries too: a few single-process queries side by side use the
-            # cores better than parallel workers handing rows to their leaders
-            self.session.execute(select(func.set_config("max_parallel_workers_per_gather", "0", True)))
+            # cores better than parallel workers handing rows to their leaders (until the end
+            # of the block: the transaction's later queries get their workers back)
+            self._workers_before = self.session.execute(
+                select(func.current_setting("max_parallel_workers_per_gather"))
+            ).scalar_one()
+            self._set_workers("0")
         return self
 
     @property
@@ -418,9 +423,14 @@ class SideBySide:
             return True
         return self.session.execute(select(func.pg_current_xact_id_if_assigned())).scalar() is not None
 
+    def _set_workers(self, value: str) -> None:
+        self.session.execute(select(func.set_config("max_parallel_workers_per_gather", value, True)))
+
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+            if exc[0] is None:
+                self._set_workers(self._workers_before)
 
     def submit(self, work: Callable[[Session], T]) -> Future[T]:
         if self._pool is None:

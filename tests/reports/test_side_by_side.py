@@ -68,3 +68,13 @@ def test_unwritten_changes_keep_the_work_in_the_session(db, history):
         assert side.submit(_count).result() == before + 1
     assert figures.report(db, F)["totals"]["received"] == 10
     db.rollback()
+
+
+def test_the_session_gets_its_parallel_workers_back_after_the_block(db, history):
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("parallel workers are PostgreSQL's")
+    setting = select(func.current_setting("max_parallel_workers_per_gather"))
+    before = db.scalar(setting)
+    with SideBySide(db) as side:
+        assert side.parallel and db.scalar(setting) == "0"
+    assert db.scalar(setting) == before
