@@ -48,13 +48,12 @@ PLACE_INCLUDES = [*FACTS.PLACE_INCLUDES, "followup_count", *FOLLOWUP_COLUMNS.val
 
 
 def _of_order(order_id: str) -> str:
-    """SET clause: the follow-up columns of one order, from its follow-ups."""
-    count = f"(SELECT count(*) FROM follow_ups u WHERE u.order_id = {order_id})"
-    parts = [f"followup_count = {count}"]
-    for column, fact in FOLLOWUP_COLUMNS.items():
-        one = f"(SELECT max(u.{column}) FROM follow_ups u WHERE u.order_id = {order_id})"
-        parts.append(f"{fact} = CASE WHEN {count} = 1 THEN {one} END")
-    return ", ".join(parts)
+    """SET clause: the follow-up columns of one order, from its follow-ups in one pass."""
+    only = [f"CASE WHEN count(*) = 1 THEN max(u.{column}) END" for column in FOLLOWUP_COLUMNS]
+    return (
+        f"(followup_count, {', '.join(FOLLOWUP_COLUMNS.values())}) = "
+        f"(SELECT count(*), {', '.join(only)} FROM follow_ups u WHERE u.order_id = {order_id})"
+    )
 
 
 def _refresh(row: str) -> str:
