@@ -186,6 +186,11 @@ STORED_ATOMS = (
 # PostgreSQL, virtual on SQLite. A table column, read by the reports' statements only.
 STATIC_CODE_SQL = f"CAST(({stored_code_sql(STORED_ATOMS)}) AS BIGINT)"
 FACTS.append_column(Column("static_code", BigInteger, Computed(STATIC_CODE_SQL)))
+# The day, week and month an order came in (migration a15e00000001; PostgreSQL's spelling:
+# SQLite's columns are virtual and unused), read by reports.sql's period grouping.
+PERIOD_COLUMNS = {unit: f"received_{unit}" for unit in ("day", "week", "month")}
+for _unit, _name in PERIOD_COLUMNS.items():
+    FACTS.append_column(Column(_name, DateTime, Computed(f"date_trunc('{_unit}', received_at)")))
 
 
 def _fact_column(element: ClauseElement) -> ClauseElement | None:

@@ -171,10 +171,24 @@ class period_trunc(FunctionElement):  # noqa: N801
     inherit_cache = True
 
 
+# The report facts keep each order's day, week and month (generated columns of migration
+# a15e00000001, PostgreSQL): the period of their received_at is read, not computed per order.
+STORED_PERIODS = ("report_order_facts", "received_at")
+
+
+def _truncated(unit: str, value, compiler, **kw) -> str:
+    column = value.clauses[0] if len(value.clauses) == 1 else None
+    rendered = compiler.process(value, **kw)
+    table = getattr(getattr(column, "table", None), "name", None)
+    if (table, getattr(column, "name", None)) == STORED_PERIODS and rendered.endswith("received_at"):
+        return f"{rendered[: -len('received_at')]}received_{unit}"
+    return f"date_trunc('{unit}', {rendered})"
+
+
 @compiles(period_trunc)
 def _period_trunc_default(element, compiler, **kw):
     start = element.clauses.clauses[0]
-    return f"date_trunc('{start.unit}', {compiler.process(start.clauses, **kw)})"
+    return _truncated(start.unit, start.clauses, compiler, **kw)
 
 
 @compiles(period_trunc, "sqlite")
@@ -193,8 +207,8 @@ def grouping_of(key: ColumnElement) -> ColumnElement:
 # byte (the same order for digits and dashes) instead of through the database's locale.
 @compiles(_PeriodStart)
 def _period_default(element, compiler, **kw):
-    value = compiler.process(element.clauses, **kw)
-    return f"(to_char(date_trunc('{element.unit}', {value}), 'YYYY-MM-DD') COLLATE \"C\")"
+    truncated = _truncated(element.unit, element.clauses, compiler, **kw)
+    return f"(to_char({truncated}, 'YYYY-MM-DD') COLLATE \"C\")"
 
 
 @compiles(_PeriodStart, "sqlite")

@@ -1,12 +1,15 @@
-"""report facts answer the figures' fixed comparisons once per write (static_code)
+"""report facts answer the figures' fixed comparisons once per write (static_code), and keep
+each order's day, week and month
 
 A year's report asks some thirty comparisons of every order (reports.atoms); most of them
 compare an order's own columns (its kind, whether it was answered within its deadline, its
 follow-up's score) and not the moment the report judges at, so their answers only change when
 the order does. A generated column keeps them, two bits each at most, laid out as
 reports.atoms reads reports.facts.STORED_ATOMS: stored on PostgreSQL (computed when the row is
-written), virtual on SQLite (computed when read, as before). The covering place index includes
-it, so a district's report stays index-only.
+written), virtual on SQLite (computed when read, as before). Likewise received_day, _week and
+_month: a report grouped by period reads them instead of truncating a year of timestamps
+(reports.sql reads them on PostgreSQL). The covering place index includes static_code, so a
+district's report stays index-only (the periods would pass PostgreSQL's 32 columns).
 
 Revision ID: a15e00000001
 Revises: a15d00000001
@@ -73,11 +76,31 @@ def _followup_migration():
 PREVIOUS = _followup_migration()
 
 
+# reports.facts.PERIOD_COLUMNS: the day, week (from Monday) and month an order came in
+PERIODS = {
+    "received_day": ("date_trunc('day', received_at)", "datetime(received_at, 'start of day')"),
+    "received_week": (
+        "date_trunc('week', received_at)",
+        "datetime(received_at, '-6 days', 'weekday 1', 'start of day')",
+    ),
+    "received_month": ("date_trunc('month', received_at)", "datetime(received_at, 'start of month')"),
+}
+
+
 def upgrade() -> None:
-    kind = "STORED" if op.get_bind().dialect.name == "postgresql" else "VIRTUAL"
-    op.execute(
-        f"ALTER TABLE report_order_facts ADD COLUMN static_code BIGINT GENERATED ALWAYS AS ({STATIC_CODE_SQL}) {kind}"
-    )
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    kind = "STORED" if postgresql else "VIRTUAL"
+    columns = [f"ADD COLUMN static_code BIGINT GENERATED ALWAYS AS ({STATIC_CODE_SQL}) {kind}"]
+    for name, (on_postgresql, on_sqlite) in PERIODS.items():
+        spelled = on_postgresql if postgresql else on_sqlite
+        timestamp = "TIMESTAMP" if postgresql else "DATETIME"  # what DateTime is on each
+        columns.append(f"ADD COLUMN {name} {timestamp} GENERATED ALWAYS AS ({spelled}) {kind}")
+    if postgresql:  # one rewrite of the table for all of them
+        op.execute(f"ALTER TABLE report_order_facts {', '.join(columns)}")
+    else:
+        for column in columns:
+            op.execute(f"ALTER TABLE report_order_facts {column}")
+    # static_code makes 32 columns, PostgreSQL's most for an index: the periods stay out
     PREVIOUS._indexes([*PREVIOUS.PLACE_INCLUDES, "static_code"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ANALYZE report_order_facts")
@@ -85,4 +108,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     PREVIOUS._indexes(PREVIOUS.PLACE_INCLUDES)
-    op.execute("ALTER TABLE report_order_facts DROP COLUMN static_code")
+    for column in ("static_code", *PERIODS):
+        op.execute(f"ALTER TABLE report_order_facts DROP COLUMN {column}")

@@ -10,7 +10,15 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from core.models import AuditEvent
-from reports.facts import EVENT_COLUMNS, FACTS, FOLLOWUP_COLUMNS, JOINED_COLUMNS, ORDER_COLUMNS
+from reports.facts import (
+    EVENT_COLUMNS,
+    FACTS,
+    FOLLOWUP_COLUMNS,
+    JOINED_COLUMNS,
+    ORDER_COLUMNS,
+    PERIOD_COLUMNS,
+)
+from reports.sql import period_start
 from tests.reports import dataset
 from workorders.models import Customer, FollowUp, Site, WorkOrder
 
@@ -187,3 +195,19 @@ def test_writing_an_order_keeps_its_follow_up_in_the_facts(db, history):
     facts = _assert_followup_facts(db)
     assert facts[history["R1"]][0] == 1 and facts[history["R3"]][0] == 1
     _assert_facts_are_the_orders(db)
+
+
+def test_the_facts_keep_the_day_week_and_month_an_order_came_in(db, history):
+    # PostgreSQL's reports group by these columns instead of truncating received_at per order
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite's period columns are virtual and unused")
+    names = list(PERIOD_COLUMNS.items())
+    stored = [FACTS.c[name] for _unit, name in names]
+    live = [func.date_trunc(unit, FACTS.c.received_at) for unit, _name in names]
+    rows = db.execute(select(*stored, *live)).all()
+    assert len(rows) == 11
+    for row in rows:
+        assert tuple(row[:3]) == tuple(row[3:])
+    # the report's grouping reads the stored month
+    stmt = select(period_start("month", FACTS.c.received_at))
+    assert "received_month" in str(stmt.compile(db.get_bind()))
