@@ -268,7 +268,7 @@ def stored_code_sql(atoms: Sequence[ColumnElement]) -> str:
     parts = []
     for atom, (_code, shift, bits) in zip(atoms, layout, strict=True):
         text = str(atom.compile(compile_kwargs={"literal_binds": True}))
-        text = text.replace(f"{atom_table(atom)}.", "")
+        text = text.replace(f"{_atom_table(atom)}.", "")
         weight = 1 << shift
         if bits == 1:
             parts.append(f"CASE WHEN {text} THEN {weight} ELSE 0 END")
@@ -277,7 +277,7 @@ def stored_code_sql(atoms: Sequence[ColumnElement]) -> str:
     return " + ".join(parts)
 
 
-def atom_table(atom: ColumnElement) -> str:
+def _atom_table(atom: ColumnElement) -> str:
     """The name of the one table ``atom`` reads."""
     names = {column.table.name for column in visitors.iterate(atom) if isinstance(column, Column)}
     (name,) = names

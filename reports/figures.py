@@ -241,7 +241,7 @@ def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[
     """
     tune_for_report(session)
     with SideBySide(session) as side:
-        # the percentiles (one core each) beside the counts (parallel scans on PostgreSQL)
+        # on PostgreSQL the percentiles, split in two, run beside the counts, one process each
         parts = [side.submit(partial(_spreads, f=f, names=names, with_totals=with_totals)) for names in SPLIT]
         counts, followups = _counts(session, f)
         backlog = _backlog_counts(session, f)

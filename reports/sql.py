@@ -422,7 +422,7 @@ class SideBySide:
             self._workers_before = self.session.execute(
                 select(func.current_setting("max_parallel_workers_per_gather"))
             ).scalar_one()
-            self._set_workers("0")
+            _set_parallel_workers(self.session, "0")
         return self
 
     @property
@@ -437,14 +437,11 @@ class SideBySide:
             return True
         return self.session.execute(select(func.pg_current_xact_id_if_assigned())).scalar() is not None
 
-    def _set_workers(self, value: str) -> None:
-        self.session.execute(select(func.set_config("max_parallel_workers_per_gather", value, True)))
-
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             if exc[0] is None:
-                self._set_workers(self._workers_before)
+                _set_parallel_workers(self.session, self._workers_before)
 
     def submit(self, work: Callable[[Session], T]) -> Future[T]:
         if self._pool is None:
@@ -462,8 +459,13 @@ class SideBySide:
                 with Session(bind=connection) as session:
                     tune_for_report(session)
                     # one process per query: the queries side by side are the parallelism
-                    session.execute(select(func.set_config("max_parallel_workers_per_gather", "0", True)))
+                    _set_parallel_workers(session, "0")
                     return work(session)
+
+
+def _set_parallel_workers(session: Session, value: str) -> None:
+    """PostgreSQL's parallel workers per query for the rest of ``session``'s transaction."""
+    session.execute(select(func.set_config("max_parallel_workers_per_gather", value, True)))
 
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+-[0-9]+")
