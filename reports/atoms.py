@@ -21,6 +21,7 @@ from sqlalchemy import (
     BigInteger,
     Integer,
     Select,
+    and_,
     case,
     cast,
     false,
@@ -196,15 +197,44 @@ class Atoms:
             if found is None:
                 return None
             if found not in self._decoded:  # one expression per atom, shared by the predicates
-                place, negated = found
-                code, shift, bits = self._layout[place]
-                shifted = codes[code].op(">>", return_type=BigInteger)(literal_column(str(shift), Integer))
-                answer = shifted.op("&", return_type=BigInteger)(_int((1 << bits) - 1))
-                yes, no = (false(), true()) if negated else (true(), false())
-                self._decoded[found] = case((answer == _int(1), yes), (answer == _int(0), no), else_=null())
+                self._decoded[found] = self._answer(found, codes)
             return self._decoded[found]
 
         return visitors.replacement_traverse(predicate, {}, replace)
+
+    def read_stored(self, predicate: ColumnElement) -> ColumnElement:
+        """``predicate`` with each stored atom in it (or its negation) read from the stored
+        code, the other comparisons asked as they are: the same answers, NULLs included, for a
+        few integer operations a row instead of comparing texts."""
+        if self._stored_code is None:
+            return predicate
+        codes = [self._stored_code]
+
+        def replace(element: Any) -> ColumnElement | None:
+            if not isinstance(element, BinaryExpression):
+                return None
+            found = self._by_key.get(_key(element))
+            if found is None:
+                negation = self._by_key.get(_key(~element))
+                found = None if negation is None else (negation[0], not negation[1])
+            if found is None or found[0] >= self._live_from:
+                return None
+            return self._answer(found, codes)
+
+        return visitors.replacement_traverse(predicate, {}, replace)
+
+    def _answer(self, found: tuple[int, bool], codes: Sequence[ColumnElement]) -> ColumnElement:
+        """The atom at ``found`` (its place, whether negated) read from ``codes``: a one-bit atom
+        as a bit test (never NULL), a two-bit one as true, false or NULL."""
+        place, negated = found
+        code, shift, bits = self._layout[place]
+        if bits == 1:
+            bit = codes[code].op("&", return_type=BigInteger)(_weight(1 << shift))
+            return bit == _int(0) if negated else bit != _int(0)
+        shifted = codes[code].op(">>", return_type=BigInteger)(literal_column(str(shift), Integer))
+        answer = shifted.op("&", return_type=BigInteger)(_int((1 << bits) - 1))
+        yes, no = (false(), true()) if negated else (true(), false())
+        return case((answer == _int(1), yes), (answer == _int(0), no), else_=null())
 
 
 def grouped_counts(
@@ -226,7 +256,9 @@ def grouped_counts(
     atoms = Atoms(stored, stored_code)
     for predicate in counts.values():
         atoms.collect(predicate)
-    for predicate, _value in sums.values():
+    # a value's count is that of the rows where it is there: one more atom (often a stored one)
+    present = {name: and_(predicate, value.isnot(None)) for name, (predicate, value) in sums.items()}
+    for predicate in present.values():
         atoms.collect(predicate)
     values: list[ColumnElement] = []
     value_of: dict[str, int] = {}
@@ -241,7 +273,7 @@ def grouped_counts(
     inner_columns = [key.label("g"), *(code.label(f"code{i}") for i, code in enumerate(codes))]
     inner_columns.append(func.count().label("n"))
     for place, value in enumerate(values):
-        inner_columns += [func.sum(value).label(f"s{place}"), func.count(value).label(f"c{place}")]
+        inner_columns.append(func.sum(value).label(f"s{place}"))
     inner: Select = select(*inner_columns).select_from(from_).where(*where)
     inner = inner.group_by(*([grouping_of(group)] if group is not None else []), *codes)
     rows = inner.subquery("by_code")
@@ -250,10 +282,10 @@ def grouped_counts(
     for name, predicate in counts.items():
         outer_columns.append(func.sum(rows.c.n).filter(atoms.over(predicate, read)).label(name))
     for name, (predicate, _value) in sums.items():
-        which = atoms.over(predicate, read)
         place = value_of[name]
-        outer_columns.append(func.sum(rows.c[f"s{place}"]).filter(which).label(f"{name}_sum"))
-        outer_columns.append(func.sum(rows.c[f"c{place}"]).filter(which).label(f"{name}_n"))
+        summed = func.sum(rows.c[f"s{place}"]).filter(atoms.over(predicate, read))
+        outer_columns.append(summed.label(f"{name}_sum"))
+        outer_columns.append(func.sum(rows.c.n).filter(atoms.over(present[name], read)).label(f"{name}_n"))
     stmt = select(*outer_columns).group_by(rows.c.g)
     found: dict[Any, dict[str, Any]] = {}
     for row in session.execute(stmt):

@@ -33,7 +33,7 @@ from sqlalchemy.sql.expression import ClauseElement
 
 from core.db import Base
 from reports import measures
-from reports.atoms import stored_code_sql
+from reports.atoms import Atoms, stored_code_sql
 
 # The order's columns copied as they are (the migration's triggers copy the same list).
 ORDER_COLUMNS = (
@@ -151,9 +151,10 @@ _F = FACTS.c
 
 # The comparisons of an order's own columns that the figures' rules are made of, except those
 # against the moment a report judges at: answered once per write into ``static_code`` (the
-# generated column of migration a15e00000001, laid out by ``reports.atoms.Atoms`` in this
-# order: changing the list means a migration), so a report reads them instead of asking each
-# of a year of orders again; the tests check the column against the comparisons.
+# generated column of migrations a15e00000001 and a15f00000001, laid out by
+# ``reports.atoms.Atoms`` in this order: changing the list means a migration), so a report
+# reads them instead of asking each of a year of orders again; the tests check the column
+# against the comparisons.
 STORED_ATOMS = (
     _F.id.isnot(None),
     _F.completed_at.isnot(None),
@@ -181,11 +182,25 @@ STORED_ATOMS = (
     _F.followup_completed_at <= _F.followup_due_at,
     _F.followup_satisfaction.isnot(None),
     _F.followup_satisfaction >= measures.SATISFIED_SCORE,
+    # migration a15f00000001: which of the averaged values an order has (a mean's count)
+    _F.response_s.isnot(None),
+    _F.elapsed_without_pauses_s.isnot(None),
+    _F.on_site_s.isnot(None),
+    _F.duration_min.isnot(None),
 )
 # The generated column's expression (migration a15e00000001 writes the same text): stored on
 # PostgreSQL, virtual on SQLite. A table column, read by the reports' statements only.
 STATIC_CODE_SQL = f"CAST(({stored_code_sql(STORED_ATOMS)}) AS BIGINT)"
 FACTS.append_column(Column("static_code", BigInteger, Computed(STATIC_CODE_SQL)))
+_STORED = Atoms(STORED_ATOMS, FACTS.c.static_code)
+
+
+def read_stored(expression):
+    """``expression`` over the facts with the comparisons ``static_code`` answers read from it
+    (``reports.atoms.Atoms.read_stored``): for a scan that asks them of every row."""
+    return _STORED.read_stored(expression)
+
+
 # The day, week and month an order came in (migration a15e00000001; PostgreSQL's spelling:
 # SQLite's columns are virtual and unused), read by reports.sql's period grouping.
 PERIOD_COLUMNS = {unit: f"received_{unit}" for unit in ("day", "week", "month")}

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from reports import filters, measures
 from reports.atoms import grouped_counts
-from reports.facts import FACTS, STORED_ATOMS, on_facts, on_single_followup
+from reports.facts import FACTS, STORED_ATOMS, on_facts, on_single_followup, read_stored
 from reports.filters import ALL, ReportFilter, group_labels, grouped
 from reports.sql import SideBySide, percentiles, percentiles_with_total, tune_for_report
 from workorders.models import FollowUp, WorkOrder
@@ -144,6 +144,9 @@ def _spreads(session: Session, f: ReportFilter, names: Sequence[str], with_total
     """Median and p90 of the ``names`` durations per group, and over all groups (keyed ALL;
     empty without ``with_totals``)."""
     sources = {name: source for name, source in _duration_sources(f).items() if name in names}
+    if session.get_bind().dialect.name == "postgresql":
+        # static_code is stored there (on SQLite it is virtual: computed again each read)
+        sources = {name: (read_stored(which), value) for name, (which, value) in sources.items()}
     if with_totals and f.group_by is not None:
         spreads, overall, _none = percentiles_with_total(
             session, group_key(f), sources, received_in_range(f), FACTS

@@ -103,7 +103,7 @@ def test_many_atoms_take_more_than_one_code(db, history):
 
 
 def _migration_constant(name: str):
-    path = Path(__file__).parents[2] / "migrations" / "versions" / "a15e00000001_report_static_code.py"
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "a15f00000001_report_facts_layout.py"
     spec = importlib.util.spec_from_file_location("static_code_migration", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -135,3 +135,23 @@ def test_the_stored_code_answers_every_stored_atom_as_asked_live(db, history):
     for row in rows:
         assert tuple(row[1 : n + 1]) == tuple(row[n + 1 :]), row.id
     assert any(row[1 + 5] == 2 for row in rows)  # responded_at <= deadline unknown for R1
+
+
+def test_conditions_read_from_the_stored_code_hold_for_the_rows_they_held_for(db, history):
+    # the percentile queries read their conditions' stored atoms from static_code (PostgreSQL)
+    r1 = db.get(WorkOrder, history["R1"])
+    r1.responded_at = None  # a NULL comparison kept too
+    db.commit()
+    f = ReportFilter(date_from=date(2026, 9, 1), date_to=date(2026, 11, 1))
+    conditions = {name: which for name, (which, _value) in figures._duration_sources(f).items()}
+    conditions |= {name: on_facts(cond) for name, cond in measures.order_predicates(f).items()}
+    stored = Atoms(STORED_ATOMS, F.static_code)
+    read = {name: stored.read_stored(cond) for name, cond in conditions.items()}
+    assert "static_code" in str(read["restore"].compile())  # the kind and state read from the code
+    assert "kind" not in str(read["restore"].compile())
+    for name, cond in conditions.items():
+        answers = [case((c, 1), (not_(c), 0), else_=2) for c in (cond, read[name])]
+        rows = db.execute(select(F.id, *answers)).all()
+        assert len(rows) == 11
+        for row in rows:
+            assert row[1] == row[2], (name, row.id)

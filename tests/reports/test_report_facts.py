@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 
 from core.models import AuditEvent
 from reports.facts import (
@@ -211,3 +211,44 @@ def test_the_facts_keep_the_day_week_and_month_an_order_came_in(db, history):
     # the report's grouping reads the stored month
     stmt = select(period_start("month", FACTS.c.received_at))
     assert "received_month" in str(stmt.compile(db.get_bind()))
+
+
+def test_postgresql_lays_out_the_facts_for_a_years_scan(db, history):
+    # a15f00000001 built the table again: the columns a report reads of every row come first,
+    # and the constraint, indexes and statistics of the table it replaced are all there
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite keeps its layout")
+    names = db.execute(
+        text(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'report_order_facts'::regclass "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
+        )
+    ).scalars()
+    names = list(names)
+    assert names[:7] == [
+        "id",
+        "followup_count",
+        "received_at",
+        "static_code",
+        "received_month",
+        "received_week",
+        "received_day",
+    ]
+    assert names.index("elapsed_without_pauses_s") < names.index("kind") < names.index("cancelled_at")
+    indexes = db.execute(
+        text("SELECT indexname FROM pg_indexes WHERE tablename = 'report_order_facts'")
+    ).scalars()
+    assert set(indexes) == {
+        "pk_report_order_facts",
+        "ix_report_order_facts_received_at",
+        "ix_report_order_facts_completed_at",
+        "ix_report_order_facts_followups_many",
+        "ix_report_order_facts_place",
+    }
+    statistics = db.execute(
+        text("SELECT stxname FROM pg_statistic_ext WHERE stxrelid = 'report_order_facts'::regclass")
+    ).scalars()
+    assert set(statistics) == {f"report_order_facts_{unit}" for unit in ("day", "week", "month")}
+    # the triggers still write to it
+    assert db.execute(select(func.count()).select_from(FACTS)).scalar_one() == 11
+    _assert_facts_are_the_orders(db)
