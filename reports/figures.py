@@ -113,6 +113,12 @@ def _counts(session: Session, f: ReportFilter) -> tuple[dict[Any, dict[str, Any]
     return orders, followups
 
 
+def _order_figures(session: Session, f: ReportFilter) -> tuple[dict, dict, dict]:
+    """The counts and means, the follow-up figures and the backlog per group."""
+    counts, followups = _counts(session, f)
+    return counts, followups, _backlog_counts(session, f)
+
+
 def _many_followups(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
     """The follow-up figures of the orders with more than one follow-up, joined to them."""
     predicates = measures.followup_predicates(f)
@@ -243,11 +249,11 @@ def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[
     only their percentiles need queries of their own.
     """
     tune_for_report(session)
-    with SideBySide(session) as side:
-        # on PostgreSQL the percentiles, split in two, run beside the counts, one process each
+    with SideBySide(session, workers=len(SPLIT) + 1) as side:
+        # on PostgreSQL the counts and the percentiles, split in two, run side by side on the
+        # report's snapshot, one process each
         parts = [side.submit(partial(_spreads, f=f, names=names, with_totals=with_totals)) for names in SPLIT]
-        counts, followups = _counts(session, f)
-        backlog = _backlog_counts(session, f)
+        counts, followups, backlog = side.submit(partial(_order_figures, f=f)).result()
         spreads: dict[str, dict[Any, dict[float, float | None]]] = {}
         total_spreads: dict[str, dict[Any, dict[float, float | None]]] = {}
         for part in parts:

@@ -98,12 +98,13 @@ def _per_dialect_sqlite(element, compiler, **kw):
 REPORT_SETTINGS = {"work_mem": "256MB", "jit": "off", "random_page_cost": "1.1"}
 
 
-def tune_for_report(session: Session) -> None:
-    """Apply REPORT_SETTINGS to the session's transaction on PostgreSQL (nothing on SQLite)."""
+def tune_for_report(session: Session, **more: str) -> None:
+    """Apply REPORT_SETTINGS (and ``more``) to the session's transaction on PostgreSQL, in one
+    round trip (nothing on SQLite)."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for name, value in REPORT_SETTINGS.items():
-        session.execute(select(func.set_config(name, value, True)))
+    settings = REPORT_SETTINGS | more
+    session.execute(select(*(func.set_config(name, value, True) for name, value in settings.items())))
 
 
 class plus_days(FunctionElement):  # noqa: N801
@@ -393,8 +394,9 @@ def _ranked_percentiles(
 class SideBySide:
     """Report queries run side by side on PostgreSQL, on a pool of connections that all read
     the snapshot of ``session``'s transaction (``pg_export_snapshot``: the figures agree as if
-    read in one transaction); elsewhere (SQLite, one writer file) each runs at once on
-    ``session`` itself.
+    read in one transaction, which the session's own later statements, each with a snapshot
+    of its own under READ COMMITTED, would not); elsewhere (SQLite, one writer file) each runs
+    at once on ``session`` itself.
 
     A percentile sorts on one core (PostgreSQL does not parallelise ordered-set aggregates),
     so a year's report finishes sooner with its percentile queries split by duration and run
@@ -407,22 +409,21 @@ class SideBySide:
         self.workers = workers
         self._pool: ThreadPoolExecutor | None = None
         self._snapshot = ""
-        self._workers_before = ""
 
     def __enter__(self) -> SideBySide:
-        if self.session.get_bind().dialect.name == "postgresql" and self.workers > 0 and not self._wrote():
-            snapshot = self.session.execute(select(func.pg_export_snapshot())).scalar_one()
-            if not _SNAPSHOT_ID.fullmatch(snapshot):
-                raise ValueError(f"unexpected snapshot id {snapshot!r}")
-            self._snapshot = snapshot
-            self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="report")
-            # the session's own queries too: a few single-process queries side by side use the
-            # cores better than parallel workers handing rows to their leaders (until the end
-            # of the block: the transaction's later queries get their workers back)
-            self._workers_before = self.session.execute(
-                select(func.current_setting("max_parallel_workers_per_gather"))
-            ).scalar_one()
-            _set_parallel_workers(self.session, "0")
+        postgresql = self.session.get_bind().dialect.name == "postgresql"
+        unflushed = self.session.new or self.session.dirty or self.session.deleted
+        if postgresql and self.workers > 0 and not unflushed:
+            # whether the transaction wrote (other transactions, even on its snapshot, would
+            # not see those rows: the work then runs on the session) and its snapshot, at once
+            wrote, snapshot = self.session.execute(
+                select(func.pg_current_xact_id_if_assigned(), func.pg_export_snapshot())
+            ).one()
+            if wrote is None:
+                if not _SNAPSHOT_ID.fullmatch(snapshot):
+                    raise ValueError(f"unexpected snapshot id {snapshot!r}")
+                self._snapshot = snapshot
+                self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="report")
         return self
 
     @property
@@ -430,18 +431,9 @@ class SideBySide:
         """Whether the work submitted runs side by side (on PostgreSQL, with nothing unwritten)."""
         return self._pool is not None
 
-    def _wrote(self) -> bool:
-        """Whether the session's transaction has written (another transaction, even on its
-        snapshot, would not see those rows: the queries then run on the session itself)."""
-        if self.session.new or self.session.dirty or self.session.deleted:
-            return True
-        return self.session.execute(select(func.pg_current_xact_id_if_assigned())).scalar() is not None
-
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
-            if exc[0] is None:
-                _set_parallel_workers(self.session, self._workers_before)
 
     def submit(self, work: Callable[[Session], T]) -> Future[T]:
         if self._pool is None:
@@ -457,15 +449,9 @@ class SideBySide:
             with connection.begin():
                 connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{self._snapshot}'")
                 with Session(bind=connection) as session:
-                    tune_for_report(session)
                     # one process per query: the queries side by side are the parallelism
-                    _set_parallel_workers(session, "0")
+                    tune_for_report(session, max_parallel_workers_per_gather="0")
                     return work(session)
-
-
-def _set_parallel_workers(session: Session, value: str) -> None:
-    """PostgreSQL's parallel workers per query for the rest of ``session``'s transaction."""
-    session.execute(select(func.set_config("max_parallel_workers_per_gather", value, True)))
 
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+-[0-9]+")
