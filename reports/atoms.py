@@ -211,17 +211,33 @@ class Atoms:
         codes = [self._stored_code]
 
         def replace(element: Any) -> ColumnElement | None:
-            if not isinstance(element, BinaryExpression):
-                return None
-            found = self._by_key.get(_key(element))
-            if found is None:
-                negation = self._by_key.get(_key(~element))
-                found = None if negation is None else (negation[0], not negation[1])
-            if found is None or found[0] >= self._live_from:
-                return None
-            return self._answer(found, codes)
+            found = self._stored(element)
+            return None if found is None else self._answer(found, codes)
 
         return visitors.replacement_traverse(predicate, {}, replace)
+
+    def _stored(self, element: Any) -> tuple[int, bool] | None:
+        """The place of ``element`` among the stored atoms (and whether it is that atom's
+        negation), or None if it is not one."""
+        if self._stored_code is None or not isinstance(element, BinaryExpression):
+            return None
+        found = self._by_key.get(_key(element))
+        if found is None:
+            negation = self._by_key.get(_key(~element))
+            found = None if negation is None else (negation[0], not negation[1])
+        return None if found is None or found[0] >= self._live_from else found
+
+    def stored_and_live(self, predicate: ColumnElement) -> tuple[list[ColumnElement], list[ColumnElement]]:
+        """The conjuncts of ``predicate`` (an AND) that the stored code answers, read from it, and
+        the others as they are."""
+        stored, live = [], []
+        for conjunct in _conjuncts(predicate):
+            found = self._stored(conjunct)
+            if found is None:
+                live.append(conjunct)
+            else:
+                stored.append(self._answer(found, [self._stored_code]))
+        return stored, live
 
     def _answer(self, found: tuple[int, bool], codes: Sequence[ColumnElement]) -> ColumnElement:
         """The atom at ``found`` (its place, whether negated) read from ``codes``: a one-bit atom
@@ -235,6 +251,14 @@ class Atoms:
         answer = shifted.op("&", return_type=BigInteger)(_int((1 << bits) - 1))
         yes, no = (false(), true()) if negated else (true(), false())
         return case((answer == _int(1), yes), (answer == _int(0), no), else_=null())
+
+
+def _conjuncts(predicate: ColumnElement) -> list[ColumnElement]:
+    if isinstance(predicate, Grouping):
+        return _conjuncts(predicate.element)
+    if isinstance(predicate, BooleanClauseList) and predicate.operator is operators.and_:
+        return [part for clause in predicate.clauses for part in _conjuncts(clause)]
+    return [predicate]
 
 
 def grouped_counts(

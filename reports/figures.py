@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from reports import filters, measures
 from reports.atoms import grouped_counts
 from reports.facts import FACTS, STORED_ATOMS, on_facts, on_single_followup, read_stored
 from reports.filters import ALL, ReportFilter, group_labels, grouped
-from reports.sql import SideBySide, percentiles, percentiles_with_total, tune_for_report
+from reports.sql import PERIODS, SideBySide, percentiles, percentiles_with_total, tune_for_report
 from workorders.models import FollowUp, WorkOrder
 
 W = WorkOrder
@@ -43,32 +43,12 @@ def base_select(f: ReportFilter, *columns) -> Select:
     return select(*columns).select_from(FACTS)
 
 
-# duration name -> (which orders, the value in seconds); each reported as n, mean, median, p90
-DURATIONS = ("response", "restore", "install", "on_site")
+DURATIONS = measures.DURATIONS
 
 
 def _duration_sources(f: ReportFilter) -> dict[str, tuple[ColumnElement, ColumnElement]]:
-    return {name: (on_facts(which), on_facts(value)) for name, (which, value) in _order_durations(f).items()}
-
-
-def _order_durations(f: ReportFilter) -> dict[str, tuple[ColumnElement, ColumnElement]]:
-    field = and_(W.kind.in_(measures.FIELD_KINDS), measures.not_cancelled())
-    return {
-        "response": (and_(field, measures.answered_by(f)), measures.response_s()),
-        "restore": (
-            and_(W.kind == "repair", measures.not_cancelled(), measures.completed_by(f)),
-            measures.elapsed_without_pauses_s(),
-        ),
-        "install": (
-            and_(W.kind == "install", measures.not_cancelled(), measures.completed_by(f)),
-            measures.elapsed_without_pauses_s(),
-        ),
-        # Arrival to completion, beside the planner's duration (duration_min): where it is wrong.
-        "on_site": (
-            and_(field, measures.completed_by(f), W.arrived_at.isnot(None)),
-            measures.on_site_s(),
-        ),
-    }
+    found = measures.durations(f)
+    return {name: (on_facts(which), on_facts(value)) for name, (which, value) in found.items()}
 
 
 def _count(condition: ColumnElement) -> ColumnElement:
@@ -142,8 +122,18 @@ def _backlog_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, An
     return {row.g: dict(row._mapping) for row in session.execute(stmt)}
 
 
-# The durations' percentiles in two queries of about as many values each, run side by side.
+# The durations' percentiles in two queries of about as many values each, run side by side;
+# on PostgreSQL, a report over every order by period (or for the whole range) reads each
+# duration alone from its own index instead (reports.facts.DURATION_INDEXES): the duration's
+# orders only, in month order, narrow.
 SPLIT = (("response", "install"), ("restore", "on_site"))
+ALONE = (("response",), ("on_site",), ("restore",), ("install",))
+
+
+def _split(session: Session, f: ReportFilter) -> tuple[tuple[str, ...], ...]:
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    by_period = f.group_by is None or f.group_by in PERIODS
+    return ALONE if postgresql and by_period and not filters.narrowing(f) else SPLIT
 
 
 def _spreads(session: Session, f: ReportFilter, names: Sequence[str], with_totals: bool) -> tuple[dict, dict]:
@@ -249,11 +239,15 @@ def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[
     only their percentiles need queries of their own.
     """
     tune_for_report(session)
-    with SideBySide(session, workers=len(SPLIT) + 1) as side:
-        # on PostgreSQL the counts and the percentiles, split in two, run side by side on the
-        # report's snapshot, one process each
-        parts = [side.submit(partial(_spreads, f=f, names=names, with_totals=with_totals)) for names in SPLIT]
-        counts, followups, backlog = side.submit(partial(_order_figures, f=f)).result()
+    with SideBySide(session, workers=3) as side:
+        # on PostgreSQL the counts and the percentiles run side by side on the report's
+        # snapshot, one process each, the longest first
+        figures = side.submit(partial(_order_figures, f=f))
+        parts = [
+            side.submit(partial(_spreads, f=f, names=names, with_totals=with_totals))
+            for names in _split(session, f)
+        ]
+        counts, followups, backlog = figures.result()
         spreads: dict[str, dict[Any, dict[float, float | None]]] = {}
         total_spreads: dict[str, dict[Any, dict[float, float | None]]] = {}
         for part in parts:

@@ -180,6 +180,22 @@ def computed_repeated_within_window() -> ColumnElement:
     )
 
 
+# duration name -> (which orders, the value in seconds); each reported as n, mean, median, p90
+DURATIONS = ("response", "restore", "install", "on_site")
+
+
+def durations(f: ReportFilter) -> dict[str, tuple[ColumnElement, ColumnElement]]:
+    """Each duration's orders (all conditions ANDed) and value."""
+    field = and_(W.kind.in_(FIELD_KINDS), not_cancelled())
+    return {
+        "response": (and_(field, answered_by(f)), response_s()),
+        "restore": (and_(W.kind == "repair", not_cancelled(), completed_by(f)), elapsed_without_pauses_s()),
+        "install": (and_(W.kind == "install", not_cancelled(), completed_by(f)), elapsed_without_pauses_s()),
+        # Arrival to completion, beside the planner's duration (duration_min): where it is wrong.
+        "on_site": (and_(field, completed_by(f), W.arrived_at.isnot(None)), on_site_s()),
+    }
+
+
 def order_predicates(f: ReportFilter) -> dict[str, ColumnElement]:
     """Every countable figure about orders received in the range, by name (the drill-down's
     ``figure`` parameter takes these names)."""

@@ -260,14 +260,14 @@ def _percentile_columns(
     values: Mapping[str, tuple[ColumnElement, ColumnElement]], fractions: Sequence[float]
 ) -> list[ColumnElement]:
     """One ``percentile_cont`` per value, of all ``fractions`` at once (an array: one sort of
-    the value per group), over the rows its condition FILTERs in."""
-    return [
-        func.percentile_cont(array(list(fractions)))
-        .within_group(cast(value, Float))
-        .filter(which)
-        .label(name)
-        for name, (which, value) in values.items()
-    ]
+    the value per group), over the rows its condition FILTERs in (a single value's condition
+    is the query's own, ``_any_of``: no FILTER, and an index holding the value's rows and
+    columns answers the query alone)."""
+    found = []
+    for name, (which, value) in values.items():
+        percentile = func.percentile_cont(array(list(fractions))).within_group(cast(value, Float))
+        found.append((percentile.filter(which) if len(values) > 1 else percentile).label(name))
+    return found
 
 
 def _any_of(values: Mapping[str, tuple[ColumnElement, ColumnElement]]) -> ColumnElement:

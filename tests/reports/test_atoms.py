@@ -12,7 +12,7 @@ from sqlalchemy import and_, case, func, not_, or_, select
 
 from reports import figures, measures
 from reports.atoms import Atoms, grouped_counts
-from reports.facts import FACTS, STATIC_CODE_SQL, STORED_ATOMS, on_facts
+from reports.facts import DURATION_INDEXES, FACTS, STATIC_CODE_SQL, STORED_ATOMS, on_facts
 from reports.filters import ReportFilter
 from tests.reports import dataset
 from workorders.models import WorkOrder
@@ -155,3 +155,14 @@ def test_conditions_read_from_the_stored_code_hold_for_the_rows_they_held_for(db
         assert len(rows) == 11
         for row in rows:
             assert row[1] == row[2], (name, row.id)
+
+
+def test_the_migration_made_the_duration_indexes_of_today():
+    # changing a duration's conditions needs a migration that makes its index again
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "a15g00000001_report_duration_indexes.py"
+    spec = importlib.util.spec_from_file_location("duration_indexes_migration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    today = {name: (where, include) for name, (_index, where, include) in DURATION_INDEXES.items()}
+    assert module.DURATION_INDEXES == today
+    assert all(index == f"ix_report_order_facts_{name}" for name, (index, _w, _i) in DURATION_INDEXES.items())

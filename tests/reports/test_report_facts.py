@@ -4,13 +4,15 @@ them and however."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, event, func, select, text, update
 
 from core.models import AuditEvent
+from reports import figures
 from reports.facts import (
+    DURATION_INDEXES,
     EVENT_COLUMNS,
     FACTS,
     FOLLOWUP_COLUMNS,
@@ -18,6 +20,7 @@ from reports.facts import (
     ORDER_COLUMNS,
     PERIOD_COLUMNS,
 )
+from reports.filters import ReportFilter
 from reports.sql import period_start
 from tests.reports import dataset
 from workorders.models import Customer, FollowUp, Site, WorkOrder
@@ -244,6 +247,7 @@ def test_postgresql_lays_out_the_facts_for_a_years_scan(db, history):
         "ix_report_order_facts_completed_at",
         "ix_report_order_facts_followups_many",
         "ix_report_order_facts_place",
+        *(name for name, _where, _include in DURATION_INDEXES.values()),
     }
     statistics = db.execute(
         text("SELECT stxname FROM pg_statistic_ext WHERE stxrelid = 'report_order_facts'::regclass")
@@ -252,3 +256,46 @@ def test_postgresql_lays_out_the_facts_for_a_years_scan(db, history):
     # the triggers still write to it
     assert db.execute(select(func.count()).select_from(FACTS)).scalar_one() == 11
     _assert_facts_are_the_orders(db)
+
+
+def test_a_durations_percentiles_by_month_are_read_from_its_index_alone(db, history):
+    # each duration's index (a15g00000001) holds its orders' fixed conditions and every column
+    # its percentile query asks: the query is answered by an index-only scan in month order
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plans")
+    f = ReportFilter(date_from=date(2026, 9, 1), date_to=date(2026, 11, 1), group_by="month")
+    assert figures._split(db, f) == figures.ALONE
+    connection = db.connection()
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # 11 orders: a scan is cheaper
+    for (name,) in figures.ALONE:
+        statements: list[tuple] = []
+
+        def seen(conn, cursor, statement, parameters, context, executemany, into=statements):
+            into.append((statement, parameters))
+
+        event.listen(connection, "before_cursor_execute", seen)
+        try:
+            figures._spreads(db, f=f, names=(name,), with_totals=True)
+        finally:
+            event.remove(connection, "before_cursor_execute", seen)
+        ((statement, parameters),) = statements
+        plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}", parameters))
+        assert f"Index Only Scan using ix_report_order_facts_{name} " in plan, plan
+        assert "Sort" not in plan, plan
+    db.rollback()
+
+
+def _present(spreads: dict) -> dict:
+    """Percentiles by group without the groups that have none (absent and all-None agree)."""
+    return {key: spread for key, spread in spreads.items() if any(v is not None for v in spread.values())}
+
+
+def test_the_durations_alone_and_in_pairs_give_the_same_percentiles(db, history):
+    f = ReportFilter(date_from=date(2026, 9, 1), date_to=date(2026, 11, 1), group_by="month")
+    alone, pairs = {}, {}
+    for split, found in ((figures.ALONE, alone), (figures.SPLIT, pairs)):
+        for names in split:
+            by_group, total = figures._spreads(db, f=f, names=names, with_totals=True)
+            found |= {name: (_present(by_group[name]), total[name]) for name in names}
+    assert alone == pairs
+    assert alone["restore"][0] and alone["restore"][1]["all"][0.5] is not None  # figures to compare
