@@ -277,6 +277,25 @@ def grouped_counts(
     number of the non-NULL values over the rows the predicate holds for (an average is the one
     over the other, as ``avg(value) FILTER (WHERE predicate)`` would answer). ``stored`` and
     ``stored_code``: atoms ``from_`` keeps answered (see ``Atoms``)."""
+    stmt = grouped_counts_statement(from_, where, group, counts, sums, stored, stored_code)
+    return by_group(session.execute(stmt))
+
+
+def by_group(rows: Any) -> dict[Any, dict[str, Any]]:
+    """``grouped_counts_statement``'s rows as ``grouped_counts`` answers them."""
+    return {row.g: {name: value for name, value in row._mapping.items() if name != "g"} for row in rows}
+
+
+def grouped_counts_statement(
+    from_: Any,
+    where: Sequence[ColumnElement],
+    group: ColumnElement | None,
+    counts: Mapping[str, ColumnElement],
+    sums: Mapping[str, tuple[ColumnElement, ColumnElement]],
+    stored: Sequence[ColumnElement] = (),
+    stored_code: ColumnElement | None = None,
+) -> Select:
+    """The statement of ``grouped_counts`` (its rows read by ``by_group``)."""
     atoms = Atoms(stored, stored_code)
     for predicate in counts.values():
         atoms.collect(predicate)
@@ -310,11 +329,7 @@ def grouped_counts(
         summed = func.sum(rows.c[f"s{place}"]).filter(atoms.over(predicate, read))
         outer_columns.append(summed.label(f"{name}_sum"))
         outer_columns.append(func.sum(rows.c.n).filter(atoms.over(present[name], read)).label(f"{name}_n"))
-    stmt = select(*outer_columns).group_by(rows.c.g)
-    found: dict[Any, dict[str, Any]] = {}
-    for row in session.execute(stmt):
-        found[row.g] = {name: value for name, value in row._mapping.items() if name != "g"}
-    return found
+    return select(*outer_columns).group_by(rows.c.g)
 
 
 def stored_code_sql(atoms: Sequence[ColumnElement]) -> str:

@@ -259,17 +259,21 @@ def on_single_followup(expression):
     return and_(FACTS.c.followup_count == 1, on_facts_row)
 
 
-def _duration_index(name: str, which: ColumnElement, value: ColumnElement) -> tuple[str, str, list[str]]:
+def _duration_index(
+    name: str, which: ColumnElement, value: ColumnElement
+) -> tuple[str, str, list[str], list[str]]:
     """The index a duration's percentiles read (its name, the WHERE text of its orders' fixed
-    conditions, the columns it includes): the orders of the duration by the month they came in,
-    each with what the percentile query asks of it (its range, the conditions against the
-    report's moment, the value): an index-only scan in group order, no sort of the rows."""
+    conditions, its key, the columns it includes): the orders of the duration by the month
+    they came in and their value, each with what else the percentile query asks of it (its
+    range, the conditions against the report's moment): an index-only scan in group order (no
+    sort of the rows) that hands each month's values already sorted to the percentile's sort."""
     stored, live = _STORED.stored_and_live(which)
     where = str(and_(*stored).compile(compile_kwargs={"literal_binds": True})).replace(f"{FACTS.name}.", "")
-    asked = [c.name for part in (*live, value) for c in visitors.iterate(part) if isinstance(c, Column)]
+    key = ["received_month", *(c.name for c in visitors.iterate(value) if isinstance(c, Column))]
+    asked = [c.name for part in live for c in visitors.iterate(part) if isinstance(c, Column)]
     include = ["received_at", "received_week", "received_day"]
-    include += [column for column in dict.fromkeys(asked) if column not in include]
-    return f"ix_report_order_facts_{name}", where, include
+    include += [column for column in dict.fromkeys(asked) if column not in include and column not in key]
+    return f"ix_report_order_facts_{name}", where, key, include
 
 
 # duration name -> its index (migration a15g00000001 makes the same); the figures read a
@@ -278,10 +282,10 @@ DURATION_INDEXES = {
     name: _duration_index(name, on_facts(which), on_facts(value))
     for name, (which, value) in measures.durations(ReportFilter(date(2000, 1, 1), date(2000, 1, 2))).items()
 }
-for _index_name, _where, _include in DURATION_INDEXES.values():
+for _index_name, _where, _key, _include in DURATION_INDEXES.values():
     Index(
         _index_name,
-        FACTS.c.received_month,
+        *(FACTS.c[column] for column in _key),
         postgresql_include=_include,
         postgresql_where=text(_where),
         sqlite_where=text(_where),

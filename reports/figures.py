@@ -8,14 +8,15 @@ are one per group, merged here into plain dicts. No order is loaded into Python.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, DateTime, Select, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from reports import filters, measures
-from reports.atoms import grouped_counts
+from reports.atoms import by_group, grouped_counts_statement
 from reports.facts import FACTS, STORED_ATOMS, on_facts, on_single_followup, read_stored
 from reports.filters import ALL, ReportFilter, group_labels, grouped
 from reports.sql import PERIODS, SideBySide, percentiles, percentiles_with_total, tune_for_report
@@ -56,10 +57,9 @@ def _count(condition: ColumnElement) -> ColumnElement:
     return func.count().filter(condition)
 
 
-def _counts(session: Session, f: ReportFilter) -> tuple[dict[Any, dict[str, Any]], dict[Any, dict[str, Any]]]:
-    """The order figures with the duration means, and the follow-up figures, per group: one
-    grouped scan of the facts (reports.atoms), and a join for the few orders with more than
-    one follow-up (the facts carry an order's follow-up only when it is the one)."""
+def _count_sources(f: ReportFilter) -> tuple[dict, dict, list[str]]:
+    """What the grouped scan counts (name -> predicate) and sums (name -> (predicate, value)),
+    and which of the counts are follow-up figures."""
     counts = {name: on_facts(cond) for name, cond in measures.order_predicates(f).items()}
     sums: dict[str, tuple[ColumnElement, ColumnElement]] = {}
     for name, (which, value) in _duration_sources(f).items():
@@ -70,12 +70,60 @@ def _counts(session: Session, f: ReportFilter) -> tuple[dict[Any, dict[str, Any]
     followup = {name: on_single_followup(cond) for name, cond in measures.followup_predicates(f).items()}
     counts |= followup
     sums["satisfaction"] = (followup["rated"], FACTS.c.followup_satisfaction)
-    found = grouped_counts(
-        session, FACTS, received_in_range(f), group_key(f), counts, sums, STORED_ATOMS, FACTS.c.static_code
-    )
-    many = _many_followups(session, f)
+    return counts, sums, list(followup)
+
+
+def _counts_statement(f: ReportFilter, parted: bool = False) -> Select:
+    """The grouped scan of the counts and sums per group (reports.atoms) over the orders of
+    the range; ``parted``: of the part of it between the parameters ``part_from`` and
+    ``part_to`` (the same statement run for each part, which add up to the range's)."""
+    counts, sums, _followup = _count_sources(f)
+    where = received_in_range(f)
+    if parted:
+        received = FACTS.c.received_at
+        where += [
+            received >= bindparam("part_from", type_=DateTime),
+            received < bindparam("part_to", type_=DateTime),
+        ]
+    stored = (STORED_ATOMS, FACTS.c.static_code)
+    return grouped_counts_statement(FACTS, where, group_key(f), counts, sums, *stored)
+
+
+def _raw_counts(session: Session, statement: Select, params: dict | None = None) -> dict[Any, dict]:
+    return by_group(session.execute(statement, params or {}))
+
+
+def _halves(f: ReportFilter) -> list[dict[str, datetime]]:
+    """The range in two halves of time, for two connections to count side by side."""
+    middle = f.start + (f.end - f.start) / 2
+    return [{"part_from": f.start, "part_to": middle}, {"part_from": middle, "part_to": f.end}]
+
+
+def _added(parts: Sequence[dict[Any, dict[str, Any]]]) -> dict[Any, dict[str, Any]]:
+    """Counts and sums per group added up over parts (a sum of nothing stays None)."""
+    total: dict[Any, dict[str, Any]] = {}
+    for found in parts:
+        for key, figures in found.items():
+            into = total.setdefault(key, {})
+            for name, value in figures.items():
+                before = into.get(name)
+                into[name] = value if before is None else before if value is None else before + value
+    return total
+
+
+def _counts(
+    session: Session, f: ReportFilter, found: dict | None = None, many: dict | None = None
+) -> tuple[dict[Any, dict[str, Any]], dict[Any, dict[str, Any]]]:
+    """The order figures with the duration means, and the follow-up figures, per group: one
+    grouped scan of the facts (reports.atoms; or its ``found`` counts), and a join for the few
+    orders with more than one follow-up (``many``: the facts carry an order's follow-up only
+    when it is the one)."""
+    _counts_of, sums, followup = _count_sources(f)
+    found = _raw_counts(session, _counts_statement(f)) if found is None else found
+    many = _many_followups(session, f) if many is None else many
     orders, followups = {}, {}
-    for key, figures in found.items():
+    for key, raw in found.items():
+        figures = dict(raw)
         more = many.get(key, {})
         followups[key] = {
             name: int(figures.pop(name, 0) or 0) + int(more.get(name) or 0) for name in followup
@@ -97,6 +145,11 @@ def _order_figures(session: Session, f: ReportFilter) -> tuple[dict, dict, dict]
     """The counts and means, the follow-up figures and the backlog per group."""
     counts, followups = _counts(session, f)
     return counts, followups, _backlog_counts(session, f)
+
+
+def _besides_the_scan(session: Session, f: ReportFilter) -> tuple[dict, dict]:
+    """The follow-ups of orders with more than one, and the backlog, per group."""
+    return _many_followups(session, f), _backlog_counts(session, f)
 
 
 def _many_followups(session: Session, f: ReportFilter) -> dict[Any, dict[str, Any]]:
@@ -140,8 +193,10 @@ def _spreads(session: Session, f: ReportFilter, names: Sequence[str], with_total
     """Median and p90 of the ``names`` durations per group, and over all groups (keyed ALL;
     empty without ``with_totals``)."""
     sources = {name: source for name, source in _duration_sources(f).items() if name in names}
-    if session.get_bind().dialect.name == "postgresql":
-        # static_code is stored there (on SQLite it is virtual: computed again each read)
+    if session.get_bind().dialect.name == "postgresql" and len(sources) == 1:
+        # a duration alone: its fixed conditions read from static_code, as its index holds them
+        # (ALONE). Not with other conditions beside them: PostgreSQL cannot estimate how many
+        # rows a bit of static_code leaves, and would read a district through those indexes
         sources = {name: (read_stored(which), value) for name, (which, value) in sources.items()}
     if with_totals and f.group_by is not None:
         spreads, overall, _none = percentiles_with_total(
@@ -239,15 +294,20 @@ def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[
     only their percentiles need queries of their own.
     """
     tune_for_report(session)
-    with SideBySide(session, workers=3) as side:
-        # on PostgreSQL the counts and the percentiles run side by side on the report's
-        # snapshot, one process each, the longest first
-        figures = side.submit(partial(_order_figures, f=f))
+    with SideBySide(session, workers=2) as side:
+        # on PostgreSQL the counts (two halves of the range) and the percentiles run two at a
+        # time, one per core, on the report's snapshot, one process each, the longest first
+        if side.parallel and not filters.narrowing(f):  # a large scan: halves, one statement
+            parted = _counts_statement(f, parted=True)
+            raw = [side.submit(partial(_raw_counts, statement=parted, params=half)) for half in _halves(f)]
+        else:
+            raw = [side.submit(partial(_raw_counts, statement=_counts_statement(f)))]
         parts = [
             side.submit(partial(_spreads, f=f, names=names, with_totals=with_totals))
             for names in _split(session, f)
         ]
-        counts, followups, backlog = figures.result()
+        many, backlog = side.submit(partial(_besides_the_scan, f=f)).result()
+        counts, followups = _counts(session, f, found=_added([part.result() for part in raw]), many=many)
         spreads: dict[str, dict[Any, dict[float, float | None]]] = {}
         total_spreads: dict[str, dict[Any, dict[float, float | None]]] = {}
         for part in parts:

@@ -163,6 +163,6 @@ def test_the_migration_made_the_duration_indexes_of_today():
     spec = importlib.util.spec_from_file_location("duration_indexes_migration", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    today = {name: (where, include) for name, (_index, where, include) in DURATION_INDEXES.items()}
+    today = {name: (where, key, include) for name, (_index, where, key, include) in DURATION_INDEXES.items()}
     assert module.DURATION_INDEXES == today
-    assert all(index == f"ix_report_order_facts_{name}" for name, (index, _w, _i) in DURATION_INDEXES.items())
+    assert all(index == f"ix_report_order_facts_{name}" for name, (index, *_) in DURATION_INDEXES.items())

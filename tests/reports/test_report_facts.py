@@ -247,7 +247,7 @@ def test_postgresql_lays_out_the_facts_for_a_years_scan(db, history):
         "ix_report_order_facts_completed_at",
         "ix_report_order_facts_followups_many",
         "ix_report_order_facts_place",
-        *(name for name, _where, _include in DURATION_INDEXES.values()),
+        *(name for name, *_ in DURATION_INDEXES.values()),
     }
     statistics = db.execute(
         text("SELECT stxname FROM pg_statistic_ext WHERE stxrelid = 'report_order_facts'::regclass")
