@@ -118,7 +118,7 @@ def _counts(
     grouped scan of the facts (reports.atoms; or its ``found`` counts), and a join for the few
     orders with more than one follow-up (``many``: the facts carry an order's follow-up only
     when it is the one)."""
-    _counts_of, sums, followup = _count_sources(f)
+    _counted, sums, followup = _count_sources(f)
     found = _raw_counts(session, _counts_statement(f)) if found is None else found
     many = _many_followups(session, f) if many is None else many
     orders, followups = {}, {}

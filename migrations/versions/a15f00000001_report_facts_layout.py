@@ -26,47 +26,6 @@ down_revision = "a15e00000001"
 branch_labels = None
 depends_on = None
 
-# reports.facts.STATIC_CODE_SQL as of this revision
-STATIC_CODE_SQL = (
-    "CAST((CASE WHEN id IS NOT NULL THEN 1 ELSE 0 END"
-    " + CASE WHEN completed_at IS NOT NULL THEN 2 ELSE 0 END"
-    " + CASE WHEN state = 'cancelled' THEN 4 ELSE 0 END"
-    " + CASE WHEN kind IN ('install', 'repair') THEN 8 ELSE 0 END"
-    " + CASE WHEN responded_at IS NOT NULL THEN 16 ELSE 0 END"
-    " + CASE WHEN responded_at <= response_deadline THEN 32"
-    " WHEN NOT (responded_at <= response_deadline) THEN 0 ELSE 64 END"
-    " + CASE WHEN response_deadline IS NOT NULL THEN 128 ELSE 0 END"
-    " + CASE WHEN kind = 'repair' THEN 256 ELSE 0 END"
-    " + CASE WHEN completed_at <= restore_deadline THEN 512"
-    " WHEN NOT (completed_at <= restore_deadline) THEN 0 ELSE 1024 END"
-    " + CASE WHEN restore_deadline IS NOT NULL THEN 2048 ELSE 0 END"
-    " + CASE WHEN revisit_at IS NOT NULL THEN 4096 ELSE 0 END"
-    " + CASE WHEN repeat_within_30d IS true THEN 8192 ELSE 0 END"
-    " + CASE WHEN is_repeat_fault IS true THEN 16384 ELSE 0 END"
-    " + CASE WHEN kind = 'complaint' THEN 32768 ELSE 0 END"
-    " + CASE WHEN handled_at IS NOT NULL THEN 65536 ELSE 0 END"
-    " + CASE WHEN handled_at <= handling_deadline THEN 131072"
-    " WHEN NOT (handled_at <= handling_deadline) THEN 0 ELSE 262144 END"
-    " + CASE WHEN handling_deadline IS NOT NULL THEN 524288 ELSE 0 END"
-    " + CASE WHEN kind = 'install' THEN 1048576 ELSE 0 END"
-    " + CASE WHEN arrived_at IS NOT NULL THEN 2097152 ELSE 0 END"
-    " + CASE WHEN followup_count = 1 THEN 4194304 ELSE 0 END"
-    " + CASE WHEN followup_state = 'cancelled' THEN 8388608"
-    " WHEN NOT (followup_state = 'cancelled') THEN 0 ELSE 16777216 END"
-    " + CASE WHEN followup_state = 'done' THEN 33554432"
-    " WHEN NOT (followup_state = 'done') THEN 0 ELSE 67108864 END"
-    " + CASE WHEN followup_completed_at IS NOT NULL THEN 134217728 ELSE 0 END"
-    " + CASE WHEN followup_completed_at <= followup_due_at THEN 268435456"
-    " WHEN NOT (followup_completed_at <= followup_due_at) THEN 0 ELSE 536870912 END"
-    " + CASE WHEN followup_satisfaction IS NOT NULL THEN 1073741824 ELSE 0 END"
-    " + CASE WHEN followup_satisfaction >= 4 THEN 2147483648"
-    " WHEN NOT (followup_satisfaction >= 4) THEN 0 ELSE 4294967296 END"
-    " + CASE WHEN response_s IS NOT NULL THEN 8589934592 ELSE 0 END"
-    " + CASE WHEN elapsed_without_pauses_s IS NOT NULL THEN 17179869184 ELSE 0 END"
-    " + CASE WHEN on_site_s IS NOT NULL THEN 34359738368 ELSE 0 END"
-    " + CASE WHEN duration_min IS NOT NULL THEN 68719476736 ELSE 0 END) AS BIGINT)"
-)
-
 # PostgreSQL's column order: what a report reads of every row first, the rest after (a column
 # not named here, added later, would go last)
 LAYOUT = (
@@ -119,6 +78,13 @@ def _static_code_migration():
 
 PREVIOUS = _static_code_migration()
 PLACE_INCLUDES = [*PREVIOUS.PREVIOUS.PLACE_INCLUDES, "static_code"]
+# reports.facts.STATIC_CODE_SQL as of this revision: a15e00000001's and four atoms more
+STATIC_CODE_SQL = PREVIOUS.STATIC_CODE_SQL.removesuffix(") AS BIGINT)") + (
+    " + CASE WHEN response_s IS NOT NULL THEN 8589934592 ELSE 0 END"
+    " + CASE WHEN elapsed_without_pauses_s IS NOT NULL THEN 17179869184 ELSE 0 END"
+    " + CASE WHEN on_site_s IS NOT NULL THEN 34359738368 ELSE 0 END"
+    " + CASE WHEN duration_min IS NOT NULL THEN 68719476736 ELSE 0 END) AS BIGINT)"
+)
 
 
 def upgrade() -> None:

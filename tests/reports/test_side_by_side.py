@@ -89,3 +89,20 @@ def test_every_figure_of_a_report_is_read_from_its_snapshot(app, db, history):
         assert seen != before
     db.rollback()
     assert figures._order_figures(db, p1) != before
+
+
+def test_the_halves_of_the_range_add_up_to_the_range(db, history):
+    # a year's report counts its two halves side by side (reports.figures._halves): added up,
+    # every count and sum is the whole range's, groups met in both halves included
+    for group_by in (None, "month", "kind"):
+        f = ReportFilter(date_from=date(2026, 9, 10), date_to=date(2026, 10, 20), group_by=group_by)
+        whole = figures._raw_counts(db, figures._counts_statement(f))
+        parted = figures._counts_statement(f, parted=True)
+        halves = [figures._raw_counts(db, parted, half) for half in figures._halves(f)]
+        assert all(halves) and figures._added(halves) == whole
+        assert set(halves[0]) & set(halves[1])  # a group in both halves: its figures were added
+
+
+def test_adding_parts_keeps_a_sum_of_nothing_none():
+    parts = [{"a": {"n": 2, "s": None}}, {"a": {"n": 3, "s": 1.5}, "b": {"n": 1, "s": None}}]
+    assert figures._added(parts) == {"a": {"n": 5, "s": 1.5}, "b": {"n": 1, "s": None}}
