@@ -31,7 +31,6 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import (
     BinaryExpression,
@@ -261,28 +260,8 @@ def _conjuncts(predicate: ColumnElement) -> list[ColumnElement]:
     return [predicate]
 
 
-def grouped_counts(
-    session: Session,
-    from_: Any,
-    where: Sequence[ColumnElement],
-    group: ColumnElement | None,
-    counts: Mapping[str, ColumnElement],
-    sums: Mapping[str, tuple[ColumnElement, ColumnElement]],
-    stored: Sequence[ColumnElement] = (),
-    stored_code: ColumnElement | None = None,
-) -> dict[Any, dict[str, Any]]:
-    """Per ``group`` (None: one group keyed "all"), over ``from_`` filtered by ``where``:
-    for each of ``counts`` (name -> predicate) the number of rows it holds for, and for each
-    of ``sums`` (name -> (predicate, value)) ``{name}_sum`` and ``{name}_n``, the sum and the
-    number of the non-NULL values over the rows the predicate holds for (an average is the one
-    over the other, as ``avg(value) FILTER (WHERE predicate)`` would answer). ``stored`` and
-    ``stored_code``: atoms ``from_`` keeps answered (see ``Atoms``)."""
-    stmt = grouped_counts_statement(from_, where, group, counts, sums, stored, stored_code)
-    return by_group(session.execute(stmt))
-
-
 def by_group(rows: Any) -> dict[Any, dict[str, Any]]:
-    """``grouped_counts_statement``'s rows as ``grouped_counts`` answers them."""
+    """``grouped_counts_statement``'s rows by group: each group's figures by name."""
     return {row.g: {name: value for name, value in row._mapping.items() if name != "g"} for row in rows}
 
 
@@ -295,7 +274,13 @@ def grouped_counts_statement(
     stored: Sequence[ColumnElement] = (),
     stored_code: ColumnElement | None = None,
 ) -> Select:
-    """The statement of ``grouped_counts`` (its rows read by ``by_group``)."""
+    """Per ``group`` (None: one group keyed "all"), over ``from_`` filtered by ``where``:
+    for each of ``counts`` (name -> predicate) the number of rows it holds for, and for each
+    of ``sums`` (name -> (predicate, value)) ``{name}_sum`` and ``{name}_n``, the sum and the
+    number of the non-NULL values over the rows the predicate holds for (an average is the one
+    over the other, as ``avg(value) FILTER (WHERE predicate)`` would answer). ``stored`` and
+    ``stored_code``: atoms ``from_`` keeps answered (see ``Atoms``). Its rows are read by
+    ``by_group``."""
     atoms = Atoms(stored, stored_code)
     for predicate in counts.values():
         atoms.collect(predicate)

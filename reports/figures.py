@@ -73,11 +73,12 @@ def _count_sources(f: ReportFilter) -> tuple[dict, dict, list[str]]:
     return counts, sums, list(followup)
 
 
-def _counts_statement(f: ReportFilter, parted: bool = False) -> Select:
-    """The grouped scan of the counts and sums per group (reports.atoms) over the orders of
-    the range; ``parted``: of the part of it between the parameters ``part_from`` and
-    ``part_to`` (the same statement run for each part, which add up to the range's)."""
-    counts, sums, _followup = _count_sources(f)
+def _counts_statement(f: ReportFilter, sources: tuple[dict, dict, list[str]], parted: bool = False) -> Select:
+    """The grouped scan of the counts and sums per group (reports.atoms) of ``sources``
+    (``_count_sources(f)``) over the orders of the range; ``parted``: of the part of it between
+    the parameters ``part_from`` and ``part_to`` (the same statement run for each part, which
+    add up to the range's)."""
+    counts, sums, _followup = sources
     where = received_in_range(f)
     if parted:
         received = FACTS.c.received_at
@@ -112,15 +113,13 @@ def _added(parts: Sequence[dict[Any, dict[str, Any]]]) -> dict[Any, dict[str, An
 
 
 def _counts(
-    session: Session, f: ReportFilter, found: dict | None = None, many: dict | None = None
+    sources: tuple[dict, dict, list[str]], found: dict, many: dict
 ) -> tuple[dict[Any, dict[str, Any]], dict[Any, dict[str, Any]]]:
-    """The order figures with the duration means, and the follow-up figures, per group: one
-    grouped scan of the facts (reports.atoms; or its ``found`` counts), and a join for the few
+    """The order figures with the duration means, and the follow-up figures, per group, from
+    the grouped scan of ``sources`` (its ``found`` counts and sums) and the join of the few
     orders with more than one follow-up (``many``: the facts carry an order's follow-up only
     when it is the one)."""
-    _counted, sums, followup = _count_sources(f)
-    found = _raw_counts(session, _counts_statement(f)) if found is None else found
-    many = _many_followups(session, f) if many is None else many
+    _counted, sums, followup = sources
     orders, followups = {}, {}
     for key, raw in found.items():
         figures = dict(raw)
@@ -139,12 +138,6 @@ def _counts(
         figures["planned_on_site_mean_s"] = None if planned is None else planned * 60.0
         orders[key] = figures
     return orders, followups
-
-
-def _order_figures(session: Session, f: ReportFilter) -> tuple[dict, dict, dict]:
-    """The counts and means, the follow-up figures and the backlog per group."""
-    counts, followups = _counts(session, f)
-    return counts, followups, _backlog_counts(session, f)
 
 
 def _besides_the_scan(session: Session, f: ReportFilter) -> tuple[dict, dict]:
@@ -297,17 +290,18 @@ def report(session: Session, f: ReportFilter, with_totals: bool = True) -> dict[
     with SideBySide(session, workers=2) as side:
         # on PostgreSQL the counts (two halves of the range) and the percentiles run two at a
         # time, one per core, on the report's snapshot, one process each, the longest first
+        sources = _count_sources(f)
         if side.parallel and not filters.narrowing(f):  # a large scan: halves, one statement
-            parted = _counts_statement(f, parted=True)
+            parted = _counts_statement(f, sources, parted=True)
             raw = [side.submit(partial(_raw_counts, statement=parted, params=half)) for half in _halves(f)]
         else:
-            raw = [side.submit(partial(_raw_counts, statement=_counts_statement(f)))]
+            raw = [side.submit(partial(_raw_counts, statement=_counts_statement(f, sources)))]
         parts = [
             side.submit(partial(_spreads, f=f, names=names, with_totals=with_totals))
             for names in _split(session, f)
         ]
         many, backlog = side.submit(partial(_besides_the_scan, f=f)).result()
-        counts, followups = _counts(session, f, found=_added([part.result() for part in raw]), many=many)
+        counts, followups = _counts(sources, found=_added([part.result() for part in raw]), many=many)
         spreads: dict[str, dict[Any, dict[float, float | None]]] = {}
         total_spreads: dict[str, dict[Any, dict[float, float | None]]] = {}
         for part in parts:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import and_, case, func, not_, or_, select
 
 from reports import figures, measures
-from reports.atoms import Atoms, grouped_counts
+from reports.atoms import Atoms, by_group, grouped_counts_statement
 from reports.facts import DURATION_INDEXES, FACTS, STATIC_CODE_SQL, STORED_ATOMS, on_facts
 from reports.filters import ReportFilter
 from tests.reports import dataset
@@ -24,6 +24,11 @@ F = FACTS.c
 @pytest.fixture()
 def history(app, db):
     return dataset.build(db)
+
+
+def grouped_counts(db, *args):
+    """The grouped scan's figures per group."""
+    return by_group(db.execute(grouped_counts_statement(*args)))
 
 
 def _row_by_row(db, predicates, sums, group):

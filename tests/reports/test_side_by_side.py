@@ -70,25 +70,31 @@ def test_unwritten_changes_keep_the_work_in_the_session(db, history):
     db.rollback()
 
 
+def _order_figures(session, f: ReportFilter) -> tuple:
+    """The counts and sums, the follow-ups of orders with several, and the backlog per group."""
+    counts = figures._raw_counts(session, figures._counts_statement(f, figures._count_sources(f)))
+    return counts, *figures._besides_the_scan(session, f)
+
+
 def test_every_figure_of_a_report_is_read_from_its_snapshot(app, db, history):
     # the counts, follow-ups and backlog too, not only the percentiles: the report's session
     # (READ COMMITTED) would see a commit made after the snapshot was taken
     order_id = _not_p1(db)[0]
     p1 = ReportFilter(date_from=F.date_from, date_to=F.date_to, group_by="month", priority="P1")
-    before = figures._order_figures(db, p1)
+    before = _order_figures(db, p1)
     db.rollback()
     with SideBySide(db, workers=len(figures.SPLIT) + 1) as side:
         other = app.extensions["db_sessionmaker"]()
         other.execute(update(WorkOrder).where(WorkOrder.id == order_id).values(priority="P1"))
         other.commit()
         other.close()
-        seen = side.submit(lambda s: figures._order_figures(s, p1)).result()
+        seen = side.submit(lambda s: _order_figures(s, p1)).result()
     if side.parallel:
         assert seen == before
     else:  # SQLite: the session itself, which sees the commit
         assert seen != before
     db.rollback()
-    assert figures._order_figures(db, p1) != before
+    assert _order_figures(db, p1) != before
 
 
 def test_the_halves_of_the_range_add_up_to_the_range(db, history):
@@ -96,8 +102,9 @@ def test_the_halves_of_the_range_add_up_to_the_range(db, history):
     # every count and sum is the whole range's, groups met in both halves included
     for group_by in (None, "month", "kind"):
         f = ReportFilter(date_from=date(2026, 9, 10), date_to=date(2026, 10, 20), group_by=group_by)
-        whole = figures._raw_counts(db, figures._counts_statement(f))
-        parted = figures._counts_statement(f, parted=True)
+        sources = figures._count_sources(f)
+        whole = figures._raw_counts(db, figures._counts_statement(f, sources))
+        parted = figures._counts_statement(f, sources, parted=True)
         halves = [figures._raw_counts(db, parted, half) for half in figures._halves(f)]
         assert all(halves) and figures._added(halves) == whole
         assert set(halves[0]) & set(halves[1])  # a group in both halves: its figures were added
