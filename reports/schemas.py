@@ -48,6 +48,10 @@ class ReportQuerySchema(Schema):
     tier = fields.String(validate=validate.OneOf(TIERS), metadata={"description": "Enterprise tier."})
     channel = fields.String(validate=validate.OneOf(CHANNELS), metadata={"description": "Intake channel."})
     technician_id = DbId()
+    lang = fields.String(
+        validate=validate.OneOf(["zh", "en"]),
+        metadata={"description": "The messages' language (else Accept-Language; default Chinese)."},
+    )
 
     @validates_schema
     def _range(self, data: dict, **_kw) -> None:

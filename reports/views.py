@@ -4,6 +4,7 @@ and /export (CSV or XLSX). Thin: parse the filters, call the report, answer."""
 from __future__ import annotations
 
 from flask import send_file, url_for
+from marshmallow import RAISE
 
 from core.api import BEARER, Blueprint
 from core.auth import require_roles
@@ -32,7 +33,7 @@ READERS = ("manager", "admin", "dispatcher")
 
 @blp.route("/figures")
 @require_roles(*READERS)
-@blp.arguments(ReportQuerySchema, location="query")
+@blp.arguments(ReportQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, ReportSchema)
 @blp.doc(security=BEARER)
 def report_figures(args):
@@ -47,7 +48,7 @@ def report_figures(args):
 
 @blp.route("/orders")
 @require_roles(*READERS)
-@blp.arguments(DrillDownQuerySchema, location="query")
+@blp.arguments(DrillDownQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, DrillDownSchema)
 @blp.doc(security=BEARER)
 def report_orders(args):
@@ -72,7 +73,7 @@ def report_orders(args):
 
 @blp.route("/export")
 @require_roles(*READERS)
-@blp.arguments(ExportQuerySchema, location="query")
+@blp.arguments(ExportQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, content_type="text/csv")
 @blp.alt_response(200, content_type=export.FORMATS["xlsx"], description="format=xlsx", success=True)
 @blp.doc(security=BEARER)
@@ -94,7 +95,7 @@ def report_export(args):
 
 @blp.route("/utilisation")
 @require_roles(*READERS)
-@blp.arguments(UtilisationQuerySchema, location="query")
+@blp.arguments(UtilisationQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, UtilisationSchema)
 @blp.doc(security=BEARER)
 def report_utilisation(args):
@@ -109,7 +110,7 @@ def report_utilisation(args):
 
 @blp.route("/durations")
 @require_roles(*READERS)
-@blp.arguments(ReportQuerySchema, location="query")
+@blp.arguments(ReportQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, DurationsSchema)
 @blp.doc(security=BEARER)
 def report_durations(args):
@@ -120,7 +121,7 @@ def report_durations(args):
 
 @blp.route("/utilisation/export")
 @require_roles(*READERS)
-@blp.arguments(UtilisationExportQuerySchema, location="query")
+@blp.arguments(UtilisationExportQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, content_type="text/csv")
 @blp.alt_response(200, content_type=export.FORMATS["xlsx"], description="format=xlsx", success=True)
 @blp.doc(security=BEARER)

@@ -185,3 +185,25 @@ def test_far_off_years_and_open_ended_long_ranges_are_refused(client, manager):
     )
     assert long_ago.status_code == 422
     assert "三年" in long_ago.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/reports/figures",
+        "/api/v1/reports/orders",
+        "/api/v1/reports/export",
+        "/api/v1/reports/utilisation",
+        "/api/v1/reports/durations",
+        "/api/v1/reports/utilisation/export",
+    ],
+)
+def test_a_misspelt_filter_is_refused_not_ignored(client, manager, path):
+    # date_from for from: ignored, it would have answered the default 30 days as if asked
+    query = {"date_from": "2026-01-01", "date_to": "2026-12-01"}
+    resp = client.get(path, query_string=query, headers=manager["headers"])
+    assert resp.status_code == 422, resp.get_data(as_text=True)
+    assert resp.mimetype == "application/problem+json"
+    assert {"date_from", "date_to"} <= set(resp.get_json()["errors"])
+    english = client.get(path, query_string={"lang": "en"}, headers=manager["headers"])
+    assert english.status_code == 200, english.get_data(as_text=True)
