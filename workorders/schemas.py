@@ -85,11 +85,12 @@ class WorkOrderCreateSchema(Schema):
         },
     )
     priority = fields.String(
-        load_default="P3",
         validate=validate.OneOf(PRIORITIES),
         metadata={
-            "description": "Set by staff. For a fault a customer reports, the rules set it "
-            "(see service_down); a value sent is ignored."
+            "description": "Set by staff; left out, a fault gets the rules' priority from "
+            "service_down and the customer's tier (P1 for a service down at a group, provincial "
+            "or local A enterprise), anything else P3. For a fault a customer reports, the rules "
+            "set it (see service_down); a value sent is ignored."
         },
     )
     service_down = fields.Boolean(

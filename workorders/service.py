@@ -199,12 +199,18 @@ def create_order(session: Session, actor: Actor, data: dict) -> WorkOrder:
     The taker becomes the owner (first-contact responsibility). An order with
     no blocking finding moves on to `validated` at once; a blocked one stays
     `received` with its findings for the dispatcher. For a fault a customer
-    reports, the rules set the priority.
+    reports, or one staff take without a priority, the rules set the priority.
     """
     customer, site, line = _references(session, actor, data)
-    if actor.role == "customer":
+    if actor.role == "customer" or data.get("priority") is None:
+        # staff who leave the priority out get the rules' (a hotline agent ticking "service
+        # down" for a provincial bank should not have to know that makes it P1)
         service_down = bool(data.get("service_down"))
-        priority = standards.reported_fault_priority(customer.kind, customer.enterprise_tier, service_down)
+        priority = "P3"
+        if actor.role == "customer" or data.get("kind") == "repair":
+            priority = standards.reported_fault_priority(
+                customer.kind, customer.enterprise_tier, service_down
+            )
         data = {**data, "priority": priority}
     order = _new_order(session, actor, data, customer, site, line)
     run_intake(order)

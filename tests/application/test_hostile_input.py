@@ -253,3 +253,28 @@ def test_unknown_usernames_cost_what_wrong_passwords_cost(client, world, monkeyp
         )
         assert resp.status_code == 401
     assert len(verified) == 2 and verified[1] == auth._decoy_hash
+
+
+@pytest.mark.parametrize(
+    ("kind", "tier", "order_kind", "service_down", "sent", "expected"),
+    [
+        ("enterprise", "provincial", "repair", True, None, "P1"),
+        ("residential", None, "repair", True, None, "P2"),
+        ("enterprise", "provincial", "repair", False, None, "P3"),
+        ("enterprise", "provincial", "install", True, None, "P3"),
+        ("enterprise", "provincial", "repair", True, "P3", "P3"),  # staff's own word stands
+    ],
+)
+def test_staff_who_leave_the_priority_out_get_the_rules_one(
+    client, world, kind, tier, order_kind, service_down, sent, expected
+):
+    ids = world.customer(
+        "客户", kind=kind, tier=tier, access_type="lan", route_length_m=None, occupancy_pct=20
+    )
+    world.user("hotline", "agent")
+    body = {"kind": order_kind, "product": "lan", "service_down": service_down, "duplicate_ok": True, **ids}
+    if sent is not None:
+        body["priority"] = sent
+    resp = client.post("/api/v1/workorders", headers=world.headers("hotline"), json=body)
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["priority"] == expected
