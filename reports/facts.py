@@ -34,7 +34,8 @@ from sqlalchemy.sql.expression import ClauseElement, ColumnElement
 from core.db import Base
 from reports import measures
 from reports.atoms import Atoms, stored_code_sql
-from reports.filters import ReportFilter
+from reports.filters import DIMENSIONS, ReportFilter, group_key
+from reports.sql import PERIODS
 
 # The order's columns copied as they are (the migration's triggers copy the same list).
 ORDER_COLUMNS = (
@@ -263,21 +264,31 @@ def _duration_index(
     name: str, which: ColumnElement, value: ColumnElement
 ) -> tuple[str, str, list[str], list[str]]:
     """The index a duration's percentiles read (its name, the WHERE text of its orders' fixed
-    conditions, its key, the columns it includes): the orders of the duration by the month
-    they came in and their value, each with what else the percentile query asks of it (its
-    range, the conditions against the report's moment): an index-only scan in group order (no
-    sort of the rows) that hands each month's values already sorted to the percentile's sort."""
+    conditions, its key, the columns it includes): the orders of the duration in value order,
+    each with what else the percentile query asks of it (its range, its group by any dimension
+    or period, the conditions against the report's moment): an index-only scan that hands every
+    group's values to the percentile already sorted (``reports.sql.percentiles_in_value_order``)."""
     stored, live = _STORED.stored_and_live(which)
     where = str(and_(*stored).compile(compile_kwargs={"literal_binds": True})).replace(f"{FACTS.name}.", "")
-    key = ["received_month", *(c.name for c in visitors.iterate(value) if isinstance(c, Column))]
+    key = [c.name for c in visitors.iterate(value) if isinstance(c, Column)]
     asked = [c.name for part in live for c in visitors.iterate(part) if isinstance(c, Column)]
-    include = ["received_at", "received_week", "received_day"]
+    include = ["received_at", "received_month", "received_week", "received_day", *_dimension_columns()]
     include += [column for column in dict.fromkeys(asked) if column not in include and column not in key]
     return f"ix_report_order_facts_{name}", where, key, include
 
 
-# duration name -> its index (migration a15g00000001 makes the same); the figures read a
-# duration alone from it when the report is over every order by period (reports.figures)
+def _dimension_columns() -> list[str]:
+    """The facts' columns a report groups on, other than the periods (received_at's)."""
+    found = []
+    for dimension in DIMENSIONS:
+        if dimension not in PERIODS:
+            key = on_facts(group_key(ReportFilter(date(2000, 1, 1), date(2000, 1, 2), group_by=dimension)))
+            found.append(key.name)
+    return found
+
+
+# duration name -> its index (migration a15h00000001 makes the same); the figures read a
+# duration alone from it when the report is over every order (reports.figures)
 DURATION_INDEXES = {
     name: _duration_index(name, on_facts(which), on_facts(value))
     for name, (which, value) in measures.durations(ReportFilter(date(2000, 1, 1), date(2000, 1, 2))).items()

@@ -19,7 +19,13 @@ from reports import filters, measures
 from reports.atoms import by_group, grouped_counts_statement
 from reports.facts import FACTS, STORED_ATOMS, on_facts, on_single_followup, read_stored
 from reports.filters import ALL, ReportFilter, group_labels, grouped
-from reports.sql import PERIODS, SideBySide, percentiles, percentiles_with_total, tune_for_report
+from reports.sql import (
+    SideBySide,
+    percentiles,
+    percentiles_in_value_order,
+    percentiles_with_total,
+    tune_for_report,
+)
 from workorders.models import FollowUp, WorkOrder
 
 W = WorkOrder
@@ -169,17 +175,16 @@ def _backlog_counts(session: Session, f: ReportFilter) -> dict[Any, dict[str, An
 
 
 # The durations' percentiles in two queries of about as many values each, run side by side;
-# on PostgreSQL, a report over every order by period (or for the whole range) reads each
-# duration alone from its own index instead (reports.facts.DURATION_INDEXES): the duration's
-# orders only, in month order, narrow.
+# on PostgreSQL, a report over every order reads each duration alone from its own index
+# instead (reports.facts.DURATION_INDEXES): the duration's orders only, in value order, narrow,
+# each group's values gathered without sorting the rows (sql.percentiles_in_value_order).
 SPLIT = (("response", "install"), ("restore", "on_site"))
 ALONE = (("response",), ("on_site",), ("restore",), ("install",))
 
 
 def _split(session: Session, f: ReportFilter) -> tuple[tuple[str, ...], ...]:
     postgresql = session.get_bind().dialect.name == "postgresql"
-    by_period = f.group_by is None or f.group_by in PERIODS
-    return ALONE if postgresql and by_period and not filters.narrowing(f) else SPLIT
+    return ALONE if postgresql and not filters.narrowing(f) else SPLIT
 
 
 def _spreads(session: Session, f: ReportFilter, names: Sequence[str], with_totals: bool) -> tuple[dict, dict]:
@@ -191,6 +196,17 @@ def _spreads(session: Session, f: ReportFilter, names: Sequence[str], with_total
         # (ALONE). Not with other conditions beside them: PostgreSQL cannot estimate how many
         # rows a bit of static_code leaves, and would read a district through those indexes
         sources = {name: (read_stored(which), value) for name, (which, value) in sources.items()}
+        spreads, overall = percentiles_in_value_order(
+            session,
+            group_key(f),
+            sources,
+            received_in_range(f),
+            FACTS,
+            with_total=with_totals and f.group_by is not None,
+        )
+        if f.group_by is None:
+            overall = spreads if with_totals else {name: {} for name in names}
+        return spreads, overall
     if with_totals and f.group_by is not None:
         spreads, overall, _none = percentiles_with_total(
             session, group_key(f), sources, received_in_range(f), FACTS

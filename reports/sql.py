@@ -331,6 +331,57 @@ def percentiles_with_total(
     return by_group, total, (extras if extra else None)
 
 
+def percentiles_in_value_order(
+    session: Session,
+    group: ColumnElement | None,
+    values: Mapping[str, tuple[ColumnElement, ColumnElement]],
+    where: Sequence[ColumnElement],
+    from_: Any,
+    fractions: Sequence[float] = (0.5, 0.9),
+    with_total: bool = False,
+) -> tuple[dict[str, dict[Any, dict[float, float | None]]], dict[str, dict[Any, dict[float, float | None]]]]:
+    """PostgreSQL: the ``percentiles`` of one value per ``group`` (None: one group keyed "all")
+    and, ``with_total`` and grouped, over all groups (keyed "all"), without sorting the rows by
+    group.
+
+    ``percentile_cont`` per group needs its rows sorted by group first, and sorts each group's
+    values again. Here the rows are read in value order (the value's index: no sort either), a
+    hash aggregate gathers each group's values into an array in the order they come, and
+    ``percentile_cont`` runs over each array's elements: the same percentiles whatever the
+    order (it sorts them), and in one pass when they come sorted (its sort checks for that
+    first)."""
+    ((name, (which, value)),) = values.items()
+    key = grouping_of(group) if group is not None else literal_column("'all'")
+    rows = (
+        select(key.label("k"), cast(value, Float).label("v"))
+        .select_from(from_)
+        .where(*where, which)
+        .order_by(value)
+        .subquery("in_value_order")
+    )
+    gathered = func.array_agg(rows.c.v).label("vs")
+    if group is None:
+        per = select(rows.c.k, literal_column("0").label("is_total"), gathered).group_by(rows.c.k)
+    elif with_total:
+        per = select(rows.c.k, func.grouping(rows.c.k).label("is_total"), gathered).group_by(
+            func.grouping_sets(rows.c.k, literal_column("()"))
+        )
+    else:
+        per = select(rows.c.k, literal_column("0").label("is_total"), gathered).group_by(rows.c.k)
+    groups = per.subquery("per")
+    elements = select(func.unnest(groups.c.vs).label("x")).correlate(groups).subquery("elements")
+    spread = select(func.percentile_cont(array(list(fractions))).within_group(elements.c.x)).scalar_subquery()
+    # a period is grouped on its start's timestamp, and named (as text) once per group
+    label = type(group)(groups.c.k) if isinstance(group, _PeriodStart) else groups.c.k
+    stmt = select(label.label("g"), groups.c.is_total, spread.label("spread"))
+    by_group: dict[str, dict[Any, dict[float, float | None]]] = {name: {}}
+    total: dict[str, dict[Any, dict[float, float | None]]] = {name: {}}
+    for row in session.execute(stmt):
+        found, at = (total, "all") if row.is_total else (by_group, row.g)
+        found[name][at] = _spread(row.spread, fractions)
+    return by_group, total
+
+
 def _interpolated(ordered: list[float], p: float) -> float:
     """The ``p`` percentile of sorted values, interpolated between the two values around its
     0-based position ``p * (n - 1)``, as ``percentile_cont`` does."""

@@ -164,7 +164,8 @@ def test_conditions_read_from_the_stored_code_hold_for_the_rows_they_held_for(db
 
 def test_the_migration_made_the_duration_indexes_of_today():
     # changing a duration's conditions needs a migration that makes its index again
-    path = Path(__file__).parents[2] / "migrations" / "versions" / "a15g00000001_report_duration_indexes.py"
+    versions = Path(__file__).parents[2] / "migrations" / "versions"
+    path = versions / "a15h00000001_report_duration_value_order.py"
     spec = importlib.util.spec_from_file_location("duration_indexes_migration", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -4,6 +4,7 @@ them and however."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -252,18 +253,29 @@ def test_postgresql_lays_out_the_facts_for_a_years_scan(db, history):
     statistics = db.execute(
         text("SELECT stxname FROM pg_statistic_ext WHERE stxrelid = 'report_order_facts'::regclass")
     ).scalars()
-    assert set(statistics) == {f"report_order_facts_{unit}" for unit in ("day", "week", "month")}
+    periods = {f"report_order_facts_{unit}" for unit in ("day", "week", "month")}
+    assert set(statistics) == periods | {"report_order_facts_bits"}
+    # the planner knows how many orders each bit the duration indexes test holds (a15h00000001)
+    definition = db.execute(
+        text("SELECT pg_get_statisticsobjdef(oid) FROM pg_statistic_ext WHERE stxname = :name"),
+        {"name": "report_order_facts_bits"},
+    ).scalar_one()
+    wheres = [where for _name, where, *_ in DURATION_INDEXES.values()]
+    tested = {int(bit) for where in wheres for bit in re.findall(r"& (\d+)", where)}
+    assert {int(bit) for bit in re.findall(r"static_code & (\d+)", definition)} == tested
     # the triggers still write to it
     assert db.execute(select(func.count()).select_from(FACTS)).scalar_one() == 11
     _assert_facts_are_the_orders(db)
 
 
-def test_a_durations_percentiles_by_month_are_read_from_its_index_alone(db, history):
-    # each duration's index (a15g00000001) holds its orders' fixed conditions and every column
-    # its percentile query asks: the query is answered by an index-only scan in month order
+@pytest.mark.parametrize("group_by", ["month", "week", "district", "technician", None])
+def test_a_durations_percentiles_are_read_from_its_index_alone_in_value_order(db, history, group_by):
+    # each duration's index (a15h00000001) holds its orders' fixed conditions and every column
+    # its percentile query asks, keyed by the value: whatever the grouping, the query is an
+    # index-only scan in value order, its groups gathered by hashing (no sort of the rows)
     if db.get_bind().dialect.name != "postgresql":
         pytest.skip("PostgreSQL's plans")
-    f = ReportFilter(date_from=date(2026, 9, 1), date_to=date(2026, 11, 1), group_by="month")
+    f = ReportFilter(date_from=date(2026, 9, 1), date_to=date(2026, 11, 1), group_by=group_by)
     assert figures._split(db, f) == figures.ALONE
     connection = db.connection()
     # 11 orders, not vacuumed: a scan or a bitmap is cheaper; what is asked is whether the index
@@ -285,6 +297,8 @@ def test_a_durations_percentiles_by_month_are_read_from_its_index_alone(db, hist
         plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}", parameters))
         assert f"Index Only Scan using ix_report_order_facts_{name} " in plan, plan
         assert "Sort" not in plan, plan
+        if group_by is not None:
+            assert "Hash Key" in plan, plan
     db.rollback()
 
 
@@ -293,8 +307,9 @@ def _present(spreads: dict) -> dict:
     return {key: spread for key, spread in spreads.items() if any(v is not None for v in spread.values())}
 
 
-def test_the_durations_alone_and_in_pairs_give_the_same_percentiles(db, history):
-    f = ReportFilter(date_from=date(2026, 9, 1), date_to=date(2026, 11, 1), group_by="month")
+@pytest.mark.parametrize("group_by", ["month", "week", "day", "district", "technician", "product", None])
+def test_the_durations_alone_and_in_pairs_give_the_same_percentiles(db, history, group_by):
+    f = ReportFilter(date_from=date(2026, 9, 1), date_to=date(2026, 11, 1), group_by=group_by)
     alone, pairs = {}, {}
     for split, found in ((figures.ALONE, alone), (figures.SPLIT, pairs)):
         for names in split:
