@@ -234,12 +234,13 @@ def cancel_order(session: Session, actor: Actor, order: WorkOrder, day: date, re
 
 
 def current_day(
-    session: Session, day: date, at: datetime | None = None
+    session: Session, day: date, at: datetime | None = None, on_call: bool = False
 ) -> tuple[Problem, Plan, dict[str, int]]:
     """The day as applied, from the clock ``at``: every active technician and
     the sequence they hold now (times are the solver's to compute), with the
     version of every order in a route. Technicians off that day on the roster
-    (leave, sick, a day off) are left out: nothing is inserted into their day."""
+    (leave, sick, a day off) are left out: nothing is inserted into their day.
+    ``on_call``: a technician on call works to the end of the duty (an urgent fault)."""
     techs = working_on(session, active_technicians(session), day)
     visits: list[VisitSpec] = []
     routes: list[TechnicianRoute] = []
@@ -257,8 +258,9 @@ def current_day(
         visits.extend(visit_spec(o, day) for o in orders_new)
         routes.extend(_one_route_plan(tech.id, orders, day).routes)
         versions.update({str(o.id): o.version for o in orders})
-    problem = Problem(technicians=technician_specs(session, techs, day, at or now()), visits=visits)
-    problem = with_stock(session, problem, routed)  # nothing is inserted beyond a van's stock
+    specs = technician_specs(session, techs, day, at or now(), on_call=on_call)
+    # nothing is inserted beyond a van's stock
+    problem = with_stock(session, Problem(technicians=specs, visits=visits), routed)
     return problem, Plan(routes, [], 0, 0.0, 0, 0.0, "optimized"), versions
 
 
@@ -305,7 +307,7 @@ def propose_urgent(
         )
     if progress:
         progress({"phase": "building", "percent": 10, "best_cost": None})
-    problem, plan, versions = current_day(session, day, at)
+    problem, plan, versions = current_day(session, day, at, on_call=True)
     if progress:
         progress({"phase": "inserting", "percent": 30, "best_cost": None})
     result = insert_urgent(

@@ -102,8 +102,8 @@ class Day:
         return time_held(self.tech(technician_id), self.sequence(technician_id), matrix)
 
 
-def _load_day(session: Session, day: date, at: datetime) -> Day:
-    problem, plan, versions = current_day(session, day, at)
+def _load_day(session: Session, day: date, at: datetime, on_call: bool = False) -> Day:
+    problem, plan, versions = current_day(session, day, at, on_call=on_call)
     orders = {int(k): session.get(WorkOrder, int(k)) for k in versions}
     return Day(day, at, problem, plan, versions, orders)
 
@@ -506,7 +506,7 @@ def emergency(
             params={"code": order.code},
             current_state=order.state,
         )
-    ctx = _load_day(session, at.date(), at)
+    ctx = _load_day(session, at.date(), at, on_call=True)  # a technician on call may take it
     ctx.orders[order.id] = order
     visit = visit_spec(order, ctx.day)
     techs = ctx.problem.technicians

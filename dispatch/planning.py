@@ -61,6 +61,7 @@ def technician_spec(
     departs_at_s: int | None = None,
     position: tuple[float, float] | None = None,
     roster: DayRoster | None = None,
+    on_call: bool = False,
 ) -> TechnicianSpec:
     """A technician's day as the solver sees it (lunch may start up to 1 h late).
 
@@ -68,6 +69,8 @@ def technician_spec(
     ``position`` where the technician is; they return home at the end. With the
     day's ``roster`` (technicians.shifts) the effective shift, the skills valid that
     day and the coverage districts apply; without it, the technician's fixed shift.
+    ``on_call``: the day runs to the end of the technician's on-call duty, if longer
+    (for an urgent fault, never for the day's plan).
     """
     lunch_start = seconds_of_day(tech.lunch_start)
     start_lat, start_lon = position or (tech.home_lat, tech.home_lon)
@@ -87,12 +90,13 @@ def technician_spec(
         district=tech.district,
         available_from_s=departs_at_s,
     )
-    return spec if roster is None else _rostered(spec, roster)
+    return spec if roster is None else _rostered(spec, roster, on_call)
 
 
-def _rostered(spec: TechnicianSpec, roster: DayRoster) -> TechnicianSpec:
+def _rostered(spec: TechnicianSpec, roster: DayRoster, on_call: bool = False) -> TechnicianSpec:
     """The spec with the day's roster: skills valid that day, coverage, and the
-    effective shift when the technician works that day."""
+    effective shift when the technician works that day (to the end of their on-call
+    duty with ``on_call``)."""
     spec = replace(
         spec,
         skills=roster.skills,
@@ -103,25 +107,35 @@ def _rostered(spec: TechnicianSpec, roster: DayRoster) -> TechnicianSpec:
     if shift is None or (shift.source == "fixed" and not shift.exceptions):
         return spec  # the technician's own fixed shift, exactly as before the roster
     lunch = None if shift.lunch_start_min is None else shift.lunch_start_min * 60
+    end_min, max_work_min = shift.end_min, shift.max_work_min
+    if on_call and shift.on_call_end_min is not None and shift.on_call_end_min > end_min:
+        # on call after the shift: the hours on call are work the day may hold too
+        if max_work_min is not None:
+            max_work_min += shift.on_call_end_min - end_min
+        end_min = shift.on_call_end_min
     return replace(
         spec,
         shift_start_s=shift.start_min * 60,
-        shift_end_s=min(shift.end_min * 60, DAY_S),
+        shift_end_s=min(end_min * 60, DAY_S),
         lunch_earliest_s=lunch,
         lunch_latest_s=None if lunch is None else min(lunch + 3600, shift.end_min * 60),
         lunch_duration_s=shift.lunch_duration_min * 60 if lunch is not None else 0,
-        max_work_s=(shift.max_work_min or 0) * 60 or None,
+        max_work_s=(max_work_min or 0) * 60 or None,
     )
 
 
-def day_shift_s(session: Session, tech: Technician, day: date) -> tuple[int, int]:
+def day_shift_s(session: Session, tech: Technician, day: date, on_call: bool = False) -> tuple[int, int]:
     """The technician's shift on ``day`` as seconds from midnight (their fixed
     shift when the roster has them off: a plan made before the change is checked
-    against the hours it was made for)."""
+    against the hours it was made for); ``on_call``: to the end of their on-call
+    duty, if later (an urgent fault's plan)."""
     roster = roster_for_day(session, [tech], day)[tech.id]
     if roster.shift is None:
         return shift_s(tech)
-    return roster.shift.start_min * 60, min(roster.shift.end_min * 60, DAY_S)
+    end_min = roster.shift.end_min
+    if on_call and roster.shift.on_call_end_min is not None:
+        end_min = max(end_min, roster.shift.on_call_end_min)
+    return roster.shift.start_min * 60, min(end_min * 60, DAY_S)
 
 
 PLANNING_HORIZON_DAYS = 60
@@ -168,13 +182,14 @@ def technician_positions(
 
 
 def technician_specs(
-    session: Session, techs: list[Technician], day: date, at: datetime
+    session: Session, techs: list[Technician], day: date, at: datetime, on_call: bool = False
 ) -> list[TechnicianSpec]:
-    """Every technician's day from the plan's clock: from now and where they are."""
+    """Every technician's day from the plan's clock: from now and where they are
+    (``on_call``: to the end of their on-call duty, for an urgent fault)."""
     departs_at_s = plan_clock(day, at)
     positions = technician_positions(session, techs, day, at)
     rosters = roster_for_day(session, techs, day)
-    return [technician_spec(t, departs_at_s, positions.get(t.id), rosters[t.id]) for t in techs]
+    return [technician_spec(t, departs_at_s, positions.get(t.id), rosters[t.id], on_call) for t in techs]
 
 
 def visit_spec(order: WorkOrder, day: date) -> VisitSpec:

@@ -68,10 +68,14 @@ def timing_problems(session: Session, record: DispatchPlan) -> list[dict[str, An
     times and are not checked (a crew on site already started together)."""
     problems: list[dict[str, Any]] = []
     now_s = record.result.get("now_s")
+    # an urgent fault may go to a technician on call past their shift (dispatch.planning)
+    urgent = record.kind == "urgent" or (record.result.get("disruption") or {}).get("kind") == "emergency"
     seen: dict[int, list[Any]] = {}  # order id: the start of each route it is in
     for route in record.result.get("routes", []):
         tech = session.get(Technician, route["technician_id"])
-        shift_start, shift_end = day_shift_s(session, tech, record.day) if tech is not None else (0, DAY_S)
+        shift_start, shift_end = (
+            day_shift_s(session, tech, record.day, on_call=urgent) if tech is not None else (0, DAY_S)
+        )
         for stop in route["stops"]:
             order_id = int(stop["visit_id"])
             order = session.get(WorkOrder, order_id)

@@ -10,8 +10,10 @@ The rules, in order:
    off, adjusted working weekends on). A ``rota`` works the days its cycle marks on,
    counted from the assignment's start plus its rotation offset, whatever the calendar.
 3. Regular patterns working that day give the shift (the span of all of them; the
-   lunch of the first). An on-call pattern sets the on-call flag; when it is the only
-   one working, its hours are the shift.
+   lunch of the first). An on-call pattern sets the on-call flag and the end of the
+   on-call duty (``on_call_end_min``: an urgent fault may be given to the technician
+   up to then, past the regular shift); when it is the only one working, its hours
+   are the shift.
 4. Overtime extends the day to cover its minutes (or makes a day off a working one).
    Then an absence (leave, sick, training) for the whole day leaves the technician
    off; a partial one cuts its minutes out, and the longer remaining part is kept.
@@ -101,6 +103,8 @@ class EffectiveShift:
     reason: str  # the pattern's name, or what changed the day
     max_work_min: int | None = None
     exceptions: tuple[str, ...] = field(default=())
+    # the end of the day's on-call duty (None: not on call): urgent faults only
+    on_call_end_min: int | None = None
 
     def to_dict(self) -> dict[str, object]:
         """JSON form with "HH:MM" times."""
@@ -141,6 +145,7 @@ def _base(day: date, fixed: FixedShift, patterns: list[PatternDay], working: boo
         source="pattern" if regular else "on_call",
         reason=" + ".join(p.name for p in on),
         max_work_min=fixed.max_work_min,
+        on_call_end_min=max(p.end_min for p in on_call) if on_call else None,
     )
 
 
@@ -175,7 +180,10 @@ def _absence(shift: EffectiveShift, away: DayException) -> EffectiveShift | None
         start, end = shift.start_min, a0
     else:
         start, end = a1, shift.end_min
-    return replace(shift, start_min=start, end_min=end, exceptions=(*shift.exceptions, away.kind))
+    # away for part of the day: no longer on call beyond the hours kept
+    return replace(
+        shift, start_min=start, end_min=end, exceptions=(*shift.exceptions, away.kind), on_call_end_min=None
+    )
 
 
 def resolve_day(

@@ -35,9 +35,9 @@ REASON_MESSAGES: dict[str, tuple[str, str]] = {
         "or change the order's skill requirements.",
     ),
     "window_unreachable": (
-        "在任何装维人员的班次内都无法按预约时段到达，请与客户改约时段。",
-        "No technician can reach the appointment window within their shift: "
-        "agree a new window with the customer.",
+        "没有装维人员能在预约时段和班次结束前到达并完成，请与客户改约时段，或安排值班、加班人员处理。",
+        "No technician can reach it and finish within the appointment window and their shift: "
+        "agree a new window with the customer, or have a technician on call or on overtime take it.",
     ),
     "day_full": (
         "当天有资质的装维人员已排满，请改约到其他日期或增派人员。",

@@ -283,3 +283,62 @@ def test_an_unavailable_technician_is_off_the_roster_for_the_rest_of_the_day(day
     fits = {c["id"]: c["fits"] for c in candidates.get_json()["candidates"]}
     assert fits.get(t1) is not True and any(fits.values()), fits
     day.apply(plan["id"])
+
+
+def test_an_emergency_after_hours_goes_to_the_technician_on_call(client, world, city_time):
+    # 17:00, every shift ends at 17:30 and a P1 repair takes an hour: only a technician on
+    # call past the shift (the enterprise 24x7 rota, on top of the day's hours) can take it
+    from technicians import roster_service
+    from tests.conftest import ADMIN
+
+    city_time(datetime.combine(now().date(), time(17, 0)))
+    world.user("disp", "dispatcher")
+    h = world.headers("disp")
+    regular = world.technician("t1", SKILLS, lat=31.85, lon=117.26)
+    duty = world.technician("t2", SKILLS, lat=31.86, lon=117.28)
+    circuit = world.enterprise("专线客户", lat=31.857, lon=117.265)
+    fault = world.order(h, circuit, product="sdh", priority="P1")
+
+    def emergency() -> dict:
+        resp = client.post("/api/v1/dispatch/disruptions/emergency", headers=h, json={"order_id": fault})
+        assert resp.status_code == 201, resp.get_json()
+        return resp.get_json()
+
+    nobody = emergency()
+    assert [d["order_id"] for d in nobody["diff"]["dropped"]] == [fault]
+    assert not nobody["diff"]["added"]
+    with world.session() as s:
+        day_hours = {"kind": "rota", "cycle": [True], "lunch_start_min": None, "lunch_duration_min": 0}
+        days = roster_service.create_pattern(
+            s, ADMIN, {**day_hours, "name": "日班", "start_min": 510, "end_min": 1050}
+        )
+        on_call = roster_service.create_pattern(
+            s, ADMIN, {**day_hours, "name": "7x24", "start_min": 0, "end_min": 1440, "on_call": True}
+        )
+        for tech, pattern in ((regular, days), (duty, days), (duty, on_call)):
+            roster_service.assign_pattern(
+                s, ADMIN, {"technician_id": tech, "pattern_id": pattern.id, "start_on": now().date()}
+            )
+        s.commit()
+    week = client.get("/api/v1/roster/week", headers=h, query_string={"from": now().date().isoformat()})
+    assert week.status_code == 200, week.get_json()
+
+    plan = emergency()
+    added = {a["order_id"]: a for a in plan["diff"]["added"]}
+    assert added[fault]["to_technician_id"] == duty, plan["diff"]
+    stop = next(s for r in plan["result"]["routes"] for s in r["stops"] if s["visit_id"] == fault)
+    assert stop["end_s"] > 17.5 * 3600  # past the day's hours, within the duty
+    applied = client.post(f"/api/v1/dispatch/plans/{plan['id']}/apply", headers=h)
+    assert applied.status_code == 200, applied.get_json()
+    order = client.get(f"/api/v1/workorders/{fault}", headers=h).get_json()
+    assert (order["state"], order["technician_id"]) == ("assigned", duty)
+    # the day's plan keeps to the day's hours: on call is for urgent faults only
+    with world.session() as s:
+        from dispatch.planning import technician_specs
+        from technicians.models import Technician
+
+        spec, urgent = (
+            technician_specs(s, [s.get(Technician, duty)], now().date(), now(), on_call=flag)[0]
+            for flag in (False, True)
+        )
+        assert (spec.shift_end_s, urgent.shift_end_s) == (1050 * 60, 1440 * 60)

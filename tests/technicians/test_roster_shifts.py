@@ -121,8 +121,23 @@ def test_on_call_on_top_of_the_day_pattern_keeps_the_day_hours(tech, db):
     )
     monday = effective_shift(db, tech, date(2026, 9, 28))
     assert (_span(monday), monday.on_call, monday.source) == ((510, 1050), True, "pattern")
+    assert monday.on_call_end_min == 1440  # on call after the day's hours (urgent faults only)
     holiday = effective_shift(db, tech, date(2026, 10, 1))
     assert (_span(holiday), holiday.on_call) == ((0, 1440), True)
+    # away for the afternoon: not on call that evening either
+    roster_service.add_exception(
+        db,
+        ADMIN,
+        {
+            "technician_id": tech.id,
+            "day": date(2026, 9, 29),
+            "kind": "training",
+            "start_min": 780,
+            "end_min": 1050,
+        },
+    )
+    tuesday = effective_shift(db, tech, date(2026, 9, 29))
+    assert (_span(tuesday), tuesday.on_call_end_min) == ((510, 780), None)
 
 
 def test_leave_and_sick_take_the_day_off(tech, db):
