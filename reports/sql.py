@@ -360,9 +360,7 @@ def percentiles_in_value_order(
         .subquery("in_value_order")
     )
     gathered = func.array_agg(rows.c.v).label("vs")
-    if group is None:
-        per = select(rows.c.k, literal_column("0").label("is_total"), gathered).group_by(rows.c.k)
-    elif with_total:
+    if group is not None and with_total:
         per = select(rows.c.k, func.grouping(rows.c.k).label("is_total"), gathered).group_by(
             func.grouping_sets(rows.c.k, literal_column("()"))
         )
