@@ -192,9 +192,9 @@ def _spreads(session: Session, f: ReportFilter, names: Sequence[str], with_total
     empty without ``with_totals``)."""
     sources = {name: source for name, source in _duration_sources(f).items() if name in names}
     if session.get_bind().dialect.name == "postgresql" and len(sources) == 1:
-        # a duration alone: its fixed conditions read from static_code, as its index holds them
-        # (ALONE). Not with other conditions beside them: PostgreSQL cannot estimate how many
-        # rows a bit of static_code leaves, and would read a district through those indexes
+        # a duration alone (ALONE): its fixed conditions read from static_code, as its index
+        # holds them, so that the planner sees the index answers them (the bits' statistics,
+        # migration a15h00000001, tell it how many orders they leave)
         sources = {name: (read_stored(which), value) for name, (which, value) in sources.items()}
         spreads, overall = percentiles_in_value_order(
             session,
