@@ -112,6 +112,15 @@ class AssignmentCreateSchema(Schema):
     rotation_offset = fields.Integer(load_default=0, validate=validate.Range(0, 365))
 
 
+class AssignmentUpdateSchema(Schema):
+    """What may change of an assignment (the technician may not: assign the other one)."""
+
+    pattern_id = DbId()
+    start_on = fields.Date(validate=ROSTER_DAYS)
+    end_on = fields.Date(allow_none=True, validate=ROSTER_DAYS)
+    rotation_offset = fields.Integer(validate=validate.Range(0, 365))
+
+
 class AssignmentSchema(Schema):
     id = fields.Integer()
     technician_id = fields.Integer()

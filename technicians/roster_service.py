@@ -252,6 +252,54 @@ def assign_pattern(session: Session, actor: Actor, data: dict) -> ShiftAssignmen
     return assignment
 
 
+def _assignment_audit(assignment: ShiftAssignment) -> dict:
+    return {
+        "pattern": assignment.pattern.name,
+        "start_on": str(assignment.start_on),
+        "end_on": str(assignment.end_on),
+        "rotation_offset": assignment.rotation_offset,
+    }
+
+
+def update_assignment(session: Session, actor: Actor, assignment_id: int, data: dict) -> ShiftAssignment:
+    """Change an assignment's pattern, dates or rotation (say, end a rota when the technician
+    leaves it); the days it covered before or covers now are marked for a re-plan."""
+    assignment = session.get(ShiftAssignment, assignment_id)
+    if assignment is None:
+        raise NotFound(N_("Assignment %(id)s not found."), params={"id": assignment_id})
+    before = _assignment_audit(assignment)
+    first, last = assignment.start_on, assignment.end_on
+    start_on, end_on = data.get("start_on", first), data.get("end_on", last)
+    if end_on is not None and end_on < start_on:
+        raise _invalid("end_on", N_("The last day cannot be before the first."))
+    if "pattern_id" in data:
+        assignment.pattern = get_pattern(session, data["pattern_id"])
+    for key in ("start_on", "end_on", "rotation_offset"):
+        if key in data:
+            setattr(assignment, key, data[key])
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "shift_assignment_changed",
+        "technician",
+        assignment.technician_id,
+        before=before,
+        after=_assignment_audit(assignment),
+    )
+    # the span of both: a day the assignment left or took may differ from its plan
+    span_end = None if last is None or end_on is None else max(last, end_on)
+    roster_changed(
+        session,
+        actor,
+        [assignment.technician_id],
+        min(first, start_on),
+        span_end,
+        "pattern_assignment_changed",
+    )
+    return assignment
+
+
 def remove_assignment(session: Session, actor: Actor, assignment_id: int) -> None:
     """Take a pattern assignment away (its days fall back to the other assignments)."""
     assignment = session.get(ShiftAssignment, assignment_id)

@@ -19,6 +19,7 @@ from technicians.roster_schemas import (
     AssignmentCreateSchema,
     AssignmentQuerySchema,
     AssignmentSchema,
+    AssignmentUpdateSchema,
     CertificationCreateSchema,
     CertificationSchema,
     DateRangeSchema,
@@ -146,6 +147,17 @@ class Assignments(MethodView):
     def post(self, args):
         """A technician works a pattern from a date (rotated by an offset for rotas)."""
         return roster_service.assign_pattern(get_session(), g.actor, args)
+
+
+@blp.route("/assignments/<int:assignment_id>", methods=["PATCH"])
+@require_roles(*EDITORS)
+@blp.arguments(AssignmentUpdateSchema)
+@blp.response(200, AssignmentSchema)
+@blp.doc(security=BEARER)
+def assignment_update(args, assignment_id: int):
+    """Change an assignment's pattern, first or last day (null: open-ended) or rotation offset;
+    the days it covered or covers now are marked for a re-plan."""
+    return roster_service.update_assignment(get_session(), g.actor, assignment_id, args)
 
 
 @blp.route("/assignments/<int:assignment_id>", methods=["DELETE"])

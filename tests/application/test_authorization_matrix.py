@@ -115,6 +115,7 @@ DECLARED: dict[tuple[str, str], frozenset[str] | str] = {
     ("roster.pattern_update", "PATCH"): VIEWERS,
     ("roster.Assignments", "GET"): STAFF,
     ("roster.Assignments", "POST"): VIEWERS,
+    ("roster.assignment_update", "PATCH"): VIEWERS,
     ("roster.assignment_remove", "DELETE"): VIEWERS,
     ("roster.Exceptions", "GET"): STAFF,
     ("roster.Exceptions", "POST"): VIEWERS,

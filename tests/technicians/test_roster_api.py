@@ -211,3 +211,55 @@ def test_the_roster_page_shows_the_week_and_adds_leave_from_its_form(client, wor
     assert client.get("/roster", query_string={"week": "9999-12-31"}).status_code == 200  # this week instead
     english = client.get("/roster", query_string={"lang": "en"}).get_data(as_text=True)
     assert "Roster" in english
+
+
+def test_an_assignment_is_edited_in_place_and_its_days_follow(client, world, staff):
+    # a technician leaves the weekend rota: the assignment gets a last day, nothing re-made
+    tech_id = world.technician("t1", ["adsl"])
+    rota = {"name": "周末班", "kind": "rota", "start": "09:00", "end": "18:00", "cycle": [True]}
+    nights = {"name": "夜班", "kind": "rota", "start": "18:00", "end": "23:00", "cycle": [True]}
+    pattern_ids = [
+        client.post("/api/v1/roster/patterns", headers=staff["disp"], json=body).get_json()["id"]
+        for body in (rota, nights)
+    ]
+    made = client.post(
+        "/api/v1/roster/assignments",
+        headers=staff["disp"],
+        json={"technician_id": tech_id, "pattern_id": pattern_ids[0], "start_on": WEEK.isoformat()},
+    ).get_json()
+    url = f"/api/v1/roster/assignments/{made['id']}"
+
+    def hours(day: date) -> tuple | None:
+        resp = client.get(
+            f"/api/v1/roster/technicians/{tech_id}/shifts",
+            headers=staff["disp"],
+            query_string={"first": day.isoformat(), "last": day.isoformat()},
+        )
+        assert resp.status_code == 200, resp.get_json()
+        (found,) = resp.get_json()
+        shift = found["shift"]
+        return None if shift is None else (shift["start"], shift["end"], shift["source"])
+
+    assert hours(WEEK + timedelta(days=3)) == ("09:00", "18:00", "pattern")
+    ended = client.patch(url, headers=staff["disp"], json={"end_on": (WEEK + timedelta(days=1)).isoformat()})
+    assert ended.status_code == 200, ended.get_json()
+    assert ended.get_json()["end_on"] == (WEEK + timedelta(days=1)).isoformat()
+    assert hours(WEEK + timedelta(days=1)) == ("09:00", "18:00", "pattern")
+    assert hours(WEEK + timedelta(days=3)) != ("09:00", "18:00", "pattern")  # back to the own shift
+    moved = client.patch(url, headers=staff["disp"], json={"pattern_id": pattern_ids[1], "end_on": None})
+    assert moved.status_code == 200 and moved.get_json()["pattern_name"] == "夜班"
+    assert hours(WEEK + timedelta(days=3)) == ("18:00", "23:00", "pattern")
+    listed = client.get(
+        "/api/v1/roster/assignments", headers=staff["agent"], query_string={"technician_id": tech_id}
+    )
+    assert [(a["pattern_name"], a["end_on"]) for a in listed.get_json()] == [("夜班", None)]
+    # bad edits: nothing changes
+    before_first = (WEEK - timedelta(days=1)).isoformat()
+    assert client.patch(url, headers=staff["disp"], json={"end_on": before_first}).status_code == 422
+    assert client.patch(url, headers=staff["disp"], json={"technician_id": 1}).status_code == 422
+    assert client.patch(url, headers=staff["disp"], json={"pattern_id": 999999}).status_code in (404, 422)
+    assert client.patch(url, headers=staff["agent"], json={"end_on": None}).status_code == 403
+    assert (
+        client.patch("/api/v1/roster/assignments/999999", headers=staff["disp"], json={}).status_code == 404
+    )
+    assert hours(WEEK + timedelta(days=3)) == ("18:00", "23:00", "pattern")
