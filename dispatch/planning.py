@@ -107,12 +107,9 @@ def _rostered(spec: TechnicianSpec, roster: DayRoster, on_call: bool = False) ->
     if shift is None or (shift.source == "fixed" and not shift.exceptions):
         return spec  # the technician's own fixed shift, exactly as before the roster
     lunch = None if shift.lunch_start_min is None else shift.lunch_start_min * 60
-    end_min, max_work_min = shift.end_min, shift.max_work_min
-    if on_call and shift.on_call_end_min is not None and shift.on_call_end_min > end_min:
-        # on call after the shift: the hours on call are work the day may hold too
-        if max_work_min is not None:
-            max_work_min += shift.on_call_end_min - end_min
-        end_min = shift.on_call_end_min
+    end_min, max_work_min = shift.end_for(on_call), shift.max_work_min
+    if max_work_min is not None:  # on call after the shift: those hours are work the day may hold
+        max_work_min += end_min - shift.end_min
     return replace(
         spec,
         shift_start_s=shift.start_min * 60,
@@ -132,10 +129,7 @@ def day_shift_s(session: Session, tech: Technician, day: date, on_call: bool = F
     roster = roster_for_day(session, [tech], day)[tech.id]
     if roster.shift is None:
         return shift_s(tech)
-    end_min = roster.shift.end_min
-    if on_call and roster.shift.on_call_end_min is not None:
-        end_min = max(end_min, roster.shift.on_call_end_min)
-    return roster.shift.start_min * 60, min(end_min * 60, DAY_S)
+    return roster.shift.start_min * 60, min(roster.shift.end_for(on_call) * 60, DAY_S)
 
 
 PLANNING_HORIZON_DAYS = 60

@@ -106,6 +106,13 @@ class EffectiveShift:
     # the end of the day's on-call duty (None: not on call): urgent faults only
     on_call_end_min: int | None = None
 
+    def end_for(self, urgent: bool) -> int:
+        """The day's last minute of work: the shift's end, or for an urgent fault the end of
+        the on-call duty when that is later."""
+        if urgent and self.on_call_end_min is not None:
+            return max(self.end_min, self.on_call_end_min)
+        return self.end_min
+
     def to_dict(self) -> dict[str, object]:
         """JSON form with "HH:MM" times."""
         return {
