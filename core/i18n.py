@@ -10,16 +10,18 @@ from babel.messages.pofile import read_po
 from flask import request, session
 from flask_babel import get_locale, gettext
 
+LANGUAGES = ("zh", "en")
+
 
 def select_locale() -> str:
     """?lang= wins (and is remembered in the session), then the session, then the header."""
     wanted = request.args.get("lang")
-    if wanted in ("zh", "en"):
+    if wanted in LANGUAGES:
         session["lang"] = wanted
         return wanted
-    if session.get("lang") in ("zh", "en"):
+    if session.get("lang") in LANGUAGES:
         return session["lang"]
-    best = request.accept_languages.best_match(["zh", "en"])
+    best = request.accept_languages.best_match(list(LANGUAGES))
     return best or "zh"
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from core.clock import to_city_aware, to_local_naive
+from core.i18n import LANGUAGES
 from core.messages import N_
 
 MAX_DB_INT = 2_147_483_647  # ids and versions are 32-bit integer columns
@@ -143,3 +144,11 @@ class UserSchema(Schema):
     customer_id = fields.Integer(allow_none=True)
     technician_id = fields.Integer(allow_none=True)
     active = fields.Boolean()
+
+
+def lang_query(words: str = "messages") -> fields.String:
+    """The ``?lang=`` a JSON endpoint takes for the language of its ``words``."""
+    return fields.String(
+        validate=validate.OneOf(LANGUAGES),
+        metadata={"description": f"The {words}' language (else Accept-Language; default Chinese)."},
+    )

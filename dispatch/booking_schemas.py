@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from core.schemas import MAX_DB_INT, CityDateTime, DbId
+from core.schemas import MAX_DB_INT, CityDateTime, DbId, lang_query
 from dispatch.balancing import MAX_MOVES
 from dispatch.booking import DEFAULT_DAYS, MAX_DAYS
 from standards import PRODUCTS
@@ -20,10 +20,7 @@ class SlotQuerySchema(Schema):
         validate=validate.Range(1, MAX_DAYS),
         metadata={"description": "Working days ahead to propose slots on (today included)."},
     )
-    lang = fields.String(
-        validate=validate.OneOf(["zh", "en"]),
-        metadata={"description": "The reasons' language (else Accept-Language; default Chinese)."},
-    )
+    lang = lang_query("reasons")
 
 
 class DraftSlotsSchema(SlotQuerySchema):
@@ -92,7 +89,7 @@ class SlotSchema(CustomerSlotSchema):
 class BalanceQuerySchema(Schema):
     start_day = fields.Date(load_default=None, metadata={"description": "Default today."})
     days = fields.Integer(load_default=5, validate=validate.Range(2, MAX_DAYS))
-    lang = fields.String(validate=validate.OneOf(["zh", "en"]))
+    lang = lang_query("reasons")
 
 
 class DayLoadSchema(Schema):

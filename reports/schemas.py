@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from core.clock import now
 from core.errors import N_
-from core.schemas import CityDateTime, DbId
+from core.schemas import CityDateTime, DbId, lang_query
 from reports.export import FORMATS
 from reports.filters import DIMENSIONS, ReportFilter
 from reports.orders import FIGURES
@@ -48,10 +48,7 @@ class ReportQuerySchema(Schema):
     tier = fields.String(validate=validate.OneOf(TIERS), metadata={"description": "Enterprise tier."})
     channel = fields.String(validate=validate.OneOf(CHANNELS), metadata={"description": "Intake channel."})
     technician_id = DbId()
-    lang = fields.String(
-        validate=validate.OneOf(["zh", "en"]),
-        metadata={"description": "The messages' language (else Accept-Language; default Chinese)."},
-    )
+    lang = lang_query()
 
     @validates_schema
     def _range(self, data: dict, **_kw) -> None:

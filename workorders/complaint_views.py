@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from core.api import BEARER, Blueprint, current_lang
 from core.auth import require_roles
 from core.db import get_session
-from core.schemas import MAX_DB_INT, CityDateTime, DbId
+from core.schemas import MAX_DB_INT, CityDateTime, DbId, lang_query
 from standards import PRIORITIES, PRODUCTS
 from workorders import complaints, service
 from workorders.lifecycle import STAFF, STATES
@@ -64,10 +64,7 @@ class ComplaintQuerySchema(Schema):
     escalated = fields.Boolean(metadata={"description": "true: escalated to the managers."})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000))
-    lang = fields.String(
-        validate=validate.OneOf(["zh", "en"]),
-        metadata={"description": "The labels' language (else Accept-Language; default Chinese)."},
-    )
+    lang = lang_query("labels")
 
 
 class ComplaintStepSchema(Schema):
