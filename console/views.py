@@ -174,6 +174,8 @@ def page():
     cfg = current_app.config
     settings = {
         "day": now().date().isoformat(),
+        # the city's offset from UTC: the browser's clock read as the city's, whatever its own zone
+        "utc_offset_min": int(to_city_aware(now()).utcoffset().total_seconds() // 60),
         "lang": lang,
         "can_act": user.role in ACT_ROLES,
         "tile_url": cfg.get("TILE_URL") or "",

@@ -59,13 +59,19 @@ def city(app, db):
     return db
 
 
+BROWSER_ZONE = "America/Sao_Paulo"  # UTC-3, the city Asia/Shanghai is UTC+8
+
+
 @pytest.fixture()
 def page(app, browser):
     """A fresh browser page on the served app; fails the test on any request off loopback."""
     outside: list[str] = []
     errors: list[str] = []
     with serve(app) as base_url:
-        context = browser.new_context(viewport={"width": 1500, "height": 950}, locale="zh-CN")
+        # a browser eleven hours from the city: the console must read the city's clock, not its own
+        context = browser.new_context(
+            viewport={"width": 1500, "height": 950}, locale="zh-CN", timezone_id=BROWSER_ZONE
+        )
         loopback_only(context, outside)
         tab = context.new_page()
         tab.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -357,3 +363,26 @@ def test_urgent_fault_is_inserted_and_markers_draw_without_tiles(app, city, page
         assert orphan.code in page.inner_text("#plan-headline")
     finally:
         app.config["TILE_URL"] = ""
+
+
+def test_the_timeline_reads_the_citys_clock_in_a_browser_elsewhere(city, page):
+    from datetime import datetime
+
+    from core.clock import city_tz
+
+    log_in(page, page.base_url, "dispatcher", DEMO_PASSWORD)
+    _ready(page)
+    assert page.evaluate("new Date().getTimezoneOffset()") == 180  # the browser's own zone
+    seen, browser_ms = page.evaluate("[window.consoleApp.cityNow(), Date.now()]")
+    # the browser's clock read in the city (the server's clock is frozen by the tests)
+    city_now = datetime.fromtimestamp(browser_ms / 1000, city_tz())
+    assert seen["day"] == city_now.date().isoformat()
+    assert abs(seen["seconds"] - (city_now.hour * 3600 + city_now.minute * 60)) <= 60
+    # the timeline's "now" line stands at the city's time when the day's span holds it
+    line = page.locator(".g-now")
+    if line.count():
+        left = float(line.evaluate("n => parseFloat(n.style.left)"))
+        ticks = page.locator(".g-axis .g-tick")
+        first, last = ticks.first.inner_text(), ticks.last.inner_text()
+        lo, hi = (int(t[:2]) * 3600 + int(t[3:]) * 60 for t in (first, last))
+        assert abs(lo + left / 100 * (hi - lo) - seen["seconds"]) <= 120

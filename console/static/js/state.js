@@ -6,8 +6,16 @@
 export const S = JSON.parse(document.getElementById("console-settings").textContent);
 export const CSRF = document.querySelector('meta[name="csrf-token"]').content;
 
+/** The city's date and seconds since its midnight now, from the browser's clock, whatever
+ * the browser's own time zone (a dispatcher's laptop set to UTC still sees the city's day). */
+export function cityNow() {
+  const city = new Date(Date.now() + S.utc_offset_min * 60000);
+  return { day: city.toISOString().slice(0, 10), seconds: city.getUTCHours() * 3600 + city.getUTCMinutes() * 60 };
+}
+
 export const app = {
   day: S.day,
+  cityNow,
   features: new Map(),      // order id -> GeoJSON feature
   markers: new Map(),       // order id -> Leaflet marker
   techs: new Map(),         // technician id -> technician item

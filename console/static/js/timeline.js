@@ -3,7 +3,7 @@
  * Only the rows in view are in the page (200 technicians x a dozen segments each would
  * cost a filter change several hundred milliseconds of layout); the rest are drawn on scroll. */
 
-import { app, el } from "./state.js";
+import { app, cityNow, el } from "./state.js";
 import { T, esc, fmt, hhmm, label } from "./i18n.js";
 import { techVisible } from "./filters.js";
 import { activeRoutes } from "./map.js";
@@ -78,10 +78,6 @@ function drawGanttRows() {
   rows.innerHTML = html.join("");
 }
 
-function localIsoDate(date) {
-  return date.getFullYear() + "-" + String(date.getMonth() + 1).padStart(2, "0") + "-" +
-    String(date.getDate()).padStart(2, "0");
-}
 
 export function renderGantt() {
   const body = el("gantt-body");
@@ -100,11 +96,11 @@ export function renderGantt() {
   hi = Math.ceil(hi / 3600 + 0.25) * 3600;
   gantt = { techs, routes, lo, hi, drawn: "" };
 
-  const now = new Date(), nowS = now.getHours() * 3600 + now.getMinutes() * 60;
+  const now = cityNow();
   const html = ['<div class="g-row g-axis"><div class="g-label"></div><div class="g-track">'];
   for (let h = lo; h <= hi; h += 3600) html.push('<span class="g-tick" style="left:' + pct(h) + '%">' + hhmm(h) + "</span>");
-  if (localIsoDate(now) === app.day && nowS > lo && nowS < hi) {
-    html.push('<div class="g-now" style="left:' + pct(nowS) + '%"></div>');
+  if (now.day === app.day && now.seconds > lo && now.seconds < hi) {
+    html.push('<div class="g-now" style="left:' + pct(now.seconds) + '%"></div>');
   }
   html.push('</div></div><div class="g-rows" id="g-rows" style="height:' + techs.length * ROW_H + 'px"></div>');
   body.innerHTML = html.join("");
